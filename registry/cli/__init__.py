@@ -1,0 +1,64 @@
+"""The `modelreg` command: parse arguments, run one verb, map the outcome to an exit code.
+
+Exit codes: 0 success, 1 findings or a failed operation, 2 usage error, 3 internal error (a bug:
+the traceback is shown), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from types import ModuleType
+
+from registry import __version__
+from registry.cli import hash as hash_verb
+from registry.cli import inspect as inspect_verb
+from registry.cli import migrate as migrate_verb
+from registry.cli import validate as validate_verb
+from registry.errors import ModelregError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+VERBS: dict[str, ModuleType] = {
+    "validate": validate_verb,
+    "inspect": inspect_verb,
+    "hash": hash_verb,
+    "migrate": migrate_verb,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modelreg",
+        description="A static, Git-backed AI model registry.",
+    )
+    parser.add_argument("--version", action="version", version=f"modelreg {__version__}")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    for name, module in VERBS.items():
+        sub = verbs.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 on a usage error
+    try:
+        result: int = VERBS[args.verb].run(args)
+        return result
+    except ModelregError as exc:
+        print(f"modelreg {args.verb}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("modelreg: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception:
+        traceback.print_exc()
+        print(
+            "modelreg: internal error (a bug in modelreg); please report it with the traceback "
+            "above",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

@@ -1,0 +1,73 @@
+"""modelreg inspect FILE: what a model file says about itself (ModelInfo)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from registry.errors import FormatError, ModelregError
+from registry.formats import ModelInfo, describe_content, detect, read_head
+from registry.inspection import inspect_model
+
+HELP = "print the format, inputs, outputs and other facts of a model file"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, metavar="FILE")
+    parser.add_argument("--json", action="store_true", help="print ModelInfo as JSON")
+
+
+def _shape(shape: object) -> str:
+    if shape is None:
+        return "unknown"
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"  # type: ignore[attr-defined]
+
+
+def describe(info: ModelInfo) -> str:
+    lines = [
+        f"format:      {info.format} ({info.format_version})",
+        f"producer:    {info.producer}",
+        f"parameters:  {info.parameter_count:,}",
+        f"quantized:   {info.quantization or 'no'}",
+    ]
+    for label, tensors in (("inputs", info.inputs), ("outputs", info.outputs)):
+        lines.append(f"{label}:")
+        lines += [f"  {t.name}: {t.dtype} {_shape(t.shape)}" for t in tensors]
+    if info.opsets:
+        lines.append(
+            "opsets:      " + ", ".join(f"{d} {v}" for d, v in sorted(info.opsets.items()))
+        )
+    if info.subgraphs:
+        lines.append(
+            f"subgraphs:   {len(info.subgraphs)} ({', '.join(info.subgraphs[:5])}"
+            + (", ..." if len(info.subgraphs) > 5 else "")
+            + ")"
+        )
+    for key, sides in info.signatures.items():
+        lines.append(
+            f"signature:   {key}({', '.join(sides['inputs'])}) -> {', '.join(sides['outputs'])}"
+        )
+    if info.custom_ops:
+        lines.append("custom ops:  " + ", ".join(info.custom_ops))
+    lines.append(f"operators:   {len(info.operators)} distinct")
+    lines += [f"warning:     {w}" for w in info.warnings]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    path: Path = args.file
+    if not path.is_file():
+        raise ModelregError(f"{path}: not a file")
+    head = read_head(path)
+    handler = detect(head)
+    if handler is None:
+        raise ModelregError(
+            f"{path}: not a model file of a known format ({describe_content(head)})"
+        )
+    try:
+        info = inspect_model(handler, path)
+    except FormatError as exc:
+        raise ModelregError(f"{path}: {exc.code}: {exc.message}") from exc
+    print(json.dumps(info.to_json(), indent=2, sort_keys=True) if args.json else describe(info))
+    return 0

@@ -1,0 +1,54 @@
+"""modelreg validate [PATH...]: check manifests, files, formats and policy."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from registry import reporters
+from registry.cli.common import add_root_argument, resolve_root
+from registry.layout import versions_for_paths
+from registry.validate import validate_registry
+
+HELP = "validate the registry, or the given manifests, version folders or model folders"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="manifest, version folder or model folder (default: all of models/)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="report format (github: workflow annotations + step summary)",
+    )
+    parser.add_argument("--strict", action="store_true", help="fail on warnings too")
+    parser.add_argument(
+        "--summary",
+        type=Path,
+        help="write a Markdown summary here (default with --format github: "
+        "$GITHUB_STEP_SUMMARY when set)",
+    )
+    add_root_argument(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    root = resolve_root(args, args.paths)
+    versions = versions_for_paths(root, args.paths) if args.paths else None
+    report = validate_registry(root, versions)
+    render = {"text": reporters.to_text, "json": reporters.to_json, "github": reporters.to_github}
+    sys.stdout.write(render[args.format](report, args.strict))
+    summary = args.summary
+    if summary is None and args.format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        summary = Path(os.environ["GITHUB_STEP_SUMMARY"])
+    if summary is not None:
+        with summary.open("a", encoding="utf-8") as handle:
+            handle.write(reporters.github_summary(report, args.strict))
+    return 0 if report.ok(args.strict) else 1

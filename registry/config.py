@@ -1,0 +1,53 @@
+"""registry.yaml: the registry's own configuration, checked against schema/registry.json."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry.errors import ConfigError
+from registry.findings import Finding
+from registry.layout import CONFIG_NAME
+from registry.schemas import validate_against
+from registry.yamlload import DEFAULT_MAX_BYTES, load_yaml_file
+
+DEFAULT_ARTIFACT_URL = "{base_url}artifacts/{name}/{version}/{path}"
+
+
+@dataclass(frozen=True)
+class Limits:
+    yaml_max_bytes: int = DEFAULT_MAX_BYTES
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    name: str = "Model registry"
+    description: str = ""
+    base_url: str = "http://localhost:8000/"
+    artifact_url_template: str = DEFAULT_ARTIFACT_URL
+    limits: Limits = Limits()
+
+
+def _describe(findings: list[Finding]) -> str:
+    return "\n".join(f"{f.file}:{f.line or 1}:{f.column or 1}: {f.message}" for f in findings)
+
+
+def load_config(root: Path) -> RegistryConfig:
+    """The registry's configuration; defaults when registry.yaml is absent."""
+    path = root / CONFIG_NAME
+    if not path.is_file():
+        return RegistryConfig()
+    loaded, findings = load_yaml_file(path, CONFIG_NAME)
+    if loaded is not None:
+        findings = validate_against("registry.json", loaded, CONFIG_NAME)
+    if loaded is None or findings:
+        raise ConfigError(f"{CONFIG_NAME} is invalid; fix it:\n{_describe(findings)}")
+    data = loaded.data
+    defaults = RegistryConfig()
+    return RegistryConfig(
+        name=data["name"],
+        description=data.get("description", ""),
+        base_url=data.get("base_url", defaults.base_url),
+        artifact_url_template=data.get("artifact_url_template", defaults.artifact_url_template),
+        limits=Limits(**data.get("limits", {})),
+    )

@@ -1,0 +1,75 @@
+"""The Finding value type: what validation reports, as data rather than exceptions."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """1-based line and column in a text file."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    code: str
+    message: str
+    file: str
+    line: int | None = None
+    column: int | None = None
+
+    @classmethod
+    def at(
+        cls,
+        severity: Severity,
+        code: str,
+        message: str,
+        file: str,
+        position: Position | None = None,
+    ) -> Finding:
+        if position is None:
+            return cls(severity, code, message, file)
+        return cls(severity, code, message, file, position.line, position.column)
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.file, self.line or 0, self.column or 0, self.code, self.message)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "severity": self.severity.value,
+            "code": self.code,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+        }
+
+
+def error(code: str, message: str, file: str, position: Position | None = None) -> Finding:
+    return Finding.at(Severity.ERROR, code, message, file, position)
+
+
+def warning(code: str, message: str, file: str, position: Position | None = None) -> Finding:
+    return Finding.at(Severity.WARNING, code, message, file, position)
+
+
+def info(code: str, message: str, file: str, position: Position | None = None) -> Finding:
+    return Finding.at(Severity.INFO, code, message, file, position)
+
+
+def has_errors(findings: Iterable[Finding], strict: bool = False) -> bool:
+    """Errors fail a run; with `strict`, warnings do too."""
+    failing = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
+    return any(f.severity in failing for f in findings)

@@ -1,0 +1,72 @@
+"""Format handlers, found through the `modelreg.formats` entry-point group (built-ins included)."""
+
+from __future__ import annotations
+
+import functools
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from registry.errors import ModelregError
+from registry.formats.base import FormatHandler, ModelInfo
+
+ENTRY_POINT_GROUP = "modelreg.formats"
+HEAD_SIZE = 4096
+
+__all__ = ["FormatHandler", "ModelInfo", "describe_content", "detect", "handlers", "read_head"]
+
+
+@functools.cache
+def handlers() -> dict[str, FormatHandler]:
+    """Every installed handler by name; a broken plugin is an error naming its package."""
+    found: dict[str, FormatHandler] = {}
+    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            handler = entry.load()()
+        except Exception as exc:
+            raise ModelregError(
+                f"format plugin {entry.name!r} ({entry.value}) failed to load: {exc}; "
+                "reinstall or uninstall the package that provides it"
+            ) from exc
+        if not isinstance(handler, FormatHandler):
+            raise ModelregError(f"format plugin {entry.name!r} does not implement FormatHandler")
+        found[handler.name] = handler
+    if not found:
+        raise ModelregError(
+            "no format handlers are registered; install modelreg itself (pip install -e .) so that "
+            f"its `{ENTRY_POINT_GROUP}` entry points exist"
+        )
+    return found
+
+
+def read_head(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(HEAD_SIZE)
+
+
+def detect(head: bytes) -> FormatHandler | None:
+    """The handler whose content sniffing accepts these first bytes."""
+    for handler in handlers().values():
+        if handler.sniff(head):
+            return handler
+    return None
+
+
+def describe_content(head: bytes) -> str:
+    """What a file that no handler recognizes looks like, for the error message."""
+    if not head:
+        return "empty file"
+    if head.startswith(b"version https://git-lfs.github.com/spec/"):
+        return "Git LFS pointer"
+    if head[0] == 0x80 and len(head) > 1 and 2 <= head[1] <= 5:
+        return "legacy torch.save pickle" if head[1] == 2 or b"torch" in head else "pickle"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip archive"
+    if head.lstrip()[:15].lower().startswith((b"<!doctype", b"<html")):
+        return "HTML page"
+    if head.startswith(b"\x89HDF"):
+        return "HDF5 file"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "unrecognized binary content"
+    return "text file"

@@ -1,0 +1,120 @@
+"""What a format handler is, and the ModelInfo it extracts from a model file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from registry.manifest import TensorSpec
+
+# One dtype vocabulary for every format; handlers map their own type names onto it.
+DTYPES = frozenset(
+    [
+        "float16",
+        "bfloat16",
+        "float32",
+        "float64",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "bool",
+        "string",
+        "complex64",
+        "complex128",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model file says about itself, extracted without running it."""
+
+    format: str
+    format_version: str
+    producer: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    # ONNX: opset per domain; TFLite: operator codes; TorchScript: the ops the code calls.
+    opsets: Mapping[str, int] = field(default_factory=dict)
+    operators: tuple[str, ...] = ()
+    parameter_count: int = 0
+    quantization: str | None = None
+    custom_ops: tuple[str, ...] = ()
+    subgraphs: tuple[str, ...] = ()
+    signatures: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    # Which properties of inputs/outputs the format cannot state (e.g. TorchScript shapes).
+    unstated: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "format_version": self.format_version,
+            "producer": self.producer,
+            "inputs": [t.to_json() for t in self.inputs],
+            "outputs": [t.to_json() for t in self.outputs],
+            "opsets": dict(sorted(self.opsets.items())),
+            "operators": list(self.operators),
+            "parameter_count": self.parameter_count,
+            "quantization": self.quantization,
+            "custom_ops": list(self.custom_ops),
+            "subgraphs": list(self.subgraphs),
+            "signatures": {
+                key: {side: list(names) for side, names in sides.items()}
+                for key, sides in sorted(self.signatures.items())
+            },
+            "unstated": list(self.unstated),
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ModelInfo:
+        return cls(
+            format=data["format"],
+            format_version=data["format_version"],
+            producer=data["producer"],
+            inputs=tuple(TensorSpec.from_data(t) for t in data["inputs"]),
+            outputs=tuple(TensorSpec.from_data(t) for t in data["outputs"]),
+            opsets=dict(data["opsets"]),
+            operators=tuple(data["operators"]),
+            parameter_count=data["parameter_count"],
+            quantization=data["quantization"],
+            custom_ops=tuple(data["custom_ops"]),
+            subgraphs=tuple(data["subgraphs"]),
+            signatures={
+                key: {side: tuple(names) for side, names in sides.items()}
+                for key, sides in data["signatures"].items()
+            },
+            unstated=tuple(data["unstated"]),
+            warnings=tuple(data["warnings"]),
+        )
+
+
+@runtime_checkable
+class FormatHandler(Protocol):
+    """One model file format. Registered under the `modelreg.formats` entry-point group.
+
+    `inspect` raises registry.errors.FormatError (with a stable finding code) for a file that is
+    not a valid model of this format; it never executes code from the file.
+    """
+
+    name: str
+    title: str  # what a file of this format is called in messages, e.g. "TorchScript archive"
+    suffixes: tuple[str, ...]
+    # Bumped whenever inspect() may return something different for the same bytes (cache key).
+    version: str
+
+    def sniff(self, head: bytes) -> bool:
+        """Whether the first bytes of a file look like this format (by content, not by name)."""
+        ...
+
+    def inspect(self, path: Path) -> ModelInfo:
+        """Parse and check the file, and describe it."""
+        ...

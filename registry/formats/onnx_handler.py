@@ -1,0 +1,217 @@
+"""ONNX: onnx.checker's full check, then the graph's inputs, outputs, opsets and weights."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry.errors import FormatError
+from registry.formats.base import ModelInfo
+from registry.manifest import Dim, TensorSpec
+
+if TYPE_CHECKING:
+    import onnx
+
+# ModelProto fields (number, wire type) that a serializer may write right after ir_version.
+_MODEL_TAGS = {
+    (2, 2),
+    (3, 2),
+    (4, 2),
+    (5, 0),
+    (6, 2),
+    (7, 2),
+    (8, 2),
+    (14, 2),
+    (20, 2),
+    (25, 2),
+    (26, 2),
+}
+_STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.training", "ai.onnx.preview.training"}
+_QUANT_OPS = {
+    "QuantizeLinear",
+    "DequantizeLinear",
+    "DynamicQuantizeLinear",
+    "QLinearConv",
+    "QLinearMatMul",
+    "MatMulInteger",
+    "ConvInteger",
+}
+_ONNX_DTYPES = {
+    1: "float32",
+    2: "uint8",
+    3: "int8",
+    4: "uint16",
+    5: "int16",
+    6: "int32",
+    7: "int64",
+    8: "string",
+    9: "bool",
+    10: "float16",
+    11: "float64",
+    12: "uint32",
+    13: "uint64",
+    14: "complex64",
+    15: "complex128",
+    16: "bfloat16",
+    17: "float8e4m3fn",
+    18: "float8e4m3fnuz",
+    19: "float8e5m2",
+    20: "float8e5m2fnuz",
+    21: "uint4",
+    22: "int4",
+    23: "float4e2m1",
+}
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int] | None:
+    value = shift = 0
+    while pos < len(data) and shift < 64:
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        pos += 1
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+    return None
+
+
+def _dtype(elem_type: int) -> str:
+    return _ONNX_DTYPES.get(elem_type, f"onnx_type_{elem_type}")
+
+
+def _type_name(type_proto: Any) -> str:
+    """ONNX TypeProto as a dtype of the vocabulary, e.g. sequence<map<int64,float32>>."""
+    kind = type_proto.WhichOneof("value")
+    if kind == "tensor_type":
+        return _dtype(type_proto.tensor_type.elem_type)
+    if kind == "sparse_tensor_type":
+        return f"sparse<{_dtype(type_proto.sparse_tensor_type.elem_type)}>"
+    if kind == "sequence_type":
+        return f"sequence<{_type_name(type_proto.sequence_type.elem_type)}>"
+    if kind == "map_type":
+        key = _dtype(type_proto.map_type.key_type)
+        return f"map<{key},{_type_name(type_proto.map_type.value_type)}>"
+    if kind == "optional_type":
+        return f"optional<{_type_name(type_proto.optional_type.elem_type)}>"
+    return "unknown"
+
+
+def _shape(type_proto: Any) -> tuple[Dim, ...] | None:
+    kind = type_proto.WhichOneof("value")
+    if kind not in ("tensor_type", "sparse_tensor_type"):
+        return None
+    tensor = getattr(type_proto, kind)
+    if not tensor.HasField("shape"):
+        return None
+    dims: list[Dim] = []
+    for dim in tensor.shape.dim:
+        which = dim.WhichOneof("value")
+        if which == "dim_value":
+            dims.append(dim.dim_value if dim.dim_value >= 0 else None)
+        elif which == "dim_param":
+            dims.append(dim.dim_param)
+        else:
+            dims.append(None)
+    return tuple(dims)
+
+
+def _graphs(graph: Any) -> Iterator[Any]:
+    """The graph and every subgraph nested in If/Loop/Scan attributes."""
+    stack = [graph]
+    while stack:
+        current = stack.pop()
+        yield current
+        for node in current.node:
+            for attribute in node.attribute:
+                if attribute.HasField("g"):
+                    stack.append(attribute.g)
+                stack.extend(attribute.graphs)
+
+
+def _numel(dims: Any) -> int:
+    return math.prod(int(d) for d in dims) if len(dims) else 1
+
+
+class OnnxHandler:
+    name = "onnx"
+    title = "ONNX model"
+    suffixes = (".onnx",)
+    version = "1"
+
+    def sniff(self, head: bytes) -> bool:
+        # A ModelProto starts with ir_version (field 1, varint) followed by another model field.
+        if len(head) < 4 or head[0] != 0x08:
+            return False
+        parsed = _varint(head, 1)
+        if parsed is None or not 1 <= parsed[0] <= 64:
+            return False
+        tag = _varint(head, parsed[1])
+        return tag is not None and (tag[0] >> 3, tag[0] & 7) in _MODEL_TAGS
+
+    def inspect(self, path: Path) -> ModelInfo:
+        import onnx
+        import onnx.checker
+
+        if path.stat().st_size == 0:
+            raise FormatError("format.invalid", "the file is empty, not an ONNX model")
+        try:
+            model = onnx.load(str(path), load_external_data=False)
+        except Exception as exc:  # protobuf raises several unrelated types
+            raise FormatError("format.invalid", f"not a readable ONNX protobuf: {exc}") from exc
+        try:
+            onnx.checker.check_model(str(path), full_check=True)
+        except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+            reason = str(exc).strip().splitlines()[0]
+            raise FormatError(
+                "format.invalid", f"onnx.checker refused the model: {reason}"
+            ) from exc
+        return self._describe(model)
+
+    def _describe(self, model: onnx.ModelProto) -> ModelInfo:
+        graph = model.graph
+        initializers = {init.name for init in graph.initializer}
+        inputs = tuple(
+            TensorSpec(v.name, _type_name(v.type), _shape(v.type))
+            for v in graph.input
+            if v.name not in initializers
+        )
+        outputs = tuple(
+            TensorSpec(v.name, _type_name(v.type), _shape(v.type)) for v in graph.output
+        )
+        operators: set[str] = set()
+        custom: set[str] = set()
+        parameters = 0
+        quantized = False
+        subgraphs: list[str] = []
+        for index, sub in enumerate(_graphs(graph)):
+            if index:
+                subgraphs.append(sub.name or f"subgraph_{index}")
+            for init in sub.initializer:
+                parameters += _numel(init.dims)
+                quantized |= init.data_type in (2, 3, 21, 22)
+            for node in sub.node:
+                qualified = f"{node.domain}::{node.op_type}" if node.domain else node.op_type
+                operators.add(qualified)
+                quantized |= node.op_type in _QUANT_OPS
+                if node.domain not in _STANDARD_DOMAINS:
+                    custom.add(qualified)
+                if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+                    for attribute in node.attribute:
+                        if attribute.HasField("t"):
+                            parameters += _numel(attribute.t.dims)
+        producer = " ".join(p for p in (model.producer_name, model.producer_version) if p)
+        return ModelInfo(
+            format=self.name,
+            format_version=f"IR {model.ir_version}",
+            producer=producer or "unknown",
+            inputs=inputs,
+            outputs=outputs,
+            opsets={(o.domain or "ai.onnx"): o.version for o in model.opset_import},
+            operators=tuple(sorted(operators)),
+            parameter_count=parameters,
+            quantization="int8" if quantized else None,
+            custom_ops=tuple(sorted(custom)),
+            subgraphs=tuple(subgraphs),
+        )

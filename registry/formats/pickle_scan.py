@@ -1,0 +1,237 @@
+"""Read a pickle opcode by opcode without executing it: the globals it names, its storages.
+
+A symbolic unpickler: it keeps a stack of inert values (strings, numbers, tuples, and placeholders
+for globals and calls), so it can tell which globals a pickle would import and which tensor
+storages a TorchScript `data.pkl` refers to. Nothing is imported, called or constructed.
+"""
+
+from __future__ import annotations
+
+import pickletools
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class PickleScanError(Exception):
+    """The pickle cannot be read; never treat such a pickle as clean."""
+
+
+@dataclass(frozen=True)
+class Global:
+    module: str
+    name: str
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.module}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Call:
+    callable: Any
+    args: Any
+
+
+@dataclass(frozen=True)
+class Storage:
+    """A tensor storage a TorchScript pickle points to: ('storage', type, key, location, numel)."""
+
+    type_name: str
+    key: str
+    numel: int
+
+
+@dataclass
+class PickleSummary:
+    globals: list[Global] = field(default_factory=list)
+    storages: list[Storage] = field(default_factory=list)
+    opcodes: int = 0
+
+
+class _Mark:
+    pass
+
+
+_MARK = _Mark()
+
+_PUSH_ARG = {
+    "BININT",
+    "BININT1",
+    "BININT2",
+    "INT",
+    "LONG",
+    "LONG1",
+    "LONG4",
+    "BINFLOAT",
+    "FLOAT",
+    "BINUNICODE",
+    "SHORT_BINUNICODE",
+    "BINUNICODE8",
+    "UNICODE",
+    "STRING",
+    "BINSTRING",
+    "SHORT_BINSTRING",
+    "BINBYTES",
+    "SHORT_BINBYTES",
+    "BINBYTES8",
+    "BYTEARRAY8",
+}
+_CONSTANTS = {"NONE": None, "NEWTRUE": True, "NEWFALSE": False}
+_IGNORED = {"PROTO", "FRAME", "STOP", "MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT"}
+
+
+def scan_pickle(data: bytes, max_opcodes: int = 5_000_000) -> PickleSummary:
+    """Walk every opcode; raise PickleScanError for anything malformed or unsupported."""
+    summary = PickleSummary()
+    stack: list[Any] = []
+    memo: dict[int, Any] = {}
+    stopped = False
+    try:
+        arg: Any
+        for opcode, arg, _position in pickletools.genops(data):
+            summary.opcodes += 1
+            if summary.opcodes > max_opcodes:
+                raise PickleScanError(f"more than {max_opcodes} opcodes")
+            name = opcode.name
+            if name in ("MEMOIZE",):
+                memo[len(memo)] = stack[-1]
+            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+                memo[int(arg)] = stack[-1]
+            elif name == "STOP":
+                stopped = True
+            elif name in _IGNORED:
+                pass
+            else:
+                _step(name, arg, stack, memo, summary)
+    except PickleScanError:
+        raise
+    except (ValueError, IndexError, KeyError, TypeError) as exc:
+        raise PickleScanError(f"malformed pickle: {exc}") from exc
+    if not stopped:
+        raise PickleScanError("the pickle ends without a STOP opcode")
+    return summary
+
+
+def _pop_mark(stack: list[Any]) -> list[Any]:
+    for index in range(len(stack) - 1, -1, -1):
+        if stack[index] is _MARK:
+            items = stack[index + 1 :]
+            del stack[index:]
+            return items
+    raise PickleScanError("MARK expected on the stack")
+
+
+def _step(name: str, arg: Any, stack: list[Any], memo: dict[int, Any], out: PickleSummary) -> None:
+    if name in _PUSH_ARG:
+        stack.append(arg)
+    elif name in _CONSTANTS:
+        stack.append(_CONSTANTS[name])
+    elif name == "MARK":
+        stack.append(_MARK)
+    elif name in ("BINGET", "LONG_BINGET", "GET"):
+        stack.append(memo[int(arg)])
+    elif name == "EMPTY_TUPLE":
+        stack.append(())
+    elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
+        count = int(name[-1])
+        top = tuple(stack[-count:])
+        if len(top) != count:
+            raise PickleScanError(f"{name} on a short stack")
+        del stack[-count:]
+        stack.append(top)
+    elif name == "TUPLE":
+        stack.append(tuple(_pop_mark(stack)))
+    elif name in ("EMPTY_LIST", "EMPTY_DICT", "EMPTY_SET"):
+        stack.append([] if name == "EMPTY_LIST" else {})
+    elif name == "LIST":
+        stack.append(_pop_mark(stack))
+    elif name == "DICT":
+        stack.append(_pairs(_pop_mark(stack)))
+    elif name == "APPEND":
+        value = stack.pop()
+        _container(stack, list).append(value)
+    elif name == "APPENDS":
+        items = _pop_mark(stack)
+        _container(stack, list).extend(items)
+    elif name == "SETITEM":
+        value, key = stack.pop(), stack.pop()
+        _container(stack, dict)[_hashable(key)] = value
+    elif name == "SETITEMS":
+        pairs = _pairs(_pop_mark(stack))
+        _container(stack, dict).update(pairs)
+    elif name in ("ADDITEMS",):
+        _pop_mark(stack)
+    elif name in ("FROZENSET",):
+        stack.append(frozenset(map(_hashable, _pop_mark(stack))))
+    elif name == "GLOBAL":
+        module, _, attribute = str(arg).partition(" ")
+        _global(stack, out, module, attribute)
+    elif name == "STACK_GLOBAL":
+        attribute, module = stack.pop(), stack.pop()
+        if not isinstance(module, str) or not isinstance(attribute, str):
+            raise PickleScanError("STACK_GLOBAL with non-string operands")
+        _global(stack, out, module, attribute)
+    elif name in ("REDUCE", "NEWOBJ"):
+        args, target = stack.pop(), stack.pop()
+        stack.append(Call(target, args))
+    elif name == "NEWOBJ_EX":
+        _kwargs, args, target = stack.pop(), stack.pop(), stack.pop()
+        stack.append(Call(target, args))
+    elif name == "BUILD":
+        stack.pop()  # the state; the object stays
+        if not stack:
+            raise PickleScanError("BUILD on an empty stack")
+    elif name in ("BINPERSID", "PERSID"):
+        pid = stack.pop() if name == "BINPERSID" else arg
+        stack.append(_persistent(pid, out))
+    elif name == "POP":
+        stack.pop()
+    elif name == "POP_MARK":
+        _pop_mark(stack)
+    elif name == "DUP":
+        stack.append(stack[-1])
+    elif name in ("OBJ", "INST"):
+        raise PickleScanError(f"opcode {name} (protocol 0/1 object creation) is not supported")
+    else:
+        raise PickleScanError(f"unsupported opcode {name}")
+
+
+def _global(stack: list[Any], out: PickleSummary, module: str, attribute: str) -> None:
+    found = Global(module, attribute)
+    out.globals.append(found)
+    stack.append(found)
+
+
+def _persistent(pid: Any, out: PickleSummary) -> Any:
+    if isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage":
+        _, storage_type, key, _location, numel = pid
+        type_name = (
+            storage_type.qualified if isinstance(storage_type, Global) else str(storage_type)
+        )
+        if not isinstance(numel, int) or numel < 0:
+            raise PickleScanError("storage with an invalid element count")
+        out.storages.append(Storage(type_name, str(key), numel))
+    return Call("persistent_load", pid)
+
+
+def _container(stack: list[Any], kind: type) -> Any:
+    if not stack or not isinstance(stack[-1], kind):
+        # Appending to a placeholder object (e.g. a reduced OrderedDict) is inert.
+        if stack and isinstance(stack[-1], Call | Global):
+            return [] if kind is list else {}
+        raise PickleScanError(f"expected a {kind.__name__} on the stack")
+    return stack[-1]
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
+def _pairs(items: list[Any]) -> dict[Any, Any]:
+    if len(items) % 2:
+        raise PickleScanError("odd number of items for a dict")
+    return {_hashable(items[i]): items[i + 1] for i in range(0, len(items), 2)}

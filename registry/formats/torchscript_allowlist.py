@@ -1,0 +1,64 @@
+"""The globals that real TorchScript archives' pickles name, and nothing else.
+
+Derived from archives written by torch.jit.save (torch 2.x: float, int8-quantized, lists and
+dicts as attributes, nested modules) and from silero_vad.jit. torch's own TorchScript unpickler
+resolves these names itself; a pickle naming anything else (os, builtins, importlib, runpy, ...)
+is an attempt to run code at load time.
+"""
+
+from __future__ import annotations
+
+from registry.formats.pickle_scan import Global
+
+_STORAGE_KINDS = (
+    "Double",
+    "Float",
+    "Half",
+    "BFloat16",
+    "Long",
+    "Int",
+    "Short",
+    "Char",
+    "Byte",
+    "Bool",
+    "ComplexFloat",
+    "ComplexDouble",
+    "QInt8",
+    "QUInt8",
+    "QInt32",
+    "QUInt4x2",
+    "QUInt2x4",
+    "Float8_e4m3fn",
+    "Float8_e5m2",
+    "Float8_e4m3fnuz",
+    "Float8_e5m2fnuz",
+    "UInt16",
+    "UInt32",
+    "UInt64",
+    "Bits8",
+    "Bits16",
+)
+
+ALLOWED_GLOBALS = frozenset(
+    {
+        "collections.OrderedDict",
+        "torch._utils._rebuild_tensor_v2",
+        "torch._utils._rebuild_parameter",
+        "torch._utils._rebuild_qtensor",
+        "torch.jit._pickle.build_intlist",
+        "torch.jit._pickle.build_floatlist",
+        "torch.jit._pickle.build_boollist",
+        "torch.jit._pickle.build_doublelist",
+        "torch.jit._pickle.build_tensorlist",
+        "torch.jit._pickle.build_tensor_from_id",
+        "torch.jit._pickle.restore_type_tag",
+    }
+    | {f"torch.{kind}Storage" for kind in _STORAGE_KINDS}
+)
+
+
+def is_allowed_global(found: Global) -> bool:
+    # Classes under __torch__ are the archive's own modules, defined by its code/ folder.
+    if found.module == "__torch__" or found.module.startswith("__torch__."):
+        return True
+    return found.qualified in ALLOWED_GLOBALS

@@ -1,0 +1,139 @@
+"""Integrity: each file a manifest names exists in its folder with the declared size and hash."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry.findings import Finding, error, info
+from registry.hashing import FileDigest, hash_file
+from registry.manifest import Manifest
+from registry.semantics import path_problem
+
+LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """A file that exists, is a regular file inside the version folder, and was hashed."""
+
+    path: Path
+    digest: FileDigest
+
+
+def _open_safely(folder: Path, relative: str) -> tuple[Path | None, tuple[str, str] | None]:
+    """The file at `relative`, or (code, reason) when it is missing, a link or outside."""
+    if path_problem(relative):
+        return None, None  # already reported by the semantic checks
+    target = folder / relative
+    current = folder
+    for part in Path(relative).parts:
+        current = current / part
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            return None, ("integrity.missing-file", "does not exist; add the file or fix the path")
+        if stat.S_ISLNK(mode):
+            return None, (
+                "security.symlink",
+                "is a symbolic link; commit the file itself, links are refused",
+            )
+    mode = os.lstat(target).st_mode
+    if not stat.S_ISREG(mode):
+        return None, ("integrity.not-a-file", "is not a regular file")
+    if os.lstat(target).st_nlink > 1:
+        return None, (
+            "security.hardlink",
+            "has several hard links; commit a plain copy of the file",
+        )
+    return target, None
+
+
+def check_file(
+    folder: Path,
+    relative: str,
+    sha256: str,
+    size: int,
+    manifest: Manifest,
+    display: str,
+    field_path: tuple[str | int, ...],
+) -> tuple[CheckedFile | None, list[Finding]]:
+    position = manifest.field_position(*field_path)
+    label = f"{'.'.join(map(str, field_path))} `{relative}`"
+    target, problem = _open_safely(folder, relative)
+    if problem:
+        return None, [error(problem[0], f"{label} {problem[1]}", display, position)]
+    if target is None:
+        return None, []
+    with target.open("rb") as handle:
+        head = handle.read(len(LFS_POINTER_PREFIX))
+    if head == LFS_POINTER_PREFIX:
+        return None, [
+            error(
+                "integrity.lfs-pointer",
+                f"{label} is a Git LFS pointer, not the model file; run `git lfs pull` "
+                "(in CI: check out with lfs: true) and validate again",
+                display,
+                position,
+            )
+        ]
+    digest = hash_file(target)
+    findings = []
+    if digest.size != size:
+        findings.append(
+            error(
+                "integrity.size-mismatch",
+                f"{label} is {digest.size} bytes, the manifest says {size}; "
+                f"set size: {digest.size} if this file is the one to publish",
+                display,
+                manifest.field_position(*field_path[:-1], "size"),
+            )
+        )
+    if digest.sha256 != sha256:
+        findings.append(
+            error(
+                "integrity.sha256-mismatch",
+                f"{label} has SHA-256 {digest.sha256}, the manifest says {sha256}; "
+                "set sha256 to the file's hash if this file is the one to publish",
+                display,
+                manifest.field_position(*field_path[:-1], "sha256"),
+            )
+        )
+    return CheckedFile(target, digest), findings
+
+
+def check_integrity(manifest: Manifest, display: str) -> tuple[CheckedFile | None, list[Finding]]:
+    """Check the artifact and its external-data files; return the artifact when it is present."""
+    folder = manifest.folder
+    art = manifest.artifact
+    findings: list[Finding] = []
+    if art.path is None:
+        if art.url is not None:
+            findings.append(
+                info(
+                    "integrity.remote-artifact",
+                    f"artifact.url {art.url} is not downloaded by validation; its size and "
+                    "sha256 are checked when it is fetched",
+                    display,
+                    manifest.field_position("artifact", "url"),
+                )
+            )
+        return None, findings
+    artifact, found = check_file(
+        folder, art.path, art.sha256, art.size, manifest, display, ("artifact", "path")
+    )
+    findings.extend(found)
+    for index, extra in enumerate(art.external_data):
+        _, found = check_file(
+            folder,
+            extra.path,
+            extra.sha256,
+            extra.size,
+            manifest,
+            display,
+            ("artifact", "external_data", index, "path"),
+        )
+        findings.extend(found)
+    return artifact, findings

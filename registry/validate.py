@@ -1,0 +1,124 @@
+"""Validation of a registry: every stage for every version, every finding collected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry.config import RegistryConfig, load_config
+from registry.findings import Finding, error, has_errors, warning
+from registry.formatcheck import check_format
+from registry.formats import ModelInfo
+from registry.integrity import check_integrity
+from registry.layout import VersionDir, all_versions
+from registry.manifest import MANIFEST_NAME, Manifest, load_manifest
+from registry.semantics import check_semantics
+
+# Files a version folder may hold besides those its manifest names.
+_KNOWN_FILES = {MANIFEST_NAME, "model.sig"}
+_KNOWN_DIRS = {"reports"}
+
+
+@dataclass(frozen=True)
+class VersionResult:
+    version: VersionDir
+    manifest: Manifest | None
+    model_info: ModelInfo | None
+    findings: tuple[Finding, ...]
+
+    def ok(self, strict: bool = False) -> bool:
+        return not has_errors(self.findings, strict)
+
+
+@dataclass(frozen=True)
+class Report:
+    results: tuple[VersionResult, ...]
+    findings: tuple[Finding, ...]  # of the registry as a whole (references between versions)
+
+    def all_findings(self) -> list[Finding]:
+        every = [f for r in self.results for f in r.findings] + list(self.findings)
+        return sorted(every, key=Finding.sort_key)
+
+    def ok(self, strict: bool = False) -> bool:
+        return not has_errors(self.all_findings(), strict)
+
+
+def _stray_files(manifest: Manifest, version: VersionDir) -> list[Finding]:
+    named = {manifest.artifact.path} | {e.path for e in manifest.artifact.external_data}
+    findings = []
+    for entry in sorted(version.path.iterdir()):
+        if entry.name in _KNOWN_FILES or entry.name in named:
+            continue
+        if entry.name in _KNOWN_DIRS and entry.is_dir():
+            continue
+        findings.append(
+            warning(
+                "layout.unreferenced-file",
+                f"{entry.name} is not named by the manifest; remove it or reference it "
+                "(artifact.path / artifact.external_data)",
+                version.display(entry.name),
+            )
+        )
+    return findings
+
+
+def validate_version(version: VersionDir, config: RegistryConfig) -> VersionResult:
+    display = version.display()
+    if not version.manifest.is_file():
+        finding = error(
+            "layout.missing-manifest",
+            f"{version.relative}/ has no {MANIFEST_NAME}; every version folder needs one "
+            "(`modelreg add` writes it)",
+            display,
+        )
+        return VersionResult(version, None, None, (finding,))
+    manifest, findings = load_manifest(version.manifest, display, config.limits.yaml_max_bytes)
+    if manifest is None:
+        return VersionResult(version, None, None, tuple(findings))
+    findings = check_semantics(manifest, version, display)
+    artifact, found = check_integrity(manifest, display)
+    findings += found
+    model_info = None
+    if artifact is not None:
+        model_info, found = check_format(manifest, artifact.path, display)
+        findings += found
+    findings += _stray_files(manifest, version)
+    return VersionResult(version, manifest, model_info, tuple(findings))
+
+
+def _check_references(results: list[VersionResult], every: set[str]) -> list[Finding]:
+    """`name@version` references must name a version of this registry."""
+    findings = []
+    for result in results:
+        manifest = result.manifest
+        if manifest is None:
+            continue
+        references = [
+            (("lineage", "base_model"), (manifest.data.get("lineage") or {}).get("base_model")),
+            (
+                ("deprecation", "redirect_to"),
+                (manifest.data.get("deprecation") or {}).get("redirect_to"),
+            ),
+        ]
+        for path, target in references:
+            if target is not None and target not in every:
+                findings.append(
+                    error(
+                        "reference.unresolved",
+                        f"{'.'.join(path)} `{target}` is not a version in this registry; "
+                        "publish it first or fix the reference",
+                        result.version.display(),
+                        manifest.field_position(*path),
+                    )
+                )
+    return findings
+
+
+def validate_registry(root: Path, versions: list[VersionDir] | None = None) -> Report:
+    """Validate `versions` (default: every version under models/) of the registry at `root`."""
+    config = load_config(root)
+    everything = all_versions(root)
+    selected = everything if versions is None else versions
+    results = [validate_version(v, config) for v in selected]
+    known = {v.id for v in everything}
+    return Report(tuple(results), tuple(_check_references(results, known)))
