@@ -1,0 +1,501 @@
+"""Regenerate the example registry in models/: tiny real networks with seeded weights.
+
+Deterministic: every run writes the same bytes (fixed seeds, no timestamps), so the committed
+examples can be checked with `python scripts/make_examples.py --check`.
+
+    python scripts/make_examples.py            # (re)write models/
+    python scripts/make_examples.py --check    # exit 1 if models/ differs from what it would write
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import os
+import struct
+import sys
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+
+
+def onnx_mlp(seed: int, hidden: int) -> bytes:
+    """Iris-sized MLP: features[batch, 4] -> probabilities[batch, 3]."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    w1 = rng.normal(0, 0.5, (4, hidden)).astype(np.float32)
+    b1 = np.zeros(hidden, np.float32)
+    w2 = rng.normal(0, 0.5, (hidden, 3)).astype(np.float32)
+    b2 = np.zeros(3, np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Gemm", ["features", "w1", "b1"], ["h"]),
+            helper.make_node("Relu", ["h"], ["h_relu"]),
+            helper.make_node("Gemm", ["h_relu", "w2", "b2"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+        ],
+        "iris_mlp",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 4])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 3])],
+        [
+            numpy_helper.from_array(a, n)
+            for a, n in ((w1, "w1"), (b1, "b1"), (w2, "w2"), (b2, "b2"))
+        ],
+    )
+    model = helper.make_model(
+        graph,
+        producer_name="modelreg-examples",
+        producer_version="1",
+        opset_imports=[helper.make_opsetid("", 17)],
+    )
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    return bytes(model.SerializeToString(deterministic=True))
+
+
+def torchscript_convnet(seed: int) -> bytes:
+    """A small CNN: image[batch, 1, 8, 8] -> logits[batch, 2], scripted and saved."""
+    import torch
+
+    torch.manual_seed(seed)
+
+    class TinyConvNet(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(1, 4, 3, padding=1)
+            self.head = torch.nn.Linear(4 * 8 * 8, 2)
+
+        def forward(self, image: torch.Tensor) -> torch.Tensor:
+            features = torch.relu(self.conv(image))
+            logits: torch.Tensor = self.head(features.flatten(1))
+            return logits
+
+    scripted = torch.jit.script(TinyConvNet())
+    buffer = io.BytesIO()
+    torch.jit.save(scripted, buffer)
+    return _pin_serialization_id(buffer.getvalue())
+
+
+def _pin_serialization_id(archive: bytes) -> bytes:
+    """torch.jit.save ends .data/serialization_id with 20 random digits: make them zeros.
+
+    The entry is stored uncompressed, so its bytes and its CRC-32 (in the local header and in the
+    central directory) are patched in place; every other byte, alignment included, is unchanged.
+    """
+    data = bytearray(archive)
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+        info = next(i for i in zf.infolist() if i.filename.endswith(".data/serialization_id"))
+        central = zf.start_dir
+    assert info.compress_type == zipfile.ZIP_STORED
+    header = info.header_offset
+    name_len, extra_len = struct.unpack_from("<HH", data, header + 26)
+    start = header + 30 + name_len + extra_len
+    pinned = bytes(data[start : start + 20]) + b"0" * (info.file_size - 20)
+    data[start : start + info.file_size] = pinned
+    crc = zlib.crc32(pinned)
+    struct.pack_into("<I", data, header + 14, crc)
+    position = central
+    while data[position : position + 4] == b"PK\x01\x02":
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, position + 28)
+        name = bytes(data[position + 46 : position + 46 + name_len]).decode()
+        if name == info.filename:
+            struct.pack_into("<I", data, position + 16, crc)
+        position += 46 + name_len + extra_len + comment_len
+    return bytes(data)
+
+
+def tflite_dense(seed: int) -> bytes:
+    """FULLY_CONNECTED + SOFTMAX: mfcc[1, 16] float32 -> scores[1, 4] float32."""
+    import importlib
+
+    import flatbuffers
+
+    # The tflite package re-exports each table's class under its module's name; the builder
+    # functions live in the modules themselves.
+    def schema(name: str) -> Any:
+        return importlib.import_module(f"tflite.{name}")
+
+    Buffer, Model, Operator, OperatorCode, SignatureDef, SubGraph, Tensor, TensorMap = (
+        schema(n)
+        for n in (
+            "Buffer",
+            "Model",
+            "Operator",
+            "OperatorCode",
+            "SignatureDef",
+            "SubGraph",
+            "Tensor",
+            "TensorMap",
+        )
+    )
+    from tflite.BuiltinOperator import BuiltinOperator
+    from tflite.BuiltinOptions import BuiltinOptions
+    from tflite.TensorType import TensorType
+
+    rng = np.random.default_rng(seed)
+    weights = rng.normal(0, 0.3, (4, 16)).astype("<f4").tobytes()
+    bias = np.zeros(4, "<f4").tobytes()
+    b = flatbuffers.Builder(1024)
+
+    def vector(start: Callable[[object, int], None], items: list[int], kind: str) -> int:
+        start(b, len(items))
+        for item in reversed(items):
+            {"int": b.PrependInt32, "off": b.PrependUOffsetTRelative}[kind](item)
+        return int(b.EndVector())
+
+    def make_buffer(data: bytes) -> int:
+        data_vec = b.CreateByteVector(data) if data else None
+        Buffer.BufferStart(b)
+        if data_vec is not None:
+            Buffer.BufferAddData(b, data_vec)
+        return int(Buffer.BufferEnd(b))
+
+    buffers = [make_buffer(b""), make_buffer(weights), make_buffer(bias)]
+    buffers += [make_buffer(b"") for _ in range(3)]
+
+    def make_tensor(name: str, shape: list[int], buffer: int) -> int:
+        name_off = b.CreateString(name)
+        shape_off = vector(Tensor.TensorStartShapeVector, shape, "int")
+        Tensor.TensorStart(b)
+        Tensor.TensorAddShape(b, shape_off)
+        Tensor.TensorAddType(b, TensorType.FLOAT32)
+        Tensor.TensorAddBuffer(b, buffer)
+        Tensor.TensorAddName(b, name_off)
+        return int(Tensor.TensorEnd(b))
+
+    tensors = [
+        make_tensor("mfcc", [1, 16], 3),
+        make_tensor("dense/weights", [4, 16], 1),
+        make_tensor("dense/bias", [4], 2),
+        make_tensor("dense/output", [1, 4], 4),
+        make_tensor("scores", [1, 4], 5),
+    ]
+
+    def make_operator(
+        opcode: int, inputs: list[int], outputs: list[int], options: tuple[int, int] | None = None
+    ) -> int:
+        in_off = vector(Operator.OperatorStartInputsVector, inputs, "int")
+        out_off = vector(Operator.OperatorStartOutputsVector, outputs, "int")
+        Operator.OperatorStart(b)
+        Operator.OperatorAddOpcodeIndex(b, opcode)
+        Operator.OperatorAddInputs(b, in_off)
+        Operator.OperatorAddOutputs(b, out_off)
+        if options is not None:
+            Operator.OperatorAddBuiltinOptionsType(b, options[0])
+            Operator.OperatorAddBuiltinOptions(b, options[1])
+        return int(Operator.OperatorEnd(b))
+
+    # SOFTMAX's beta defaults to 0 (a constant output) when its options table is missing.
+    SoftmaxOptions = schema("SoftmaxOptions")
+    SoftmaxOptions.SoftmaxOptionsStart(b)
+    SoftmaxOptions.SoftmaxOptionsAddBeta(b, 1.0)
+    softmax_options = SoftmaxOptions.SoftmaxOptionsEnd(b)
+    operators = [
+        make_operator(0, [0, 1, 2], [3]),
+        make_operator(1, [3], [4], (BuiltinOptions.SoftmaxOptions, softmax_options)),
+    ]
+    codes = []
+    for builtin in (BuiltinOperator.FULLY_CONNECTED, BuiltinOperator.SOFTMAX):
+        OperatorCode.OperatorCodeStart(b)
+        OperatorCode.OperatorCodeAddDeprecatedBuiltinCode(b, builtin)
+        OperatorCode.OperatorCodeAddBuiltinCode(b, builtin)
+        OperatorCode.OperatorCodeAddVersion(b, 1)
+        codes.append(int(OperatorCode.OperatorCodeEnd(b)))
+
+    graph_name = b.CreateString("main")
+    tensors_off = vector(SubGraph.SubGraphStartTensorsVector, tensors, "off")
+    inputs_off = vector(SubGraph.SubGraphStartInputsVector, [0], "int")
+    outputs_off = vector(SubGraph.SubGraphStartOutputsVector, [4], "int")
+    operators_off = vector(SubGraph.SubGraphStartOperatorsVector, operators, "off")
+    SubGraph.SubGraphStart(b)
+    SubGraph.SubGraphAddTensors(b, tensors_off)
+    SubGraph.SubGraphAddInputs(b, inputs_off)
+    SubGraph.SubGraphAddOutputs(b, outputs_off)
+    SubGraph.SubGraphAddOperators(b, operators_off)
+    SubGraph.SubGraphAddName(b, graph_name)
+    subgraph = SubGraph.SubGraphEnd(b)
+
+    def tensor_map(name: str, index: int) -> int:
+        name_off = b.CreateString(name)
+        TensorMap.TensorMapStart(b)
+        TensorMap.TensorMapAddName(b, name_off)
+        TensorMap.TensorMapAddTensorIndex(b, index)
+        return int(TensorMap.TensorMapEnd(b))
+
+    sig_inputs = vector(SignatureDef.SignatureDefStartInputsVector, [tensor_map("mfcc", 0)], "off")
+    sig_outputs = vector(
+        SignatureDef.SignatureDefStartOutputsVector, [tensor_map("scores", 4)], "off"
+    )
+    sig_key = b.CreateString("serving_default")
+    SignatureDef.SignatureDefStart(b)
+    SignatureDef.SignatureDefAddInputs(b, sig_inputs)
+    SignatureDef.SignatureDefAddOutputs(b, sig_outputs)
+    SignatureDef.SignatureDefAddSignatureKey(b, sig_key)
+    SignatureDef.SignatureDefAddSubgraphIndex(b, 0)
+    signature = SignatureDef.SignatureDefEnd(b)
+
+    description = b.CreateString("modelreg-examples")
+    codes_off = vector(Model.ModelStartOperatorCodesVector, codes, "off")
+    subgraphs_off = vector(Model.ModelStartSubgraphsVector, [subgraph], "off")
+    buffers_off = vector(Model.ModelStartBuffersVector, buffers, "off")
+    signatures_off = vector(Model.ModelStartSignatureDefsVector, [signature], "off")
+    Model.ModelStart(b)
+    Model.ModelAddVersion(b, 3)
+    Model.ModelAddOperatorCodes(b, codes_off)
+    Model.ModelAddSubgraphs(b, subgraphs_off)
+    Model.ModelAddDescription(b, description)
+    Model.ModelAddBuffers(b, buffers_off)
+    Model.ModelAddSignatureDefs(b, signatures_off)
+    b.Finish(Model.ModelEnd(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+@dataclass(frozen=True)
+class Example:
+    name: str
+    version: str
+    filename: str
+    make: Callable[[], bytes]
+    manifest: str  # with {sha256} and {size} placeholders
+
+
+IRIS_V1 = """\
+# The example registry's first model: a tiny classifier for the Iris data set.
+schema_version: "1.0"
+model_name: iris-mlp
+version: "1.0.0"
+framework:
+  name: onnx
+  version: "1.17.0"
+format: onnx
+artifact:
+  path: model.onnx
+  sha256: {sha256}
+  size: {size}
+input_shape:
+  - name: features
+    dtype: float32
+    shape: [batch, 4]   # sepal and petal length and width, in cm
+output_schema:
+  - name: probabilities
+    dtype: float32
+    shape: [batch, 3]
+license: Apache-2.0
+intended_use: >-
+  Teaching example: classify iris flowers into three species from four measurements.
+  Not for any decision that matters.
+description: |
+  A two-layer perceptron with **seeded random weights**, generated by
+  `scripts/make_examples.py`. It exists to show what a manifest looks like.
+publisher:
+  name: modelreg examples
+  email: examples@modelreg.invalid
+  identity: examples@modelreg.invalid
+risk_tier: tier-1
+metrics:
+  - name: accuracy
+    value: 0.33
+    dataset: iris
+    split: test
+dependencies:
+  - name: onnxruntime
+    version: ">=1.16"
+    purpose: runtime
+    purl: pkg:pypi/onnxruntime
+compatibility_matrix:
+  onnxruntime: ">=1.16,<2"
+exported_at: "2025-01-15T12:00:00Z"
+tags: [tabular, classification, example]
+"""
+
+IRIS_V2 = """\
+# A second version of iris-mlp: a wider hidden layer.
+schema_version: "1.1"
+model_name: iris-mlp
+version: "1.1.0"
+framework:
+  name: onnx
+  version: "1.17.0"
+format: onnx
+artifact:
+  path: model.onnx
+  sha256: {sha256}
+  size: {size}
+input_shape:
+  - name: features
+    dtype: float32
+    shape: [batch, 4]
+output_schema:
+  - name: probabilities
+    dtype: float32
+    shape: [batch, 3]
+license: Apache-2.0
+intended_use: >-
+  Teaching example: classify iris flowers into three species from four measurements.
+  Not for any decision that matters.
+description: |
+  Same task as 1.0.0 with 16 hidden units instead of 8.
+publisher:
+  name: modelreg examples
+  email: examples@modelreg.invalid
+  identity: examples@modelreg.invalid
+risk_tier: tier-1
+lineage:
+  base_model: iris-mlp@1.0.0
+  datasets:
+    - name: iris
+      url: https://archive.ics.uci.edu/dataset/53/iris
+      license: CC-BY-4.0
+metrics:
+  - name: accuracy
+    value: 0.35
+    dataset: iris
+    split: test
+dependencies:
+  - name: onnxruntime
+    version: ">=1.16"
+    purpose: runtime
+    purl: pkg:pypi/onnxruntime
+  - name: scikit-learn
+    version: "1.5.2"
+    purpose: training
+    purl: pkg:pypi/scikit-learn@1.5.2
+exported_at: "2025-03-01T09:30:00Z"
+tags: [tabular, classification, example]
+"""
+
+CONVNET = """\
+schema_version: "1.1"
+model_name: tiny-convnet
+version: "0.1.0"
+framework:
+  name: pytorch
+  version: "2.13.0"
+format: torchscript
+artifact:
+  path: model.pt
+  sha256: {sha256}
+  size: {size}
+input_shape:
+  - name: image
+    dtype: float32
+    shape: [batch, 1, 8, 8]   # TorchScript does not state dtypes or shapes: checked as info
+output_schema:
+  - name: logits
+    dtype: float32
+    shape: [batch, 2]
+license: MIT
+intended_use: >-
+  Example of a TorchScript submission: tells 8x8 grayscale patches apart. Weights are random.
+description: A convolution, a ReLU and a linear head, scripted with `torch.jit.script`.
+publisher:
+  name: modelreg examples
+  email: examples@modelreg.invalid
+risk_tier: tier-1
+dependencies:
+  - name: torch
+    version: "2.13.0"
+    purpose: runtime
+    purl: pkg:pypi/torch@2.13.0
+tags: [vision, example]
+"""
+
+KEYWORD = """\
+schema_version: "1.1"
+model_name: keyword-dense
+version: "2.0.0"
+framework:
+  name: tensorflow
+  version: "2.18.0"
+format: tflite
+artifact:
+  path: model.tflite
+  sha256: {sha256}
+  size: {size}
+input_shape:
+  - name: mfcc
+    dtype: float32
+    shape: [1, 16]
+output_schema:
+  - name: scores
+    dtype: float32
+    shape: [1, 4]
+license: Apache-2.0
+intended_use: >-
+  Example of a TFLite submission: scores four keywords from 16 MFCC features on a microcontroller.
+description: One fully connected layer and a softmax, built with the TFLite flatbuffer builders.
+publisher:
+  name: modelreg examples
+  url: https://modelreg.invalid/
+risk_tier: tier-2
+governance:
+  review:
+    approved_by: governance-board@modelreg.invalid
+    approved_at: "2025-02-01"
+    ticket: GOV-12
+metrics:
+  - name: false_accept_rate
+    value: 0.02
+tags: [audio, keyword-spotting, example]
+"""
+
+EXAMPLES = [
+    Example("iris-mlp", "1.0.0", "model.onnx", lambda: onnx_mlp(7, 8), IRIS_V1),
+    Example("iris-mlp", "1.1.0", "model.onnx", lambda: onnx_mlp(11, 16), IRIS_V2),
+    Example("tiny-convnet", "0.1.0", "model.pt", lambda: torchscript_convnet(3), CONVNET),
+    Example("keyword-dense", "2.0.0", "model.tflite", lambda: tflite_dense(5), KEYWORD),
+]
+
+
+def render(example: Example) -> dict[str, bytes]:
+    model = example.make()
+    manifest = example.manifest.format(sha256=hashlib.sha256(model).hexdigest(), size=len(model))
+    return {example.filename: model, "manifest.yaml": manifest.encode()}
+
+
+def write_all(models: Path) -> None:
+    for example in EXAMPLES:
+        folder = models / example.name / example.version
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, content in render(example).items():
+            (folder / name).write_bytes(content)
+
+
+def main() -> int:
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        # TorchScript writes some class attributes in set order: pin the hash seed.
+        os.execve(  # noqa: S606 - re-run this script with a pinned hash seed
+            sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"}
+        )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--check", action="store_true", help="compare with models/, write nothing")
+    args = parser.parse_args()
+    if not args.check:
+        write_all(MODELS)
+        print(f"wrote {len(EXAMPLES)} example versions under {MODELS.relative_to(ROOT)}/")
+        return 0
+    differing = []
+    for example in EXAMPLES:
+        folder = MODELS / example.name / example.version
+        for name, content in render(example).items():
+            target = folder / name
+            if not target.is_file() or target.read_bytes() != content:
+                differing.append(f"{example.name}/{example.version}/{name}")
+    for item in differing:
+        print(f"differs: models/{item}")
+    return 1 if differing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""The command line: verbs, path selection, report formats and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from registry import cli
+from registry.schemas import validator
+from tests.helpers import (
+    PROJECT,
+    REAL_MODELS,
+    VALID_REAL_MODELS,
+    manifest_data,
+    run,
+    validate_json,
+    write_version,
+)
+
+
+def _two_versions(root: Path) -> None:
+    model = VALID_REAL_MODELS["nmp.tflite"]
+    write_version(root, manifest_data(model, "pitch", "1.0.0"), model.path)
+    broken = manifest_data(model, "pitch", "2.0.0")
+    broken["artifact"]["sha256"] = "f" * 64
+    write_version(root, broken, model.path)
+    other = VALID_REAL_MODELS["logreg_iris.onnx"]
+    write_version(root, manifest_data(other, "iris", "1.0.0"), other.path)
+
+
+def test_paths_select_manifest_version_or_model(tmp_path: Path) -> None:
+    _two_versions(tmp_path)
+    models = tmp_path / "models"
+    for path, expected in [
+        (models / "pitch/1.0.0/manifest.yaml", ["pitch@1.0.0"]),
+        (models / "pitch/2.0.0", ["pitch@2.0.0"]),
+        (models / "pitch", ["pitch@1.0.0", "pitch@2.0.0"]),
+        (models, ["iris@1.0.0", "pitch@1.0.0", "pitch@2.0.0"]),
+    ]:
+        _, report = validate_json(tmp_path, path)
+        assert [v["id"] for v in report["versions"]] == expected
+    code, report = validate_json(tmp_path)
+    assert code == 1
+    assert [v["ok"] for v in report["versions"]] == [True, True, False]
+
+
+def test_path_outside_models_is_a_clear_error(tmp_path: Path) -> None:
+    _two_versions(tmp_path)
+    code, _, err = run("validate", "--root", tmp_path, PROJECT / "README.md")
+    assert code == 1
+    assert "is not inside models/" in err
+
+
+def test_text_report_format(tmp_path: Path) -> None:
+    _two_versions(tmp_path)
+    code, out, _ = run("validate", "--root", tmp_path)
+    assert code == 1
+    first = out.splitlines()[0]
+    assert first.startswith("models/pitch/2.0.0/manifest.yaml:")
+    _, line, column, rest = first.split(":", 3)
+    assert line.isdigit() and column.isdigit()
+    assert rest.startswith(" error integrity.sha256-mismatch: ")
+    assert out.splitlines()[-1].endswith("FAILED")
+
+
+def test_json_report_matches_its_schema(tmp_path: Path) -> None:
+    _two_versions(tmp_path)
+    _, report = validate_json(tmp_path)
+    errors = list(validator("validate-report.json").iter_errors(report))
+    assert errors == []
+    assert report["summary"]["errors"] == 1
+    assert report["versions"][0]["model_info"]["format"] == "onnx"
+
+
+def test_github_format_annotations_and_summary(tmp_path: Path) -> None:
+    _two_versions(tmp_path)
+    summary = tmp_path / "summary.md"
+    code, out, _ = run("validate", "--root", tmp_path, "--format", "github", "--summary", summary)
+    assert code == 1
+    annotation = out.splitlines()[0]
+    assert annotation.startswith(
+        "::error file=models/pitch/2.0.0/manifest.yaml,line=10,col=3,"
+        "title=integrity.sha256-mismatch::"
+    )
+    text = summary.read_text()
+    assert text.startswith("## ❌ modelreg validate")
+    assert "| `pitch@2.0.0` | **failed** |" in text
+
+
+def test_strict_fails_on_warnings(tmp_path: Path) -> None:
+    model = VALID_REAL_MODELS["nmp.tflite"]
+    folder = write_version(tmp_path, manifest_data(model, "pitch", "1.0.0"), model.path)
+    (folder / "notes.txt").write_text("stray")
+    code, report = validate_json(tmp_path)
+    assert code == 0
+    assert [f["code"] for f in report["findings"]] == ["layout.unreferenced-file"]
+    code, _, _ = run("validate", "--root", tmp_path, "--strict")
+    assert code == 1
+
+
+def test_missing_manifest_and_lfs_pointer(tmp_path: Path) -> None:
+    (tmp_path / "models/empty/1.0.0").mkdir(parents=True)
+    model = VALID_REAL_MODELS["nmp.onnx"]
+    folder = write_version(tmp_path, manifest_data(model, "lfs", "1.0.0"))
+    (folder / model.file).write_text(
+        "version https://git-lfs.github.com/spec/v1\noid sha256:" + "a" * 64 + "\nsize 230444\n"
+    )
+    code, report = validate_json(tmp_path)
+    assert code == 1
+    by_code = {f["code"]: f for f in report["findings"]}
+    assert set(by_code) == {"layout.missing-manifest", "integrity.lfs-pointer"}
+    assert "git lfs pull" in by_code["integrity.lfs-pointer"]["message"]
+
+
+def test_hash_verb(tmp_path: Path) -> None:
+    code, out, _ = run("hash", REAL_MODELS / "mul_1.onnx", REAL_MODELS / "logreg_iris.onnx")
+    assert code == 0
+    assert out.splitlines() == [
+        f"71f431c4e9321ec6fbeb158d02ed240459a7dcc98673fa79a4f439ce42efaf10  130  "
+        f"{REAL_MODELS / 'mul_1.onnx'}",
+        f"8224784c98d73412d9fd99abcd57a38568bd590980d0fbe5916464531c52e8fc  670  "
+        f"{REAL_MODELS / 'logreg_iris.onnx'}",
+    ]
+    code, _, err = run("hash", tmp_path / "nope")
+    assert code == 1 and "not a file" in err
+
+
+def test_usage_error_exits_2() -> None:
+    assert run("validate", "--format", "xml")[0] == 2
+    assert run("no-such-verb")[0] == 2
+
+
+def test_internal_error_exits_3_with_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(args: object) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli.VERBS["hash"], "run", broken)
+    code, _, err = run("hash", REAL_MODELS / "mul_1.onnx")
+    assert code == 3
+    assert "Traceback" in err and "RuntimeError: boom" in err
+
+
+def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.VERBS["hash"], "run", interrupted)
+    assert run("hash", REAL_MODELS / "mul_1.onnx")[0] == 130
+
+
+def test_console_script_and_module_entry_points() -> None:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    for command in (
+        [str(Path(sys.executable).parent / "modelreg"), "--version"],
+        [sys.executable, "-m", "registry", "--version"],
+    ):
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("modelreg ")
+
+
+def test_registry_yaml_limits_apply(tmp_path: Path) -> None:
+    model = VALID_REAL_MODELS["nmp.tflite"]
+    data = manifest_data(model, "pitch", "1.0.0")
+    data["description"] = "A long description. " * 100
+    write_version(tmp_path, data, model.path)
+    (tmp_path / "registry.yaml").write_text("name: test\nlimits:\n  yaml_max_bytes: 1024\n")
+    code, report = validate_json(tmp_path)
+    assert code == 1
+    assert [f["code"] for f in report["findings"]] == ["yaml.too-large"]
+    (tmp_path / "registry.yaml").write_text("name: test\nlimits:\n  yaml_max_bites: 1024\n")
+    code, _, err = run("validate", "--root", tmp_path)
+    assert code == 1
+    assert "registry.yaml is invalid" in err and "yaml_max_bites" in err
+    json.dumps(report)

@@ -1,0 +1,167 @@
+"""The manifest schemas, routing by schema_version, and the semantic checks."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from registry.schemas import schema_dir
+from registry.semantics import license_problem
+from tests.helpers import (
+    VALID_REAL_MODELS,
+    dump_manifest,
+    error_codes,
+    manifest_data,
+    validate_json,
+    write_version,
+)
+
+QUANT = {"method": "int8-static", "calibration_dataset_hash": "sha256:" + "ab" * 32}
+
+
+def test_schemas_are_valid_draft_2020_12() -> None:
+    for path in sorted(schema_dir().rglob("*.json")):
+        Draft202012Validator.check_schema(json.loads(path.read_text()))
+
+
+def test_1_1_is_1_0_plus_quantization_profile() -> None:
+    v10 = json.loads((schema_dir() / "manifest/1.0.json").read_text())
+    v11 = json.loads((schema_dir() / "manifest/1.1.json").read_text())
+    assert set(v11["properties"]) - set(v10["properties"]) == {"quantization_profile"}
+    assert "quantization_profile" not in v11["required"]
+    for key in v10["properties"]:
+        if key != "schema_version":
+            assert v10["properties"][key] == v11["properties"][key], key
+    assert v10["required"] == v11["required"]
+    assert v10["$defs"] == v11["$defs"]
+
+
+def test_every_design_field_is_in_the_schema() -> None:
+    design = [
+        "schema_version",
+        "model_name",
+        "version",
+        "framework",
+        "format",
+        "artifact",
+        "input_shape",
+        "output_schema",
+        "license",
+        "intended_use",
+        "description",
+        "publisher",
+        "authors",
+        "lineage",
+        "risk_tier",
+        "metrics",
+        "compatibility_matrix",
+        "dependencies",
+        "exported_at",
+        "tags",
+        "status",
+        "deprecation",
+        "governance",
+    ]
+    v11 = json.loads((schema_dir() / "manifest/1.1.json").read_text())
+    assert set(v11["properties"]) == {*design, "quantization_profile"}
+
+
+def _check(tmp_path: Path, data: dict[str, Any]) -> tuple[int, set[str]]:
+    model = VALID_REAL_MODELS["okay_nabu.tflite"]
+    write_version(
+        tmp_path,
+        {**data, "model_name": "real-model", "version": "1.0.0"},
+        model.path,
+        text=dump_manifest(data),
+    )
+    code, report = validate_json(tmp_path)
+    return code, error_codes(report)
+
+
+def test_quantization_profile_needs_1_1(tmp_path: Path) -> None:
+    data = manifest_data(VALID_REAL_MODELS["okay_nabu.tflite"])
+    data["quantization_profile"] = QUANT
+    assert _check(tmp_path, data) == (1, {"schema.unknown-field"})
+    data["schema_version"] = "1.1"
+    assert _check(tmp_path, data) == (0, set())
+
+
+def test_unknown_schema_version_names_the_supported_ones(tmp_path: Path) -> None:
+    data = manifest_data(VALID_REAL_MODELS["okay_nabu.tflite"])
+    data["schema_version"] = "2.0"
+    model = VALID_REAL_MODELS["okay_nabu.tflite"]
+    write_version(tmp_path, data, model.path)
+    _, report = validate_json(tmp_path)
+    assert (
+        report["findings"][0]["message"] == 'unknown schema_version "2.0"; supported: "1.0", "1.1"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d.update(model_name="other-name"), "manifest.folder-mismatch"),
+        (lambda d: d.update(model_name="Bad_Name"), "schema.pattern"),
+        (lambda d: d.update(version="1.0"), "schema.pattern"),
+        (lambda d: d.update(status="deprecated"), "schema.required"),
+        (lambda d: d.update(intended_use="too short"), "schema.min-length"),
+        (lambda d: d.update(risk_tier="tier-9"), "schema.enum"),
+        (lambda d: d.update(colour="blue"), "schema.unknown-field"),
+        (lambda d: d.update(exported_at="yesterday"), "schema.format"),
+        (
+            lambda d: d.update(compatibility_matrix={"onnxruntime": "=>1.0"}),
+            "manifest.invalid-specifier",
+        ),
+        (lambda d: d["artifact"].update(url="https://example.org/m.tflite"), "artifact.location"),
+        (lambda d: d.update(lineage={"base_model": "missing@1.0.0"}), "reference.unresolved"),
+        (
+            lambda d: d.update(
+                status="deprecated",
+                deprecation={"reason": "replaced", "effective_at": "2025-13-45"},
+            ),
+            "manifest.invalid-date",
+        ),
+        (lambda d: d["artifact"].update(path="sub\\model.tflite"), "path.backslash"),
+    ],
+)
+def test_semantic_and_schema_errors(tmp_path: Path, change: Any, expected: str) -> None:
+    data = copy.deepcopy(manifest_data(VALID_REAL_MODELS["okay_nabu.tflite"]))
+    change(data)
+    code, codes = _check(tmp_path, data)
+    assert code == 1
+    assert expected in codes, codes
+
+
+def test_unknown_field_suggests_the_closest(tmp_path: Path) -> None:
+    data = manifest_data(VALID_REAL_MODELS["okay_nabu.tflite"])
+    data["licence"] = data.pop("license")
+    model = VALID_REAL_MODELS["okay_nabu.tflite"]
+    write_version(tmp_path, data, model.path)
+    _, report = validate_json(tmp_path)
+    messages = " ".join(f["message"] for f in report["findings"])
+    assert "did you mean `license`?" in messages
+
+
+@pytest.mark.parametrize(
+    ("expression", "valid"),
+    [
+        ("MIT", True),
+        ("Apache-2.0 OR MIT", True),
+        ("LicenseRef-Internal", True),
+        ("GPL-2.0-or-later WITH Classpath-exception-2.0", True),
+        ("(MIT AND BSD-3-Clause)", True),
+        ("mit", False),
+        ("Apache 2.0", False),
+        ("MIT and Apache-2.0", False),
+        ("MIT OR", False),
+        ("", False),
+        ("Foo-1.0", False),
+    ],
+)
+def test_license_expressions(expression: str, valid: bool) -> None:
+    assert (license_problem(expression) is None) == valid

@@ -1,0 +1,70 @@
+"""modelreg migrate: only schema_version changes; comments, order and quoting stay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from registry.manifest import load_manifest
+from tests.helpers import VALID_REAL_MODELS, dump_manifest, manifest_data, run, write_version
+
+COMMENTED = """\
+# Top comment: keep me.
+schema_version: '1.0'   # trailing comment
+model_name: real-model
+"""
+
+
+def _manifest(tmp_path: Path) -> Path:
+    model = VALID_REAL_MODELS["okay_nabu.tflite"]
+    data = manifest_data(model)
+    text = dump_manifest(data).replace("schema_version: '1.0'\nmodel_name: real-model\n", COMMENTED)
+    text = text.replace("risk_tier: tier-1", "risk_tier: tier-1  # reviewed yearly")
+    folder = write_version(tmp_path, data, model.path, text=text)
+    return folder / "manifest.yaml"
+
+
+def test_upgrade_keeps_every_other_byte(tmp_path: Path) -> None:
+    path = _manifest(tmp_path)
+    before = path.read_text()
+    code, out, _ = run("migrate", path, "--to", "1.1")
+    assert code == 0
+    assert "schema_version 1.0 -> 1.1" in out
+    after = path.read_text()
+    assert after == before.replace("schema_version: '1.0'", "schema_version: '1.1'")
+    manifest, findings = load_manifest(path, "manifest.yaml")
+    assert findings == [] and manifest is not None and manifest.schema_version == "1.1"
+
+
+def test_upgrade_is_idempotent_and_folders_are_searched(tmp_path: Path) -> None:
+    path = _manifest(tmp_path)
+    run("migrate", path)
+    snapshot = path.read_text()
+    code, out, _ = run("migrate", tmp_path / "models")
+    assert code == 0
+    assert "already at schema_version 1.1" in out
+    assert path.read_text() == snapshot
+
+
+def test_downgrade_refuses_to_drop_newer_fields(tmp_path: Path) -> None:
+    path = _manifest(tmp_path)
+    run("migrate", path, "--to", "1.1")
+    path.write_text(
+        path.read_text()
+        + "quantization_profile:\n  method: int8\n  calibration_dataset_hash: sha256:"
+        + "0" * 64
+        + "\n"
+    )
+    snapshot = path.read_text()
+    code, out, _ = run("migrate", path, "--to", "1.0")
+    assert code == 1
+    assert "remove quantization_profile first" in out
+    assert path.read_text() == snapshot
+
+
+def test_broken_manifest_is_not_touched(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.yaml"
+    path.write_text("schema_version: '1.0'\na: 1\na: 2\n")
+    code, out, _ = run("migrate", path)
+    assert code == 1
+    assert "duplicate key" in out
+    assert path.read_text() == "schema_version: '1.0'\na: 1\na: 2\n"
