@@ -16,7 +16,6 @@ import os
 import struct
 import sys
 import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,35 +83,31 @@ def torchscript_convnet(seed: int) -> bytes:
     scripted = torch.jit.script(TinyConvNet())
     buffer = io.BytesIO()
     torch.jit.save(scripted, buffer)
-    return _pin_serialization_id(buffer.getvalue())
+    return _deterministic_archive(buffer.getvalue())
 
 
-def _pin_serialization_id(archive: bytes) -> bytes:
-    """torch.jit.save ends .data/serialization_id with 20 random digits: make them zeros.
+def _deterministic_archive(archive: bytes) -> bytes:
+    """Rewrite torch.jit.save's zip so that the same module always gives the same bytes.
 
-    The entry is stored uncompressed, so its bytes and its CRC-32 (in the local header and in the
-    central directory) are patched in place; every other byte, alignment included, is unchanged.
+    Dropped: the `.debug_pkl` entries (source ranges naming this script's absolute path; loading
+    does not need them). Pinned: the random half of `.data/serialization_id`. Kept: entry order and
+    the 64-byte alignment of every entry's data that torch's own writer uses.
     """
-    data = bytearray(archive)
-    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
-        info = next(i for i in zf.infolist() if i.filename.endswith(".data/serialization_id"))
-        central = zf.start_dir
-    assert info.compress_type == zipfile.ZIP_STORED
-    header = info.header_offset
-    name_len, extra_len = struct.unpack_from("<HH", data, header + 26)
-    start = header + 30 + name_len + extra_len
-    pinned = bytes(data[start : start + 20]) + b"0" * (info.file_size - 20)
-    data[start : start + info.file_size] = pinned
-    crc = zlib.crc32(pinned)
-    struct.pack_into("<I", data, header + 14, crc)
-    position = central
-    while data[position : position + 4] == b"PK\x01\x02":
-        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, position + 28)
-        name = bytes(data[position + 46 : position + 46 + name_len]).decode()
-        if name == info.filename:
-            struct.pack_into("<I", data, position + 16, crc)
-        position += 46 + name_len + extra_len + comment_len
-    return bytes(data)
+    source = zipfile.ZipFile(io.BytesIO(archive))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as target:
+        for info in source.infolist():
+            if info.filename.endswith(".debug_pkl"):
+                continue
+            data = source.read(info)
+            if info.filename.endswith(".data/serialization_id"):
+                data = data[:20] + b"0" * (len(data) - 20)
+            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            header = 30 + len(info.filename.encode()) + 4  # local header + padding field header
+            padding = -(out.tell() + header) % 64
+            entry.extra = struct.pack("<HH", 0x4246, padding) + b"Z" * padding
+            target.writestr(entry, data)
+    return out.getvalue()
 
 
 def tflite_dense(seed: int) -> bytes:
