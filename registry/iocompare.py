@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from registry.findings import Finding, Position, error, info
 from registry.formats.base import ModelInfo
-from registry.manifest import Dim, Manifest, TensorSpec
+from registry.manifest import Manifest
+from registry.tensors import Dim, TensorSpec
 
 UNSTATED_DTYPE = "tensor"  # a tensor whose element type the format does not state
 _FIELDS = {"input": "input_shape", "output": "output_schema"}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry.errors import LayoutError
-from registry.manifest import MANIFEST_NAME
+from registry.versions import MANIFEST_NAME
 
 MODELS_DIR = "models"
 CONFIG_NAME = "registry.yaml"

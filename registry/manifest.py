@@ -10,34 +10,9 @@ from typing import Any
 
 from registry.findings import Finding, error
 from registry.schemas import validate_against
+from registry.tensors import TensorSpec
+from registry.versions import LATEST_SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS
 from registry.yamlload import DEFAULT_MAX_BYTES, LoadedYaml, load_yaml_file
-
-SUPPORTED_SCHEMA_VERSIONS = ("1.0", "1.1")
-LATEST_SCHEMA_VERSION = SUPPORTED_SCHEMA_VERSIONS[-1]
-MANIFEST_NAME = "manifest.yaml"
-
-Dim = int | str | None
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    """One input or output: name, dtype, and shape (None when the rank is unknown)."""
-
-    name: str
-    dtype: str
-    shape: tuple[Dim, ...] | None
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> TensorSpec:
-        shape = data.get("shape")
-        return cls(data["name"], data["dtype"], None if shape is None else tuple(shape))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "dtype": self.dtype,
-            "shape": None if self.shape is None else list(self.shape),
-        }
 
 
 @dataclass(frozen=True)

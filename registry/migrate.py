@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from registry.manifest import SUPPORTED_SCHEMA_VERSIONS
+from registry.versions import SUPPORTED_SCHEMA_VERSIONS
 from registry.yamlload import load_yaml_file
 
 _VERSION_LINE = re.compile(

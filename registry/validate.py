@@ -11,8 +11,9 @@ from registry.formatcheck import check_format
 from registry.formats import ModelInfo
 from registry.integrity import check_integrity
 from registry.layout import VersionDir, all_versions
-from registry.manifest import MANIFEST_NAME, Manifest, load_manifest
+from registry.manifest import Manifest, load_manifest
 from registry.semantics import check_semantics
+from registry.versions import MANIFEST_NAME
 
 # Files a version folder may hold besides those its manifest names.
 _KNOWN_FILES = {MANIFEST_NAME, "model.sig"}

@@ -16,7 +16,7 @@ from registry.formats import describe_content, detect, handlers, read_head
 from registry.formats.onnx_handler import OnnxHandler
 from registry.formats.tflite_handler import TfliteHandler
 from registry.formats.torchscript_handler import TorchScriptHandler
-from registry.manifest import TensorSpec
+from registry.tensors import TensorSpec
 from tests.helpers import PROJECT, REAL_MODELS
 
 

@@ -13,7 +13,7 @@ PLUGIN = """
 from pathlib import Path
 from registry.errors import FormatError
 from registry.formats.base import ModelInfo
-from registry.manifest import TensorSpec
+from registry.tensors import TensorSpec
 
 
 class NpyHandler:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from registry.layout import find_root
-
 
 def add_root_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -18,6 +16,8 @@ def add_root_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_root(args: argparse.Namespace, paths: list[Path] | None = None) -> Path:
+    from registry.layout import find_root
+
     if args.root is not None:
         return Path(args.root).resolve()
     start = paths[0] if paths else Path.cwd()

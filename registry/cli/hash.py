@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from registry.errors import ModelregError
-from registry.hashing import hash_file
 
 HELP = "print the SHA-256 and size in bytes of each file"
 
@@ -16,6 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from registry.hashing import hash_file
+
     for path in args.files:
         if not path.is_file():
             raise ModelregError(f"{path}: not a file")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from registry.errors import FormatError, ModelregError
-from registry.formats import ModelInfo, describe_content, detect, read_head
-from registry.inspection import inspect_model
+
+if TYPE_CHECKING:
+    from registry.formats.base import ModelInfo
 
 HELP = "print the format, inputs, outputs and other facts of a model file"
 
@@ -56,6 +58,9 @@ def describe(info: ModelInfo) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from registry.formats import describe_content, detect, read_head
+    from registry.inspection import inspect_model
+
     path: Path = args.file
     if not path.is_file():
         raise ModelregError(f"{path}: not a file")

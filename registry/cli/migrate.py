@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 
 from registry.errors import ModelregError
-from registry.manifest import LATEST_SCHEMA_VERSION, MANIFEST_NAME, SUPPORTED_SCHEMA_VERSIONS
-from registry.migrate import migrate_file
+from registry.versions import LATEST_SCHEMA_VERSION, MANIFEST_NAME, SUPPORTED_SCHEMA_VERSIONS
 
 HELP = "rewrite manifests to another schema_version, keeping comments and key order"
 
@@ -41,6 +40,8 @@ def _manifests(paths: list[Path]) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from registry.migrate import migrate_file
+
     failed = False
     for path in _manifests(args.paths):
         result = migrate_file(path, args.to)

@@ -7,10 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from registry import reporters
 from registry.cli.common import add_root_argument, resolve_root
-from registry.layout import versions_for_paths
-from registry.validate import validate_registry
 
 HELP = "validate the registry, or the given manifests, version folders or model folders"
 
@@ -40,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from registry import reporters
+    from registry.layout import versions_for_paths
+    from registry.validate import validate_registry
+
     root = resolve_root(args, args.paths)
     versions = versions_for_paths(root, args.paths) if args.paths else None
     report = validate_registry(root, versions)

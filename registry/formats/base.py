@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from registry.manifest import TensorSpec
+from registry.tensors import TensorSpec
 
 # One dtype vocabulary for every format; handlers map their own type names onto it.
 DTYPES = frozenset(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from registry.errors import FormatError
 from registry.formats.base import ModelInfo
-from registry.manifest import Dim, TensorSpec
+from registry.tensors import Dim, TensorSpec
 
 if TYPE_CHECKING:
     import onnx

@@ -15,7 +15,7 @@ from typing import Any
 
 from registry.errors import FormatError
 from registry.formats.base import ModelInfo
-from registry.manifest import Dim, TensorSpec
+from registry.tensors import Dim, TensorSpec
 
 _TFLITE_DTYPES = {
     0: "float32",

@@ -16,7 +16,7 @@ from registry.errors import FormatError
 from registry.formats.base import ModelInfo
 from registry.formats.pickle_scan import Global, PickleScanError, PickleSummary, scan_pickle
 from registry.formats.torchscript_allowlist import is_allowed_global
-from registry.manifest import TensorSpec
+from registry.tensors import TensorSpec
 
 
 @dataclass(frozen=True)
