@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-NPM_TOOLS := .tools/node_modules
 
-.PHONY: demo test install lint typecheck unit examples clean
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test install browser lint typecheck unit examples clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,18 +22,27 @@ $(STAMP): pyproject.toml constraints.txt | $(PY)
 
 install: $(STAMP)
 
+# The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
+$(CHROMIUM):
+	$(SUDO) apt-get install -y -q chromium || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+
+browser: $(CHROMIUM)
+
 demo: install
 	$(PY) -m registry validate
+	$(PY) -m registry build --out site
 	@echo
-	@echo "The example registry is valid: models/ holds $$(ls -d models/*/*/ | wc -l) versions."
+	@echo "The site is in site/: open site/index.html, or serve it with"
+	@echo "  $(PY) -m http.server -d site 8000   and browse http://localhost:8000/"
 
 lint: install
 	$(VENV)/bin/ruff check registry tests scripts
+	$(VENV)/bin/ruff format --check registry tests scripts
 
 typecheck: install
 	$(VENV)/bin/mypy
 
-unit: install
+unit: install browser
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit

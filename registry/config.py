@@ -25,6 +25,8 @@ class RegistryConfig:
     description: str = ""
     base_url: str = "http://localhost:8000/"
     artifact_url_template: str = DEFAULT_ARTIFACT_URL
+    # Copy artifacts into the site (artifacts/<name>/<version>/...) so it serves them itself.
+    publish_artifacts: bool = True
     limits: Limits = Limits()
 
 
@@ -49,5 +51,6 @@ def load_config(root: Path) -> RegistryConfig:
         description=data.get("description", ""),
         base_url=data.get("base_url", defaults.base_url),
         artifact_url_template=data.get("artifact_url_template", defaults.artifact_url_template),
+        publish_artifacts=data.get("publish_artifacts", defaults.publish_artifacts),
         limits=Limits(**data.get("limits", {})),
     )

@@ -7,6 +7,7 @@ import difflib
 import functools
 import json
 import re
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -59,21 +60,21 @@ _FORMATS = FormatChecker(formats=())
 _FORMATS.checkers.update({"date-time": (_is_date_time, ()), "email": (_is_email, ())})
 
 
-@functools.cache
-def schema_store() -> Registry:
-    """Every schema under schema/ by its `$id`, so that schemas can `$ref` one another."""
-    resources = []
-    for path in sorted(schema_dir().rglob("*.json")):
-        schema = load_schema(path.relative_to(schema_dir()).as_posix())
-        if "$id" in schema:
-            resources.append((schema["$id"], Resource.from_contents(schema)))
-    return Registry().with_resources(resources)
+def _retrieve(uri: str) -> Resource:
+    """Relative `$ref`s between the files of schema/ resolve to file: URIs read from disk."""
+    path = Path(urllib.parse.urlparse(uri).path)
+    if schema_dir() not in path.parents:
+        raise ValueError(f"refusing to load a schema outside schema/: {uri}")
+    return Resource.from_contents(json.loads(path.read_text(encoding="utf-8")))
 
 
 @functools.cache
 def validator(relative: str) -> Draft202012Validator:
+    schema = {**load_schema(relative), "$id": (schema_dir() / relative).resolve().as_uri()}
     return Draft202012Validator(
-        load_schema(relative), format_checker=_FORMATS, registry=schema_store()
+        schema,
+        format_checker=_FORMATS,
+        registry=Registry(retrieve=_retrieve),  # type: ignore[call-arg]
     )
 
 

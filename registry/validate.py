@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,31 +88,30 @@ def validate_version(version: VersionDir, config: RegistryConfig) -> VersionResu
     return VersionResult(version, manifest, model_info, tuple(findings))
 
 
-def _check_references(results: list[VersionResult], every: set[str]) -> list[Finding]:
+def _check_references(result: VersionResult, every: set[str]) -> list[Finding]:
     """`name@version` references must name a version of this registry."""
+    manifest = result.manifest
+    if manifest is None:
+        return []
     findings = []
-    for result in results:
-        manifest = result.manifest
-        if manifest is None:
-            continue
-        references = [
-            (("lineage", "base_model"), (manifest.data.get("lineage") or {}).get("base_model")),
-            (
-                ("deprecation", "redirect_to"),
-                (manifest.data.get("deprecation") or {}).get("redirect_to"),
-            ),
-        ]
-        for path, target in references:
-            if target is not None and target not in every:
-                findings.append(
-                    error(
-                        "reference.unresolved",
-                        f"{'.'.join(path)} `{target}` is not a version in this registry; "
-                        "publish it first or fix the reference",
-                        result.version.display(),
-                        manifest.field_position(*path),
-                    )
+    references = [
+        (("lineage", "base_model"), (manifest.data.get("lineage") or {}).get("base_model")),
+        (
+            ("deprecation", "redirect_to"),
+            (manifest.data.get("deprecation") or {}).get("redirect_to"),
+        ),
+    ]
+    for path, target in references:
+        if target is not None and target not in every:
+            findings.append(
+                error(
+                    "reference.unresolved",
+                    f"{'.'.join(path)} `{target}` is not a version in this registry; "
+                    "publish it first or fix the reference",
+                    result.version.display(),
+                    manifest.field_position(*path),
                 )
+            )
     return findings
 
 
@@ -119,7 +119,12 @@ def validate_registry(root: Path, versions: list[VersionDir] | None = None) -> R
     """Validate `versions` (default: every version under models/) of the registry at `root`."""
     config = load_config(root)
     everything = all_versions(root)
-    selected = everything if versions is None else versions
-    results = [validate_version(v, config) for v in selected]
     known = {v.id for v in everything}
-    return Report(tuple(results), tuple(_check_references(results, known)))
+    results = []
+    for version in everything if versions is None else versions:
+        result = validate_version(version, config)
+        extra = _check_references(result, known)
+        if extra:
+            result = dataclasses.replace(result, findings=result.findings + tuple(extra))
+        results.append(result)
+    return Report(tuple(results), ())

@@ -168,3 +168,45 @@ def validate_json(root: Path, *paths: str | Path) -> tuple[int, dict[str, Any]]:
 
 def error_codes(report: dict[str, Any]) -> set[str]:
     return {f["code"] for f in report["findings"] if f["severity"] == "error"}
+
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Registry Tester",
+    "GIT_AUTHOR_EMAIL": "tester@example.org",
+    "GIT_COMMITTER_NAME": "Registry Tester",
+    "GIT_COMMITTER_EMAIL": "tester@example.org",
+}
+
+
+def git(
+    root: Path, *args: str, date: str = "2025-01-01T12:00:00+00:00", author: str | None = None
+) -> str:
+    """Run git in `root` with a fixed identity and date (no global git config needed)."""
+    import os
+    import subprocess
+
+    env = {**os.environ, **GIT_IDENTITY, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+    if author is not None:
+        env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = author
+    done = subprocess.run(["git", *args], cwd=root, env=env, capture_output=True, check=True)
+    return done.stdout.decode("utf-8", errors="replace")
+
+
+def commit_all(
+    root: Path, message: str, date: str = "2025-01-01T12:00:00+00:00", author: str | None = None
+) -> str:
+    """Stage everything and commit; returns the new commit's sha."""
+    if not (root / ".git").exists():
+        git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "--allow-empty", "-m", message, date=date, author=author)
+    return git(root, "rev-parse", "HEAD").strip()
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 of every file under `folder`."""
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }

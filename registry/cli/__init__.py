@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from registry import __version__
+from registry.cli import build as build_verb
 from registry.cli import hash as hash_verb
 from registry.cli import inspect as inspect_verb
 from registry.cli import migrate as migrate_verb
@@ -23,6 +24,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 
 
 VERBS: dict[str, ModuleType] = {
     "validate": validate_verb,
+    "build": build_verb,
     "inspect": inspect_verb,
     "hash": hash_verb,
     "migrate": migrate_verb,

@@ -1,0 +1,42 @@
+"""modelreg build: validate the registry and publish the static site."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from registry.cli.common import add_root_argument, resolve_root
+
+HELP = "build the static site (JSON API, SBOMs, HTML catalog, docs) into a folder"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("site"),
+        help="output folder, replaced atomically (default: site)",
+    )
+    parser.add_argument("--base-url", help="where the site will be served (default: registry.yaml)")
+    parser.add_argument(
+        "--allow-invalid",
+        action="store_true",
+        help="publish the valid versions and leave out those with errors",
+    )
+    add_root_argument(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from registry.site.builder import build_site
+
+    root = resolve_root(args)
+    out = args.out if args.out.is_absolute() else Path.cwd() / args.out
+    result = build_site(root, out, args.base_url, args.allow_invalid)
+    for excluded in result.excluded:
+        print(f"left out (validation errors): {excluded}")
+    print(
+        f"built {result.versions} version(s) into {result.out}/"
+        + ("" if result.docs else " (no mkdocs.yml: documentation not built)")
+    )
+    print(f"open {result.out / 'index.html'}")
+    return 0

@@ -1,0 +1,148 @@
+"""What every SBOM says about a version, computed once: identifiers, times, URLs, references."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from registry import __version__
+from registry.catalog import Catalog, PublishedVersion, utc
+from registry.site import paths
+from registry.site.records import artifact_url
+
+NIST_AI_RMF = "NIST AI RMF 1.0"
+TOOL = f"modelreg-{__version__}"
+
+
+@dataclass(frozen=True)
+class Dependency:
+    name: str
+    version: str
+    purpose: str  # runtime | training | export
+    purl: str | None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    url: str | None = None
+    sha256: str | None = None
+    license: str | None = None
+    trained_on: bool = False  # named in lineage.datasets
+    tested_on: bool = False  # named by a metric
+
+
+@dataclass(frozen=True)
+class SbomFacts:
+    id: str
+    name: str
+    version: str
+    sha256: str
+    size: int
+    filename: str
+    download_url: str
+    purl: str
+    created: str  # RFC 3339 UTC, the commit that last changed the version
+    registry_name: str
+    publisher_name: str
+    publisher_email: str | None
+    license: str
+    intended_use: str
+    description: str
+    risk_tier: str
+    format: str
+    format_detail: str
+    framework: str
+    tags: tuple[str, ...]
+    metrics: tuple[dict[str, Any], ...]
+    dependencies: tuple[Dependency, ...]
+    datasets: tuple[Dataset, ...]
+    base_model: str | None
+    base_model_url: str | None
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    document_url: dict[str, str]
+    manifest_digest: str  # of the manifest's content: any metadata change gives new identifiers
+
+    def uuid(self, kind: str) -> uuid.UUID:
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"{self.document_url[kind]}#{self.manifest_digest}")
+
+
+def slug(text: str) -> str:
+    """Letters, digits, `.` and `-` only: safe inside SPDX identifiers and bom-refs."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "-", text).strip("-") or "x"
+
+
+def _tensor(spec: dict[str, Any]) -> str:
+    shape = spec.get("shape")
+    dims = "?" if shape is None else ",".join("?" if d is None else str(d) for d in shape)
+    return f"{spec['name']}: {spec['dtype']}[{dims}]"
+
+
+def collect(catalog: Catalog, version: PublishedVersion) -> SbomFacts:
+    manifest = version.manifest
+    data = manifest.data
+    commit = version.history.updated or catalog.commit
+    created = utc(commit.timestamp) if commit else catalog.generated_at
+    lineage = data.get("lineage") or {}
+    metrics = tuple(dict(m) for m in data.get("metrics", []))
+    datasets = {
+        d["name"]: Dataset(d["name"], d.get("url"), d.get("sha256"), d.get("license"), True)
+        for d in lineage.get("datasets", [])
+    }
+    for name in sorted({m["dataset"] for m in metrics if "dataset" in m}):
+        datasets[name] = dataclasses.replace(datasets.get(name, Dataset(name)), tested_on=True)
+    base = lineage.get("base_model")
+    base_version = catalog.find(base) if base else None
+    info = version.model_info
+    publisher = data["publisher"]
+    filename = manifest.artifact.path or manifest.artifact.url or "model"
+    canonical = json.dumps(dict(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    base_url = catalog.config.base_url
+    return SbomFacts(
+        id=version.id,
+        name=version.name,
+        version=version.version,
+        sha256=manifest.artifact.sha256,
+        size=manifest.artifact.size,
+        filename=filename.rsplit("/", 1)[-1],
+        download_url=artifact_url(catalog, version, manifest.artifact.path or ""),
+        purl=f"pkg:generic/{version.name}@{version.version}?checksum=sha256:"
+        f"{manifest.artifact.sha256}",
+        created=created,
+        registry_name=catalog.config.name,
+        publisher_name=publisher["name"],
+        publisher_email=publisher.get("email"),
+        license=manifest.license,
+        intended_use=data["intended_use"],
+        description=data.get("description", ""),
+        risk_tier=manifest.risk_tier,
+        format=manifest.format,
+        format_detail=f"{manifest.format} ({info.format_version})" if info else manifest.format,
+        framework=f"{manifest.framework_name} {manifest.framework_version}",
+        tags=tuple(data.get("tags", [])),
+        metrics=metrics,
+        dependencies=tuple(
+            Dependency(d["name"], d["version"], d["purpose"], d.get("purl"))
+            for d in data.get("dependencies", [])
+        ),
+        datasets=tuple(datasets.values()),
+        base_model=base,
+        base_model_url=(
+            base_url + paths.version_json(base_version.name, base_version.version)
+            if base_version
+            else None
+        ),
+        inputs=tuple(_tensor(t) for t in data["input_shape"]),
+        outputs=tuple(_tensor(t) for t in data["output_schema"]),
+        document_url={
+            kind: base_url + paths.sbom(version.name, version.version, kind)
+            for kind in paths.SBOM_FILES
+        },
+        manifest_digest=hashlib.sha256(canonical.encode()).hexdigest(),
+    )

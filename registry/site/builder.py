@@ -1,0 +1,175 @@
+"""`modelreg build`: validate, then write the whole site into a staging folder and swap it in."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from registry.catalog import Catalog, PublishedVersion, build_catalog
+from registry.config import load_config
+from registry.errors import ModelregError
+from registry.sbom import cyclonedx, spdx2, spdx3
+from registry.sbom.facts import collect
+from registry.schemas import schema_dir
+from registry.site import paths
+from registry.site.atomic import staging
+from registry.site.docs import build_docs
+from registry.site.html import render_page
+from registry.site.records import index_document, link, model_document, version_record
+from registry.validate import Report, validate_registry
+
+
+class BuildRefused(ModelregError):
+    """The registry has versions with validation errors; nothing was published."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    out: Path
+    versions: int
+    excluded: tuple[str, ...]
+    docs: bool
+
+
+class SiteWriter:
+    """Writes site files under one folder; JSON always with sorted keys and a final newline."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, relative: str) -> Path:
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def text(self, relative: str, content: str) -> None:
+        self.path(relative).write_text(content, encoding="utf-8")
+
+    def json(self, relative: str, data: Any) -> None:
+        self.text(relative, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+    def copy(self, source: Path, relative: str) -> None:
+        shutil.copyfile(source, self.path(relative))
+
+
+def _refusal(report: Report) -> str:
+    failing = [r for r in report.results if not r.ok()]
+    lines = [f"{len(failing)} version(s) have validation errors; nothing was published:"]
+    for result in failing:
+        errors = [f for f in result.findings if f.severity.value == "error"]
+        first = errors[0]
+        lines.append(
+            f"  {result.version.id}: {len(errors)} error(s), first: {first.file}:{first.line or 1}: "
+            f"{first.code}: {first.message}"
+        )
+    lines.append("Fix them (modelreg validate lists every finding), or build with --allow-invalid "
+                 "to publish the valid versions only.")
+    return "\n".join(lines)
+
+
+def _io_rows(version: PublishedVersion) -> list[dict[str, Any]]:
+    rows = []
+    extracted = version.model_info
+    for side, declared, found in (
+        ("input", version.manifest.inputs, extracted.inputs if extracted else ()),
+        ("output", version.manifest.outputs, extracted.outputs if extracted else ()),
+    ):
+        for index in range(max(len(declared), len(found))):
+            rows.append({
+                "side": side,
+                "index": index,
+                "declared": declared[index] if index < len(declared) else None,
+                "extracted": found[index] if index < len(found) else None,
+            })
+    return rows
+
+
+def _page_context(catalog: Catalog, has_docs: bool) -> dict[str, Any]:
+    return {
+        "registry": {"name": catalog.config.name, "description": catalog.config.description},
+        "generator": "modelreg",
+        "commit": catalog.commit.sha if catalog.commit else None,
+        "generated_at": catalog.generated_at,
+        "has_docs": has_docs,
+    }
+
+
+def _write_version(out: SiteWriter, catalog: Catalog, version: PublishedVersion,
+                   context: dict[str, Any]) -> None:
+    record = version_record(catalog, version)
+    out.json(paths.version_json(version.name, version.version), record)
+    facts = collect(catalog, version)
+    for kind, module in (("spdx", spdx2), ("spdx3", spdx3), ("cdx", cyclonedx)):
+        out.text(paths.sbom(version.name, version.version, kind), module.render(facts))
+    page = paths.version_page(version.name, version.version)
+    artifact_href = None
+    if catalog.config.publish_artifacts and version.manifest.artifact.path:
+        artifact_href = link(page, paths.artifact(
+            version.name, version.version, version.manifest.artifact.path))
+        art = version.manifest.artifact
+        for relative in [art.path, *(e.path for e in art.external_data)]:
+            assert relative is not None
+            out.copy(version.manifest.folder / relative,
+                     paths.artifact(version.name, version.version, relative))
+    elif version.manifest.artifact.url:
+        artifact_href = version.manifest.artifact.url
+    out.text(page, render_page("version.html", page, record=record, io=_io_rows(version),
+                               artifact_href=artifact_href, **context))
+
+
+def _write_static(out: SiteWriter) -> None:
+    static = resources.files("registry.site") / "static"
+    for entry in sorted(static.iterdir(), key=lambda e: e.name):
+        if entry.is_file():
+            out.text(f"{paths.STATIC}/{entry.name}", entry.read_text(encoding="utf-8"))
+
+
+def _write_schemas(out: SiteWriter) -> None:
+    source = schema_dir()
+    for path in sorted(source.rglob("*.json")):
+        out.text(f"{paths.SCHEMAS}/{path.relative_to(source).as_posix()}",
+                 path.read_text(encoding="utf-8"))
+    # In the site the document schemas sit under v1/schema/, beside v1/openapi.yaml.
+    openapi = (source / "openapi.yaml").read_text(encoding="utf-8")
+    out.text(paths.OPENAPI, openapi.replace('$ref: "api/', '$ref: "schema/api/'))
+
+
+def write_site(out: SiteWriter, catalog: Catalog, root: Path) -> bool:
+    """Every file of the site; returns whether documentation was built."""
+    epoch = int(dt.datetime.fromisoformat(catalog.generated_at.replace("Z", "+00:00")).timestamp())
+    has_docs = build_docs(root, out.root / paths.DOCS, epoch)
+    context = _page_context(catalog, has_docs)
+    index = index_document(catalog)
+    out.json(paths.INDEX_JSON, index)
+    _write_schemas(out)
+    _write_static(out)
+    out.text(paths.HOME_PAGE, render_page("index.html", paths.HOME_PAGE, index=index, **context))
+    for model in catalog.models:
+        document = model_document(model)
+        out.json(paths.model_json(model.name), document)
+        page = paths.model_page(model.name)
+        out.text(page, render_page("model.html", page, model=document, **context))
+        for version in model.versions:
+            _write_version(out, catalog, version, context)
+    return has_docs
+
+
+def build_site(root: Path, out: Path, base_url: str | None = None,
+               allow_invalid: bool = False) -> BuildResult:
+    config = load_config(root)
+    if base_url is not None:
+        config = dataclasses.replace(config, base_url=base_url.rstrip("/") + "/")
+    report = validate_registry(root)
+    if not report.ok() and not allow_invalid:
+        raise BuildRefused(_refusal(report))
+    catalog = build_catalog(root, config, report)
+    with staging(out) as staged:
+        has_docs = write_site(SiteWriter(staged), catalog, root)
+    count = sum(len(m.versions) for m in catalog.models)
+    return BuildResult(out, count, catalog.excluded, has_docs)

@@ -1,0 +1,118 @@
+"""The MkDocs documentation, with reference pages generated from the JSON Schemas."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from registry.schemas import load_schema
+from registry.versions import LATEST_SCHEMA_VERSION
+
+CONFIG_FILE = "mkdocs.yml"
+MANIFEST_REFERENCE = "reference/manifest.md"
+
+
+def _type(schema: dict[str, Any]) -> str:
+    if "const" in schema:
+        return f'`"{schema["const"]}"`'
+    if "enum" in schema:
+        return " \\| ".join(f"`{v}`" for v in schema["enum"])
+    kind = schema.get("type", "")
+    if isinstance(kind, list):
+        kind = " or ".join(kind)
+    if kind == "array" and "items" in schema and "type" in schema["items"]:
+        inner = schema["items"]["type"]
+        return f"list of {' or '.join(inner) if isinstance(inner, list) else inner}"
+    return str(kind)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _rows(schema: dict[str, Any], defs: dict[str, Any], prefix: str) -> Iterator[str]:
+    required = set(schema.get("required", []))
+    for name, field in schema.get("properties", {}).items():
+        if "$ref" in field:
+            field = {**defs[field["$ref"].rsplit("/", 1)[-1]], **field}
+        if field.get("type") == "array" and "$ref" in field.get("items", {}):
+            field = {**field, "items": defs[field["items"]["$ref"].rsplit("/", 1)[-1]]}
+        path = f"{prefix}{name}"
+        notes = [field.get("description", "")]
+        if "pattern" in field:
+            notes.append(f"pattern `{_cell(field['pattern'])}`")
+        if "minLength" in field:
+            notes.append(f"at least {field['minLength']} characters")
+        yield (f"| `{path}` | {_type(field)} | {'yes' if name in required else 'no'} | "
+               f"{_cell(' — '.join(n for n in notes if n))} |")
+        if field.get("type") == "object":
+            yield from _rows(field, defs, f"{path}.")
+        items = field.get("items", {})
+        if field.get("type") == "array" and items.get("type") == "object":
+            yield from _rows(items, defs, f"{path}[].")
+
+
+def manifest_reference() -> str:
+    """Every manifest field of the latest schema, as a Markdown table."""
+    schema = load_schema(f"manifest/{LATEST_SCHEMA_VERSION}.json")
+    lines = [
+        "# Manifest reference",
+        "",
+        f"Generated from `schema/manifest/{LATEST_SCHEMA_VERSION}.json` (JSON Schema draft "
+        "2020-12). Schema 1.0 is the same without `quantization_profile`.",
+        "",
+        "| field | type | required | notes |",
+        "|---|---|---|---|",
+        *_rows(schema, schema.get("$defs", {}), ""),
+        "",
+        "Dtypes: " + ", ".join(
+            f"`{d}`" for d in "float16 bfloat16 float32 float64 int8 int16 int32 int64 uint8 "
+            "uint16 uint32 uint64 bool string complex64 complex128".split()
+        ) + ", and composites such as `sequence<map<int64,float32>>`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _quiet_mkdocs() -> Iterator[None]:
+    logger = logging.getLogger("mkdocs")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def build_docs(root: Path, out: Path, epoch: int) -> bool:
+    """Build the registry's MkDocs site into `out`; False when the registry has no mkdocs.yml."""
+    config_file = root / CONFIG_FILE
+    if not config_file.is_file():
+        return False
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    with tempfile.TemporaryDirectory() as scratch:
+        docs = Path(scratch) / "docs"
+        shutil.copytree(root / "docs", docs)
+        (docs / MANIFEST_REFERENCE).parent.mkdir(parents=True, exist_ok=True)
+        (docs / MANIFEST_REFERENCE).write_text(manifest_reference(), encoding="utf-8")
+        previous = os.environ.get("SOURCE_DATE_EPOCH")
+        os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # sitemap dates come from Git, not the clock
+        try:
+            with _quiet_mkdocs():
+                config = load_config(str(config_file), docs_dir=str(docs), site_dir=str(out))
+                build(config)
+        finally:
+            if previous is None:
+                del os.environ["SOURCE_DATE_EPOCH"]
+            else:
+                os.environ["SOURCE_DATE_EPOCH"] = previous
+    return True

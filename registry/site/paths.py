@@ -1,0 +1,35 @@
+"""Where each published file lives in the site, relative to its root (DESIGN.md "Build output")."""
+
+from __future__ import annotations
+
+INDEX_JSON = "v1/index.json"
+OPENAPI = "v1/openapi.yaml"
+SCHEMAS = "v1/schema"
+HOME_PAGE = "index.html"
+DOCS = "docs"
+STATIC = "static"
+SBOM_FILES = {"spdx": "sbom.spdx.json", "spdx3": "sbom.spdx3.json", "cdx": "sbom.cdx.json"}
+
+
+def model_json(name: str) -> str:
+    return f"v1/models/{name}/index.json"
+
+
+def version_json(name: str, version: str) -> str:
+    return f"v1/models/{name}/{version}/index.json"
+
+
+def sbom(name: str, version: str, kind: str) -> str:
+    return f"v1/models/{name}/{version}/{SBOM_FILES[kind]}"
+
+
+def model_page(name: str) -> str:
+    return f"models/{name}/index.html"
+
+
+def version_page(name: str, version: str) -> str:
+    return f"models/{name}/{version}/index.html"
+
+
+def artifact(name: str, version: str, relative: str) -> str:
+    return f"artifacts/{name}/{version}/{relative}"

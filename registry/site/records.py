@@ -1,0 +1,187 @@
+"""The JSON API documents: the registry index, one document per model, one record per version.
+
+Links are URI references relative to the document that holds them, so the same files work from
+any host, any sub-path and from file://. schema/api/*.json describes each document.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from registry import __version__
+from registry.catalog import Catalog, ModelEntry, PublishedVersion, utc
+from registry.site import paths
+
+API_VERSION = "1"
+
+
+def link(from_file: str, to: str) -> str:
+    """A relative reference from the document at site path `from_file` to site path `to`."""
+    start = posixpath.dirname(from_file) or "."
+    target = posixpath.relpath(to, start)
+    return target + "/" if to.endswith("/") and not target.endswith("/") else target
+
+
+def artifact_url(catalog: Catalog, version: PublishedVersion, relative: str) -> str:
+    manifest = version.manifest
+    if manifest.artifact.url is not None and relative == manifest.artifact.path:
+        return manifest.artifact.url
+    return catalog.config.artifact_url_template.format(
+        base_url=catalog.config.base_url,
+        name=version.name,
+        version=version.version,
+        path=relative,
+        commit=catalog.commit.sha if catalog.commit else "HEAD",
+    )
+
+
+def _commit(commit: Any) -> dict[str, Any] | None:
+    if commit is None:
+        return None
+    return {"sha": commit.sha, "author": commit.author, "timestamp": utc(commit.timestamp)}
+
+
+def _artifact(catalog: Catalog, version: PublishedVersion, doc: str) -> dict[str, Any]:
+    art = version.manifest.artifact
+    files = []
+    if art.path is not None:
+        files.append((art.path, art.sha256, art.size))
+    files += [(e.path, e.sha256, e.size) for e in art.external_data]
+    published = catalog.config.publish_artifacts
+
+    def entry(relative: str, sha256: str, size: int) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "path": relative,
+            "sha256": sha256,
+            "size": size,
+            "url": artifact_url(catalog, version, relative),
+        }
+        if published:
+            item["href"] = link(doc, paths.artifact(version.name, version.version, relative))
+        return item
+
+    main = (
+        entry(*files[0])
+        if art.path is not None
+        else {"path": None, "sha256": art.sha256, "size": art.size, "url": art.url}
+    )
+    return {**main, "external_data": [entry(*f) for f in files[1:]]}
+
+
+def version_record(catalog: Catalog, version: PublishedVersion) -> dict[str, Any]:
+    doc = paths.version_json(version.name, version.version)
+    manifest = version.manifest
+    return {
+        "api_version": API_VERSION,
+        "id": version.id,
+        "name": version.name,
+        "version": version.version,
+        "status": version.status,
+        "digest": f"sha256:{manifest.artifact.sha256}",
+        "manifest": dict(manifest.data),
+        "artifact": _artifact(catalog, version, doc),
+        "model_info": version.model_info.to_json() if version.model_info else None,
+        "governance": {
+            "risk_tier": manifest.risk_tier,
+            "review": (manifest.data.get("governance") or {}).get("review"),
+        },
+        "signature": {"present": (manifest.folder / "model.sig").is_file()},
+        "history": {
+            "published": _commit(version.history.published),
+            "updated": _commit(version.history.updated),
+        },
+        "findings": [f.to_json() for f in version.findings],
+        "links": {
+            "self": link(doc, doc),
+            "model": link(doc, paths.model_json(version.name)),
+            "registry": link(doc, paths.INDEX_JSON),
+            "html": link(doc, paths.version_page(version.name, version.version)),
+            "sbom_spdx": link(doc, paths.sbom(version.name, version.version, "spdx")),
+            "sbom_spdx3": link(doc, paths.sbom(version.name, version.version, "spdx3")),
+            "sbom_cyclonedx": link(doc, paths.sbom(version.name, version.version, "cdx")),
+        },
+    }
+
+
+def _version_summary(version: PublishedVersion, doc: str) -> dict[str, Any]:
+    manifest = version.manifest
+    summary: dict[str, Any] = {
+        "version": version.version,
+        "status": version.status,
+        "digest": f"sha256:{manifest.artifact.sha256}",
+        "format": manifest.format,
+        "license": manifest.license,
+        "risk_tier": manifest.risk_tier,
+        "published_at": _time(version.history.published),
+        "url": link(doc, paths.version_json(version.name, version.version)),
+        "html": link(doc, paths.version_page(version.name, version.version)),
+    }
+    if "deprecation" in manifest.data:
+        summary["deprecation"] = dict(manifest.data["deprecation"])
+    return summary
+
+
+def _time(commit: Any) -> str | None:
+    return utc(commit.timestamp) if commit is not None else None
+
+
+def model_document(model: ModelEntry) -> dict[str, Any]:
+    doc = paths.model_json(model.name)
+    return {
+        "api_version": API_VERSION,
+        "name": model.name,
+        "latest": model.latest.version,
+        "status": model.status,
+        "versions": [_version_summary(v, doc) for v in model.versions],
+        "links": {
+            "self": link(doc, doc),
+            "registry": link(doc, paths.INDEX_JSON),
+            "html": link(doc, paths.model_page(model.name)),
+        },
+    }
+
+
+def index_document(catalog: Catalog) -> dict[str, Any]:
+    doc = paths.INDEX_JSON
+    models = []
+    for model in catalog.models:
+        latest = model.latest
+        manifest = latest.manifest
+        models.append(
+            {
+                "name": model.name,
+                "latest": latest.version,
+                "versions": [v.version for v in model.versions],
+                "status": model.status,
+                "format": manifest.format,
+                "license": manifest.license,
+                "framework": manifest.framework_name,
+                "risk_tier": manifest.risk_tier,
+                "tags": list(manifest.data.get("tags", [])),
+                "description": manifest.data.get("description", ""),
+                "intended_use": manifest.data["intended_use"],
+                "publisher": manifest.data["publisher"]["name"],
+                "digest": f"sha256:{manifest.artifact.sha256}",
+                "updated_at": _time(latest.history.updated),
+                "url": link(doc, paths.model_json(model.name)),
+                "html": link(doc, paths.model_page(model.name)),
+            }
+        )
+    return {
+        "api_version": API_VERSION,
+        "registry": {
+            "name": catalog.config.name,
+            "description": catalog.config.description,
+            "base_url": catalog.config.base_url,
+        },
+        "generator": f"modelreg {__version__}",
+        "generated_at": catalog.generated_at,
+        "commit": catalog.commit.sha if catalog.commit else None,
+        "count": {
+            "models": len(catalog.models),
+            "versions": sum(len(m.versions) for m in catalog.models),
+        },
+        "models": models,
+        "links": {"self": "index.json", "openapi": "openapi.yaml", "schemas": "schema/"},
+    }

@@ -1,0 +1,342 @@
+"""`modelreg build`: the site's layout, its validity for the real validators, determinism and
+atomicity."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import urllib.parse
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate as validate_openapi
+from referencing import Registry, Resource
+
+from registry.site import builder
+from tests.helpers import (
+    PROJECT,
+    VALID_REAL_MODELS,
+    commit_all,
+    manifest_data,
+    run,
+    tree_digest,
+    write_version,
+)
+
+SPDX3_VALIDATOR = PROJECT.parent / "shared" / "tools" / "spdx3-validate-offline"
+VERSIONS = ["iris-mlp/1.0.0", "iris-mlp/1.1.0", "keyword-dense/2.0.0", "tiny-convnet/0.1.0"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("built") / "site"
+    code, out_text, err = run("build", "--root", PROJECT, "--out", out)
+    assert code == 0, err
+    assert f"built 4 version(s) into {out}/" in out_text
+    return out
+
+
+def test_layout(site: Path) -> None:
+    for version in VERSIONS:
+        folder = site / "v1/models" / version
+        for name in ["index.json", "sbom.spdx.json", "sbom.spdx3.json", "sbom.cdx.json"]:
+            assert (folder / name).is_file(), folder / name
+        assert (site / "models" / version / "index.html").is_file()
+    for path in [
+        "index.html",
+        "v1/index.json",
+        "v1/openapi.yaml",
+        "v1/schema/manifest/1.1.json",
+        "v1/schema/api/version-record.json",
+        "docs/index.html",
+        "docs/reference/manifest.html",
+        "static/catalog.js",
+        "models/iris-mlp/index.html",
+        "artifacts/iris-mlp/1.1.0/model.onnx",
+    ]:
+        assert (site / path).is_file(), path
+    index = json.loads((site / "v1/index.json").read_text())
+    assert [m["name"] for m in index["models"]] == ["iris-mlp", "keyword-dense", "tiny-convnet"]
+    iris = index["models"][0]
+    assert iris["latest"] == "1.1.0" and iris["versions"] == ["1.0.0", "1.1.0"]
+
+
+def test_version_record(site: Path) -> None:
+    record = json.loads((site / "v1/models/iris-mlp/1.1.0/index.json").read_text())
+    manifest = yaml.safe_load((PROJECT / "models/iris-mlp/1.1.0/manifest.yaml").read_text())
+    assert record["id"] == "iris-mlp@1.1.0"
+    assert record["digest"] == f"sha256:{manifest['artifact']['sha256']}"
+    assert record["manifest"] == manifest
+    assert record["artifact"]["url"] == (
+        "https://modelreg.invalid/registry/artifacts/iris-mlp/1.1.0/model.onnx"
+    )
+    served = (site / "v1/models/iris-mlp/1.1.0" / record["artifact"]["href"]).resolve()
+    assert served.read_bytes() == (PROJECT / "models/iris-mlp/1.1.0/model.onnx").read_bytes()
+    assert record["model_info"]["inputs"] == [
+        {"name": "features", "dtype": "float32", "shape": ["batch", 4]}
+    ]
+    for name, target in record["links"].items():
+        resolved = (site / "v1/models/iris-mlp/1.1.0" / target).resolve()
+        assert resolved.is_file(), (name, target)
+
+
+def test_spdx23_passes_pyspdxtools(site: Path) -> None:
+    tool = Path(sys.executable).parent / "pyspdxtools"
+    for version in VERSIONS:
+        path = site / "v1/models" / version / "sbom.spdx.json"
+        done = subprocess.run(
+            [str(tool), "-i", str(path)], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        document = json.loads(path.read_text())
+        model = next(p for p in document["packages"] if p["SPDXID"] == "SPDXRef-Model")
+        assert model["checksums"] == [
+            {
+                "algorithm": "SHA256",
+                "checksumValue": document["packages"][0]["checksums"][0]["checksumValue"],
+            }
+        ]
+        assert model["externalRefs"][0]["referenceType"] == "purl"
+        comments = [a["comment"] for a in model["annotations"]]
+        assert any(c.startswith("intended_use: ") for c in comments)
+        assert any(c.startswith("risk_tier: ") for c in comments)
+
+
+def test_spdx23_relationships_per_purpose(site: Path) -> None:
+    document = json.loads((site / "v1/models/iris-mlp/1.1.0/sbom.spdx.json").read_text())
+    relations = {
+        (r["spdxElementId"], r["relationshipType"], r["relatedSpdxElement"])
+        for r in document["relationships"]
+    }
+    assert (
+        "SPDXRef-Dependency-runtime-onnxruntime",
+        "RUNTIME_DEPENDENCY_OF",
+        "SPDXRef-Model",
+    ) in relations
+    assert (
+        "SPDXRef-Dependency-training-scikit-learn",
+        "BUILD_DEPENDENCY_OF",
+        "SPDXRef-Model",
+    ) in relations
+    assert ("SPDXRef-Model", "DESCENDANT_OF", "SPDXRef-BaseModel") in relations
+    assert ("SPDXRef-Model", "GENERATED_FROM", "SPDXRef-Dataset-0-iris") in relations
+
+
+def test_spdx3_passes_spdx3_validate(site: Path) -> None:
+    # One process per file: the validator merges the files it is given into one graph.
+    processes = [
+        (
+            version,
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(SPDX3_VALIDATOR),
+                    str(site / "v1/models" / version / "sbom.spdx3.json"),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ),
+        )
+        for version in VERSIONS
+    ]
+    for version, process in processes:
+        output, _ = process.communicate(timeout=300)
+        assert process.returncode == 0, (version, output[-3000:])
+    graph = json.loads((site / "v1/models/iris-mlp/1.1.0/sbom.spdx3.json").read_text())["@graph"]
+    model = next(e for e in graph if e["type"] == "ai_AIPackage")
+    assert model["ai_standardCompliance"] == ["NIST AI RMF 1.0"]
+    assert model["ai_safetyRiskAssessment"] == "low"
+    assert model["ai_informationAboutApplication"].startswith("Teaching example")
+    kinds = {e["relationshipType"] for e in graph if e["type"] == "Relationship"}
+    assert {"trainedOn", "testedOn", "dependsOn", "descendantOf", "hasDeclaredLicense"} <= kinds
+
+
+def test_cyclonedx_passes_strict_validator(site: Path) -> None:
+    validator = JsonStrictValidator(SchemaVersion.V1_6)
+    for version in VERSIONS:
+        text = (site / "v1/models" / version / "sbom.cdx.json").read_text()
+        assert validator.validate_str(text) is None
+        component = json.loads(text)["metadata"]["component"]
+        assert component["type"] == "machine-learning-model"
+        assert "modelParameters" in component["modelCard"]
+        assert component["modelCard"]["considerations"]["useCases"]
+    card = json.loads((site / "v1/models/iris-mlp/1.1.0/sbom.cdx.json").read_text())["metadata"][
+        "component"
+    ]["modelCard"]
+    assert card["quantitativeAnalysis"]["performanceMetrics"] == [
+        {"slice": "iris/test", "type": "accuracy", "value": "0.35"}
+    ]
+
+
+def _openapi_validators(openapi_file: Path) -> list[tuple[re.Pattern[str], Draft202012Validator]]:
+    spec = yaml.safe_load(openapi_file.read_text())
+    validate_openapi(spec, base_uri=openapi_file.resolve().as_uri())
+
+    def retrieve(uri: str) -> Resource:
+        return Resource.from_contents(json.loads(Path(urllib.parse.urlparse(uri).path).read_text()))
+
+    found = []
+    for template, item in spec["paths"].items():
+        content = item["get"]["responses"]["200"]["content"]
+        schema_ref = next(iter(content.values()))["schema"]["$ref"]
+        schema_file = (openapi_file.parent / schema_ref).resolve()
+        schema = {**json.loads(schema_file.read_text()), "$id": schema_file.as_uri()}
+        pattern = re.compile("^" + re.sub(r"\\\{[a-z]+\\\}", "[^/]+", re.escape(template)) + "$")
+        registry = Registry(retrieve=retrieve)  # type: ignore[call-arg]
+        found.append((pattern, Draft202012Validator(schema, registry=registry)))
+    return found
+
+
+def test_openapi_is_valid_and_describes_every_json_file(site: Path) -> None:
+    _openapi_validators(PROJECT / "schema/openapi.yaml")
+    validators = _openapi_validators(site / "v1/openapi.yaml")
+    checked = 0
+    for path in sorted((site / "v1").rglob("*.json")):
+        relative = "/" + path.relative_to(site).as_posix()
+        if relative.startswith("/v1/schema/"):
+            continue
+        matching = [v for pattern, v in validators if pattern.match(relative)]
+        assert len(matching) == 1, f"no single OpenAPI path for {relative}"
+        errors = list(matching[0].iter_errors(json.loads(path.read_text())))
+        assert errors == [], (relative, [e.message for e in errors][:3])
+        checked += 1
+    assert checked == 1 + 3 + 4 * 4  # index, 3 models, 4 records with 3 SBOMs each
+
+
+def test_two_builds_are_byte_identical(site: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    assert run("build", "--root", PROJECT, "--out", again)[0] == 0
+    assert tree_digest(again) == tree_digest(site)
+
+
+class _HeadCheck(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_head = False
+        self.first: tuple[str, dict[str, str | None]] | None = None
+        self.absolute_links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "head":
+            self.in_head = True
+        elif self.in_head and self.first is None:
+            self.first = (tag, dict(attrs))
+        for name, value in attrs:
+            if name in ("href", "src") and value and value.startswith("/"):
+                self.absolute_links.append(value)
+
+
+def test_every_page_starts_with_csp_and_links_relatively(site: Path) -> None:
+    pages = [p for p in site.rglob("*.html") if "docs" not in p.relative_to(site).parts]
+    assert len(pages) == 1 + 3 + 4
+    for page in pages:
+        check = _HeadCheck()
+        check.feed(page.read_text())
+        assert check.first is not None
+        tag, attrs = check.first
+        assert tag == "meta" and attrs.get("http-equiv") == "Content-Security-Policy", page
+        assert "script-src 'self'" in (attrs.get("content") or "")
+        assert check.absolute_links == [], page
+
+
+def _small_registry(root: Path) -> None:
+    model = VALID_REAL_MODELS["nmp.tflite"]
+    write_version(root, manifest_data(model, "pitch", "1.0.0"), model.path)
+    other = VALID_REAL_MODELS["logreg_iris.onnx"]
+    write_version(root, manifest_data(other, "iris", "1.0.0"), other.path)
+    (root / "registry.yaml").write_text(
+        "name: Small registry\nbase_url: https://models.example.org/r/\n"
+    )
+    commit_all(root, "two models", "2025-03-04T05:06:07+00:00")
+
+
+def test_build_refuses_errors_and_allow_invalid_excludes(tmp_path: Path) -> None:
+    _small_registry(tmp_path)
+    manifest = tmp_path / "models/iris/1.0.0/manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("license: MIT", "license: Nope-1.0"))
+    out = tmp_path / "site"
+    code, _, err = run("build", "--root", tmp_path, "--out", out)
+    assert code == 1
+    assert "iris@1.0.0: 1 error(s), first: models/iris/1.0.0/manifest.yaml:" in err
+    assert "license.invalid" in err and "--allow-invalid" in err
+    assert not out.exists()
+    code, text, _ = run("build", "--root", tmp_path, "--out", out, "--allow-invalid")
+    assert code == 0
+    assert "left out (validation errors): iris@1.0.0" in text
+    index = json.loads((out / "v1/index.json").read_text())
+    assert [m["name"] for m in index["models"]] == ["pitch"]
+
+
+def test_base_url_and_git_times(tmp_path: Path) -> None:
+    _small_registry(tmp_path)
+    out = tmp_path / "site"
+    assert (
+        run(
+            "build",
+            "--root",
+            tmp_path,
+            "--out",
+            out,
+            "--base-url",
+            "https://cdn.example.net/teams/ml/registry",
+        )[0]
+        == 0
+    )
+    record = json.loads((out / "v1/models/pitch/1.0.0/index.json").read_text())
+    assert record["artifact"]["url"] == (
+        "https://cdn.example.net/teams/ml/registry/artifacts/pitch/1.0.0/nmp.tflite"
+    )
+    assert record["history"]["published"]["timestamp"] == "2025-03-04T05:06:07Z"
+    index = json.loads((out / "v1/index.json").read_text())
+    assert index["generated_at"] == "2025-03-04T05:06:07Z"
+    spdx = json.loads((out / "v1/models/pitch/1.0.0/sbom.spdx.json").read_text())
+    assert spdx["creationInfo"]["created"] == "2025-03-04T05:06:07Z"
+    assert not (out / "docs").exists()  # this registry has no mkdocs.yml
+
+
+def test_failed_build_leaves_previous_site_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _small_registry(tmp_path)
+    out = tmp_path / "site"
+    assert run("build", "--root", tmp_path, "--out", out)[0] == 0
+    before = tree_digest(out)
+    calls = []
+    original = builder._write_version
+
+    def failing(*args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        original(*args, **kwargs)
+
+    monkeypatch.setattr(builder, "_write_version", failing)
+    code, _, err = run("build", "--root", tmp_path, "--out", out)
+    assert code == 3 and "No space left on device" in err
+    assert len(calls) == 2
+    assert tree_digest(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".git", "models", "registry.yaml", "site"]
+
+
+def test_broken_docs_config_fails_before_publishing(tmp_path: Path) -> None:
+    _small_registry(tmp_path)
+    out = tmp_path / "site"
+    assert run("build", "--root", tmp_path, "--out", out)[0] == 0
+    before = tree_digest(out)
+    shutil.copytree(PROJECT / "docs", tmp_path / "docs")
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: broken\nnav:\n  - Missing: nowhere.md\ntheme:\n  name: no-such-theme\n"
+    )
+    code, _, _ = run("build", "--root", tmp_path, "--out", out)
+    assert code != 0
+    assert tree_digest(out) == before
