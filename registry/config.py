@@ -9,7 +9,7 @@ from registry.errors import ConfigError
 from registry.findings import Finding
 from registry.layout import CONFIG_NAME
 from registry.schemas import validate_against
-from registry.yamlload import DEFAULT_MAX_BYTES, load_yaml_file
+from registry.yamlsafe import DEFAULT_MAX_BYTES, load_yaml_file
 
 DEFAULT_ARTIFACT_URL = "{base_url}artifacts/{name}/{version}/{path}"
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from registry.errors import FormatError
-from registry.findings import Finding, error
+from registry.findings import Finding, error, warning
 from registry.formats import ModelInfo, describe_content, detect, handlers, read_head
 from registry.inspection import inspect_model
 from registry.iocompare import compare_io
 from registry.manifest import Manifest
+from registry.pathrules import normalized
 
 
 def check_format(
@@ -29,7 +30,7 @@ def check_format(
             )
         ]
     head = read_head(artifact)
-    detected = detect(head)
+    detected = detect(head, manifest.format)
     if detected is None:
         return None, [
             error(
@@ -55,4 +56,30 @@ def check_format(
         return None, [
             error(exc.code, f"{manifest.artifact.path}: {exc.message}", display, position)
         ]
-    return model, compare_io(manifest, model, display)
+    return model, compare_io(manifest, model, display) + _external_files(manifest, model, display)
+
+
+def _external_files(manifest: Manifest, model: ModelInfo, display: str) -> list[Finding]:
+    """Every file the model reads must be pinned by hash in artifact.external_data."""
+    listed = {normalized(e.path) for e in manifest.artifact.external_data}
+    findings = [
+        error(
+            "integrity.unlisted-external-data",
+            f"the model reads {used}, which artifact.external_data does not list; add it with "
+            "its sha256 and size (modelreg hash prints them)",
+            display,
+            manifest.field_position("artifact"),
+        )
+        for used in model.external_files
+        if used not in listed
+    ]
+    findings += [
+        warning(
+            "integrity.unused-external-data",
+            f"artifact.external_data lists {extra}, which the model does not read; remove it",
+            display,
+            manifest.field_position("artifact", "external_data"),
+        )
+        for extra in sorted(listed - set(model.external_files))
+    ]
+    return findings

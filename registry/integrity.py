@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from registry.findings import Finding, error, info
+from registry.formats import LFS_POINTER_PREFIX
 from registry.hashing import FileDigest, hash_file
 from registry.manifest import Manifest
-from registry.semantics import path_problem
-
-LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
+from registry.pathrules import open_problem, path_problem
 
 
 @dataclass(frozen=True)
@@ -21,34 +18,6 @@ class CheckedFile:
 
     path: Path
     digest: FileDigest
-
-
-def _open_safely(folder: Path, relative: str) -> tuple[Path | None, tuple[str, str] | None]:
-    """The file at `relative`, or (code, reason) when it is missing, a link or outside."""
-    if path_problem(relative):
-        return None, None  # already reported by the semantic checks
-    target = folder / relative
-    current = folder
-    for part in Path(relative).parts:
-        current = current / part
-        try:
-            mode = os.lstat(current).st_mode
-        except FileNotFoundError:
-            return None, ("integrity.missing-file", "does not exist; add the file or fix the path")
-        if stat.S_ISLNK(mode):
-            return None, (
-                "security.symlink",
-                "is a symbolic link; commit the file itself, links are refused",
-            )
-    mode = os.lstat(target).st_mode
-    if not stat.S_ISREG(mode):
-        return None, ("integrity.not-a-file", "is not a regular file")
-    if os.lstat(target).st_nlink > 1:
-        return None, (
-            "security.hardlink",
-            "has several hard links; commit a plain copy of the file",
-        )
-    return target, None
 
 
 def check_file(
@@ -62,13 +31,25 @@ def check_file(
 ) -> tuple[CheckedFile | None, list[Finding]]:
     position = manifest.field_position(*field_path)
     label = f"{'.'.join(map(str, field_path))} `{relative}`"
-    target, problem = _open_safely(folder, relative)
+    if path_problem(relative):
+        return None, []  # already reported by the semantic checks
+    problem = open_problem(folder, relative)
     if problem:
         return None, [error(problem[0], f"{label} {problem[1]}", display, position)]
-    if target is None:
-        return None, []
-    with target.open("rb") as handle:
-        head = handle.read(len(LFS_POINTER_PREFIX))
+    target = folder / relative
+    try:
+        with target.open("rb") as handle:
+            head = handle.read(len(LFS_POINTER_PREFIX))
+        digest = hash_file(target)
+    except OSError as exc:
+        return None, [
+            error(
+                "integrity.unreadable",
+                f"{label} cannot be read ({exc.strerror})",
+                display,
+                position,
+            )
+        ]
     if head == LFS_POINTER_PREFIX:
         return None, [
             error(
@@ -79,7 +60,6 @@ def check_file(
                 position,
             )
         ]
-    digest = hash_file(target)
     findings = []
     if digest.size != size:
         findings.append(

@@ -5,16 +5,9 @@ from __future__ import annotations
 from registry.findings import Finding, Position, error, info
 from registry.formats.base import ModelInfo
 from registry.manifest import Manifest
-from registry.tensors import Dim, TensorSpec
+from registry.tensors import UNSTATED_DTYPE, Dim, TensorSpec, format_shape
 
-UNSTATED_DTYPE = "tensor"  # a tensor whose element type the format does not state
 _FIELDS = {"input": "input_shape", "output": "output_schema"}
-
-
-def _fmt(shape: tuple[Dim, ...] | None) -> str:
-    if shape is None:
-        return "unknown"
-    return "[" + ", ".join("null" if d is None else str(d) for d in shape) + "]"
 
 
 def _dims_compatible(declared: Dim, extracted: Dim) -> bool:
@@ -64,16 +57,17 @@ class _Comparison:
         if declared.shape is None:
             self.fail(
                 "io.rank-mismatch",
-                f"{label} has shape {_fmt(extracted.shape)} in the model file, declared null; "
-                "declare the shape",
+                f"{label} has shape {format_shape(extracted.shape)} in the model file, "
+                "declared null; declare the shape",
                 self.at(side, index, "shape"),
             )
             return
         if len(declared.shape) != len(extracted.shape):
             self.fail(
                 "io.rank-mismatch",
-                f"{label} has rank {len(extracted.shape)} {_fmt(extracted.shape)} in the model "
-                f"file, declared rank {len(declared.shape)} {_fmt(declared.shape)}",
+                f"{label} has rank {len(extracted.shape)} {format_shape(extracted.shape)} in "
+                f"the model file, declared rank {len(declared.shape)} "
+                f"{format_shape(declared.shape)}",
                 self.at(side, index, "shape"),
             )
             return
@@ -83,7 +77,7 @@ class _Comparison:
                 self.fail(
                     "io.dim-mismatch",
                     f"{label} dim {axis} is {'dynamic' if not isinstance(got, int) else got} in "
-                    f"the model file (shape {_fmt(extracted.shape)}), declared "
+                    f"the model file (shape {format_shape(extracted.shape)}), declared "
                     f"{'null' if want is None else want}; declare {expected}",
                     self.at(side, index, "shape"),
                 )
@@ -125,7 +119,7 @@ class _Comparison:
                 self.fail(
                     "io.undeclared",
                     f"the model file has {side} `{got.name}` ({got.dtype}, shape "
-                    f"{_fmt(got.shape)}) that {_FIELDS[side]} does not declare; add it",
+                    f"{format_shape(got.shape)}) that {_FIELDS[side]} does not declare; add it",
                     self.manifest.field_position(_FIELDS[side]),
                 )
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry.errors import LayoutError
+from registry.findings import Finding, error, warning
 from registry.versions import MANIFEST_NAME
 
 MODELS_DIR = "models"
@@ -54,13 +55,16 @@ def find_root(start: Path) -> Path:
     )
 
 
-def _subdirs(folder: Path) -> list[str]:
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
     try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except FileNotFoundError:
+        return sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:  # missing, not a folder, unreadable
         return []
-    # Symlinked folders are listed too, so that validation can refuse them by name.
-    return [e.name for e in entries if e.is_dir(follow_symlinks=False) or e.is_symlink()]
+
+
+def _subdirs(folder: Path) -> list[str]:
+    """Real sub-folders only: links are never followed (layout_findings reports them)."""
+    return [e.name for e in _entries(folder) if e.is_dir(follow_symlinks=False)]
 
 
 def all_versions(root: Path) -> list[VersionDir]:
@@ -72,9 +76,47 @@ def all_versions(root: Path) -> list[VersionDir]:
     ]
 
 
+def layout_findings(root: Path) -> list[Finding]:
+    """Links and stray files in models/ and models/<name>/, which hold only folders."""
+    findings = []
+    models = root / MODELS_DIR
+    folders = [models] + [models / name for name in _subdirs(models)]
+    for folder in folders:
+        for entry in _entries(folder):
+            relative = Path(entry.path).relative_to(root).as_posix()
+            if entry.is_symlink():
+                findings.append(
+                    error(
+                        "security.symlink",
+                        f"{relative} is a symbolic link; the registry refuses links: commit the "
+                        "folder itself",
+                        relative,
+                    )
+                )
+            elif not entry.is_dir(follow_symlinks=False):
+                findings.append(
+                    warning(
+                        "layout.unexpected-file",
+                        f"{relative} is a file where only "
+                        f"{'model' if folder == models else 'version'} folders belong; move it",
+                        relative,
+                    )
+                )
+    return findings
+
+
+def require_models(root: Path) -> Path:
+    models = root / MODELS_DIR
+    if not models.is_dir() or models.is_symlink():
+        raise LayoutError(
+            f"{root} has no {MODELS_DIR}/ folder; run from a registry's root or pass --root"
+        )
+    return models
+
+
 def versions_for_paths(root: Path, paths: list[Path]) -> list[VersionDir]:
     """The version folders that user-given paths (manifest, version, model or models/) denote."""
-    models = (root / MODELS_DIR).resolve()
+    models = require_models(root)
     selected: set[VersionDir] = set()
     for given in paths:
         absolute = Path(os.path.abspath(given))  # noqa: PTH100 - keep symlinks unresolved
@@ -83,17 +125,24 @@ def versions_for_paths(root: Path, paths: list[Path]) -> list[VersionDir]:
         try:
             parts = absolute.relative_to(models).parts
         except ValueError:
-            try:
-                parts = absolute.resolve().relative_to(models).parts
-            except ValueError:
+            raise LayoutError(
+                f"{given} is not inside {MODELS_DIR}/ of the registry at {root}; pass a "
+                f"manifest, a version folder or a model folder under {MODELS_DIR}/"
+            ) from None
+        for depth in range(1, min(len(parts), 3) + 1):
+            if (models.joinpath(*parts[:depth])).is_symlink():
                 raise LayoutError(
-                    f"{given} is not inside {MODELS_DIR}/ of the registry at {root}; pass a "
-                    f"manifest, a version folder or a model folder under {MODELS_DIR}/"
-                ) from None
+                    f"{given}: {'/'.join(parts[:depth])} is a symbolic link; "
+                    "the registry refuses links"
+                )
         if len(parts) == 0:
             selected.update(all_versions(root))
-        elif len(parts) == 1:
+        elif len(parts) == 1 and absolute.is_dir():
             selected.update(VersionDir(root, parts[0], v) for v in _subdirs(models / parts[0]))
-        else:
+        elif (len(parts) == 2 and absolute.is_dir()) or (
+            len(parts) == 3 and parts[2] == MANIFEST_NAME
+        ):
             selected.add(VersionDir(root, parts[0], parts[1]))
+        else:
+            raise LayoutError(f"{given} is not a model folder, a version folder or a manifest.yaml")
     return sorted(selected)

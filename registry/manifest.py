@@ -12,7 +12,7 @@ from registry.findings import Finding, error
 from registry.schemas import validate_against
 from registry.tensors import TensorSpec
 from registry.versions import LATEST_SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS
-from registry.yamlload import DEFAULT_MAX_BYTES, LoadedYaml, load_yaml_file
+from registry.yamlsafe import DEFAULT_MAX_BYTES, LoadedYaml, load_yaml_file
 
 
 @dataclass(frozen=True)
@@ -109,12 +109,21 @@ def schema_for(loaded: LoadedYaml, display: str) -> tuple[str | None, list[Findi
                 position,
             )
         ]
-    if not isinstance(version, str):
-        text = loaded.plain_non_strings.get(("schema_version",), repr(version))
+    if not isinstance(version, str) and ("schema_version",) in loaded.plain_non_strings:
+        text = loaded.plain_non_strings[("schema_version",)]
         return None, [
             error(
                 "yaml.unquoted-scalar",
                 f'schema_version `{text}` is not a string; quote it: schema_version: "{text}"',
+                display,
+                position,
+            )
+        ]
+    if not isinstance(version, str):
+        return None, [
+            error(
+                "schema.type",
+                f'schema_version must be a string such as "{LATEST_SCHEMA_VERSION}"',
                 display,
                 position,
             )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry.versions import SUPPORTED_SCHEMA_VERSIONS
-from registry.yamlload import load_yaml_file
+from registry.yamlsafe import load_yaml_file
 
 _VERSION_LINE = re.compile(
     r"^(?P<key>schema_version[ \t]*:[ \t]*)(?P<quote>[\"']?)(?P<value>[0-9.]+)(?P=quote)"
@@ -42,6 +42,8 @@ def migrate_file(path: Path, target: str) -> MigrationResult:
             path, False, f"cannot migrate: line {first.line}: {first.message}", False
         )
     current = loaded.data.get("schema_version")
+    if not isinstance(current, str) and ("schema_version",) in loaded.plain_non_strings:
+        current = loaded.plain_non_strings[("schema_version",)]  # unquoted 1.0: as written
     if current == target:
         return MigrationResult(path, False, f"already at schema_version {target}")
     if current not in SUPPORTED_SCHEMA_VERSIONS:
@@ -59,12 +61,12 @@ def migrate_file(path: Path, target: str) -> MigrationResult:
                 False,
             )
     line_no = loaded.position(("schema_version",)).line
-    text = path.read_text(encoding="utf-8")
-    lines = text.splitlines(keepends=True)
+    # Bytes in, bytes out: line endings (CRLF too) and a BOM stay as they were.
+    lines = path.read_bytes().decode("utf-8").split("\n")
     line = lines[line_no - 1]
-    body = line.rstrip("\r\n")
-    indent = body[: len(body) - len(body.lstrip())]
-    match = _VERSION_LINE.match(body.lstrip())
+    body = line.rstrip("\r")
+    indent = body[: len(body) - len(body.lstrip(" \t\ufeff"))]
+    match = _VERSION_LINE.match(body[len(indent) :])
     if match is None:
         return MigrationResult(
             path,
@@ -75,5 +77,5 @@ def migrate_file(path: Path, target: str) -> MigrationResult:
     quote = match["quote"] or '"'
     new_body = f"{indent}{match['key']}{quote}{target}{quote}{match['rest']}"
     lines[line_no - 1] = new_body + line[len(body) :]
-    path.write_text("".join(lines), encoding="utf-8")
+    path.write_bytes("\n".join(lines).encode("utf-8"))
     return MigrationResult(path, True, f"schema_version {current} -> {target}")

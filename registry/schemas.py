@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
 from registry.findings import Finding, error
-from registry.yamlload import LoadedYaml
+from registry.yamlsafe import LoadedYaml
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

@@ -6,7 +6,6 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Iterator, Mapping
-from pathlib import PurePosixPath
 
 from license_expression import ExpressionError, Licensing, get_spdx_licensing
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -14,9 +13,14 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from registry.findings import Finding, error
 from registry.layout import VersionDir
 from registry.manifest import Manifest
+from registry.pathrules import path_problem
 from registry.schemas import parse_rfc3339
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+_OPERATORS = {"AND", "OR", "WITH"}
+_LICENSE_REF = re.compile(r"^(DocumentRef-[A-Za-z0-9.-]+:)?LicenseRef-[A-Za-z0-9.-]+$")
 
 
 @functools.cache
@@ -24,41 +28,41 @@ def spdx_licensing() -> Licensing:
     return get_spdx_licensing()
 
 
+@functools.cache
+def _spdx_identifiers() -> dict[str, str]:
+    """Every SPDX license and exception identifier (deprecated ones too), exact case."""
+    found = {}
+    for key, symbol in spdx_licensing().known_symbols.items():
+        if key.startswith("LicenseRef-"):
+            continue  # ScanCode's own references, not SPDX list entries
+        for name in (key, *symbol.aliases):
+            if " " not in name and not name.startswith("LicenseRef-"):
+                found[name] = key
+    return found
+
+
 def license_problem(expression: str) -> str | None:
     """Why `expression` is not a valid SPDX license expression, or None when it is."""
-    licensing = spdx_licensing()
     try:
-        parsed = licensing.parse(expression, strict=True)
+        parsed = spdx_licensing().parse(expression, strict=True)
     except ExpressionError as exc:  # the parse errors of license-expression derive from it
         return str(exc)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the parser raises assorted types on odd input
         return f"cannot parse it ({exc})"
     if parsed is None:
         return "it is empty"
-    unknown = [k for k in licensing.unknown_license_keys(parsed) if not k.startswith("LicenseRef-")]
-    if unknown:
-        return f"unknown license identifier(s) {', '.join(unknown)}"
-    operator = re.search(r"\s(?!AND\s|OR\s|WITH\s)((?i:and|or|with))\s", f" {expression} ")
-    if operator:
-        return f"operators are upper case: write {operator.group(1).upper()}"
-    keys = licensing.license_keys(parsed)
-    if any(key not in expression for key in keys):
-        return f"identifiers are case-sensitive: write it as {parsed.render('{symbol.key}')}"
-    return None
-
-
-def path_problem(value: str) -> tuple[str, str] | None:
-    """(code, reason) when a manifest path is not a plain relative path inside its folder."""
-    if "\\" in value:
-        return "path.backslash", "uses a backslash; use `/`"
-    if "\x00" in value:
-        return "path.invalid", "contains a NUL byte"
-    if value.startswith("/") or re.match(r"^[A-Za-z]:", value):
-        return "path.absolute", "is absolute; give a path relative to the manifest's folder"
-    if ".." in PurePosixPath(value).parts:
-        return "path.parent-reference", "contains `..`; the file must be inside the version folder"
-    if value in ("", ".") or value.endswith("/"):
-        return "path.invalid", "does not name a file"
+    identifiers = _spdx_identifiers()
+    for token in re.findall(r"[^\s()]+", expression):
+        if token in _OPERATORS or _LICENSE_REF.match(token):
+            continue
+        if token.upper() in _OPERATORS:
+            return f"operators are upper case: write {token.upper()}"
+        if token in identifiers or (token.endswith("+") and token[:-1] in identifiers):
+            continue
+        exact = {name.lower(): name for name in identifiers}.get(token.lower())
+        if exact:
+            return f"identifiers are case-sensitive: write {exact}"
+        return f"unknown license identifier {token}"
     return None
 
 
@@ -87,14 +91,14 @@ def check_semantics(manifest: Manifest, version: VersionDir, display: str) -> li
 
     if manifest.model_name != version.name:
         fail(
-            "manifest.folder-mismatch",
+            "manifest.name-folder-mismatch",
             f"model_name `{manifest.model_name}` differs from its folder `{version.name}`; "
             "rename one so they are equal",
             "model_name",
         )
     if manifest.version != version.version:
         fail(
-            "manifest.folder-mismatch",
+            "manifest.version-folder-mismatch",
             f"version `{manifest.version}` differs from its folder `{version.version}`; "
             "rename one so they are equal",
             "version",

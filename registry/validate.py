@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from registry.config import RegistryConfig, load_config
 from registry.findings import Finding, error, has_errors, warning
 from registry.formatcheck import check_format
 from registry.formats import ModelInfo
 from registry.integrity import check_integrity
-from registry.layout import VersionDir, all_versions
+from registry.layout import VersionDir, all_versions, layout_findings, require_models
 from registry.manifest import Manifest, load_manifest
 from registry.semantics import check_semantics
 from registry.versions import MANIFEST_NAME
@@ -46,7 +46,9 @@ class Report:
 
 
 def _stray_files(manifest: Manifest, version: VersionDir) -> list[Finding]:
-    named = {manifest.artifact.path} | {e.path for e in manifest.artifact.external_data}
+    paths = [manifest.artifact.path, *(e.path for e in manifest.artifact.external_data)]
+    # A file in a sub-folder is named by its first component (`sub/model.onnx` names `sub`).
+    named = {PurePosixPath(p).parts[0] for p in paths if p and PurePosixPath(p).parts}
     findings = []
     for entry in sorted(version.path.iterdir()):
         if entry.name in _KNOWN_FILES or entry.name in named:
@@ -66,11 +68,18 @@ def _stray_files(manifest: Manifest, version: VersionDir) -> list[Finding]:
 
 def validate_version(version: VersionDir, config: RegistryConfig) -> VersionResult:
     display = version.display()
+    if version.manifest.is_symlink():
+        finding = error(
+            "security.symlink",
+            f"{version.relative}/{MANIFEST_NAME} is a symbolic link; commit the file itself",
+            display,
+        )
+        return VersionResult(version, None, None, (finding,))
     if not version.manifest.is_file():
         finding = error(
             "layout.missing-manifest",
             f"{version.relative}/ has no {MANIFEST_NAME}; every version folder needs one "
-            "(`modelreg add` writes it)",
+            "(start from the manifest of another version)",
             display,
         )
         return VersionResult(version, None, None, (finding,))
@@ -118,6 +127,7 @@ def _check_references(result: VersionResult, every: set[str]) -> list[Finding]:
 def validate_registry(root: Path, versions: list[VersionDir] | None = None) -> Report:
     """Validate `versions` (default: every version under models/) of the registry at `root`."""
     config = load_config(root)
+    require_models(root)
     everything = all_versions(root)
     known = {v.id for v in everything}
     results = []
@@ -127,4 +137,5 @@ def validate_registry(root: Path, versions: list[VersionDir] | None = None) -> R
         if extra:
             result = dataclasses.replace(result, findings=result.findings + tuple(extra))
         results.append(result)
-    return Report(tuple(results), ())
+    scope = layout_findings(root) if versions is None else []
+    return Report(tuple(results), tuple(scope))

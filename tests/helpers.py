@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import io
 import json
@@ -113,24 +114,27 @@ def manifest_data(
     version: str = "1.0.0",
     artifact_name: str | None = None,
 ) -> dict[str, Any]:
-    return {
-        "schema_version": "1.0",
-        "model_name": name,
-        "version": version,
-        "framework": model.framework,
-        "format": model.format,
-        "artifact": {
-            "path": artifact_name or model.file,
-            "sha256": sha256_of(model.path),
-            "size": model.path.stat().st_size,
-        },
-        "input_shape": model.inputs,
-        "output_schema": model.outputs,
-        "license": model.license,
-        "intended_use": "Integration test of the registry with a real third-party model file.",
-        "publisher": {"name": "Test Publisher", "email": "publisher@example.org"},
-        "risk_tier": "tier-1",
-    }
+    """A fresh manifest, deep-copied: tests mutate it freely."""
+    return copy.deepcopy(
+        {
+            "schema_version": "1.0",
+            "model_name": name,
+            "version": version,
+            "framework": model.framework,
+            "format": model.format,
+            "artifact": {
+                "path": artifact_name or model.file,
+                "sha256": sha256_of(model.path),
+                "size": model.path.stat().st_size,
+            },
+            "input_shape": model.inputs,
+            "output_schema": model.outputs,
+            "license": model.license,
+            "intended_use": "Integration test of the registry with a real third-party model file.",
+            "publisher": {"name": "Test Publisher", "email": "publisher@example.org"},
+            "risk_tier": "tier-1",
+        }
+    )
 
 
 def dump_manifest(data: dict[str, Any]) -> str:

@@ -105,7 +105,7 @@ def test_unknown_schema_version_names_the_supported_ones(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda d: d.update(model_name="other-name"), "manifest.folder-mismatch"),
+        (lambda d: d.update(model_name="other-name"), "manifest.name-folder-mismatch"),
         (lambda d: d.update(model_name="Bad_Name"), "schema.pattern"),
         (lambda d: d.update(version="1.0"), "schema.pattern"),
         (lambda d: d.update(status="deprecated"), "schema.required"),

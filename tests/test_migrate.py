@@ -68,3 +68,11 @@ def test_broken_manifest_is_not_touched(tmp_path: Path) -> None:
     assert code == 1
     assert "duplicate key" in out
     assert path.read_text() == "schema_version: '1.0'\na: 1\na: 2\n"
+
+
+def test_crlf_bom_and_unquoted_version_survive(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.yaml"
+    path.write_bytes("\ufeffschema_version: 1.0\r\nmodel_name: x  # note\r\n".encode())
+    code, out, _ = run("migrate", path)
+    assert code == 0, out
+    assert path.read_bytes() == '\ufeffschema_version: "1.1"\r\nmodel_name: x  # note\r\n'.encode()

@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("modelreg: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception:
+    except Exception:  # noqa: BLE001 - a bug: show the traceback, exit 3
         traceback.print_exc()
         print(
             "modelreg: internal error (a bug in modelreg); please report it with the traceback "

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from registry.errors import FormatError, ModelregError
+from registry.tensors import format_shape
 
 if TYPE_CHECKING:
     from registry.formats.base import ModelInfo
@@ -20,12 +21,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print ModelInfo as JSON")
 
 
-def _shape(shape: object) -> str:
-    if shape is None:
-        return "unknown"
-    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"  # type: ignore[attr-defined]
-
-
 def describe(info: ModelInfo) -> str:
     lines = [
         f"format:      {info.format} ({info.format_version})",
@@ -35,7 +30,7 @@ def describe(info: ModelInfo) -> str:
     ]
     for label, tensors in (("inputs", info.inputs), ("outputs", info.outputs)):
         lines.append(f"{label}:")
-        lines += [f"  {t.name}: {t.dtype} {_shape(t.shape)}" for t in tensors]
+        lines += [f"  {t.name}: {t.dtype} {format_shape(t.shape)}" for t in tensors]
     if info.opsets:
         lines.append(
             "opsets:      " + ", ".join(f"{d} {v}" for d, v in sorted(info.opsets.items()))

@@ -11,6 +11,7 @@ from registry.formats.base import FormatHandler, ModelInfo
 
 ENTRY_POINT_GROUP = "modelreg.formats"
 HEAD_SIZE = 4096
+LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
 
 __all__ = ["FormatHandler", "ModelInfo", "describe_content", "detect", "handlers", "read_head"]
 
@@ -29,6 +30,11 @@ def handlers() -> dict[str, FormatHandler]:
             ) from exc
         if not isinstance(handler, FormatHandler):
             raise ModelregError(f"format plugin {entry.name!r} does not implement FormatHandler")
+        if handler.name in found:
+            raise ModelregError(
+                f"two format plugins are named {handler.name!r} ({entry.value} and another); "
+                "uninstall one of them"
+            )
         found[handler.name] = handler
     if not found:
         raise ModelregError(
@@ -43,19 +49,23 @@ def read_head(path: Path) -> bytes:
         return handle.read(HEAD_SIZE)
 
 
-def detect(head: bytes) -> FormatHandler | None:
-    """The handler whose content sniffing accepts these first bytes."""
-    for handler in handlers().values():
-        if handler.sniff(head):
+def detect(head: bytes, preferred: str | None = None) -> FormatHandler | None:
+    """The handler whose content sniffing accepts these first bytes.
+
+    When several accept them, `preferred` (the format a manifest declares) wins if among them.
+    """
+    accepting = [h for h in handlers().values() if h.sniff(head)]
+    for handler in accepting:
+        if handler.name == preferred:
             return handler
-    return None
+    return accepting[0] if accepting else None
 
 
 def describe_content(head: bytes) -> str:
     """What a file that no handler recognizes looks like, for the error message."""
     if not head:
         return "empty file"
-    if head.startswith(b"version https://git-lfs.github.com/spec/"):
+    if head.startswith(LFS_POINTER_PREFIX):
         return "Git LFS pointer"
     if head[0] == 0x80 and len(head) > 1 and 2 <= head[1] <= 5:
         return "legacy torch.save pickle" if head[1] == 2 or b"torch" in head else "pickle"

@@ -9,28 +9,6 @@ from typing import Any, Protocol, runtime_checkable
 
 from registry.tensors import TensorSpec
 
-# One dtype vocabulary for every format; handlers map their own type names onto it.
-DTYPES = frozenset(
-    [
-        "float16",
-        "bfloat16",
-        "float32",
-        "float64",
-        "int8",
-        "int16",
-        "int32",
-        "int64",
-        "uint8",
-        "uint16",
-        "uint32",
-        "uint64",
-        "bool",
-        "string",
-        "complex64",
-        "complex128",
-    ]
-)
-
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -51,6 +29,8 @@ class ModelInfo:
     signatures: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     # Which properties of inputs/outputs the format cannot state (e.g. TorchScript shapes).
     unstated: tuple[str, ...] = ()
+    # Files beside the model that it reads (ONNX external data), relative to its folder.
+    external_files: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
@@ -71,6 +51,7 @@ class ModelInfo:
                 for key, sides in sorted(self.signatures.items())
             },
             "unstated": list(self.unstated),
+            "external_files": list(self.external_files),
             "warnings": list(self.warnings),
         }
 
@@ -93,6 +74,7 @@ class ModelInfo:
                 for key, sides in data["signatures"].items()
             },
             unstated=tuple(data["unstated"]),
+            external_files=tuple(data["external_files"]),
             warnings=tuple(data["warnings"]),
         )
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry.errors import FormatError
+from registry.formats import onnx_external as external
 from registry.formats.base import ModelInfo
 from registry.tensors import Dim, TensorSpec
 
@@ -28,6 +30,8 @@ _MODEL_TAGS = {
     (25, 2),
     (26, 2),
 }
+# Largest element count accepted for one tensor, checked before anything is allocated.
+MAX_ELEMENTS = 1 << 40
 _STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.training", "ai.onnx.preview.training"}
 _QUANT_OPS = {
     "QuantizeLinear",
@@ -111,7 +115,7 @@ def _shape(type_proto: Any) -> tuple[Dim, ...] | None:
         if which == "dim_value":
             dims.append(dim.dim_value if dim.dim_value >= 0 else None)
         elif which == "dim_param":
-            dims.append(dim.dim_param)
+            dims.append(_text(dim.dim_param))
         else:
             dims.append(None)
     return tuple(dims)
@@ -131,7 +135,12 @@ def _graphs(graph: Any) -> Iterator[Any]:
 
 
 def _numel(dims: Any) -> int:
-    return math.prod(int(d) for d in dims) if len(dims) else 1
+    return math.prod(max(int(d), 0) for d in dims) if len(dims) else 1
+
+
+def _text(value: str | bytes) -> str:
+    # Strings that are not valid UTF-8 can come back from protobuf as bytes.
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
 
 
 class OnnxHandler:
@@ -158,27 +167,47 @@ class OnnxHandler:
             raise FormatError("format.invalid", "the file is empty, not an ONNX model")
         try:
             model = onnx.load(str(path), load_external_data=False)
-        except Exception as exc:  # protobuf raises several unrelated types
-            raise FormatError("format.invalid", f"not a readable ONNX protobuf: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - protobuf raises many unrelated types
+            raise FormatError("format.invalid", f"not a readable ONNX protobuf: {exc}") from None
+        for tensor in external.tensors(_graphs(model.graph)):
+            if _numel(tensor.dims) > MAX_ELEMENTS:
+                raise FormatError(
+                    "format.invalid",
+                    f"tensor {_text(tensor.name)} declares {_numel(tensor.dims)} elements, over "
+                    f"the limit {MAX_ELEMENTS}",
+                )
+        # Before the checker touches any external file, every reference must be safe.
+        external_files = external.check_external_data(_graphs(model.graph), path.parent)
         try:
             onnx.checker.check_model(str(path), full_check=True)
         except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
             reason = str(exc).strip().splitlines()[0]
             raise FormatError(
                 "format.invalid", f"onnx.checker refused the model: {reason}"
-            ) from exc
-        return self._describe(model)
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - the checker's C++ errors arrive in many types
+            raise FormatError(
+                "format.invalid",
+                f"onnx.checker could not read the model ({type(exc).__name__}: {exc})",
+            ) from None
+        try:
+            described = self._describe(model)
+        except (ValueError, TypeError, AttributeError, UnicodeDecodeError, RecursionError) as exc:
+            raise FormatError(
+                "format.invalid", f"unreadable model structure ({type(exc).__name__}: {exc})"
+            ) from None
+        return dataclasses.replace(described, external_files=external_files)
 
     def _describe(self, model: onnx.ModelProto) -> ModelInfo:
         graph = model.graph
         initializers = {init.name for init in graph.initializer}
         inputs = tuple(
-            TensorSpec(v.name, _type_name(v.type), _shape(v.type))
+            TensorSpec(_text(v.name), _type_name(v.type), _shape(v.type))
             for v in graph.input
             if v.name not in initializers
         )
         outputs = tuple(
-            TensorSpec(v.name, _type_name(v.type), _shape(v.type)) for v in graph.output
+            TensorSpec(_text(v.name), _type_name(v.type), _shape(v.type)) for v in graph.output
         )
         operators: set[str] = set()
         custom: set[str] = set()
@@ -187,28 +216,29 @@ class OnnxHandler:
         subgraphs: list[str] = []
         for index, sub in enumerate(_graphs(graph)):
             if index:
-                subgraphs.append(sub.name or f"subgraph_{index}")
+                subgraphs.append(_text(sub.name) or f"subgraph_{index}")
             for init in sub.initializer:
                 parameters += _numel(init.dims)
                 quantized |= init.data_type in (2, 3, 21, 22)
             for node in sub.node:
-                qualified = f"{node.domain}::{node.op_type}" if node.domain else node.op_type
+                domain, op_type = _text(node.domain), _text(node.op_type)
+                qualified = f"{domain}::{op_type}" if domain else op_type
                 operators.add(qualified)
-                quantized |= node.op_type in _QUANT_OPS
-                if node.domain not in _STANDARD_DOMAINS:
+                quantized |= op_type in _QUANT_OPS
+                if domain not in _STANDARD_DOMAINS:
                     custom.add(qualified)
-                if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+                if op_type == "Constant" and domain in ("", "ai.onnx"):
                     for attribute in node.attribute:
                         if attribute.HasField("t"):
                             parameters += _numel(attribute.t.dims)
-        producer = " ".join(p for p in (model.producer_name, model.producer_version) if p)
+        producer = " ".join(_text(p) for p in (model.producer_name, model.producer_version) if p)
         return ModelInfo(
             format=self.name,
             format_version=f"IR {model.ir_version}",
             producer=producer or "unknown",
             inputs=inputs,
             outputs=outputs,
-            opsets={(o.domain or "ai.onnx"): o.version for o in model.opset_import},
+            opsets={(_text(o.domain) or "ai.onnx"): o.version for o in model.opset_import},
             operators=tuple(sorted(operators)),
             parameter_count=parameters,
             quantization="int8" if quantized else None,

@@ -224,11 +224,10 @@ def _container(stack: list[Any], kind: type) -> Any:
 
 
 def _hashable(value: Any) -> Any:
-    try:
-        hash(value)
-    except TypeError:
-        return repr(value)
-    return value
+    # Only flat values: hashing (or printing) a crafted 200,000-deep tuple overflows the C stack.
+    if value is None or isinstance(value, str | bytes | int | float | Global):
+        return value
+    return f"<{type(value).__name__}>"
 
 
 def _pairs(items: list[Any]) -> dict[Any, Any]:

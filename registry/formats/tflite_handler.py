@@ -6,6 +6,7 @@ buffers are measured, never loaded.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import mmap
@@ -39,6 +40,18 @@ _TFLITE_DTYPES = {
     18: "bfloat16",
 }
 SCHEMA_VERSION = 3
+# What the generated flatbuffer accessors raise on damaged input.
+_READER_ERRORS = (
+    struct.error,
+    IndexError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    OverflowError,
+    UnicodeDecodeError,
+    RecursionError,
+    MemoryError,
+)
 # Upper bound on table and vector elements visited, against crafted lengths and offset loops.
 VISIT_BUDGET = 20_000_000
 
@@ -106,30 +119,20 @@ class TfliteHandler:
         size = path.stat().st_size
         if size < 8:
             raise FormatError("format.invalid", f"{size} bytes is too short for a TFLite model")
-        with (
-            path.open("rb") as handle,
-            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mm,
-        ):
-            buffer = memoryview(mm)
-            try:
-                return self._describe(buffer, size)
-            except FormatError:
-                raise
-            except (
-                struct.error,
-                IndexError,
-                ValueError,
-                TypeError,
-                AttributeError,
-                OverflowError,
-                UnicodeDecodeError,
-                RecursionError,
-            ) as exc:
-                raise FormatError(
-                    "format.invalid", f"corrupt TFLite flatbuffer ({type(exc).__name__}: {exc})"
-                ) from exc
-            finally:
-                buffer.release()
+        with path.open("rb") as handle:
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            return self._describe(memoryview(mapped), size)
+        except FormatError:
+            raise
+        except _READER_ERRORS as exc:
+            raise FormatError(
+                "format.invalid", f"corrupt TFLite flatbuffer ({type(exc).__name__}: {exc})"
+            ) from None
+        finally:
+            # Views of the map may still live in a traceback; the map then closes when they go.
+            with contextlib.suppress(BufferError):
+                mapped.close()
 
     def _describe(self, buffer: memoryview, size: int) -> ModelInfo:
         import tflite

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ast
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from registry.errors import FormatError
 from registry.formats.base import ModelInfo
 from registry.formats.pickle_scan import Global, PickleScanError, PickleSummary, scan_pickle
 from registry.formats.torchscript_allowlist import is_allowed_global
-from registry.tensors import TensorSpec
+from registry.tensors import UNSTATED_DTYPE, TensorSpec
 
 
 @dataclass(frozen=True)
@@ -25,20 +27,38 @@ class ArchiveLimits:
     max_total_size: int = 64 << 30
     max_ratio: float = 200.0
     max_pickle_size: int = 256 << 20
+    max_code_size: int = 64 << 20
+
+
+# What reading a damaged zip can raise: each becomes format.invalid, never a traceback.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    KeyError,
+    NotImplementedError,
+    RuntimeError,
+    UnicodeDecodeError,
+    zlib.error,
+    struct.error,
+)
 
 
 _SCALAR_TYPES = {"int": "int64", "float": "float64", "bool": "bool", "str": "string"}
 _OPS = re.compile(r"\b(?:ops\.[a-z_0-9]+|torch)\.[A-Za-z_][A-Za-z_0-9]*(?=\()")
-_FORWARD = re.compile(r"\n\s*def forward\((.*?)\)\s*(->\s*(.*?))?:\s*\n", re.DOTALL)
+# Longest forward() signature read; real ones are a few hundred characters.
+MAX_SIGNATURE = 16_384
 
 
 def _annotation(node: ast.expr | None) -> str:
     """A TorchScript type annotation as a dtype; `tensor` is a tensor of unstated dtype."""
     if node is None:
-        return "tensor"
+        return UNSTATED_DTYPE
     if isinstance(node, ast.Name):
         if node.id == "Tensor":
-            return "tensor"
+            return UNSTATED_DTYPE
         return _SCALAR_TYPES.get(node.id, node.id.lower())
     if isinstance(node, ast.Attribute):
         return node.attr.lower()
@@ -57,6 +77,22 @@ def _spec(name: str, dtype: str) -> TensorSpec:
     return TensorSpec(name, dtype, () if dtype in _SCALAR_TYPES.values() else None)
 
 
+def _forward_header(body: str, class_name: str) -> tuple[str, str]:
+    """Parameters and return annotation of `def forward(...) -> ...:`, found in linear time."""
+    start = body.find("def forward(")
+    if start < 0:
+        raise FormatError("format.invalid", f"class {class_name} in the archive has no forward()")
+    open_at = start + len("def forward(")
+    depth = 1
+    for index in range(open_at, min(len(body), open_at + MAX_SIGNATURE)):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(body[index], 0)
+        if depth == 0:
+            end = body.find(":", index, index + MAX_SIGNATURE)
+            arrow = body[index + 1 : end if end >= 0 else index + 1].strip()
+            return body[open_at:index], arrow.removeprefix("->").strip() or "Tensor"
+    raise FormatError("format.invalid", f"{class_name}.forward() has an unreadable signature")
+
+
 def parse_forward(source: str, class_name: str) -> tuple[list[TensorSpec], list[TensorSpec]]:
     """Inputs and outputs of `class_name.forward` read from TorchScript code, without running it."""
     start = re.search(rf"^class {re.escape(class_name)}\(", source, re.MULTILINE)
@@ -65,13 +101,10 @@ def parse_forward(source: str, class_name: str) -> tuple[list[TensorSpec], list[
     body = source[start.end() :]
     following = re.search(r"^class ", body, re.MULTILINE)
     body = body[: following.start()] if following else body
-    match = _FORWARD.search(body)
-    if match is None:
-        raise FormatError("format.invalid", f"class {class_name} in the archive has no forward()")
-    params, returns = match.group(1), match.group(3) or "Tensor"
+    params, returns = _forward_header(body, class_name)
     try:
         tree = ast.parse(f"def forward({params}) -> {returns}:\n  pass\n")
-    except SyntaxError as exc:
+    except (SyntaxError, ValueError, RecursionError) as exc:
         raise FormatError("format.invalid", f"cannot read the forward() signature: {exc}") from exc
     function = tree.body[0]
     assert isinstance(function, ast.FunctionDef)
@@ -127,6 +160,8 @@ def _check_sizes(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
             f"the zip declares {total} uncompressed bytes, over the limit {limits.max_total_size}",
         )
     for entry in infos:
+        if entry.flag_bits & 0x1:
+            raise FormatError("format.unsafe-archive", f"entry {entry.filename} is encrypted")
         if entry.compress_size and entry.file_size / entry.compress_size > limits.max_ratio:
             raise FormatError(
                 "format.resource-limit",
@@ -172,39 +207,45 @@ class TorchScriptHandler:
 
     def inspect(self, path: Path) -> ModelInfo:
         try:
-            archive = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise FormatError("format.invalid", f"not a readable zip archive: {exc}") from exc
-        with archive:
-            infos = archive.infolist()
-            _check_sizes(infos, self.limits)
-            root = _check_names(infos)
-            names = {entry.filename for entry in infos}
-            code = sorted(n for n in names if n.startswith(f"{root}/code/") and n.endswith(".py"))
-            if f"{root}/data.pkl" not in names:
-                raise FormatError("format.invalid", f"the archive has no {root}/data.pkl")
-            if not code:
-                raise FormatError(
-                    "format.not-torchscript",
-                    "not a TorchScript archive: a torch.save checkpoint (zip without code/); "
-                    "export the model with torch.jit.script or torch.jit.trace and torch.jit.save",
-                )
-            try:
-                data = self._scan(archive, f"{root}/data.pkl")
-                for extra in sorted(n for n in names if n.endswith(".pkl") and "/code/" not in n):
-                    if extra != f"{root}/data.pkl":
-                        self._scan(archive, extra)
-                version = self._archive_version(archive, root, names)
-                root_class = self._root_class(data)
-                module_file = self._code_file(root, root_class)
-                if module_file not in names:
-                    raise FormatError("format.invalid", f"the archive has no {module_file}")
-                source = self._read(archive, module_file).decode("utf-8", errors="replace")
-                all_code = "\n".join(
-                    self._read(archive, n).decode("utf-8", errors="replace") for n in code
-                )
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-                raise FormatError("format.invalid", f"corrupt zip entry: {exc}") from exc
+            with zipfile.ZipFile(path) as archive:
+                return self._inspect(archive)
+        except _ZIP_ERRORS as exc:
+            raise FormatError(
+                "format.invalid", f"not a readable zip archive ({type(exc).__name__}: {exc})"
+            ) from exc
+
+    def _inspect(self, archive: zipfile.ZipFile) -> ModelInfo:
+        infos = archive.infolist()
+        _check_sizes(infos, self.limits)
+        root = _check_names(infos)
+        names = {entry.filename for entry in infos}
+        code = sorted(n for n in names if n.startswith(f"{root}/code/") and n.endswith(".py"))
+        if f"{root}/data.pkl" not in names:
+            raise FormatError("format.invalid", f"the archive has no {root}/data.pkl")
+        if not code:
+            raise FormatError(
+                "format.not-torchscript",
+                "not a TorchScript archive: a torch.save checkpoint (zip without code/); "
+                "export the model with torch.jit.script or torch.jit.trace and torch.jit.save",
+            )
+        code_size = sum(archive.getinfo(n).file_size for n in code)
+        if code_size > self.limits.max_code_size:
+            raise FormatError(
+                "format.resource-limit",
+                f"code/ holds {code_size} bytes, over the limit {self.limits.max_code_size}",
+            )
+        data = self._scan(archive, f"{root}/data.pkl")
+        # Every pickle torch may unpickle, debug info included, is checked the same way.
+        for extra in sorted(n for n in names if n.endswith((".pkl", ".debug_pkl"))):
+            if extra != f"{root}/data.pkl":
+                self._scan(archive, extra)
+        version = self._archive_version(archive, root, names)
+        root_class = self._root_class(data)
+        module_file = self._code_file(root, root_class)
+        if module_file not in names:
+            raise FormatError("format.invalid", f"the archive has no {module_file}")
+        source = self._read(archive, module_file).decode("utf-8", errors="replace")
+        all_code = "\n".join(self._read(archive, n).decode("utf-8", errors="replace") for n in code)
         inputs, outputs = parse_forward(source, root_class.name)
         operators = sorted(set(_OPS.findall(all_code)))
         custom = [

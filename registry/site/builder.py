@@ -65,11 +65,13 @@ def _refusal(report: Report) -> str:
         errors = [f for f in result.findings if f.severity.value == "error"]
         first = errors[0]
         lines.append(
-            f"  {result.version.id}: {len(errors)} error(s), first: {first.file}:{first.line or 1}: "
-            f"{first.code}: {first.message}"
+            f"  {result.version.id}: {len(errors)} error(s), first: "
+            f"{first.file}:{first.line or 1}: {first.code}: {first.message}"
         )
-    lines.append("Fix them (modelreg validate lists every finding), or build with --allow-invalid "
-                 "to publish the valid versions only.")
+    lines.append(
+        "Fix them (modelreg validate lists every finding), or build with --allow-invalid "
+        "to publish the valid versions only."
+    )
     return "\n".join(lines)
 
 
@@ -81,12 +83,14 @@ def _io_rows(version: PublishedVersion) -> list[dict[str, Any]]:
         ("output", version.manifest.outputs, extracted.outputs if extracted else ()),
     ):
         for index in range(max(len(declared), len(found))):
-            rows.append({
-                "side": side,
-                "index": index,
-                "declared": declared[index] if index < len(declared) else None,
-                "extracted": found[index] if index < len(found) else None,
-            })
+            rows.append(
+                {
+                    "side": side,
+                    "index": index,
+                    "declared": declared[index] if index < len(declared) else None,
+                    "extracted": found[index] if index < len(found) else None,
+                }
+            )
     return rows
 
 
@@ -100,8 +104,9 @@ def _page_context(catalog: Catalog, has_docs: bool) -> dict[str, Any]:
     }
 
 
-def _write_version(out: SiteWriter, catalog: Catalog, version: PublishedVersion,
-                   context: dict[str, Any]) -> None:
+def _write_version(
+    out: SiteWriter, catalog: Catalog, version: PublishedVersion, context: dict[str, Any]
+) -> None:
     record = version_record(catalog, version)
     out.json(paths.version_json(version.name, version.version), record)
     facts = collect(catalog, version)
@@ -110,17 +115,29 @@ def _write_version(out: SiteWriter, catalog: Catalog, version: PublishedVersion,
     page = paths.version_page(version.name, version.version)
     artifact_href = None
     if catalog.config.publish_artifacts and version.manifest.artifact.path:
-        artifact_href = link(page, paths.artifact(
-            version.name, version.version, version.manifest.artifact.path))
+        artifact_href = link(
+            page, paths.artifact(version.name, version.version, version.manifest.artifact.path)
+        )
         art = version.manifest.artifact
         for relative in [art.path, *(e.path for e in art.external_data)]:
             assert relative is not None
-            out.copy(version.manifest.folder / relative,
-                     paths.artifact(version.name, version.version, relative))
+            out.copy(
+                version.manifest.folder / relative,
+                paths.artifact(version.name, version.version, relative),
+            )
     elif version.manifest.artifact.url:
         artifact_href = version.manifest.artifact.url
-    out.text(page, render_page("version.html", page, record=record, io=_io_rows(version),
-                               artifact_href=artifact_href, **context))
+    out.text(
+        page,
+        render_page(
+            "version.html",
+            page,
+            record=record,
+            io=_io_rows(version),
+            artifact_href=artifact_href,
+            **context,
+        ),
+    )
 
 
 def _write_static(out: SiteWriter) -> None:
@@ -133,8 +150,10 @@ def _write_static(out: SiteWriter) -> None:
 def _write_schemas(out: SiteWriter) -> None:
     source = schema_dir()
     for path in sorted(source.rglob("*.json")):
-        out.text(f"{paths.SCHEMAS}/{path.relative_to(source).as_posix()}",
-                 path.read_text(encoding="utf-8"))
+        out.text(
+            f"{paths.SCHEMAS}/{path.relative_to(source).as_posix()}",
+            path.read_text(encoding="utf-8"),
+        )
     # In the site the document schemas sit under v1/schema/, beside v1/openapi.yaml.
     openapi = (source / "openapi.yaml").read_text(encoding="utf-8")
     out.text(paths.OPENAPI, openapi.replace('$ref: "api/', '$ref: "schema/api/'))
@@ -160,8 +179,9 @@ def write_site(out: SiteWriter, catalog: Catalog, root: Path) -> bool:
     return has_docs
 
 
-def build_site(root: Path, out: Path, base_url: str | None = None,
-               allow_invalid: bool = False) -> BuildResult:
+def build_site(
+    root: Path, out: Path, base_url: str | None = None, allow_invalid: bool = False
+) -> BuildResult:
     config = load_config(root)
     if base_url is not None:
         config = dataclasses.replace(config, base_url=base_url.rstrip("/") + "/")

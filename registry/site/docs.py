@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.schemas import load_schema
+from registry.tensors import DTYPES
 from registry.versions import LATEST_SCHEMA_VERSION
 
 CONFIG_FILE = "mkdocs.yml"
@@ -49,8 +50,10 @@ def _rows(schema: dict[str, Any], defs: dict[str, Any], prefix: str) -> Iterator
             notes.append(f"pattern `{_cell(field['pattern'])}`")
         if "minLength" in field:
             notes.append(f"at least {field['minLength']} characters")
-        yield (f"| `{path}` | {_type(field)} | {'yes' if name in required else 'no'} | "
-               f"{_cell(' — '.join(n for n in notes if n))} |")
+        yield (
+            f"| `{path}` | {_type(field)} | {'yes' if name in required else 'no'} | "
+            f"{_cell(' — '.join(n for n in notes if n))} |"
+        )
         if field.get("type") == "object":
             yield from _rows(field, defs, f"{path}.")
         items = field.get("items", {})
@@ -71,10 +74,9 @@ def manifest_reference() -> str:
         "|---|---|---|---|",
         *_rows(schema, schema.get("$defs", {}), ""),
         "",
-        "Dtypes: " + ", ".join(
-            f"`{d}`" for d in "float16 bfloat16 float32 float64 int8 int16 int32 int64 uint8 "
-            "uint16 uint32 uint64 bool string complex64 complex128".split()
-        ) + ", and composites such as `sequence<map<int64,float32>>`.",
+        "Dtypes: "
+        + ", ".join(f"`{d}`" for d in DTYPES)
+        + ", and composites such as `sequence<map<int64,float32>>`.",
         "",
     ]
     return "\n".join(lines)

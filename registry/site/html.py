@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from registry.site.markdown import render_markdown
+from registry.tensors import format_shape
 
 # First element of every <head>. No inline script or style anywhere, so 'self' is all it needs.
 CONTENT_SECURITY_POLICY = (
@@ -35,13 +36,8 @@ def safe_url(value: object) -> str | None:
 def _json_script(data: Any) -> Markup:
     """JSON for a <script type="application/json"> block: `<` escaped so it cannot close it."""
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
-
-
-def _shape(shape: Any) -> str:
-    if shape is None:
-        return "unknown"
-    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+    escaped = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(escaped)  # noqa: S704 - JSON with every <, > and & escaped
 
 
 @functools.cache
@@ -53,10 +49,11 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["markdown"] = lambda text: Markup(render_markdown(text or ""))
+    # nh3 has sanitized the HTML, so it may be marked safe.
+    env.filters["markdown"] = lambda text: Markup(render_markdown(text or ""))  # noqa: S704
     env.filters["safe_url"] = safe_url
     env.filters["json_script"] = _json_script
-    env.filters["shape"] = _shape
+    env.filters["shape"] = format_shape
     env.globals["csp"] = CONTENT_SECURITY_POLICY
     return env
 
@@ -64,6 +61,8 @@ def environment() -> Environment:
 def render_page(template: str, page: str, **context: Any) -> str:
     """Render `template` as the site file `page`; links in templates are relative to `root`."""
     root = root_prefix(page)
-    return environment().get_template(template).render(
-        root=root, page=page, here=posixpath.dirname(page), **context
+    return (
+        environment()
+        .get_template(template)
+        .render(root=root, page=page, here=posixpath.dirname(page), **context)
     )
