@@ -10,6 +10,7 @@ from pathlib import Path
 
 from registry import git
 from registry.config import RegistryConfig
+from registry.events import Event
 from registry.findings import Finding, Severity
 from registry.formats.base import ModelInfo
 from registry.manifest import Manifest
@@ -76,6 +77,13 @@ class Catalog:
     generated_at: str  # RFC 3339, from Git (or SOURCE_DATE_EPOCH), never from the clock
     models: tuple[ModelEntry, ...]
     excluded: tuple[str, ...] = field(default=())  # invalid versions left out (--allow-invalid)
+    events: tuple[Event, ...] = ()
+    partial_log: bool = False  # the events come from a shallow clone or no Git at all
+
+    def events_of(self, model: str, version: str | None = None) -> list[Event]:
+        return [
+            e for e in self.events if e.model == model and (version is None or e.version == version)
+        ]
 
     def versions(self) -> Iterable[PublishedVersion]:
         for model in self.models:
@@ -99,29 +107,29 @@ def _fallback_time() -> str:
     return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def version_histories(root: Path) -> dict[str, History]:
-    """`models/<name>/<version>` -> History, from one `git log` pass."""
-    if not git.is_repository(root) or git.head(root) is None:
-        return {}
-    prefix = git.relative_to_toplevel(root)
-    models = f"{prefix}/models" if prefix else "models"
+def version_histories(events: tuple[Event, ...]) -> dict[str, History]:
+    """`models/<name>/<version>` -> when the version was first published and last changed."""
     histories: dict[str, History] = {}
-    for entry in git.log(root, models):
-        touched = set()
-        for change in entry.changes:
-            parts = change.path.split("/")
-            offset = len(prefix.split("/")) if prefix else 0
-            if len(parts) >= offset + 4:
-                touched.add("/".join(parts[offset : offset + 3]))
-        for folder in touched:
-            before = histories.get(folder, History())
-            histories[folder] = History(before.published or entry.commit, entry.commit)
+    for event in events:
+        key = f"models/{event.model}/{event.version}"
+        commit = git.Commit(event.commit, (), event.author, "", event.timestamp)
+        if event.type == "VersionRemoved":
+            histories.pop(key, None)
+            continue
+        before = histories.get(key, History())
+        histories[key] = History(before.published or commit, commit)
     return histories
 
 
-def build_catalog(root: Path, config: RegistryConfig, report: Report) -> Catalog:
+def build_catalog(
+    root: Path,
+    config: RegistryConfig,
+    report: Report,
+    events: tuple[Event, ...] = (),
+    partial_log: bool = False,
+) -> Catalog:
     """Published versions are those without errors; invalid ones are excluded (and named)."""
-    histories = version_histories(root)
+    histories = version_histories(events)
     head = git.head(root)
     by_model: dict[str, list[PublishedVersion]] = {}
     excluded = []
@@ -143,7 +151,7 @@ def build_catalog(root: Path, config: RegistryConfig, report: Report) -> Catalog
         for name, versions in sorted(by_model.items())
     )
     generated = utc(head.timestamp) if head else _fallback_time()
-    return Catalog(config, head, generated, models, tuple(sorted(excluded)))
+    return Catalog(config, head, generated, models, tuple(sorted(excluded)), events, partial_log)
 
 
 def _publishable(result: VersionResult) -> bool:

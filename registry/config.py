@@ -27,6 +27,7 @@ class RegistryConfig:
     artifact_url_template: str = DEFAULT_ARTIFACT_URL
     # Copy artifacts into the site (artifacts/<name>/<version>/...) so it serves them itself.
     publish_artifacts: bool = True
+    events_page_size: int = 1000
     limits: Limits = Limits()
 
 
@@ -52,5 +53,6 @@ def load_config(root: Path) -> RegistryConfig:
         base_url=data.get("base_url", defaults.base_url),
         artifact_url_template=data.get("artifact_url_template", defaults.artifact_url_template),
         publish_artifacts=data.get("publish_artifacts", defaults.publish_artifacts),
+        events_page_size=data.get("events_page_size", defaults.events_page_size),
         limits=Limits(**data.get("limits", {})),
     )

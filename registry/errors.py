@@ -8,6 +8,10 @@ class ModelregError(Exception):
     """A failed operation the user can fix; the message says how."""
 
 
+class UsageError(ModelregError):
+    """The command line asks for something impossible (exit code 2)."""
+
+
 class ConfigError(ModelregError):
     """registry.yaml is missing a value or holds an invalid one."""
 

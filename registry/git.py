@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,10 @@ class GitError(ModelregError):
 class Change:
     status: str  # A, M, D or T
     path: str
+    old_mode: str = "000000"
+    new_mode: str = "000000"
+    old_blob: str = ""
+    new_blob: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,18 @@ def _git(root: Path, *args: str) -> bytes:
     return output
 
 
+def _git_input(root: Path, data: bytes, *args: str) -> bytes:
+    """git with `data` on its standard input, in the repository's top-level folder."""
+    top = _toplevel(root.resolve())
+    if top is None:
+        raise GitError(f"{root} is not inside a Git repository")
+    done = subprocess.run(["git", *args], cwd=top, input=data, capture_output=True, check=False)
+    if done.returncode != 0:
+        detail = done.stderr.decode("utf-8", errors="replace").strip()
+        raise GitError(f"git {' '.join(args[:2])} failed: {detail}")
+    return done.stdout
+
+
 def _decode(raw: bytes) -> str:
     # Author names are bytes in Git; a non-UTF-8 name must not break the log.
     return raw.decode("utf-8", errors="replace")
@@ -108,14 +126,15 @@ def head(root: Path) -> Commit | None:
 
 
 def log(root: Path, pathspec: str = "models", rev: str = "HEAD") -> list[LogEntry]:
-    """First-parent history of `pathspec`, oldest first, with each commit's changed paths."""
+    """First-parent history of `pathspec`, oldest first, with each commit's changed files."""
     raw = _git(
         root,
         "log",
         "--first-parent",
         "--diff-merges=first-parent",
         "--no-renames",
-        "--name-status",
+        "--raw",
+        "--no-abbrev",
         "--reverse",
         "-z",
         f"--format={_FORMAT}",
@@ -126,11 +145,17 @@ def log(root: Path, pathspec: str = "models", rev: str = "HEAD") -> list[LogEntr
     return parse_log(_decode(raw))
 
 
-def parse_log(text: str) -> list[LogEntry]:
-    """Parse `git log -z --name-status` output written with this module's format.
+def _change(raw: str, path: str) -> Change:
+    # ":<old mode> <new mode> <old blob> <new blob> <status>"
+    old_mode, new_mode, old_blob, new_blob, status = raw.lstrip(":").split(" ")
+    return Change(status[0], path, old_mode, new_mode, old_blob, new_blob)
 
-    Tokens are NUL-separated: a commit header, then (status, path) pairs. A path is always read as
-    the token after a status, so no file name can be mistaken for a header.
+
+def parse_log(text: str) -> list[LogEntry]:
+    """Parse `git log -z --raw` output written with this module's format.
+
+    Tokens are NUL-separated: a commit header, then (raw change, path) pairs. A path is always
+    read as the token after a raw change, so no file name can be mistaken for a header.
     """
     tokens = text.split("\x00")
     entries: list[LogEntry] = []
@@ -141,8 +166,8 @@ def parse_log(text: str) -> list[LogEntry]:
         token = tokens[index].lstrip("\n")
         if not token:
             index += 1
-        elif current is not None and len(token) <= 4 and index + 1 < len(tokens):
-            changes.append(Change(token[0], tokens[index + 1]))
+        elif current is not None and token.startswith(":") and index + 1 < len(tokens):
+            changes.append(_change(token, tokens[index + 1]))
             index += 2
         else:
             if current is not None:
@@ -152,6 +177,115 @@ def parse_log(text: str) -> list[LogEntry]:
     if current is not None:
         entries.append(LogEntry(current, tuple(changes)))
     return entries
+
+
+def read_blobs(root: Path, names: Sequence[str]) -> dict[str, bytes | None]:
+    """Many objects through one `git cat-file --batch` run; None for a missing one."""
+    raw = _git_input(root, "\n".join(names).encode() + b"\n", "cat-file", "--batch")
+    found: dict[str, bytes | None] = {}
+    position = 0
+    for name in names:
+        header_end = raw.index(b"\n", position)
+        header = raw[position:header_end].decode()
+        position = header_end + 1
+        if header.endswith(" missing") or header.endswith(" ambiguous"):
+            found[name] = None
+            continue
+        size = int(header.rsplit(" ", 1)[1])
+        found[name] = raw[position : position + size]
+        position += size + 1
+    return found
+
+
+class BlobReader:
+    """Blob contents read in batches: the shas a caller will need, in order, one process a batch.
+
+    `planned` lists the blobs in the order they will be read; unplanned reads still work, one
+    process each.
+    """
+
+    def __init__(self, root: Path, planned: Sequence[str] = (), batch: int = 4000) -> None:
+        self.root = root
+        self.planned = list(planned)
+        self.batch = batch
+        self.next = 0
+        self.cache: dict[str, bytes | None] = {}
+
+    def read(self, sha: str) -> bytes:
+        data = self._get(sha)
+        if data is None:
+            raise GitError(f"object {sha} is missing from the repository")
+        return data
+
+    def read_path(self, rev: str, path: str) -> bytes | None:
+        """The blob at `rev:path`, or None when there is none."""
+        return self._get(f"{rev}:{path}")
+
+    def _get(self, name: str) -> bytes | None:
+        while name not in self.cache and self.next < len(self.planned):
+            chunk = self.planned[self.next : self.next + self.batch]
+            self.next += self.batch
+            self.cache.update(read_blobs(self.root, chunk))
+        if name in self.cache:
+            return self.cache.pop(name)
+        return read_blobs(self.root, [name])[name]
+
+    def close(self) -> None:
+        self.cache.clear()
+
+
+def is_shallow(root: Path) -> bool:
+    return _decode(_git(root, "rev-parse", "--is-shallow-repository")).strip() == "true"
+
+
+def resolve(root: Path, rev: str) -> str:
+    """The commit `rev` names; a GitError with git's message when it names none."""
+    return _decode(
+        _git(root, "rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}")
+    ).strip()
+
+
+def diff_against(root: Path, rev: str, pathspec: str) -> list[Change]:
+    """Changes from `rev` to the working tree (tracked files), plus untracked files as added."""
+    raw = _decode(
+        _git(root, "diff", "--no-renames", "--raw", "--no-abbrev", "-z", rev, "--", pathspec)
+    )
+    tokens = raw.split("\x00")
+    changes = [
+        _change(tokens[i], tokens[i + 1])
+        for i in range(0, len(tokens) - 1, 2)
+        if tokens[i].startswith(":")
+    ]
+    untracked = _decode(
+        _git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", pathspec)
+    )
+    changes += [Change("A", path) for path in untracked.split("\x00") if path]
+    return changes
+
+
+def tree(root: Path, rev: str, pathspec: str) -> list[tuple[str, str, str]]:
+    """(mode, blob, path) of every file under `pathspec` at `rev`."""
+    raw = _decode(_git(root, "ls-tree", "-r", "-z", "--full-tree", rev, "--", pathspec))
+    entries = []
+    for record in raw.split("\x00"):
+        if record:
+            meta, _, path = record.partition("\t")
+            mode, _kind, blob = meta.split(" ")
+            entries.append((mode, blob, path))
+    return entries
+
+
+def list_dir(root: Path, rev: str, path: str) -> list[str]:
+    """Names of the entries of folder `path` at `rev` (one level)."""
+    raw = _decode(
+        _git(root, "ls-tree", "--name-only", "-z", "--full-tree", rev, "--", path.rstrip("/") + "/")
+    )
+    return [entry.rsplit("/", 1)[-1] for entry in raw.split("\x00") if entry]
+
+
+def path_existed(root: Path, rev: str, pathspec: str) -> bool:
+    """Whether any commit in the history of `rev` touched `pathspec`."""
+    return bool(_git(root, "log", "-1", "--format=%H", rev, "--", pathspec).strip())
 
 
 def show(root: Path, rev: str, path: str) -> bytes | None:

@@ -14,6 +14,11 @@ from registry.tensors import TensorSpec
 from registry.versions import LATEST_SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS
 from registry.yamlsafe import DEFAULT_MAX_BYTES, LoadedYaml, load_yaml_file
 
+# Fields that may never change once a version is merged (DESIGN.md); the rest may, as events.
+IMMUTABLE_FIELDS = frozenset(
+    {"model_name", "version", "format", "framework", "artifact", "input_shape", "output_schema"}
+)
+
 
 @dataclass(frozen=True)
 class FileRef:

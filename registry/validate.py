@@ -10,6 +10,7 @@ from registry.config import RegistryConfig, load_config
 from registry.findings import Finding, error, has_errors, warning
 from registry.formatcheck import check_format
 from registry.formats import ModelInfo
+from registry.immutability import check_history
 from registry.integrity import check_integrity
 from registry.layout import VersionDir, all_versions, layout_findings, require_models
 from registry.manifest import Manifest, load_manifest
@@ -97,7 +98,12 @@ def validate_version(version: VersionDir, config: RegistryConfig) -> VersionResu
     return VersionResult(version, manifest, model_info, tuple(findings))
 
 
-def _check_references(result: VersionResult, every: set[str]) -> list[Finding]:
+def _exists(root: Path, reference: str) -> bool:
+    name, _, version = reference.partition("@")
+    return (root / "models" / name / version / MANIFEST_NAME).is_file()
+
+
+def _check_references(root: Path, result: VersionResult) -> list[Finding]:
     """`name@version` references must name a version of this registry."""
     manifest = result.manifest
     if manifest is None:
@@ -111,7 +117,7 @@ def _check_references(result: VersionResult, every: set[str]) -> list[Finding]:
         ),
     ]
     for path, target in references:
-        if target is not None and target not in every:
+        if target is not None and not _exists(root, target):
             findings.append(
                 error(
                     "reference.unresolved",
@@ -124,18 +130,24 @@ def _check_references(result: VersionResult, every: set[str]) -> list[Finding]:
     return findings
 
 
-def validate_registry(root: Path, versions: list[VersionDir] | None = None) -> Report:
-    """Validate `versions` (default: every version under models/) of the registry at `root`."""
+def validate_registry(
+    root: Path, versions: list[VersionDir] | None = None, base: str | None = None
+) -> Report:
+    """Validate `versions` (default: every version under models/) of the registry at `root`.
+
+    With `base` (a Git revision), also check that nothing published at `base` was rewritten.
+    The cost follows the versions given: nothing here lists the whole registry unless asked to.
+    """
     config = load_config(root)
     require_models(root)
-    everything = all_versions(root)
-    known = {v.id for v in everything}
     results = []
-    for version in everything if versions is None else versions:
+    for version in all_versions(root) if versions is None else versions:
         result = validate_version(version, config)
-        extra = _check_references(result, known)
+        extra = _check_references(root, result)
         if extra:
             result = dataclasses.replace(result, findings=result.findings + tuple(extra))
         results.append(result)
     scope = layout_findings(root) if versions is None else []
+    if base is not None:
+        scope += check_history(root, base)
     return Report(tuple(results), tuple(scope))

@@ -48,10 +48,10 @@ def test_every_key_has_a_position() -> None:
         "a: 1\nnested:\n  inner: x\n  list:\n    - name: y\n      dtype: z\n", "m.yaml"
     )
     assert loaded is not None and not findings
-    assert loaded.positions[("a",)] == Position(1, 1)
-    assert loaded.positions[("nested", "inner")] == Position(3, 3)
-    assert loaded.positions[("nested", "list", 0)] == Position(5, 7)
-    assert loaded.positions[("nested", "list", 0, "dtype")] == Position(6, 7)
+    assert loaded.position(("a",)) == Position(1, 1)
+    assert loaded.position(("nested", "inner")) == Position(3, 3)
+    assert loaded.position(("nested", "list", 0)) == Position(5, 7)
+    assert loaded.position(("nested", "list", 0, "dtype")) == Position(6, 7)
     assert loaded.position(("nested", "missing")) == Position(2, 1)
 
 

@@ -7,6 +7,7 @@ the traceback is shown), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -14,17 +15,21 @@ from types import ModuleType
 
 from registry import __version__
 from registry.cli import build as build_verb
+from registry.cli import events as events_verb
 from registry.cli import hash as hash_verb
 from registry.cli import inspect as inspect_verb
 from registry.cli import migrate as migrate_verb
 from registry.cli import validate as validate_verb
-from registry.errors import ModelregError
+from registry.cli import verify_log as verify_log_verb
+from registry.errors import ModelregError, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 VERBS: dict[str, ModuleType] = {
     "validate": validate_verb,
     "build": build_verb,
+    "events": events_verb,
+    "verify-log": verify_log_verb,
     "inspect": inspect_verb,
     "hash": hash_verb,
     "migrate": migrate_verb,
@@ -50,9 +55,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = VERBS[args.verb].run(args)
         return result
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"modelreg {args.verb}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ModelregError as exc:
         print(f"modelreg {args.verb}: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:
+        # The reader went away (`modelreg events | head`): stop quietly, as a pipe stage should.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print("modelreg: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -23,6 +23,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="publish the valid versions and leave out those with errors",
     )
+    parser.add_argument(
+        "--previous-log",
+        metavar="PATH_OR_URL",
+        help="head.json or events.json of the last publication: refuse to "
+        "publish a log that does not extend it",
+    )
+    parser.add_argument(
+        "--allow-shallow",
+        action="store_true",
+        help="build from a shallow clone, publishing the event log marked partial",
+    )
     add_root_argument(parser)
 
 
@@ -31,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
 
     root = resolve_root(args)
     out = args.out if args.out.is_absolute() else Path.cwd() / args.out
-    result = build_site(root, out, args.base_url, args.allow_invalid)
+    result = build_site(
+        root, out, args.base_url, args.allow_invalid, args.previous_log, args.allow_shallow
+    )
     for excluded in result.excluded:
         print(f"left out (validation errors): {excluded}")
     print(

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from registry.cli.common import add_root_argument, resolve_root
-from registry.errors import ModelregError
+from registry.errors import ModelregError, UsageError
 
 HELP = "validate the registry, or the given manifests, version folders or model folders"
 
@@ -29,6 +29,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--strict", action="store_true", help="fail on warnings too")
     parser.add_argument(
+        "--base",
+        metavar="REF",
+        help="Git revision of the last publication: refuse changes to what it "
+        "published (immutable fields, files, removed or renamed versions)",
+    )
+    parser.add_argument(
+        "--changed-since",
+        metavar="REF",
+        help="validate only the versions changed since REF (CI: the pull request's base)",
+    )
+    parser.add_argument(
         "--summary",
         type=Path,
         help="write a Markdown summary here (default with --format github: "
@@ -39,12 +50,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from registry import reporters
+    from registry.immutability import changed_versions
     from registry.layout import versions_for_paths
     from registry.validate import validate_registry
 
+    if args.paths and args.changed_since:
+        raise UsageError("give PATHs or --changed-since, not both")
     root = resolve_root(args, args.paths)
     versions = versions_for_paths(root, args.paths) if args.paths else None
-    report = validate_registry(root, versions)
+    if args.changed_since:
+        versions = changed_versions(root, args.changed_since)
+    report = validate_registry(root, versions, args.base)
     render = {"text": reporters.to_text, "json": reporters.to_json, "github": reporters.to_github}
     sys.stdout.write(render[args.format](report, args.strict))
     summary = args.summary

@@ -11,13 +11,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from registry import git
 from registry.catalog import Catalog, PublishedVersion, build_catalog
 from registry.config import load_config
 from registry.errors import ModelregError
+from registry.events import Event, chain, first_divergence, verify_chain
+from registry.history import derive
+from registry.publishedlog import load_published_log
 from registry.sbom import cyclonedx, spdx2, spdx3
 from registry.sbom.facts import collect
 from registry.schemas import schema_dir
-from registry.site import paths
+from registry.site import eventpages, paths
 from registry.site.atomic import staging
 from registry.site.docs import build_docs
 from registry.site.html import render_page
@@ -135,6 +139,7 @@ def _write_version(
             record=record,
             io=_io_rows(version),
             artifact_href=artifact_href,
+            events=_timeline(catalog.events_of(version.name, version.version)),
             **context,
         ),
     )
@@ -159,6 +164,37 @@ def _write_schemas(out: SiteWriter) -> None:
     out.text(paths.OPENAPI, openapi.replace('$ref: "api/', '$ref: "schema/api/'))
 
 
+def _write_events(out: SiteWriter, catalog: Catalog, context: dict[str, Any]) -> None:
+    events = catalog.events
+    size = catalog.config.events_page_size
+    chunks = eventpages.pages(events, size)
+    for number, chunk in enumerate(chunks, start=1):
+        out.json(
+            paths.events_page(number), eventpages.page_document(number, chunk, size, len(chunks))
+        )
+    out.json(paths.EVENTS_JSON, eventpages.index_document(events, size, catalog.partial_log))
+    commit = catalog.commit.sha if catalog.commit else None
+    out.json(
+        paths.LOG_HEAD,
+        eventpages.head_document(events, commit, catalog.generated_at, catalog.partial_log),
+    )
+    out.text(
+        paths.FEED,
+        eventpages.atom_feed(
+            events, catalog.config.name, catalog.config.base_url, catalog.generated_at
+        ),
+    )
+    out.text(
+        paths.TIMELINE_PAGE,
+        render_page("timeline.html", paths.TIMELINE_PAGE, events=_timeline(events), **context),
+    )
+
+
+def _timeline(events: tuple[Event, ...] | list[Event]) -> list[dict[str, Any]]:
+    """Events for a timeline, newest first, each with its one-line summary."""
+    return [{**e.to_json(), "summary": eventpages.summary(e)} for e in reversed(events)]
+
+
 def write_site(out: SiteWriter, catalog: Catalog, root: Path) -> bool:
     """Every file of the site; returns whether documentation was built."""
     epoch = int(dt.datetime.fromisoformat(catalog.generated_at.replace("Z", "+00:00")).timestamp())
@@ -166,21 +202,54 @@ def write_site(out: SiteWriter, catalog: Catalog, root: Path) -> bool:
     context = _page_context(catalog, has_docs)
     index = index_document(catalog)
     out.json(paths.INDEX_JSON, index)
+    _write_events(out, catalog, context)
     _write_schemas(out)
     _write_static(out)
     out.text(paths.HOME_PAGE, render_page("index.html", paths.HOME_PAGE, index=index, **context))
     for model in catalog.models:
-        document = model_document(model)
+        document = model_document(catalog, model)
         out.json(paths.model_json(model.name), document)
         page = paths.model_page(model.name)
-        out.text(page, render_page("model.html", page, model=document, **context))
+        timeline = _timeline(catalog.events_of(model.name))
+        out.text(page, render_page("model.html", page, model=document, events=timeline, **context))
         for version in model.versions:
             _write_version(out, catalog, version, context)
     return has_docs
 
 
+def _event_log(
+    root: Path, allow_shallow: bool, previous_log: str | None
+) -> tuple[tuple[Event, ...], bool]:
+    """The chained events of the registry's history, checked against the last publication."""
+    if not git.is_repository(root):
+        return (), True  # a plain folder: a site without history, marked partial
+    history = derive(root, allow_shallow=allow_shallow)
+    events = chain(history.records)
+    if previous_log is not None:
+        published = load_published_log(previous_log)
+        broken = verify_chain(published.events)
+        if broken is not None:
+            raise BuildRefused(
+                f"the previous log at {previous_log} is itself broken at seq {broken.seq}: "
+                f"{broken.reason}"
+            )
+        diverging = first_divergence(published.events, events)
+        if diverging is not None:
+            raise BuildRefused(
+                f"the new event log does not extend the one published at {previous_log}: they "
+                f"differ from seq {diverging} on, so published history was rewritten (a force "
+                "push or an edited commit); restore the published commits, then build again"
+            )
+    return events, history.partial
+
+
 def build_site(
-    root: Path, out: Path, base_url: str | None = None, allow_invalid: bool = False
+    root: Path,
+    out: Path,
+    base_url: str | None = None,
+    allow_invalid: bool = False,
+    previous_log: str | None = None,
+    allow_shallow: bool = False,
 ) -> BuildResult:
     config = load_config(root)
     if base_url is not None:
@@ -188,7 +257,8 @@ def build_site(
     report = validate_registry(root)
     if not report.ok() and not allow_invalid:
         raise BuildRefused(_refusal(report))
-    catalog = build_catalog(root, config, report)
+    events, partial = _event_log(root, allow_shallow, previous_log)
+    catalog = build_catalog(root, config, report, events, partial)
     with staging(out) as staged:
         has_docs = write_site(SiteWriter(staged), catalog, root)
     count = sum(len(m.versions) for m in catalog.models)

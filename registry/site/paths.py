@@ -6,9 +6,17 @@ INDEX_JSON = "v1/index.json"
 OPENAPI = "v1/openapi.yaml"
 SCHEMAS = "v1/schema"
 HOME_PAGE = "index.html"
+TIMELINE_PAGE = "timeline.html"
+FEED = "feed.xml"
+EVENTS_JSON = "v1/events.json"
+LOG_HEAD = "v1/log/head.json"
 DOCS = "docs"
 STATIC = "static"
 SBOM_FILES = {"spdx": "sbom.spdx.json", "spdx3": "sbom.spdx3.json", "cdx": "sbom.cdx.json"}
+
+
+def events_page(number: int) -> str:
+    return f"v1/events/{number}.json"
 
 
 def model_json(name: str) -> str:

@@ -90,6 +90,7 @@ def version_record(catalog: Catalog, version: PublishedVersion) -> dict[str, Any
         "history": {
             "published": _commit(version.history.published),
             "updated": _commit(version.history.updated),
+            "events": [e.to_json() for e in catalog.events_of(version.name, version.version)],
         },
         "findings": [f.to_json() for f in version.findings],
         "links": {
@@ -126,7 +127,7 @@ def _time(commit: Any) -> str | None:
     return utc(commit.timestamp) if commit is not None else None
 
 
-def model_document(model: ModelEntry) -> dict[str, Any]:
+def model_document(catalog: Catalog, model: ModelEntry) -> dict[str, Any]:
     doc = paths.model_json(model.name)
     return {
         "api_version": API_VERSION,
@@ -134,6 +135,7 @@ def model_document(model: ModelEntry) -> dict[str, Any]:
         "latest": model.latest.version,
         "status": model.status,
         "versions": [_version_summary(v, doc) for v in model.versions],
+        "events": [e.to_json() for e in catalog.events_of(model.name)],
         "links": {
             "self": link(doc, doc),
             "registry": link(doc, paths.INDEX_JSON),
@@ -183,5 +185,12 @@ def index_document(catalog: Catalog) -> dict[str, Any]:
             "versions": sum(len(m.versions) for m in catalog.models),
         },
         "models": models,
-        "links": {"self": "index.json", "openapi": "openapi.yaml", "schemas": "schema/"},
+        "links": {
+            "self": "index.json",
+            "openapi": "openapi.yaml",
+            "schemas": "schema/",
+            "events": link(doc, paths.EVENTS_JSON),
+            "log_head": link(doc, paths.LOG_HEAD),
+            "feed": link(doc, paths.FEED),
+        },
     }

@@ -26,7 +26,7 @@ class LoadedYaml:
     """A YAML mapping as plain data, with where each key or item sits in the file."""
 
     data: dict[str, Any]
-    positions: Mapping[YamlPath, Position]
+    positions: Mapping[YamlPath, tuple[int, int]]  # (line, column) of each key or item
     # Source text of plain scalars that resolved to something other than a string, so that a
     # schema error can show what the author wrote (`1.10`, not `1.1`).
     plain_non_strings: Mapping[YamlPath, str] = field(default_factory=dict)
@@ -35,7 +35,7 @@ class LoadedYaml:
         """The position of `path`, or of its nearest ancestor that has one."""
         while path and path not in self.positions:
             path = path[:-1]
-        return self.positions.get(path, Position(1, 1))
+        return Position(*self.positions.get(path, (1, 1)))
 
 
 def load_yaml_text(text: str, file: str) -> tuple[LoadedYaml | None, list[Finding]]:
@@ -46,12 +46,12 @@ def load_yaml_text(text: str, file: str) -> tuple[LoadedYaml | None, list[Findin
                 break
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = Position(mark.line + 1, mark.column + 1) if mark is not None else Position(1, 1)
+        where = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         builder.fail("yaml.syntax", f"YAML syntax error: {problem}", where)
         return None, builder.findings
     except yaml.YAMLError as exc:
-        builder.fail("yaml.syntax", f"YAML syntax error: {exc}", Position(1, 1))
+        builder.fail("yaml.syntax", f"YAML syntax error: {exc}", (1, 1))
         return None, builder.findings
     except TooDeep as exc:
         builder.fail(
@@ -65,12 +65,12 @@ def load_yaml_text(text: str, file: str) -> tuple[LoadedYaml | None, list[Findin
         builder.fail(
             "yaml.not-mapping",
             f"the document is {what}; a manifest is a mapping of fields (`key: value` lines)",
-            Position(1, 1),
+            (1, 1),
         )
         return None, builder.findings
     if builder.findings:
         return None, builder.findings
-    builder.positions.setdefault((), Position(1, 1))
+    builder.positions.setdefault((), (1, 1))
     return LoadedYaml(builder.root, builder.positions, builder.plain_non_strings), []
 
 

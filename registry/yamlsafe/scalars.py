@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ def _yaml11_value(text: str) -> Any:
     return yaml.load(text, Loader=yaml.CSafeLoader)  # the safe C loader, one scalar
 
 
+@functools.lru_cache(maxsize=8192)  # manifests repeat the same words: float32, batch, onnx...
 def read_plain(text: str) -> tuple[Any, ScalarProblem | None]:
     """The value of a plain scalar, and why it is refused when it is ambiguous or unusable."""
     if len(text) > MAX_NUMBER_LENGTH and _is_number(text):

@@ -20,12 +20,16 @@ YamlPath = tuple[str | int, ...]
 MISSING = object()
 
 
-def mark_position(mark: Any) -> Position:
-    return Position(mark.line + 1, mark.column + 1)
+# Positions are kept as (line, column) tuples while building: one per key, so they stay cheap.
+Spot = tuple[int, int]
+
+
+def mark_position(mark: Any) -> Spot:
+    return (mark.line + 1, mark.column + 1)
 
 
 class TooDeep(Exception):
-    def __init__(self, position: Position) -> None:
+    def __init__(self, position: Spot) -> None:
         self.position = position
 
 
@@ -44,18 +48,29 @@ class TreeBuilder:
     def __init__(self, file: str) -> None:
         self.file = file
         self.findings: list[Finding] = []
-        self.positions: dict[YamlPath, Position] = {}
+        self.positions: dict[YamlPath, Spot] = {}
         self.plain_non_strings: dict[YamlPath, str] = {}
         self.stack: list[_Frame] = []
         self.root: Any = MISSING
         self.documents = 0
 
-    def fail(self, code: str, message: str, position: Position) -> None:
-        self.findings.append(error(code, message, self.file, position))
+    def fail(self, code: str, message: str, position: Spot) -> None:
+        self.findings.append(error(code, message, self.file, Position(*position)))
 
     def feed(self, event: Any) -> bool:
         """Take one parse event; False once the rest of the stream must be ignored."""
-        if isinstance(event, yaml.DocumentStartEvent):
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            self.scalar(event)
+        elif kind is yaml.MappingStartEvent:
+            self.collection_start(event, {})
+        elif kind is yaml.SequenceStartEvent:
+            self.collection_start(event, [])
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            self.attach(self.stack.pop().container)
+        elif kind is yaml.AliasEvent:
+            self.alias(event)
+        elif kind is yaml.DocumentStartEvent:
             self.documents += 1
             if self.documents > 1:
                 self.fail(
@@ -65,28 +80,20 @@ class TreeBuilder:
                     mark_position(event.start_mark),
                 )
                 return False
-        elif isinstance(event, yaml.ScalarEvent):
-            self.scalar(event)
-        elif isinstance(event, yaml.MappingStartEvent):
-            self.collection_start(event, {})
-        elif isinstance(event, yaml.SequenceStartEvent):
-            self.collection_start(event, [])
-        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-            self.attach(self.stack.pop().container)
-        elif isinstance(event, yaml.AliasEvent):
-            self.alias(event)
         return True
 
     def check_node(self, event: Any) -> None:
+        if not event.anchor and not event.tag:
+            return
         position = mark_position(event.start_mark)
-        if getattr(event, "anchor", None):
+        if event.anchor:
             self.fail(
                 "yaml.alias",
                 f"anchor &{event.anchor}: anchors and aliases are not allowed in a manifest; "
                 "write the value out in full",
                 position,
             )
-        if getattr(event, "tag", None):
+        if event.tag:
             self.fail(
                 "yaml.tag",
                 f"explicit tag {event.tag}: tags are not allowed; remove it and quote the value "
@@ -94,7 +101,7 @@ class TreeBuilder:
                 position,
             )
 
-    def child_path(self, position: Position) -> YamlPath | None:
+    def child_path(self, position: Spot) -> YamlPath | None:
         """Where the next value goes; None when it is a mapping key."""
         if not self.stack:
             return ()
@@ -142,7 +149,7 @@ class TreeBuilder:
             # The duplicate's value must not replace the first one silently.
             frame.key, frame.discard, frame.expecting_value = text, True, True
             return
-        frame.key_lines[text] = position.line
+        frame.key_lines[text] = position[0]
         frame.key, frame.discard, frame.expecting_value = text, False, True
         self.positions[(*frame.path, text)] = position
 
@@ -176,7 +183,7 @@ class TreeBuilder:
                 position,
             )
             frame = self.stack[-1]
-            frame.key = f"<complex key at line {position.line}>"
+            frame.key = f"<complex key at line {position[0]}>"
             frame.discard = True
             path = (*frame.path, frame.key)
         self.stack.append(_Frame(container, path, depth))

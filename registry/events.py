@@ -1,0 +1,180 @@
+"""Events and their hash chain: the registry's audit log, verifiable without this code.
+
+Each event's `hash` is the SHA-256 of its canonical JSON without the `hash` member: keys sorted,
+separators `,` and `:`, no whitespace, UTF-8 (non-ASCII characters written as themselves), numbers
+as Python's json module writes them. `prev` is the previous event's hash; the first event's `prev`
+is 64 zeros. docs/event-log.md describes the same rules for third parties.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+GENESIS = "0" * 64
+EVENT_TYPES = (
+    "ModelRegistered",
+    "ModelVersioned",
+    "MetadataUpdated",
+    "ValidationPassed",
+    "ValidationFailed",
+    "DriftReported",
+    "ModelDeprecated",
+    "ModelBlocked",
+    "VersionRemoved",
+)
+_FIELDS = (
+    "seq",
+    "type",
+    "model",
+    "version",
+    "commit",
+    "author",
+    "timestamp",
+    "payload",
+    "prev",
+    "hash",
+)
+
+
+def canonical(data: Any) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+@dataclass(frozen=True)
+class Record:
+    """What happened, before it is numbered and chained."""
+
+    type: str
+    model: str
+    version: str
+    commit: str
+    author: str
+    timestamp: str  # RFC 3339 UTC, the commit's time
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    type: str
+    model: str
+    version: str
+    commit: str
+    author: str
+    timestamp: str
+    payload: Mapping[str, Any]
+    prev: str
+    hash: str
+
+    def body(self) -> dict[str, Any]:
+        """Every member but `hash`: what the hash is computed over."""
+        return {
+            "seq": self.seq,
+            "type": self.type,
+            "model": self.model,
+            "version": self.version,
+            "commit": self.commit,
+            "author": self.author,
+            "timestamp": self.timestamp,
+            "payload": _plain(self.payload),
+            "prev": self.prev,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.body(), "hash": self.hash}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Event:
+        if not isinstance(data, Mapping) or set(data) != set(_FIELDS):
+            raise ValueError(f"an event has exactly the members {', '.join(_FIELDS)}")
+        return cls(**{name: data[name] for name in _FIELDS})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def event_hash(body: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def chain(records: Iterable[Record], start: Sequence[Event] = ()) -> tuple[Event, ...]:
+    """Number and chain `records` after the events `start` (usually none)."""
+    events = list(start)
+    prev = events[-1].hash if events else GENESIS
+    for record in records:
+        body = {
+            "seq": len(events) + 1,
+            "type": record.type,
+            "model": record.model,
+            "version": record.version,
+            "commit": record.commit,
+            "author": record.author,
+            "timestamp": record.timestamp,
+            "payload": _plain(record.payload),
+            "prev": prev,
+        }
+        digest = event_hash(body)
+        events.append(
+            Event(
+                seq=body["seq"],
+                type=record.type,
+                model=record.model,
+                version=record.version,
+                commit=record.commit,
+                author=record.author,
+                timestamp=record.timestamp,
+                payload=MappingProxyType(body["payload"]),
+                prev=prev,
+                hash=digest,
+            )
+        )
+        prev = digest
+    return tuple(events)
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    seq: int  # the first event that is wrong (1-based); count + 1 for a missing tail
+    reason: str
+
+
+def verify_chain(events: Sequence[Mapping[str, Any]]) -> ChainProblem | None:
+    """The first break in a published chain (as JSON objects), or None when it holds."""
+    prev = GENESIS
+    for index, data in enumerate(events, start=1):
+        try:
+            event = Event.from_json(data)
+        except (ValueError, TypeError) as exc:
+            return ChainProblem(index, str(exc))
+        if event.seq != index:
+            return ChainProblem(
+                index,
+                f"seq is {event.seq}, expected {index} (reordered, deleted or inserted events)",
+            )
+        if event.prev != prev:
+            return ChainProblem(index, "prev does not match the previous event's hash")
+        computed = event_hash(event.body())
+        if computed != event.hash:
+            return ChainProblem(index, f"hash {event.hash} does not match its content ({computed})")
+        prev = event.hash
+    return None
+
+
+def first_divergence(previous: Sequence[Mapping[str, Any]], current: Sequence[Event]) -> int | None:
+    """The first seq at which `current` stops extending `previous`, or None if it extends it."""
+    for index, old in enumerate(previous, start=1):
+        if index > len(current) or current[index - 1].hash != old.get("hash"):
+            return index
+    return None

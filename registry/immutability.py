@@ -1,0 +1,204 @@
+"""What was published stays published: the working tree against a base revision (`--base REF`).
+
+Only the paths that changed since the base are examined, so the cost follows the size of the
+change, not of the registry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from registry import git
+from registry.errors import ModelregError
+from registry.findings import Finding, Position, error
+from registry.layout import VersionDir
+from registry.manifest import IMMUTABLE_FIELDS
+from registry.versions import MANIFEST_NAME
+from registry.yamlsafe import LoadedYaml, load_yaml_file, load_yaml_text
+
+# Files of a published version that may still change: the manifest's mutable fields, a signature.
+MUTABLE_FILES = {MANIFEST_NAME, "model.sig"}
+
+
+@dataclass
+class _Folder:
+    """The changes under one models/<name>/<version>/ since the base."""
+
+    name: str
+    version: str
+    changes: dict[str, git.Change] = field(default_factory=dict)  # relative path -> change
+
+    @property
+    def relative(self) -> str:
+        return f"models/{self.name}/{self.version}"
+
+
+def confusable(name: str) -> str:
+    """Names that differ only by case or by `-`/`_` are the same name to a reader."""
+    return re.sub(r"[-_]+", "-", name.lower())
+
+
+def changed_folders(root: Path, base: str) -> list[_Folder]:
+    """Version folders with changes between `base` and the working tree (untracked files too)."""
+    prefix = git.relative_to_toplevel(root)
+    prefix = f"{prefix}/" if prefix else ""
+    folders: dict[tuple[str, str], _Folder] = {}
+    for change in git.diff_against(root, base, f"{prefix}models"):
+        parts = change.path[len(prefix) :].split("/", 3)
+        if len(parts) == 4 and parts[0] == "models":
+            folder = folders.setdefault((parts[1], parts[2]), _Folder(parts[1], parts[2]))
+            folder.changes[parts[3]] = change
+    return [folders[key] for key in sorted(folders)]
+
+
+def resolve_base(root: Path, ref: str) -> str:
+    try:
+        return git.resolve(root, ref)
+    except git.GitError as exc:
+        raise ModelregError(
+            f"cannot find the base revision {ref!r} ({exc}); fetch it first (in CI: "
+            "actions/checkout with fetch-depth: 0)"
+        ) from exc
+
+
+def _load(data: bytes | None, display: str) -> LoadedYaml | None:
+    if data is None:
+        return None
+    try:
+        loaded, _ = load_yaml_text(data.decode("utf-8").removeprefix("\ufeff"), display)
+    except UnicodeDecodeError:
+        return None
+    return loaded
+
+
+class _Checker:
+    def __init__(self, root: Path, base: str, ref: str) -> None:
+        self.root = root
+        self.base = base
+        self.ref = ref
+        self.blobs = git.BlobReader(root)
+        prefix = git.relative_to_toplevel(root)
+        self.prefix = f"{prefix}/" if prefix else ""
+        self.findings: list[Finding] = []
+
+    def fail(self, code: str, message: str, file: str, position: Position | None = None) -> None:
+        self.findings.append(error(code, message, file, position))
+
+    def base_manifest(self, folder: _Folder) -> LoadedYaml | None:
+        data = self.blobs.read_path(self.base, f"{self.prefix}{folder.relative}/{MANIFEST_NAME}")
+        return _load(data, f"{folder.relative}/{MANIFEST_NAME}")
+
+    def published(self, folder: _Folder) -> bool:
+        change = folder.changes.get(MANIFEST_NAME)
+        if change is not None:
+            return change.status != "A"
+        return self.base_manifest(folder) is not None
+
+    def check_published(self, folder: _Folder, added: list[_Folder]) -> None:
+        display = f"{folder.relative}/{MANIFEST_NAME}"
+        manifest = folder.changes.get(MANIFEST_NAME)
+        before = self.base_manifest(folder)
+        if manifest is not None and manifest.status == "D":
+            self.removed(folder, before, added, display)
+            return
+        if manifest is not None and before is not None:
+            after, _ = load_yaml_file(self.root / display, display)
+            if after is not None:
+                for name in sorted(IMMUTABLE_FIELDS):
+                    if before.data.get(name) != after.data.get(name):
+                        self.fail(
+                            "history.immutable-field",
+                            f"`{name}` of the published version {folder.name}@{folder.version} "
+                            f"changed since {self.ref}; it is immutable: publish a new version "
+                            "instead (and deprecate this one if it must not be used)",
+                            display,
+                            after.position((name,)),
+                        )
+        for relative, change in sorted(folder.changes.items()):
+            if relative in MUTABLE_FILES or change.status == "A":
+                continue
+            what = "was deleted" if change.status == "D" else "changed"
+            self.fail(
+                "history.file-changed",
+                f"{folder.relative}/{relative} of the published version "
+                f"{folder.name}@{folder.version} {what} since {self.ref}; published files never "
+                "change: publish a new version with the new file",
+                f"{folder.relative}/{relative}",
+            )
+
+    def removed(
+        self, folder: _Folder, before: LoadedYaml | None, added: list[_Folder], display: str
+    ) -> None:
+        sha = ((before.data.get("artifact") or {}) if before else {}).get("sha256")
+        for other in added:
+            loaded, _ = load_yaml_file(self.root / other.relative / MANIFEST_NAME, display)
+            if (
+                sha
+                and loaded is not None
+                and (loaded.data.get("artifact") or {}).get("sha256") == sha
+            ):
+                self.fail(
+                    "history.version-renamed",
+                    f"the published version {folder.name}@{folder.version} was moved to "
+                    f"{other.relative}; published versions keep their name: restore it, and "
+                    "publish the new name as a new version if you need one",
+                    f"{other.relative}/{MANIFEST_NAME}",
+                )
+                return
+        self.fail(
+            "history.version-removed",
+            f"the published version {folder.name}@{folder.version} was removed; published "
+            "versions stay: set `status: deprecated` with a `deprecation` record instead",
+            display,
+        )
+
+    def check_added(self, folder: _Folder, base_names: dict[str, str]) -> None:
+        display = f"{folder.relative}/{MANIFEST_NAME}"
+        if git.path_existed(self.root, self.base, f"{self.prefix}{folder.relative}/"):
+            self.fail(
+                "history.version-reused",
+                f"{folder.name}@{folder.version} was published before (and later removed); a "
+                "version number is never reused: publish a new version number",
+                display,
+            )
+        if folder.name not in base_names:
+            twin = base_names.get(f"~{confusable(folder.name)}")
+            if twin is not None:
+                self.fail(
+                    "history.confusable-name",
+                    f"the new model name `{folder.name}` differs from the existing `{twin}` only "
+                    f"by case or `-`/`_`; publish under `{twin}` or choose a distinct name",
+                    display,
+                )
+
+
+def check_history(root: Path, ref: str, folders: Iterable[_Folder] | None = None) -> list[Finding]:
+    """Every way the working tree rewrites what `ref` had published."""
+    base = resolve_base(root, ref)
+    checker = _Checker(root, base, ref)
+    try:
+        changed = list(folders) if folders is not None else changed_folders(root, base)
+        new = [f for f in changed if not checker.published(f)]
+        names = git.list_dir(root, base, f"{checker.prefix}models")
+        base_names = {name: name for name in names} | {f"~{confusable(n)}": n for n in names}
+        for folder in changed:
+            if folder in new:
+                checker.check_added(folder, base_names)
+            else:
+                checker.check_published(folder, [f for f in new if (root / f.relative).is_dir()])
+    finally:
+        checker.blobs.close()
+    return checker.findings
+
+
+def changed_versions(root: Path, ref: str) -> list[VersionDir]:
+    """The version folders changed since `ref` that still exist: what --changed-since checks."""
+    base = resolve_base(root, ref)
+    return [
+        VersionDir(root, f.name, f.version)
+        for f in changed_folders(root, base)
+        if (root / f.relative).is_dir() and not (root / f.relative).is_symlink()
+    ]

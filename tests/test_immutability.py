@@ -1,0 +1,150 @@
+"""`validate --base REF`: what a base revision published cannot be rewritten by a pull request;
+`--changed-since REF` validates only what changed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import (
+    VALID_REAL_MODELS,
+    commit_all,
+    git,
+    manifest_data,
+    run,
+    write_version,
+)
+from tests.test_events import add_version, edit_manifest
+
+OTHER = VALID_REAL_MODELS["okay_nabu.tflite"]
+
+
+@pytest.fixture
+def published(tmp_path: Path) -> Path:
+    """A registry whose main branch published alpha 1.0.0 and 1.1.0 and beta-net 1.0.0."""
+    root = tmp_path / "registry"
+    root.mkdir()
+    add_version(root, "alpha", "1.0.0")
+    add_version(root, "alpha", "1.1.0")
+    add_version(root, "beta-net", "1.0.0")
+    commit_all(root, "published", "2025-01-01T10:00:00+00:00")
+    git(root, "checkout", "-q", "-b", "pull-request")
+    return root
+
+
+def check(root: Path, *extra: str) -> tuple[int, dict[str, Any]]:
+    code, out, err = run("validate", "--root", root, "--base", "main", "--format", "json", *extra)
+    assert out, err
+    return code, json.loads(out)
+
+
+def codes(report: dict[str, Any]) -> list[tuple[str, str]]:
+    return sorted((f["code"], f["file"]) for f in report["findings"] if f["severity"] == "error")
+
+
+def test_untouched_registry_passes(published: Path) -> None:
+    add_version(published, "alpha", "1.2.0")
+    edit_manifest(published, "alpha", "1.0.0", description="Mutable fields may change.")
+    code, report = check(published)
+    assert code == 0, report["findings"]
+
+
+def test_immutable_field_change(published: Path) -> None:
+    edit_manifest(published, "alpha", "1.0.0", framework={"name": "tensorflow", "version": "2.99"})
+    code, report = check(published)
+    assert code == 1
+    assert codes(report) == [("history.immutable-field", "models/alpha/1.0.0/manifest.yaml")]
+    finding = report["findings"][0]
+    assert "`framework`" in finding["message"] and "publish a new version" in finding["message"]
+    assert finding["line"] == 4  # the `framework:` key of the manifest
+
+
+def test_replaced_artifact_bytes(published: Path) -> None:
+    folder = published / "models/alpha/1.0.0"
+    (folder / "nmp.tflite").write_bytes(OTHER.path.read_bytes())
+    data = manifest_data(VALID_REAL_MODELS["nmp.tflite"], "alpha", "1.0.0")
+    data["artifact"]["sha256"] = __import__("hashlib").sha256(OTHER.path.read_bytes()).hexdigest()
+    data["artifact"]["size"] = OTHER.path.stat().st_size
+    write_version(published, data)
+    _, report = check(published)
+    assert ("history.file-changed", "models/alpha/1.0.0/nmp.tflite") in codes(report)
+    assert ("history.immutable-field", "models/alpha/1.0.0/manifest.yaml") in codes(report)
+
+
+def test_removed_version(published: Path) -> None:
+    shutil.rmtree(published / "models/alpha/1.1.0")
+    code, report = check(published)
+    assert code == 1
+    assert codes(report) == [("history.version-removed", "models/alpha/1.1.0/manifest.yaml")]
+    assert "status: deprecated" in report["findings"][0]["message"]
+
+
+def test_renamed_version(published: Path) -> None:
+    git(published, "mv", "models/alpha/1.1.0", "models/alpha/1.2.0")
+    edit_manifest(published, "alpha", "1.2.0", version="1.2.0")
+    code, report = check(published)
+    assert code == 1
+    assert codes(report) == [("history.version-renamed", "models/alpha/1.2.0/manifest.yaml")]
+
+
+def test_version_number_reused_after_deprecation(published: Path) -> None:
+    git(published, "checkout", "-q", "main")
+    edit_manifest(
+        published,
+        "alpha",
+        "1.0.0",
+        status="deprecated",
+        deprecation={
+            "reason": "broken",
+            "redirect_to": "alpha@1.1.0",
+            "effective_at": "2025-01-02",
+        },
+    )
+    commit_all(published, "deprecate", "2025-01-02T10:00:00+00:00")
+    shutil.rmtree(published / "models/alpha/1.0.0")
+    commit_all(published, "remove the deprecated version", "2025-01-03T10:00:00+00:00")
+    git(published, "checkout", "-q", "-B", "pull-request")
+    add_version(published, "alpha", "1.0.0", description="a different model, same number")
+    code, report = check(published)
+    assert code == 1
+    assert codes(report) == [("history.version-reused", "models/alpha/1.0.0/manifest.yaml")]
+
+
+@pytest.mark.parametrize("name", ["beta_net", "Beta-Net", "beta--net"])
+def test_confusable_model_names(published: Path, name: str) -> None:
+    folder = published / "models" / name / "1.0.0"
+    folder.mkdir(parents=True)
+    shutil.copy(VALID_REAL_MODELS["nmp.tflite"].path, folder / "nmp.tflite")
+    data = manifest_data(VALID_REAL_MODELS["nmp.tflite"], "beta-net", "1.0.0")
+    write_version(published, data)  # same manifest as beta-net: the folder name is the problem
+    (published / "models/beta-net/1.0.0/manifest.yaml").replace(folder / "manifest.yaml")
+    git(published, "checkout", "--", "models/beta-net")
+    _, report = check(published)
+    assert ("history.confusable-name", f"models/{name}/1.0.0/manifest.yaml") in codes(report)
+
+
+def test_changed_since_validates_only_changed_versions(published: Path) -> None:
+    add_version(published, "alpha", "2.0.0")
+    edit_manifest(published, "beta-net", "1.0.0", tags=["pitch"])
+    # A broken version that did not change is not looked at.
+    commit_all(published, "pr work", "2025-01-05T10:00:00+00:00")
+    code, out, _ = run(
+        "validate", "--root", published, "--changed-since", "main", "--format", "json"
+    )
+    report = json.loads(out)
+    assert code == 0
+    assert [v["id"] for v in report["versions"]] == ["alpha@2.0.0", "beta-net@1.0.0"]
+    assert (
+        run("validate", "--root", published, "--changed-since", "main", published / "models")[0]
+        == 2
+    )
+
+
+def test_unknown_base_is_a_clear_error(published: Path) -> None:
+    code, _, err = run("validate", "--root", published, "--base", "origin/nowhere")
+    assert code == 1
+    assert "cannot find the base revision 'origin/nowhere'" in err and "fetch-depth: 0" in err

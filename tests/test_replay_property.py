@@ -1,0 +1,148 @@
+"""Property: for any history of registry operations, replaying the derived events gives exactly
+the state read from the final tree."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from registry.events import chain, verify_chain
+from registry.history import derive
+from registry.state import replay, tree_state
+from tests.helpers import commit_all, git
+
+EXAMPLES = int(os.environ.get("REPLAY_EXAMPLES", "25"))
+
+operation = st.one_of(
+    st.tuples(st.just("add"), st.integers(0, 2), st.integers(0, 3)),
+    st.tuples(
+        st.just("edit"),
+        st.integers(0, 50),
+        st.sampled_from(
+            ["description", "tags", "metrics", "license", "drop-description", "null-description"]
+        ),
+    ),
+    st.tuples(st.just("deprecate"), st.integers(0, 50)),
+    st.tuples(st.just("remove"), st.integers(0, 50)),
+    st.tuples(st.just("report"), st.integers(0, 50), st.sampled_from(["evaluation", "drift"])),
+    st.tuples(st.just("branch-add"), st.integers(0, 2), st.integers(4, 6)),
+    st.tuples(st.just("garble"), st.integers(0, 50)),
+)
+
+
+def _manifest(name: str, version: str, salt: int) -> dict[str, Any]:
+    return {
+        "schema_version": "1.1",
+        "model_name": name,
+        "version": version,
+        "framework": {"name": "onnx", "version": "1.17"},
+        "format": "onnx",
+        "artifact": {"path": "model.onnx", "sha256": f"{salt:064x}", "size": salt},
+        "input_shape": [],
+        "output_schema": [{"name": "y", "dtype": "float32", "shape": [1]}],
+        "license": "MIT",
+        "intended_use": "Property test manifest, never used for anything.",
+        "publisher": {"name": "prop"},
+        "risk_tier": "tier-1",
+    }
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def _live(root: Path) -> list[Path]:
+    return sorted(p.parent for p in (root / "models").glob("*/*/manifest.yaml"))
+
+
+def _apply(root: Path, op: tuple[Any, ...], step: int) -> None:
+    live = _live(root)
+    kind = op[0]
+    if kind in ("add", "branch-add"):
+        name, version = f"model-{op[1]}", f"1.{op[2]}.0"
+        folder = root / "models" / name / version
+        if folder.exists():
+            return
+        if kind == "branch-add":
+            git(root, "checkout", "-q", "-b", f"side-{step}")
+        _write(folder / "manifest.yaml", _manifest(name, version, step))
+        if kind == "branch-add":
+            commit_all(root, f"side {step}", f"2025-02-01T00:{step:02d}:00+00:00")
+            git(root, "checkout", "-q", "main")
+            git(
+                root,
+                "merge",
+                "-q",
+                "--no-ff",
+                "-m",
+                f"merge {step}",
+                f"side-{step}",
+                date=f"2025-02-01T01:{step:02d}:00+00:00",
+            )
+        return
+    if not live:
+        return
+    folder = live[op[1] % len(live)]
+    manifest = folder / "manifest.yaml"
+    loaded = yaml.safe_load(manifest.read_text()) if kind != "garble" else None
+    data = loaded if isinstance(loaded, dict) else None
+    if kind == "edit" and data is not None:
+        field = op[2]
+        if field == "drop-description":
+            data.pop("description", None)
+        elif field == "null-description":
+            data["description"] = None
+        else:
+            data[field] = {
+                "description": f"step {step}",
+                "tags": [f"t{step}"],
+                "metrics": [{"name": "acc", "value": step / 100}],
+                "license": "Apache-2.0",
+            }[field]
+        _write(manifest, data)
+    elif kind == "deprecate" and data is not None:
+        data.update(
+            status="deprecated",
+            deprecation={"reason": f"step {step}", "effective_at": "2025-03-01"},
+        )
+        _write(manifest, data)
+    elif kind == "remove":
+        shutil.rmtree(folder)
+    elif kind == "report":
+        body = (
+            {"kind": "evaluation", "run_id": f"r{step}", "passed": step % 2 == 0}
+            if op[2] == "evaluation"
+            else {"kind": "drift", "drift_score": step / 100}
+        )
+        _write(folder / "reports" / f"2025-01-{step % 28 + 1:02d}-{op[2]}-{step}.yaml", body)
+    elif kind == "garble":
+        manifest.write_text("schema_version: '1.1'\nmodel_name: a\nmodel_name: b\n")
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=EXAMPLES <= 25,
+)
+@given(st.lists(operation, min_size=1, max_size=10))
+def test_replay_of_derived_events_equals_the_tree(operations: list[tuple[Any, ...]]) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        (root / "models").mkdir()
+        (root / "models/.keep").write_text("")
+        commit_all(root, "empty registry", "2025-01-01T00:00:00+00:00")
+        for step, op in enumerate(operations, start=1):
+            _apply(root, op, step)
+            commit_all(root, f"step {step}", f"2025-01-02T00:{step:02d}:00+00:00")
+        events = chain(derive(root).records)
+        assert verify_chain([e.to_json() for e in events]) is None
+        assert replay(events) == tree_state(root)
