@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from registry.errors import ConfigError
 from registry.findings import Finding
 from registry.layout import CONFIG_NAME
+from registry.sandbox.limits import SandboxLimits
 from registry.schemas import validate_against
 from registry.yamlsafe import DEFAULT_MAX_BYTES, load_yaml_file
 
@@ -17,6 +19,7 @@ DEFAULT_ARTIFACT_URL = "{base_url}artifacts/{name}/{version}/{path}"
 @dataclass(frozen=True)
 class Limits:
     yaml_max_bytes: int = DEFAULT_MAX_BYTES
+    sandbox: SandboxLimits = field(default_factory=SandboxLimits)
 
 
 @dataclass(frozen=True)
@@ -28,11 +31,18 @@ class RegistryConfig:
     # Copy artifacts into the site (artifacts/<name>/<version>/...) so it serves them itself.
     publish_artifacts: bool = True
     events_page_size: int = 1000
-    limits: Limits = Limits()
+    limits: Limits = field(default_factory=Limits)
 
 
 def _describe(findings: list[Finding]) -> str:
     return "\n".join(f"{f.file}:{f.line or 1}:{f.column or 1}: {f.message}" for f in findings)
+
+
+def _limits(data: dict[str, Any]) -> Limits:
+    return Limits(
+        yaml_max_bytes=data.get("yaml_max_bytes", DEFAULT_MAX_BYTES),
+        sandbox=SandboxLimits(**data.get("sandbox", {})),
+    )
 
 
 def load_config(root: Path) -> RegistryConfig:
@@ -54,5 +64,5 @@ def load_config(root: Path) -> RegistryConfig:
         artifact_url_template=data.get("artifact_url_template", defaults.artifact_url_template),
         publish_artifacts=data.get("publish_artifacts", defaults.publish_artifacts),
         events_page_size=data.get("events_page_size", defaults.events_page_size),
-        limits=Limits(**data.get("limits", {})),
+        limits=_limits(data.get("limits", {})),
     )

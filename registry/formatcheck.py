@@ -7,14 +7,14 @@ from pathlib import Path
 from registry.errors import FormatError
 from registry.findings import Finding, error, warning
 from registry.formats import ModelInfo, describe_content, detect, handlers, read_head
-from registry.inspection import inspect_model
 from registry.iocompare import compare_io
 from registry.manifest import Manifest
 from registry.pathrules import normalized
+from registry.sandbox import Inspector
 
 
 def check_format(
-    manifest: Manifest, artifact: Path, display: str
+    manifest: Manifest, artifact: Path, display: str, inspector: Inspector
 ) -> tuple[ModelInfo | None, list[Finding]]:
     position = manifest.field_position("format")
     installed = handlers()
@@ -51,7 +51,7 @@ def check_format(
             )
         ]
     try:
-        model = inspect_model(declared, artifact)
+        model = inspector.inspect(declared.name, artifact)
     except FormatError as exc:
         return None, [
             error(exc.code, f"{manifest.artifact.path}: {exc.message}", display, position)

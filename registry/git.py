@@ -259,7 +259,12 @@ def diff_against(root: Path, rev: str, pathspec: str) -> list[Change]:
     untracked = _decode(
         _git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", pathspec)
     )
-    changes += [Change("A", path) for path in untracked.split("\x00") if path]
+    top = _toplevel(root.resolve())
+    changes += [
+        Change("A", path, new_mode="120000" if top and (top / path).is_symlink() else "100644")
+        for path in untracked.split("\x00")
+        if path
+    ]
     return changes
 
 
@@ -272,6 +277,28 @@ def tree(root: Path, rev: str, pathspec: str) -> list[tuple[str, str, str]]:
             meta, _, path = record.partition("\t")
             mode, _kind, blob = meta.split(" ")
             entries.append((mode, blob, path))
+    return entries
+
+
+def index_entries(root: Path, pathspec: str) -> list[tuple[str, str]]:
+    """(mode, path) of every entry of the Git index under `pathspec`, plus untracked files.
+
+    The index says what a commit will hold: a symlink (120000) or a submodule (160000) is
+    visible there even where the working tree shows something else.
+    """
+    raw = _decode(_git(root, "ls-files", "-s", "-z", "--", pathspec))
+    entries = []
+    for record in raw.split("\x00"):
+        if record:
+            meta, _, path = record.partition("\t")
+            entries.append((meta.split(" ")[0], path))
+    untracked = _decode(
+        _git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", pathspec)
+    )
+    top = _toplevel(root.resolve())
+    for path in untracked.split("\x00"):
+        if path and top is not None:
+            entries.append(("120000" if (top / path).is_symlink() else "100644", path))
     return entries
 
 

@@ -10,10 +10,12 @@ from registry.config import RegistryConfig, load_config
 from registry.findings import Finding, error, has_errors, warning
 from registry.formatcheck import check_format
 from registry.formats import ModelInfo
-from registry.immutability import check_history
+from registry.immutability import check_history, resolve_base
 from registry.integrity import check_integrity
 from registry.layout import VersionDir, all_versions, layout_findings, require_models
 from registry.manifest import Manifest, load_manifest
+from registry.repocheck import changed_findings, repository_findings
+from registry.sandbox import Inspector
 from registry.semantics import check_semantics
 from registry.versions import MANIFEST_NAME
 
@@ -67,7 +69,9 @@ def _stray_files(manifest: Manifest, version: VersionDir) -> list[Finding]:
     return findings
 
 
-def validate_version(version: VersionDir, config: RegistryConfig) -> VersionResult:
+def validate_version(
+    version: VersionDir, config: RegistryConfig, inspector: Inspector
+) -> VersionResult:
     display = version.display()
     if version.manifest.is_symlink():
         finding = error(
@@ -92,7 +96,7 @@ def validate_version(version: VersionDir, config: RegistryConfig) -> VersionResu
     findings += found
     model_info = None
     if artifact is not None:
-        model_info, found = check_format(manifest, artifact.path, display)
+        model_info, found = check_format(manifest, artifact.path, display, inspector)
         findings += found
     findings += _stray_files(manifest, version)
     return VersionResult(version, manifest, model_info, tuple(findings))
@@ -131,23 +135,40 @@ def _check_references(root: Path, result: VersionResult) -> list[Finding]:
 
 
 def validate_registry(
-    root: Path, versions: list[VersionDir] | None = None, base: str | None = None
+    root: Path,
+    versions: list[VersionDir] | None = None,
+    base: str | None = None,
+    since: str | None = None,
 ) -> Report:
     """Validate `versions` (default: every version under models/) of the registry at `root`.
 
     With `base` (a Git revision), also check that nothing published at `base` was rewritten.
-    The cost follows the versions given: nothing here lists the whole registry unless asked to.
+    With `since`, `versions` are those changed since that revision, and the repository checks
+    look at the changed paths only. The cost follows the versions given: nothing here lists the
+    whole registry unless asked to.
     """
     config = load_config(root)
     require_models(root)
     results = []
-    for version in all_versions(root) if versions is None else versions:
-        result = validate_version(version, config)
-        extra = _check_references(root, result)
-        if extra:
-            result = dataclasses.replace(result, findings=result.findings + tuple(extra))
-        results.append(result)
-    scope = layout_findings(root) if versions is None else []
+    with Inspector(config.limits.sandbox) as inspector:
+        for version in all_versions(root) if versions is None else versions:
+            results.append(_validate_one(root, version, config, inspector))
+    scope: list[Finding] = []
+    if versions is None:
+        scope += layout_findings(root) + repository_findings(root)
+    elif since is not None:
+        scope += changed_findings(root, resolve_base(root, since))
     if base is not None:
         scope += check_history(root, base)
-    return Report(tuple(results), tuple(scope))
+    unique = {(f.code, f.file): f for f in scope}  # a link is seen on disk and in the index
+    return Report(tuple(results), tuple(unique.values()))
+
+
+def _validate_one(
+    root: Path, version: VersionDir, config: RegistryConfig, inspector: Inspector
+) -> VersionResult:
+    result = validate_version(version, config, inspector)
+    extra = _check_references(root, result)
+    if extra:
+        result = dataclasses.replace(result, findings=result.findings + tuple(extra))
+    return result

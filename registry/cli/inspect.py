@@ -53,8 +53,10 @@ def describe(info: ModelInfo) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from registry.config import load_config
     from registry.formats import describe_content, detect, read_head
-    from registry.inspection import inspect_model
+    from registry.layout import find_root
+    from registry.sandbox import Inspector, SandboxLimits
 
     path: Path = args.file
     if not path.is_file():
@@ -66,7 +68,12 @@ def run(args: argparse.Namespace) -> int:
             f"{path}: not a model file of a known format ({describe_content(head)})"
         )
     try:
-        info = inspect_model(handler, path)
+        limits = load_config(find_root(path.parent)).limits.sandbox
+    except ModelregError:
+        limits = SandboxLimits()  # a file outside any registry: the default limits
+    try:
+        with Inspector(limits) as inspector:
+            info = inspector.inspect(handler.name, path)
     except FormatError as exc:
         raise ModelregError(f"{path}: {exc.code}: {exc.message}") from exc
     print(json.dumps(info.to_json(), indent=2, sort_keys=True) if args.json else describe(info))

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     versions = versions_for_paths(root, args.paths) if args.paths else None
     if args.changed_since:
         versions = changed_versions(root, args.changed_since)
-    report = validate_registry(root, versions, args.base)
+    report = validate_registry(root, versions, args.base, args.changed_since)
     render = {"text": reporters.to_text, "json": reporters.to_json, "github": reporters.to_github}
     sys.stdout.write(render[args.format](report, args.strict))
     summary = args.summary

@@ -52,6 +52,12 @@ ALLOWED_GLOBALS = frozenset(
         "torch.jit._pickle.build_tensorlist",
         "torch.jit._pickle.build_tensor_from_id",
         "torch.jit._pickle.restore_type_tag",
+        # Quantization schemes of quantized tensors (torch.ao.quantization, static and dynamic).
+        "torch.per_tensor_affine",
+        "torch.per_channel_affine",
+        "torch.per_tensor_symmetric",
+        "torch.per_channel_symmetric",
+        "torch.per_channel_affine_float_qparams",
     }
     | {f"torch.{kind}Storage" for kind in _STORAGE_KINDS}
 )

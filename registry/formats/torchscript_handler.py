@@ -48,6 +48,8 @@ _ZIP_ERRORS = (
 
 _SCALAR_TYPES = {"int": "int64", "float": "float64", "bool": "bool", "str": "string"}
 _OPS = re.compile(r"\b(?:ops\.[a-z_0-9]+|torch)\.[A-Za-z_][A-Za-z_0-9]*(?=\()")
+# TorchScript builtins that touch files; in code they would run at load time (in __setstate__).
+_FILE_CALLS = re.compile(r"\b(torch\.(?:save|load|from_file)|ops\.aten\.(?:save|from_file))\s*\(")
 # Longest forward() signature read; real ones are a few hundred characters.
 MAX_SIGNATURE = 16_384
 
@@ -119,6 +121,23 @@ def parse_forward(source: str, class_name: str) -> tuple[list[TensorSpec], list[
     else:
         outputs = [_spec("output_0", _annotation(returned))]
     return inputs, outputs
+
+
+def _refuse_file_access(archive: zipfile.ZipFile, code: list[str]) -> None:
+    """Code that reads or writes files runs at load time in __setstate__: refuse the archive."""
+    for name in code:
+        text = archive.read(name).decode("utf-8", errors="replace")
+        match = _FILE_CALLS.search(text)
+        if match is None:
+            continue
+        before = text[: match.start()]
+        function = re.findall(r"\bdef (\w+)\(", before)
+        where = f" in {function[-1]}()" if function else ""
+        raise FormatError(
+            "security.torchscript-io",
+            f"{name} calls {match.group(1)}{where}: TorchScript code that reads or writes files "
+            "would run when the archive is loaded; a model never needs it",
+        )
 
 
 def _check_names(infos: list[zipfile.ZipInfo]) -> str:
@@ -246,6 +265,7 @@ class TorchScriptHandler:
             raise FormatError("format.invalid", f"the archive has no {module_file}")
         source = self._read(archive, module_file).decode("utf-8", errors="replace")
         all_code = "\n".join(self._read(archive, n).decode("utf-8", errors="replace") for n in code)
+        _refuse_file_access(archive, code)
         inputs, outputs = parse_forward(source, root_class.name)
         operators = sorted(set(_OPS.findall(all_code)))
         custom = [

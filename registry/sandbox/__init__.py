@@ -1,0 +1,120 @@
+"""Model files are inspected in a sandbox: a separate, clean, resource-limited process.
+
+Inspector starts the zygote (registry.sandbox.zygote) with a minimal environment (no inherited
+tokens or secrets), sends it one request per file and gets the result back as data. A crash, a
+signal, a timeout or memory exhaustion of the inspecting child comes back as a FormatError with
+its own code (format.crashed, format.timeout, format.resource-limit), never as a hang or a
+traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from types import TracebackType
+
+from registry.errors import FormatError
+from registry.formats.base import ModelInfo
+from registry.sandbox.limits import SandboxLimits
+
+__all__ = ["Inspector", "SandboxLimits"]
+_GRACE_SECONDS = 30  # beyond the child's own wall-clock limit, for the zygote itself
+
+
+def _minimal_environment(home: str) -> dict[str, str]:
+    return {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": home, "TMPDIR": home}
+
+
+class Inspector:
+    """Inspect model files in the sandbox; one zygote process serves many files."""
+
+    def __init__(self, limits: SandboxLimits | None = None) -> None:
+        self.limits = limits or SandboxLimits()
+        self._process: subprocess.Popen[str] | None = None
+        self._scratch = tempfile.TemporaryDirectory(prefix="modelreg-zygote-")
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Inspector:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _start(self) -> subprocess.Popen[str]:
+        if self._process is None or self._process.poll() is not None:
+            self._process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-I",
+                    "-m",
+                    "registry.sandbox.zygote",
+                    json.dumps(self.limits.to_json()),
+                    json.dumps(sys.path),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=_minimal_environment(self._scratch.name),
+                cwd=self._scratch.name,
+                text=True,
+                start_new_session=True,
+            )
+        return self._process
+
+    def inspect(self, format_name: str, path: Path) -> ModelInfo:
+        """The ModelInfo of `path`, read by the `format_name` handler in the sandbox."""
+        with self._lock:
+            process = self._start()
+            self._next += 1
+            request = {"id": self._next, "format": format_name, "path": str(path.resolve())}
+            assert process.stdin is not None and process.stdout is not None
+            try:
+                process.stdin.write(json.dumps(request) + "\n")
+                process.stdin.flush()
+                line = self._read_line(process)
+            except OSError:
+                line = ""
+            if not line:
+                self.close()
+                raise FormatError(
+                    "format.crashed", "the sandbox stopped unexpectedly while inspecting the file"
+                )
+            reply = json.loads(line)
+        if "error" in reply:
+            raise FormatError(reply["error"]["code"], reply["error"]["message"])
+        return ModelInfo.from_json(reply["result"])
+
+    def _read_line(self, process: subprocess.Popen[str]) -> str:
+        """One reply line, or '' if the zygote does not answer in time (it is then stopped)."""
+        result: list[str] = []
+        stdout = process.stdout
+        assert stdout is not None
+        reader = threading.Thread(target=lambda: result.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(self.limits.wall_seconds + _GRACE_SECONDS)
+        if reader.is_alive():
+            self.close()
+            return ""
+        return result[0] if result else ""
+
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            assert process.stdin is not None
+            process.stdin.close()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, 9)
+                process.wait()
