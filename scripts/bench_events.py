@@ -43,18 +43,20 @@ def make_history(root: Path, commits: int, versions: int = 1000) -> None:
     for index in range(commits):
         target = index % versions
         model, version = target // 10, target % 10
-        body = MANIFEST.format(model=model, version=version, sha=f"{target:064x}",
-                               edit=index // versions).encode()
+        body = MANIFEST.format(
+            model=model, version=version, sha=f"{target:064x}", edit=index // versions
+        ).encode()
         when = 1_700_000_000 + index
         stream.append(
             b"commit refs/heads/main\n"
             + f"committer bench <bench@example.org> {when} +0000\n".encode()
             + b"data 4\nedit\n"
             + f"M 100644 inline models/model-{model}/1.0.{version}/manifest.yaml\n".encode()
-            + f"data {len(body)}\n".encode() + body + b"\n"
+            + f"data {len(body)}\n".encode()
+            + body
+            + b"\n"
         )
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=b"".join(stream),
-                   check=True)
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=b"".join(stream), check=True)
     subprocess.run(["git", "checkout", "-q", "main"], cwd=root, check=True)
 
 

@@ -23,7 +23,7 @@ from registry.tensors import UNSTATED_DTYPE, TensorSpec
 
 @dataclass(frozen=True)
 class ArchiveLimits:
-    max_entries: int = 100_000
+    max_entries: int = 10_000  # real archives hold one entry per tensor: hundreds
     max_total_size: int = 64 << 30
     max_ratio: float = 200.0
     max_pickle_size: int = 256 << 20

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import resource
+import signal
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -31,6 +32,8 @@ def apply(limits: SandboxLimits) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
     resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # Python ignores SIGXFSZ; restored, writing past the limit stops the child visibly.
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
 
 
 def drop_network() -> bool:

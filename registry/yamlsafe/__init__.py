@@ -48,7 +48,14 @@ def load_yaml_text(text: str, file: str) -> tuple[LoadedYaml | None, list[Findin
         mark = exc.problem_mark or exc.context_mark
         where = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        builder.fail("yaml.syntax", f"YAML syntax error: {problem}", where)
+        if "nesting depth" in problem:  # libyaml's own limit, met while reading ahead
+            builder.fail(
+                "yaml.too-deep",
+                f"nesting deeper than {MAX_DEPTH} levels; a manifest never needs that",
+                where,
+            )
+        else:
+            builder.fail("yaml.syntax", f"YAML syntax error: {problem}", where)
         return None, builder.findings
     except yaml.YAMLError as exc:
         builder.fail("yaml.syntax", f"YAML syntax error: {exc}", (1, 1))

@@ -1,0 +1,719 @@
+"""The hostile corpus: each case builds its own registry in a temporary folder (no hostile file is
+committed) and says which finding it must produce."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.helpers import (
+    PROJECT,
+    REAL_MODELS,
+    VALID_REAL_MODELS,
+    commit_all,
+    dump_manifest,
+    git,
+    manifest_data,
+)
+
+CANARY = Path("/tmp/modelreg-hostile-canary")  # a payload would create this; none may
+EXAMPLE_PT = PROJECT / "models/tiny-convnet/0.1.0/model.pt"
+EXAMPLE_TFLITE = PROJECT / "models/keyword-dense/2.0.0/model.tflite"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    build: Callable[[Path], None]
+    code: str  # the finding that must appear
+    file: str  # a fragment of the file the finding must name
+    exit_code: int = 1
+    config: str = ""  # extra registry.yaml lines
+
+
+def _version(
+    root: Path,
+    artifact: bytes,
+    filename: str,
+    fmt: str,
+    change: Callable[[dict[str, Any]], None] | None = None,
+    name: str = "hostile",
+    version: str = "1.0.0",
+) -> Path:
+    """models/<name>/<version>/ with `artifact` and a manifest that matches it."""
+    folder = root / "models" / name / version
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / filename).write_bytes(artifact)
+    data = manifest_data(VALID_REAL_MODELS["nmp.tflite"], name, version)
+    data["format"] = fmt
+    data["artifact"] = {
+        "path": filename,
+        "sha256": hashlib.sha256(artifact).hexdigest(),
+        "size": len(artifact),
+    }
+    if change is not None:
+        change(data)
+    (folder / "manifest.yaml").write_text(dump_manifest(data))
+    return folder
+
+
+def _valid_tflite(root: Path) -> Path:
+    model = VALID_REAL_MODELS["nmp.tflite"]
+    return _version(root, model.path.read_bytes(), "nmp.tflite", "tflite")
+
+
+# ---------------------------------------------------------------- TorchScript archives
+
+
+def _zip(entries: list[tuple[str, bytes]], method: int = zipfile.ZIP_STORED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        for name, data in entries:
+            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
+    return buffer.getvalue()
+
+
+def _example_entries(replace: dict[str, bytes] | None = None) -> list[tuple[str, bytes]]:
+    with zipfile.ZipFile(EXAMPLE_PT) as archive:
+        return [
+            (i.filename, (replace or {}).get(i.filename, archive.read(i)))
+            for i in archive.infolist()
+        ]
+
+
+def _torchscript(
+    root: Path, entries: list[tuple[str, bytes]], method: int = zipfile.ZIP_STORED
+) -> None:
+    _version(root, _zip(entries, method), "model.pt", "torchscript")
+
+
+class _Reduce:
+    def __init__(self, function: Any, *args: Any) -> None:
+        self.function, self.args = function, args
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (self.function, self.args)
+
+
+def _evil_pickle(function: Any, *args: Any) -> Callable[[Path], None]:
+    def build(root: Path) -> None:
+        payload = pickle.dumps(_Reduce(function, *args), protocol=2)
+        _torchscript(root, _example_entries({"archive/constants.pkl": payload}))
+
+    return build
+
+
+def _setstate_writes_file(root: Path) -> None:
+    """A real scripted module whose __setstate__ would write a file when torch.jit.load runs."""
+    script = f"""
+import torch
+from typing import Tuple
+class Loader(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.x = torch.zeros(1)
+    @torch.jit.export
+    def __getstate__(self) -> Tuple[torch.Tensor, bool]:
+        return (self.x, self.training)
+    @torch.jit.export
+    def __setstate__(self, state: Tuple[torch.Tensor, bool]) -> None:
+        self.x = state[0]
+        self.training = state[1]
+        torch.save(self.x, "{CANARY}")
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.x
+torch.jit.save(torch.jit.script(Loader()), "{root / "loader.pt"}")
+"""
+    source = root / "loader_source.py"  # torch.jit.script reads the class's source file
+    source.write_text(script)
+    subprocess.run([sys.executable, str(source)], check=True, capture_output=True)
+    source.unlink()
+    data = (root / "loader.pt").read_bytes()
+    (root / "loader.pt").unlink()
+    _version(root, data, "model.pt", "torchscript")
+
+
+def _zip_declaring(size: int) -> Callable[[Path], None]:
+    def build(root: Path) -> None:
+        entries = _example_entries()
+        data = bytearray(
+            _zip([*entries, ("archive/extra/bomb", b"\x00" * 1024)], zipfile.ZIP_DEFLATED)
+        )
+        marker = data.rfind(b"PK\x01\x02")  # the last central directory record: the bomb
+        struct.pack_into("<I", data, marker + 24, min(size, 0xFFFFFFFE))  # uncompressed size
+        _version(root, bytes(data), "model.pt", "torchscript")
+
+    return build
+
+
+def _patched_entry(offset: int, value: int, width: str = "<H") -> Callable[[Path], None]:
+    """The example archive deflated, with a field of data.pkl's headers patched."""
+
+    def build(root: Path) -> None:
+        data = bytearray(_zip(_example_entries(), zipfile.ZIP_DEFLATED))
+        local = data.find(b"archive/data.pkl") - 30
+        central = data.find(b"archive/data.pkl", data.find(b"PK\x01\x02")) - 46
+        struct.pack_into(width, data, local + offset, value)
+        struct.pack_into(width, data, central + offset + 2, value)
+        _version(root, bytes(data), "model.pt", "torchscript")
+
+    return build
+
+
+def _legacy_pickle(root: Path) -> None:
+    _version(root, (REAL_MODELS / "facenet_pnet.pt").read_bytes(), "model.pt", "torchscript")
+
+
+def _torch_save_zip(root: Path) -> None:
+    entries = [(n, d) for n, d in _example_entries() if "/code/" not in n]
+    _torchscript(root, entries)
+
+
+# ---------------------------------------------------------------- ONNX
+
+
+def _onnx_external(
+    location: str, extra: dict[str, str] | None = None, listed: bool = True, link: str | None = None
+) -> Callable[[Path], None]:
+    def build(root: Path) -> None:
+        import numpy as np
+        from onnx import TensorProto, helper
+
+        folder = root / "models/hostile/1.0.0"
+        folder.mkdir(parents=True)
+        weights = np.ones(16, np.float32).tobytes()
+        if link:
+            (folder / "weights.bin").symlink_to(link)
+        else:
+            (folder / "weights.bin").write_bytes(weights)
+        tensor = TensorProto(
+            name="w", data_type=TensorProto.FLOAT, dims=[4, 4], data_location=TensorProto.EXTERNAL
+        )
+        for key, value in {
+            "location": location,
+            "offset": "0",
+            "length": "64",
+            **(extra or {}),
+        }.items():
+            tensor.external_data.add(key=key, value=value)
+        graph = helper.make_graph(
+            [helper.make_node("MatMul", ["x", "w"], ["y"])],
+            "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+            [tensor],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+
+        def change(data: dict[str, Any]) -> None:
+            data["input_shape"] = [{"name": "x", "dtype": "float32", "shape": [1, 4]}]
+            data["output_schema"] = [{"name": "y", "dtype": "float32", "shape": [1, 4]}]
+            if listed and not link:
+                data["artifact"]["external_data"] = [
+                    {
+                        "path": "weights.bin",
+                        "sha256": hashlib.sha256(weights).hexdigest(),
+                        "size": 64,
+                    }
+                ]
+
+        _version(root, model.SerializeToString(), "model.onnx", "onnx", change)
+
+    return build
+
+
+def _onnx_bytes(make: Callable[[], bytes]) -> Callable[[Path], None]:
+    def build(root: Path) -> None:
+        _version(root, make(), "model.onnx", "onnx")
+
+    return build
+
+
+def _huge_dims() -> bytes:
+    from onnx import TensorProto, helper
+
+    tensor = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[1 << 30, 1 << 30, 1 << 10])
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["w"], ["y"])],
+        "g",
+        [],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [tensor],
+    )
+    return bytes(helper.make_model(graph).SerializeToString())
+
+
+# ---------------------------------------------------------------- TFLite
+
+
+def _tflite_bytes(make: Callable[[bytes], bytes]) -> Callable[[Path], None]:
+    def build(root: Path) -> None:
+        _version(root, make(EXAMPLE_TFLITE.read_bytes()), "model.tflite", "tflite")
+
+    return build
+
+
+def _patch_tflite(
+    find: Callable[[Any], int], value: int, width: str = "<i"
+) -> Callable[[bytes], bytes]:
+    """Overwrite one scalar of the example model, located through the flatbuffer itself."""
+
+    def make(original: bytes) -> bytes:
+        import tflite
+
+        model = tflite.Model.GetRootAsModel(original, 0)
+        data = bytearray(original)
+        struct.pack_into(width, data, find(model), value)
+        return bytes(data)
+
+    return make
+
+
+def _field(table: Any, slot: int) -> int:
+    return int(table._tab.Pos + table._tab.Offset(slot))
+
+
+def _vector_length(table: Any, slot: int) -> int:
+    return int(table._tab.Vector(table._tab.Offset(slot)) - 4)
+
+
+# ---------------------------------------------------------------- YAML and paths
+
+
+def _manifest_text(edit: Callable[[str], str]) -> Callable[[Path], None]:
+    def build(root: Path) -> None:
+        folder = _valid_tflite(root)
+        manifest = folder / "manifest.yaml"
+        manifest.write_text(edit(manifest.read_text()))
+
+    return build
+
+
+def _billion_laughs(text: str) -> str:
+    lines = ['lol0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 9):
+        lines.append(f"lol{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]")
+    return text + "\n".join(lines) + "\n"
+
+
+def _with_artifact(change: Callable[[Path, dict[str, Any]], None]) -> Callable[[Path], None]:
+    def build(root: Path) -> None:
+        folder = _valid_tflite(root)
+        data = yaml.safe_load((folder / "manifest.yaml").read_text())
+        change(folder, data)
+        (folder / "manifest.yaml").write_text(dump_manifest(data))
+
+    return build
+
+
+def _artifact_symlink_to(target: str) -> Callable[[Path, dict[str, Any]], None]:
+    def change(folder: Path, data: dict[str, Any]) -> None:
+        (folder / "nmp.tflite").unlink()
+        (folder / "nmp.tflite").symlink_to(target)
+
+    return change
+
+
+def _extra_file(name: str) -> Callable[[Path], None]:
+    def build(root: Path) -> None:
+        folder = _valid_tflite(root)
+        (folder / name).write_text("x")
+
+    return build
+
+
+def _committed_link(root: Path) -> None:
+    _valid_tflite(root)
+    (root / "models/linked").symlink_to(root / "models/hostile")
+
+
+def _submodule(root: Path) -> None:
+    """A nested repository inside a version folder: Git records it as a gitlink (160000)."""
+    folder = _valid_tflite(root)
+    nested = folder / "vendor"
+    nested.mkdir()
+    (nested / "README").write_text("someone else's code")
+    commit_all(nested, "nested repository")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "models/hostile/1.0.0/vendor")
+
+
+def _hardlink(root: Path) -> None:
+    folder = _valid_tflite(root)
+    os.link(folder / "nmp.tflite", root / "elsewhere.tflite")
+
+
+# ---------------------------------------------------------------- the sandbox itself
+
+SANDBOX_PLUGIN = """
+import os, time, ctypes, signal
+from pathlib import Path
+from registry.formats.base import ModelInfo
+from registry.tensors import TensorSpec
+
+class Hostile:
+    name = "hostile"
+    title = "hostile test format"
+    suffixes = (".hostile",)
+    version = "1"
+
+    def sniff(self, head):
+        return head.startswith(b"HOSTILE")
+
+    def inspect(self, path):
+        action = Path(path).read_bytes()[7:].strip().decode()
+        if action == "sleep":
+            time.sleep(3600)
+        if action == "spin":
+            while True:
+                pass
+        if action == "memory":
+            hog = [bytearray(64 << 20) for _ in range(1000)]
+        if action == "segfault":
+            os.kill(os.getpid(), signal.SIGSEGV)
+        if action == "write":
+            Path("big").write_bytes(b"x" * (64 << 20))
+        secrets = sorted(k for k in os.environ if "TOKEN" in k or "SECRET" in k)
+        return ModelInfo("hostile", "1", ",".join(secrets) or "clean",
+                         (TensorSpec("x", "float32", (1,)),), (TensorSpec("y", "float32", (1,)),))
+"""
+
+
+def _sandbox(action: str) -> Callable[[Path], None]:
+    def build(root: Path) -> None:
+        def change(data: dict[str, Any]) -> None:
+            data["input_shape"] = [{"name": "x", "dtype": "float32", "shape": [1]}]
+            data["output_schema"] = [{"name": "y", "dtype": "float32", "shape": [1]}]
+
+        _version(root, f"HOSTILE {action}".encode(), "model.hostile", "hostile", change)
+
+    return build
+
+
+SANDBOX_LIMITS = (
+    "limits:\n  sandbox:\n    wall_seconds: 4\n    cpu_seconds: 2\n    memory_mb: 512\n"
+)
+
+CASES = [
+    # TorchScript
+    Case(
+        "torchscript __setstate__ writes a file",
+        _setstate_writes_file,
+        "security.torchscript-io",
+        "models/hostile/1.0.0/manifest.yaml",
+    ),
+    Case(
+        "pickle calls os.system",
+        _evil_pickle(os.system, f"touch {CANARY}"),
+        "security.pickle-global",
+        "manifest.yaml",
+    ),
+    Case(
+        "pickle calls builtins.eval",
+        _evil_pickle(eval, "1"),
+        "security.pickle-global",
+        "manifest.yaml",
+    ),
+    Case(
+        "pickle imports importlib",
+        _evil_pickle(__import__("importlib").import_module, "os"),
+        "security.pickle-global",
+        "manifest.yaml",
+    ),
+    Case(
+        "pickle runs runpy",
+        _evil_pickle(__import__("runpy").run_path, str(CANARY)),
+        "security.pickle-global",
+        "manifest.yaml",
+    ),
+    Case(
+        "pickle that cannot be parsed",
+        lambda root: _torchscript(root, _example_entries({"archive/data.pkl": b"\x80\x02(]q"})),
+        "format.invalid",
+        "manifest.yaml",
+    ),
+    Case("zip declaring 4 GiB", _zip_declaring(4 << 30), "format.resource-limit", "manifest.yaml"),
+    Case(
+        "zip with 10,001 entries",
+        lambda root: _torchscript(
+            root, _example_entries() + [(f"archive/extra/{i}", b"") for i in range(10_001)]
+        ),
+        "format.resource-limit",
+        "manifest.yaml",
+    ),
+    Case(
+        "entry name with ..",
+        lambda root: _torchscript(root, [*_example_entries(), ("archive/../../escape", b"x")]),
+        "format.unsafe-archive",
+        "manifest.yaml",
+    ),
+    Case(
+        "absolute entry name",
+        lambda root: _torchscript(root, [*_example_entries(), ("/etc/cron.d/x", b"x")]),
+        "format.unsafe-archive",
+        "manifest.yaml",
+    ),
+    Case(
+        "duplicate entry",
+        lambda root: _torchscript(root, [*_example_entries(), ("archive/version", b"3\n")]),
+        "format.unsafe-archive",
+        "manifest.yaml",
+    ),
+    Case(
+        "backslash in an entry name",
+        lambda root: _torchscript(root, [*_example_entries(), ("archive\\data\\x", b"x")]),
+        "format.unsafe-archive",
+        "manifest.yaml",
+    ),
+    Case(
+        "two root folders",
+        lambda root: _torchscript(root, [*_example_entries(), ("other/data.pkl", b"x")]),
+        "format.invalid",
+        "manifest.yaml",
+    ),
+    Case(
+        "no data.pkl",
+        lambda root: _torchscript(
+            root, [e for e in _example_entries() if not e[0].endswith("data.pkl")]
+        ),
+        "format.invalid",
+        "manifest.yaml",
+    ),
+    Case(
+        "torch.save zip without code/", _torch_save_zip, "format.not-torchscript", "manifest.yaml"
+    ),
+    Case(
+        "legacy torch.save pickle",
+        _legacy_pickle,
+        "format.unrecognized",
+        "manifest.yaml",
+    ),
+    Case("encrypted entry", _patched_entry(6, 1), "format.unsafe-archive", "manifest.yaml"),
+    Case("unknown compression method", _patched_entry(8, 99), "format.invalid", "manifest.yaml"),
+    # ONNX
+    Case(
+        "external data location sub/../../x",
+        _onnx_external("sub/../../x"),
+        "format.external-data",
+        "manifest.yaml",
+    ),
+    Case(
+        "external data offset past the end",
+        _onnx_external("weights.bin", {"offset": "4096"}),
+        "format.external-data",
+        "manifest.yaml",
+    ),
+    Case(
+        "external data with an unknown key",
+        _onnx_external("weights.bin", {"basepath": "/"}),
+        "format.external-data",
+        "manifest.yaml",
+    ),
+    Case(
+        "external data at an absolute path",
+        _onnx_external("/etc/passwd"),
+        "format.external-data",
+        "manifest.yaml",
+    ),
+    Case(
+        "external data is a symlink to /etc/passwd",
+        _onnx_external("weights.bin", link="/etc/passwd"),
+        "format.external-data",
+        "manifest.yaml",
+    ),
+    Case(
+        "external data not listed in the manifest",
+        _onnx_external("weights.bin", listed=False),
+        "integrity.unlisted-external-data",
+        "manifest.yaml",
+    ),
+    Case("empty ONNX file", _onnx_bytes(lambda: b""), "format.unrecognized", "manifest.yaml"),
+    Case("tensor with 2^70 elements", _onnx_bytes(_huge_dims), "format.invalid", "manifest.yaml"),
+    Case(
+        "truncated ONNX protobuf",
+        _onnx_bytes(lambda: (PROJECT / "models/iris-mlp/1.0.0/model.onnx").read_bytes()[:300]),
+        "format.invalid",
+        "manifest.yaml",
+    ),
+    # TFLite
+    Case("3-byte file", _tflite_bytes(lambda _: b"TFL"), "format.unrecognized", "manifest.yaml"),
+    Case(
+        "8-byte TFL3 file",
+        _tflite_bytes(lambda _: b"\0\0\0\0TFL3"),
+        "format.invalid",
+        "manifest.yaml",
+    ),
+    Case(
+        "schema version 2",
+        _tflite_bytes(_patch_tflite(lambda m: _field(m, 4), 2)),
+        "format.invalid",
+        "manifest.yaml",
+    ),
+    Case(
+        "tensor buffer index out of range",
+        _tflite_bytes(_patch_tflite(lambda m: _field(m.Subgraphs(0).Tensors(1), 8), 9999, "<I")),
+        "format.invalid",
+        "manifest.yaml",
+    ),
+    Case(
+        "operator code index out of range",
+        _tflite_bytes(_patch_tflite(lambda m: _field(m.Subgraphs(0).Operators(0), 4), 77, "<I")),
+        "format.invalid",
+        "manifest.yaml",
+    ),
+    Case(
+        "tensor vector longer than the file",
+        _tflite_bytes(_patch_tflite(lambda m: _vector_length(m.Subgraphs(0), 4), 0x7FFFFFF0, "<I")),
+        "format.invalid",
+        "manifest.yaml",
+    ),
+    Case(
+        "root offset past the end",
+        _tflite_bytes(lambda d: struct.pack("<I", 10**9) + d[4:]),
+        "format.invalid",
+        "manifest.yaml",
+    ),
+    # YAML
+    Case("billion laughs", _manifest_text(_billion_laughs), "yaml.alias", "manifest.yaml"),
+    Case(
+        "version: 1.10",
+        _manifest_text(lambda t: t.replace("version: 1.0.0", "version: 1.10")),
+        "yaml.unquoted-scalar",
+        "manifest.yaml",
+    ),
+    Case(
+        "NO as a value",
+        _manifest_text(lambda t: t + "tags:\n- NO\n"),
+        "yaml.ambiguous-scalar",
+        "manifest.yaml",
+    ),
+    Case(
+        "duplicate key",
+        _manifest_text(lambda t: t + "license: MIT\n"),
+        "yaml.duplicate-key",
+        "manifest.yaml",
+    ),
+    Case(
+        "merge key",
+        _manifest_text(lambda t: t + "<<: {tags: [a]}\n"),
+        "yaml.merge-key",
+        "manifest.yaml",
+    ),
+    Case(
+        "python object tag",
+        _manifest_text(lambda t: t + "description: !!python/object/apply:os.system ['id']\n"),
+        "yaml.tag",
+        "manifest.yaml",
+    ),
+    Case(
+        "two documents",
+        _manifest_text(lambda t: t + "---\nmodel_name: other\n"),
+        "yaml.multiple-documents",
+        "manifest.yaml",
+    ),
+    Case(
+        "a list, not a mapping",
+        _manifest_text(lambda t: "- a\n- b\n"),
+        "yaml.not-mapping",
+        "manifest.yaml",
+    ),
+    Case(
+        "a 2 MiB manifest",
+        _manifest_text(lambda t: t + "# " + "x" * (2 << 20) + "\n"),
+        "yaml.too-large",
+        "manifest.yaml",
+    ),
+    Case(
+        "nesting 1,000 levels deep",
+        _manifest_text(lambda t: t + "deep: " + "[" * 1000 + "]" * 1000 + "\n"),
+        "yaml.too-deep",
+        "manifest.yaml",
+    ),
+    # Paths and the repository
+    Case(
+        "artifact is a symlink to /etc/passwd",
+        _with_artifact(_artifact_symlink_to("/etc/passwd")),
+        "security.symlink",
+        "manifest.yaml",
+    ),
+    Case(
+        "artifact path ../../../etc/passwd",
+        _with_artifact(lambda f, d: d["artifact"].update(path="../../../etc/passwd")),
+        "path.parent-reference",
+        "manifest.yaml",
+    ),
+    Case(
+        "absolute artifact path",
+        _with_artifact(lambda f, d: d["artifact"].update(path="/etc/passwd")),
+        "path.absolute",
+        "manifest.yaml",
+    ),
+    Case(
+        "model folder committed as a symlink", _committed_link, "security.symlink", "models/linked"
+    ),
+    Case("submodule under models/", _submodule, "security.submodule", "vendor"),
+    Case("file name starting with -", _extra_file("-rf"), "security.unsafe-name", "-rf"),
+    Case("backslash in a file name", _extra_file("a\\b.onnx"), "security.unsafe-name", "a\\b"),
+    Case(
+        "non-ASCII look-alike name",
+        _extra_file("nmp.tf\u04cfite"),
+        "security.non-ascii-name",
+        "nmp.tf",
+    ),
+    Case(
+        "names colliding by case",
+        _extra_file("NMP.tflite"),
+        "security.case-collision",
+        "models/hostile/1.0.0/",
+    ),
+    Case("hard-linked artifact", _hardlink, "security.hardlink", "manifest.yaml"),
+    # The sandbox
+    Case(
+        "reader that never returns",
+        _sandbox("sleep"),
+        "format.timeout",
+        "manifest.yaml",
+        config=SANDBOX_LIMITS,
+    ),
+    Case(
+        "reader that spins the CPU",
+        _sandbox("spin"),
+        "format.resource-limit",
+        "manifest.yaml",
+        config=SANDBOX_LIMITS,
+    ),
+    Case(
+        "reader that exhausts memory",
+        _sandbox("memory"),
+        "format.resource-limit",
+        "manifest.yaml",
+        config=SANDBOX_LIMITS,
+    ),
+    Case(
+        "reader that crashes",
+        _sandbox("segfault"),
+        "format.crashed",
+        "manifest.yaml",
+        config=SANDBOX_LIMITS,
+    ),
+    Case(
+        "reader that writes a big file",
+        _sandbox("write"),
+        "format.resource-limit",
+        "manifest.yaml",
+        config=SANDBOX_LIMITS,
+    ),
+]
