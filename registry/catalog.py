@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,15 +13,23 @@ from registry.findings import Finding, Severity
 from registry.formats.base import ModelInfo
 from registry.manifest import Manifest
 from registry.semver import is_prerelease, sort_key
+from registry.times import source_date, utc
 from registry.validate import Report, VersionResult
 
 
 @dataclass(frozen=True)
-class History:
-    """When a version folder first appeared and last changed, from first-parent history."""
+class CommitRef:
+    sha: str
+    author: str
+    timestamp: str  # RFC 3339 UTC
 
-    published: git.Commit | None = None
-    updated: git.Commit | None = None
+
+@dataclass(frozen=True)
+class VersionDates:
+    """The commits that first published a version and last changed it."""
+
+    published: CommitRef | None = None
+    updated: CommitRef | None = None
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,7 @@ class PublishedVersion:
     manifest: Manifest
     model_info: ModelInfo | None
     findings: tuple[Finding, ...]  # the warnings and infos that did not block publication
-    history: History
+    history: VersionDates
 
     @property
     def name(self) -> str:
@@ -73,52 +79,64 @@ class ModelEntry:
 @dataclass(frozen=True)
 class Catalog:
     config: RegistryConfig
-    commit: git.Commit | None
+    commit: CommitRef | None
     generated_at: str  # RFC 3339, from Git (or SOURCE_DATE_EPOCH), never from the clock
     models: tuple[ModelEntry, ...]
     excluded: tuple[str, ...] = field(default=())  # invalid versions left out (--allow-invalid)
     events: tuple[Event, ...] = ()
     partial_log: bool = False  # the events come from a shallow clone or no Git at all
+    by_subject: Mapping[tuple[str, str | None], tuple[Event, ...]] = field(
+        default_factory=dict, repr=False
+    )
 
-    def events_of(self, model: str, version: str | None = None) -> list[Event]:
-        return [
-            e for e in self.events if e.model == model and (version is None or e.version == version)
-        ]
+    def events_of(self, model: str, version: str | None = None) -> tuple[Event, ...]:
+        return self.by_subject.get((model, version), ())
 
     def versions(self) -> Iterable[PublishedVersion]:
         for model in self.models:
             yield from model.versions
 
     def find(self, reference: str) -> PublishedVersion | None:
-        for version in self.versions():
-            if version.id == reference:
-                return version
+        name, _, version = reference.partition("@")
+        for model in self.models:
+            if model.name == name:
+                return next((v for v in model.versions if v.version == version), None)
         return None
 
+    def artifact_url(self, version: PublishedVersion, relative: str | None) -> str | None:
+        """Where a file of `version` is downloaded: the manifest's url, or the template's."""
+        if relative is None:
+            return version.manifest.artifact.url
+        return self.config.artifact_url_template.format(
+            base_url=self.config.base_url,
+            name=version.name,
+            version=version.version,
+            path=relative,
+            commit=self.commit.sha if self.commit else "HEAD",
+        )
 
-def utc(timestamp: str) -> str:
-    """An ISO 8601 timestamp with offset, as RFC 3339 in UTC (`...Z`)."""
-    moment = dt.datetime.fromisoformat(timestamp).astimezone(dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+def index_events(events: tuple[Event, ...]) -> dict[tuple[str, str | None], tuple[Event, ...]]:
+    """Events by (model, version) and by (model, None), so pages find theirs in one look-up."""
+    grouped: dict[tuple[str, str | None], list[Event]] = {}
+    for event in events:
+        grouped.setdefault((event.model, event.version), []).append(event)
+        grouped.setdefault((event.model, None), []).append(event)
+    return {key: tuple(found) for key, found in grouped.items()}
 
 
-def _fallback_time() -> str:
-    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def version_histories(events: tuple[Event, ...]) -> dict[str, History]:
+def version_dates(events: tuple[Event, ...]) -> dict[str, VersionDates]:
     """`models/<name>/<version>` -> when the version was first published and last changed."""
-    histories: dict[str, History] = {}
+    dates: dict[str, VersionDates] = {}
     for event in events:
         key = f"models/{event.model}/{event.version}"
-        commit = git.Commit(event.commit, (), event.author, "", event.timestamp)
         if event.type == "VersionRemoved":
-            histories.pop(key, None)
+            dates.pop(key, None)
             continue
-        before = histories.get(key, History())
-        histories[key] = History(before.published or commit, commit)
-    return histories
+        commit = CommitRef(event.commit, event.author, event.timestamp)
+        before = dates.get(key, VersionDates())
+        dates[key] = VersionDates(before.published or commit, commit)
+    return dates
 
 
 def build_catalog(
@@ -129,8 +147,13 @@ def build_catalog(
     partial_log: bool = False,
 ) -> Catalog:
     """Published versions are those without errors; invalid ones are excluded (and named)."""
-    histories = version_histories(events)
-    head = git.head(root)
+    dates = version_dates(events)
+    head_commit = git.head(root)
+    head = (
+        CommitRef(head_commit.sha, head_commit.author, utc(head_commit.timestamp))
+        if head_commit
+        else None
+    )
     by_model: dict[str, list[PublishedVersion]] = {}
     excluded = []
     for result in report.results:
@@ -143,15 +166,24 @@ def build_catalog(
             result.manifest,
             result.model_info,
             kept,
-            histories.get(result.version.relative, History(head, head)),
+            dates.get(result.version.relative, VersionDates(head, head)),
         )
         by_model.setdefault(published.name, []).append(published)
     models = tuple(
         ModelEntry(name, tuple(sorted(versions, key=lambda v: sort_key(v.version))))
         for name, versions in sorted(by_model.items())
     )
-    generated = utc(head.timestamp) if head else _fallback_time()
-    return Catalog(config, head, generated, models, tuple(sorted(excluded)), events, partial_log)
+    generated = head.timestamp if head else source_date()
+    return Catalog(
+        config,
+        head,
+        generated,
+        models,
+        tuple(sorted(excluded)),
+        events,
+        partial_log,
+        index_events(events),
+    )
 
 
 def _publishable(result: VersionResult) -> bool:

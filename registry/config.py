@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,29 @@ def _limits(data: dict[str, Any]) -> Limits:
     )
 
 
+ARTIFACT_PLACEHOLDERS = frozenset({"base_url", "name", "version", "path", "commit"})
+
+
+def check_artifact_template(template: str) -> None:
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise ConfigError(f"artifact_url_template {template!r} is malformed: {exc}") from None
+    unknown = sorted(fields - ARTIFACT_PLACEHOLDERS)
+    if unknown:
+        raise ConfigError(
+            f"artifact_url_template uses unknown placeholder(s) {', '.join(unknown)}; known: "
+            f"{', '.join(sorted(ARTIFACT_PLACEHOLDERS))}"
+        )
+
+
+def normalized_base_url(url: str) -> str:
+    """`url` ending with `/`; an error unless it is an http(s) URL."""
+    if not url.lower().startswith(("http://", "https://")):
+        raise ConfigError(f"base URL {url!r} must start with http:// or https://")
+    return url.rstrip("/") + "/"
+
+
 def load_config(root: Path) -> RegistryConfig:
     """The registry's configuration; defaults when registry.yaml is absent."""
     path = root / CONFIG_NAME
@@ -57,6 +81,7 @@ def load_config(root: Path) -> RegistryConfig:
         raise ConfigError(f"{CONFIG_NAME} is invalid; fix it:\n{_describe(findings)}")
     data = loaded.data
     defaults = RegistryConfig()
+    check_artifact_template(data.get("artifact_url_template", defaults.artifact_url_template))
     return RegistryConfig(
         name=data["name"],
         description=data.get("description", ""),

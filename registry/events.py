@@ -8,6 +8,7 @@ is 64 zeros. docs/event-log.md describes the same rules for third parties.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -94,6 +95,8 @@ class Event:
     def from_json(cls, data: Mapping[str, Any]) -> Event:
         if not isinstance(data, Mapping) or set(data) != set(_FIELDS):
             raise ValueError(f"an event has exactly the members {', '.join(_FIELDS)}")
+        if data["type"] not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {data['type']!r}")
         return cls(**{name: data[name] for name in _FIELDS})
 
 
@@ -112,35 +115,20 @@ def event_hash(body: Mapping[str, Any]) -> str:
 def chain(records: Iterable[Record], start: Sequence[Event] = ()) -> tuple[Event, ...]:
     """Number and chain `records` after the events `start` (usually none)."""
     events = list(start)
-    prev = events[-1].hash if events else GENESIS
     for record in records:
-        body = {
-            "seq": len(events) + 1,
-            "type": record.type,
-            "model": record.model,
-            "version": record.version,
-            "commit": record.commit,
-            "author": record.author,
-            "timestamp": record.timestamp,
-            "payload": _plain(record.payload),
-            "prev": prev,
-        }
-        digest = event_hash(body)
-        events.append(
-            Event(
-                seq=body["seq"],
-                type=record.type,
-                model=record.model,
-                version=record.version,
-                commit=record.commit,
-                author=record.author,
-                timestamp=record.timestamp,
-                payload=MappingProxyType(body["payload"]),
-                prev=prev,
-                hash=digest,
-            )
+        unhashed = Event(
+            seq=len(events) + 1,
+            type=record.type,
+            model=record.model,
+            version=record.version,
+            commit=record.commit,
+            author=record.author,
+            timestamp=record.timestamp,
+            payload=MappingProxyType(_plain(record.payload)),
+            prev=events[-1].hash if events else GENESIS,
+            hash="",
         )
-        prev = digest
+        events.append(dataclasses.replace(unhashed, hash=event_hash(unhashed.body())))
     return tuple(events)
 
 

@@ -1,18 +1,19 @@
-"""Every Git access of modelreg, through GitPython.
+"""Every Git access of modelreg: GitPython runs the commands, except those fed on standard
+input (`git cat-file --batch`), which run through subprocess here.
 
-History is read in one `git log` pass over the first-parent history of models/ (name-status,
+History is read in one `git log` pass over the first-parent history of models/ (raw changes,
 rename detection off), never one process per commit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from registry.errors import ModelregError
 
@@ -55,21 +56,29 @@ class LogEntry:
     changes: tuple[Change, ...]
 
 
-def _repo(root: Path) -> object:
+_REPOS: dict[Path, Any] = {}
+
+
+def _repo(root: Path) -> Any:
+    """The repository holding `root`, or None. Found repositories are kept; a miss is not, since
+    `git init` may come later in the same process."""
     import git
 
+    if root in _REPOS:
+        return _REPOS[root]
     try:
-        return git.Repo(root, search_parent_directories=True)
+        repo = git.Repo(root, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return None
+    _REPOS[root] = repo
+    return repo
 
 
-@functools.cache
 def _toplevel(root: Path) -> Path | None:
     repo = _repo(root)
     if repo is None:
         return None
-    return Path(repo.working_tree_dir)  # type: ignore[attr-defined]
+    return Path(repo.working_tree_dir)
 
 
 def is_repository(root: Path) -> bool:
@@ -83,7 +92,7 @@ def _git(root: Path, *args: str) -> bytes:
     if repo is None:
         raise GitError(f"{root} is not inside a Git repository")
     try:
-        output: bytes = repo.git.execute(  # type: ignore[attr-defined]
+        output: bytes = repo.git.execute(
             ["git", *args], stdout_as_string=False, with_extended_output=False
         )
     except git.GitCommandError as exc:
@@ -268,18 +277,6 @@ def diff_against(root: Path, rev: str, pathspec: str) -> list[Change]:
     return changes
 
 
-def tree(root: Path, rev: str, pathspec: str) -> list[tuple[str, str, str]]:
-    """(mode, blob, path) of every file under `pathspec` at `rev`."""
-    raw = _decode(_git(root, "ls-tree", "-r", "-z", "--full-tree", rev, "--", pathspec))
-    entries = []
-    for record in raw.split("\x00"):
-        if record:
-            meta, _, path = record.partition("\t")
-            mode, _kind, blob = meta.split(" ")
-            entries.append((mode, blob, path))
-    return entries
-
-
 def index_entries(root: Path, pathspec: str) -> list[tuple[str, str]]:
     """(mode, path) of every entry of the Git index under `pathspec`, plus untracked files.
 
@@ -315,14 +312,6 @@ def path_existed(root: Path, rev: str, pathspec: str) -> bool:
     return bool(_git(root, "log", "-1", "--format=%H", rev, "--", pathspec).strip())
 
 
-def show(root: Path, rev: str, path: str) -> bytes | None:
-    """The bytes of `path` at `rev`, or None when it does not exist there."""
-    try:
-        return _git(root, "show", f"{rev}:{path}")
-    except GitError:
-        return None
-
-
 def relative_to_toplevel(root: Path) -> str:
     """`root` relative to the repository's top level ('' when they are the same)."""
     top = _toplevel(root.resolve())
@@ -330,3 +319,9 @@ def relative_to_toplevel(root: Path) -> str:
         return ""
     relative = os.path.relpath(root.resolve(), top)
     return "" if relative == "." else relative
+
+
+def models_prefix(root: Path) -> str:
+    """How paths of the registry's files start in Git output: `models/...` sits under it."""
+    prefix = relative_to_toplevel(root)
+    return f"{prefix}/" if prefix else ""

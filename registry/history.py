@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,7 +12,8 @@ from registry import git
 from registry.errors import ModelregError
 from registry.events import Record
 from registry.manifest import IMMUTABLE_FIELDS
-from registry.yamlsafe import DEFAULT_MAX_BYTES, load_yaml_text
+from registry.times import utc
+from registry.yamlsafe import load_yaml_bytes
 
 REPORT = re.compile(r"^reports/(?P<date>\d{4}-\d{2}-\d{2})-(?P<kind>[a-z0-9-]+)\.ya?ml$")
 
@@ -23,7 +23,7 @@ class ShallowHistory(ModelregError):
 
 
 @dataclass(frozen=True)
-class History:
+class DerivedHistory:
     records: tuple[Record, ...]
     partial: bool  # derived from a shallow clone
     head: str | None  # the commit the history ends at
@@ -38,19 +38,9 @@ class _Tracker:
     removed: set[tuple[str, str]] = field(default_factory=set)
 
 
-def _utc(timestamp: str) -> str:
-    return dt.datetime.fromisoformat(timestamp).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _load(data: bytes) -> dict[str, Any] | None:
     """A manifest or report as plain data; None when it cannot be read safely."""
-    if len(data) > DEFAULT_MAX_BYTES:
-        return None
-    try:
-        text = data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError:
-        return None
-    loaded, _ = load_yaml_text(text, "history")
+    loaded, _ = load_yaml_bytes(data, "history")
     return loaded.data if loaded is not None else None
 
 
@@ -95,7 +85,7 @@ class _Derivation:
 
     def records(self, entry: git.LogEntry) -> Iterator[Record]:
         commit = entry.commit
-        stamp = _utc(commit.timestamp)
+        stamp = utc(commit.timestamp)
         by_version: dict[tuple[str, str], list[tuple[str, git.Change]]] = {}
         for change in entry.changes:
             parts = change.path[len(self.prefix) :].split("/", 3)
@@ -150,7 +140,7 @@ class _Derivation:
                 )
 
 
-def derive(root: Path, rev: str = "HEAD", allow_shallow: bool = False) -> History:
+def derive(root: Path, rev: str = "HEAD", allow_shallow: bool = False) -> DerivedHistory:
     """The records of the first-parent history of models/ up to `rev`."""
     if not git.is_repository(root):
         raise ModelregError(f"{root} is not a Git repository: the event log comes from Git history")
@@ -161,16 +151,15 @@ def derive(root: Path, rev: str = "HEAD", allow_shallow: bool = False) -> Histor
             "history (git fetch --unshallow, or actions/checkout with fetch-depth: 0), or pass "
             "--allow-shallow to publish a log marked partial"
         )
-    prefix = git.relative_to_toplevel(root)
-    prefix = f"{prefix}/" if prefix else ""
+    prefix = git.models_prefix(root)
     try:
         head = git.resolve(root, rev)
     except git.GitError:
-        return History((), shallow, None)  # no commit yet
+        return DerivedHistory((), shallow, None)  # no commit yet
     entries = git.log(root, f"{prefix}models", head)
     derivation = _Derivation(root, prefix, entries)
     try:
         records = [r for entry in entries for r in derivation.records(entry)]
     finally:
         derivation.blobs.close()
-    return History(tuple(records), shallow, head)
+    return DerivedHistory(tuple(records), shallow, head)

@@ -17,7 +17,7 @@ from registry.findings import Finding, Position, error
 from registry.layout import VersionDir
 from registry.manifest import IMMUTABLE_FIELDS
 from registry.versions import MANIFEST_NAME
-from registry.yamlsafe import LoadedYaml, load_yaml_file, load_yaml_text
+from registry.yamlsafe import LoadedYaml, load_yaml_bytes, load_yaml_file
 
 # Files of a published version that may still change: the manifest's mutable fields, a signature.
 MUTABLE_FILES = {MANIFEST_NAME, "model.sig"}
@@ -37,14 +37,13 @@ class _Folder:
 
 
 def confusable(name: str) -> str:
-    """Names that differ only by case or by `-`/`_` are the same name to a reader."""
-    return re.sub(r"[-_]+", "-", name.lower())
+    """Names that differ only by case or by `-`/`_` (iris, Iris, iri-s, ir_is) read as one."""
+    return re.sub(r"[-_]", "", name.casefold())
 
 
 def changed_folders(root: Path, base: str) -> list[_Folder]:
     """Version folders with changes between `base` and the working tree (untracked files too)."""
-    prefix = git.relative_to_toplevel(root)
-    prefix = f"{prefix}/" if prefix else ""
+    prefix = git.models_prefix(root)
     folders: dict[tuple[str, str], _Folder] = {}
     for change in git.diff_against(root, base, f"{prefix}models"):
         parts = change.path[len(prefix) :].split("/", 3)
@@ -64,24 +63,13 @@ def resolve_base(root: Path, ref: str) -> str:
         ) from exc
 
 
-def _load(data: bytes | None, display: str) -> LoadedYaml | None:
-    if data is None:
-        return None
-    try:
-        loaded, _ = load_yaml_text(data.decode("utf-8").removeprefix("\ufeff"), display)
-    except UnicodeDecodeError:
-        return None
-    return loaded
-
-
 class _Checker:
     def __init__(self, root: Path, base: str, ref: str) -> None:
         self.root = root
         self.base = base
         self.ref = ref
         self.blobs = git.BlobReader(root)
-        prefix = git.relative_to_toplevel(root)
-        self.prefix = f"{prefix}/" if prefix else ""
+        self.prefix = git.models_prefix(root)
         self.findings: list[Finding] = []
 
     def fail(self, code: str, message: str, file: str, position: Position | None = None) -> None:
@@ -89,7 +77,10 @@ class _Checker:
 
     def base_manifest(self, folder: _Folder) -> LoadedYaml | None:
         data = self.blobs.read_path(self.base, f"{self.prefix}{folder.relative}/{MANIFEST_NAME}")
-        return _load(data, f"{folder.relative}/{MANIFEST_NAME}")
+        if data is None:
+            return None
+        loaded, _ = load_yaml_bytes(data, f"{folder.relative}/{MANIFEST_NAME}")
+        return loaded
 
     def published(self, folder: _Folder) -> bool:
         change = folder.changes.get(MANIFEST_NAME)
@@ -133,8 +124,10 @@ class _Checker:
         self, folder: _Folder, before: LoadedYaml | None, added: list[_Folder], display: str
     ) -> None:
         sha = ((before.data.get("artifact") or {}) if before else {}).get("sha256")
-        for other in added:
-            loaded, _ = load_yaml_file(self.root / other.relative / MANIFEST_NAME, display)
+        # The same model's new folders first: a rename usually keeps the model name.
+        for other in sorted(added, key=lambda f: (f.name != folder.name, f.relative)):
+            other_display = f"{other.relative}/{MANIFEST_NAME}"
+            loaded, _ = load_yaml_file(self.root / other_display, other_display)
             if (
                 sha
                 and loaded is not None

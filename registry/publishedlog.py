@@ -1,4 +1,5 @@
-"""Reading a published event log (head.json or events.json and its pages) from disk or a URL."""
+"""Reading a published event log (head.json or events.json and its pages) from disk or a URL,
+and checking that its documents agree with one another."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.errors import ModelregError
+from registry.events import verify_chain
 
 MAX_DOCUMENT = 256 << 20  # bytes read from one published JSON document at most
 
@@ -21,13 +23,12 @@ class LogUnavailable(ModelregError):
 @dataclass(frozen=True)
 class PublishedLog:
     events: list[dict[str, Any]]
-    head: dict[str, Any] | None  # head.json, when it was given or found beside events.json
+    index: dict[str, Any]  # events.json
+    head: dict[str, Any] | None  # head.json, when the log was given by it
 
 
 def _location_url(location: str) -> str:
-    if "://" in location:
-        return location
-    return Path(location).resolve().as_uri()
+    return location if "://" in location else Path(location).resolve().as_uri()
 
 
 def read_json(url: str) -> Any:
@@ -48,11 +49,15 @@ def read_json(url: str) -> Any:
         raise LogUnavailable(f"{url} is not JSON: {exc}") from exc
 
 
-def _events_of(document: Any, url: str) -> list[dict[str, Any]]:
-    events = document.get("events") if isinstance(document, dict) else None
-    if not isinstance(events, list):
-        raise LogUnavailable(f"{url} has no `events` list")
-    return events
+def _follow(base: str, reference: Any, what: str) -> str:
+    """`reference` resolved against `base`; it must stay on the same scheme and host."""
+    if not isinstance(reference, str):
+        raise LogUnavailable(f"{base}: {what} is not a URL reference")
+    target = urllib.parse.urljoin(base, reference)
+    old, new = urllib.parse.urlparse(base), urllib.parse.urlparse(target)
+    if (old.scheme, old.netloc) != (new.scheme, new.netloc):
+        raise LogUnavailable(f"{base}: {what} {reference!r} leaves the site ({target})")
+    return target
 
 
 def load_published_log(location: str) -> PublishedLog:
@@ -60,16 +65,41 @@ def load_published_log(location: str) -> PublishedLog:
     url = _location_url(location)
     document = read_json(url)
     head = None
-    if isinstance(document, dict) and "head" in document and "events" not in document:
+    if isinstance(document, dict) and "head" in document and "pages" not in document:
         head = document
-        url = urllib.parse.urljoin(url, document.get("links", {}).get("events", "../events.json"))
+        links = document.get("links")
+        reference = links.get("events") if isinstance(links, dict) else None
+        url = _follow(url, reference, "links.events")
         document = read_json(url)
     if not isinstance(document, dict) or not isinstance(document.get("pages"), list):
         raise LogUnavailable(f"{url} is not an events.json (no `pages` list)")
     events: list[dict[str, Any]] = []
     for page in document["pages"]:
-        if not isinstance(page, dict) or not isinstance(page.get("url"), str):
-            raise LogUnavailable(f"{url}: a page entry has no `url`")
-        page_url = urllib.parse.urljoin(url, page["url"])
-        events += _events_of(read_json(page_url), page_url)
-    return PublishedLog(events, head)
+        page_url = _follow(url, page.get("url") if isinstance(page, dict) else None, "a page")
+        page_document = read_json(page_url)
+        found = page_document.get("events") if isinstance(page_document, dict) else None
+        if not isinstance(found, list):
+            raise LogUnavailable(f"{page_url} has no `events` list")
+        events += found
+    return PublishedLog(events, document, head)
+
+
+def log_problem(log: PublishedLog) -> str | None:
+    """Why the log is not trustworthy: a broken chain, or documents that disagree."""
+    broken = verify_chain(log.events)
+    if broken is not None:
+        return f"broken at seq {broken.seq}: {broken.reason}"
+    last = log.events[-1].get("hash") if log.events else None
+    summaries = [("events.json", log.index)] + ([("head.json", log.head)] if log.head else [])
+    for name, summary in summaries:
+        if summary.get("count") != len(log.events) or summary.get("head") != last:
+            return (
+                f"{name} names {summary.get('count')} events ending in {summary.get('head')}, "
+                f"but the pages hold {len(log.events)} ending in {last}"
+            )
+    pages = log.index["pages"]
+    on_last_page = pages[-1].get("count", 0) if pages and isinstance(pages[-1], dict) else 0
+    expected = log.events[len(log.events) - on_last_page :] if on_last_page else []
+    if log.index.get("events") != expected:
+        return "events.json's copy of the newest events differs from the last page"
+    return None

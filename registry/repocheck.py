@@ -82,14 +82,12 @@ def repository_findings(root: Path) -> list[Finding]:
     """The checks over everything under models/ in the index (and untracked files)."""
     if not git.is_repository(root):
         return []
-    prefix = git.relative_to_toplevel(root)
-    prefix = f"{prefix}/" if prefix else ""
+    prefix = git.models_prefix(root)
     return check_entries(git.index_entries(root, f"{prefix}models"), prefix)
 
 
 def changed_findings(root: Path, base: str) -> list[Finding]:
     """The same checks over the paths changed since `base` only."""
-    prefix = git.relative_to_toplevel(root)
-    prefix = f"{prefix}/" if prefix else ""
+    prefix = git.models_prefix(root)
     changes = git.diff_against(root, base, f"{prefix}models")
     return check_entries([(c.new_mode, c.path) for c in changes if c.status != "D"], prefix)

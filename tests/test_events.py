@@ -409,3 +409,44 @@ def test_removed_and_readded_versions_replay(history: dict[str, Any]) -> None:
     assert [e.type for e in events[-2:]] == ["VersionRemoved", "ModelVersioned"]
     assert events[-1].payload["readded"] is True
     assert replay(events) == tree_state(root)
+
+
+def test_full_pages_never_change_and_removed_versions_have_no_link(
+    history: dict[str, Any], tmp_path: Path
+) -> None:
+    root = history["root"]
+    (root / "registry.yaml").write_text("name: Events test\nevents_page_size: 10\n")
+    for version in ("1.2.0", "1.3.0"):
+        add_version(root, "alpha", version)
+        commit_all(root, f"alpha {version}", "2025-01-09T10:00:00+00:00")
+    assert _build(root, tmp_path / "one")[0] == 0  # exactly 10 events: page 1 is full
+    shutil.rmtree(root / "models/alpha/1.3.0")
+    commit_all(root, "remove 1.3.0", "2025-01-10T10:00:00+00:00")
+    assert _build(root, tmp_path / "two")[0] == 0
+    page = "v1/events/1.json"
+    assert (tmp_path / "one" / page).read_bytes() == (tmp_path / "two" / page).read_bytes()
+    timeline = (tmp_path / "two/timeline.html").read_text()
+    assert "alpha@1.3.0" in timeline
+    assert "models/alpha/1.3.0/index.html" not in timeline
+
+
+def test_verify_log_checks_the_summaries(history: dict[str, Any], tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    assert _build(history["root"], site)[0] == 0
+    index = site / "v1/events.json"
+    original = json.loads(index.read_text())
+    for change in ({"count": 999}, {"head": "0" * 64}, {"events": original["events"][:-1]}):
+        index.write_text(json.dumps({**original, **change}))
+        code, out, _ = run("verify-log", index)
+        assert code == 1, change
+        assert "events.json" in out
+    index.write_text(json.dumps(original))
+    head = site / "v1/log/head.json"
+    for document in (
+        {"head": "x", "links": []},
+        {"head": "x", "links": {"events": 5}},
+        {"head": "x", "links": {"events": "https://elsewhere.example.org/e.json"}},
+    ):
+        head.write_text(json.dumps(document))
+        code, _, err = run("verify-log", head)
+        assert code == 1 and "Traceback" not in err, err

@@ -114,7 +114,7 @@ def test_version_number_reused_after_deprecation(published: Path) -> None:
     assert codes(report) == [("history.version-reused", "models/alpha/1.0.0/manifest.yaml")]
 
 
-@pytest.mark.parametrize("name", ["beta_net", "Beta-Net", "beta--net"])
+@pytest.mark.parametrize("name", ["beta_net", "Beta-Net", "beta--net", "betanet", "bet-anet"])
 def test_confusable_model_names(published: Path, name: str) -> None:
     folder = published / "models" / name / "1.0.0"
     folder.mkdir(parents=True)

@@ -88,10 +88,10 @@ def build_bom(facts: SbomFacts) -> Bom:
             name=dep.name,
             version=dep.version,
             purl=_purl(dep.purl),
-            bom_ref=f"dependency-{dep.purpose}-{slug(dep.name)}",
+            bom_ref=f"dependency-{index}-{dep.purpose}-{slug(dep.name)}",
             properties=[Property(name="modelreg:purpose", value=dep.purpose)],
         )
-        for dep in facts.dependencies
+        for index, dep in enumerate(facts.dependencies)
     ]
     pedigree = None
     if facts.base_model:
@@ -117,9 +117,9 @@ def build_bom(facts: SbomFacts) -> Bom:
         licenses=[LicenseExpression(facts.license)],
         purl=_purl(facts.purl),
         external_references=[
-            ExternalReference(
-                type=ExternalReferenceType.DISTRIBUTION, url=XsUri(facts.download_url)
-            )
+            ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(url))
+            for url in [facts.download_url]
+            if url is not None
         ],
         properties=[
             Property(name="modelreg:risk_tier", value=facts.risk_tier),

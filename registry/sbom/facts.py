@@ -10,10 +10,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from packageurl import PackageURL
+
 from registry import __version__
-from registry.catalog import Catalog, PublishedVersion, utc
+from registry.catalog import Catalog, PublishedVersion
 from registry.site import paths
-from registry.site.records import artifact_url
 
 NIST_AI_RMF = "NIST AI RMF 1.0"
 TOOL = f"modelreg-{__version__}"
@@ -45,7 +46,7 @@ class SbomFacts:
     sha256: str
     size: int
     filename: str
-    download_url: str
+    download_url: str | None  # None: unknown (NOASSERTION)
     purl: str
     created: str  # RFC 3339 UTC, the commit that last changed the version
     registry_name: str
@@ -57,6 +58,7 @@ class SbomFacts:
     risk_tier: str
     format: str
     format_detail: str
+    model_types: tuple[str, ...]  # inferred from the operators the file uses
     framework: str
     tags: tuple[str, ...]
     metrics: tuple[dict[str, Any], ...]
@@ -71,6 +73,29 @@ class SbomFacts:
 
     def uuid(self, kind: str) -> uuid.UUID:
         return uuid.uuid5(uuid.NAMESPACE_URL, f"{self.document_url[kind]}#{self.manifest_digest}")
+
+
+# Operators that say what kind of network a model is, most specific first.
+_MODEL_TYPES = (
+    (("attention", "multiheadattention", "softmax_cross"), "transformer"),
+    (
+        ("lstm", "gru", "rnn", "lstm_cell", "unidirectional_sequence_lstm"),
+        "recurrent neural network",
+    ),
+    (("conv", "conv_2d", "depthwise_conv_2d", "conv1d", "conv2d"), "convolutional neural network"),
+    (("linearclassifier", "linearregressor", "svmclassifier"), "linear model"),
+    (("treeensembleclassifier", "treeensembleregressor"), "tree ensemble"),
+    (("gemm", "matmul", "fully_connected", "linear"), "feed-forward neural network"),
+)
+
+
+def model_types(operators: tuple[str, ...]) -> tuple[str, ...]:
+    """The kind of model its operators reveal (the manifest has no such field), or none."""
+    names = {op.rsplit(".", 1)[-1].rsplit("::", 1)[-1].lower() for op in operators}
+    for markers, kind in _MODEL_TYPES:
+        if names & set(markers):
+            return (kind,)
+    return ()
 
 
 def slug(text: str) -> str:
@@ -88,7 +113,7 @@ def collect(catalog: Catalog, version: PublishedVersion) -> SbomFacts:
     manifest = version.manifest
     data = manifest.data
     commit = version.history.updated or catalog.commit
-    created = utc(commit.timestamp) if commit else catalog.generated_at
+    created = commit.timestamp if commit else catalog.generated_at
     lineage = data.get("lineage") or {}
     metrics = tuple(dict(m) for m in data.get("metrics", []))
     datasets = {
@@ -111,9 +136,13 @@ def collect(catalog: Catalog, version: PublishedVersion) -> SbomFacts:
         sha256=manifest.artifact.sha256,
         size=manifest.artifact.size,
         filename=filename.rsplit("/", 1)[-1],
-        download_url=artifact_url(catalog, version, manifest.artifact.path or ""),
-        purl=f"pkg:generic/{version.name}@{version.version}?checksum=sha256:"
-        f"{manifest.artifact.sha256}",
+        download_url=catalog.artifact_url(version, manifest.artifact.path),
+        purl=PackageURL(
+            type="generic",
+            name=version.name,
+            version=version.version,
+            qualifiers={"checksum": f"sha256:{manifest.artifact.sha256}"},
+        ).to_string(),
         created=created,
         registry_name=catalog.config.name,
         publisher_name=publisher["name"],
@@ -124,6 +153,7 @@ def collect(catalog: Catalog, version: PublishedVersion) -> SbomFacts:
         risk_tier=manifest.risk_tier,
         format=manifest.format,
         format_detail=f"{manifest.format} ({info.format_version})" if info else manifest.format,
+        model_types=model_types(info.operators) if info else (),
         framework=f"{manifest.framework_name} {manifest.framework_version}",
         tags=tuple(data.get("tags", [])),
         metrics=metrics,

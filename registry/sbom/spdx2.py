@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 from spdx_tools.common.spdx_licensing import spdx_licensing
 from spdx_tools.spdx.model.actor import Actor, ActorType
 from spdx_tools.spdx.model.annotation import Annotation, AnnotationType
 from spdx_tools.spdx.model.checksum import Checksum, ChecksumAlgorithm
 from spdx_tools.spdx.model.document import CreationInfo, Document
+from spdx_tools.spdx.model.extracted_licensing_info import ExtractedLicensingInfo
 from spdx_tools.spdx.model.package import (
     ExternalPackageRef,
     ExternalPackageRefCategory,
@@ -24,6 +26,7 @@ from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
 from registry.sbom.facts import NIST_AI_RMF, TOOL, SbomFacts, slug
 
 MODEL_ID = "SPDXRef-Model"
+LICENSE_REF = re.compile(r"(?<![\w:-])LicenseRef-[A-Za-z0-9.-]+")
 # Which SPDX 2.3 relationship a dependency has with the model, by its manifest `purpose`.
 DEPENDENCY_RELATIONSHIPS = {
     "runtime": RelationshipType.RUNTIME_DEPENDENCY_OF,
@@ -78,12 +81,12 @@ def build_document(facts: SbomFacts) -> Document:
         release_date=created,
         summary=f"AI model, {facts.format_detail}, trained with {facts.framework}",
         description=facts.description or None,
-        comment=f"Download: {facts.download_url}",
+        comment=f"Download: {facts.download_url or 'unknown'}",
     )
     packages = [model]
     relationships = [Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, MODEL_ID)]
-    for dep in facts.dependencies:
-        dep_id = f"SPDXRef-Dependency-{dep.purpose}-{slug(dep.name)}"
+    for index, dep in enumerate(facts.dependencies):
+        dep_id = f"SPDXRef-Dependency-{index}-{dep.purpose}-{slug(dep.name)}"
         refs = (
             [ExternalPackageRef(ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", dep.purl)]
             if dep.purl
@@ -158,8 +161,27 @@ def build_document(facts: SbomFacts) -> Document:
         ),
     ]
     return Document(
-        creation, packages=packages, relationships=relationships, annotations=annotations
+        creation,
+        packages=packages,
+        relationships=relationships,
+        annotations=annotations,
+        extracted_licensing_info=_license_refs(facts),
     )
+
+
+def _license_refs(facts: SbomFacts) -> list[ExtractedLicensingInfo]:
+    """SPDX 2.3 wants the text of every LicenseRef- it mentions; the manifest has only the id."""
+    expressions = [facts.license, *(d.license for d in facts.datasets if d.license)]
+    references = sorted({ref for text in expressions for ref in LICENSE_REF.findall(text)})
+    return [
+        ExtractedLicensingInfo(
+            license_id=ref,
+            extracted_text="NOASSERTION: a license of the publisher's own; its text is not "
+            "part of the registry",
+            license_name=ref.removeprefix("LicenseRef-"),
+        )
+        for ref in references
+    ]
 
 
 def render(facts: SbomFacts) -> str:

@@ -62,7 +62,7 @@ def _model(graph: _Graph, facts: SbomFacts, publisher: Any) -> Any:
         "creationInfo": graph.info,
         "name": facts.name,
         "software_packageVersion": facts.version,
-        "software_downloadLocation": facts.download_url,
+        "software_downloadLocation": facts.download_url or "NOASSERTION",
         "software_primaryPurpose": spdx.software_SoftwarePurpose.model,
         "suppliedBy": publisher,
         "releaseTime": graph.created,
@@ -76,11 +76,12 @@ def _model(graph: _Graph, facts: SbomFacts, publisher: Any) -> Any:
         "ai_informationAboutApplication": facts.intended_use,
         "ai_safetyRiskAssessment": RISK[facts.risk_tier],
         "ai_standardCompliance": [NIST_AI_RMF],
-        "ai_typeOfModel": [facts.format_detail],
         "summary": f"AI model trained with {facts.framework}",
     }
     if facts.description:
         properties["description"] = facts.description
+    if facts.model_types:
+        properties["ai_typeOfModel"] = list(facts.model_types)
     if facts.metrics:
         properties["ai_metric"] = [
             spdx.DictionaryEntry(key=str(m["name"]), value=str(m["value"])) for m in facts.metrics
@@ -149,9 +150,9 @@ def build_objects(facts: SbomFacts) -> spdx.SHACLObjectSet:
         graph.relate(model, spdx.RelationshipType.testedOn, tested, "tested-on")
     runtime: list[Any] = []
     tools: list[Any] = []
-    for dep in facts.dependencies:
+    for index, dep in enumerate(facts.dependencies):
         properties = {
-            "spdxId": graph.iri(f"dependency-{dep.purpose}-{dep.name}"),
+            "spdxId": graph.iri(f"dependency-{index}-{dep.purpose}-{dep.name}"),
             "creationInfo": graph.info,
             "name": dep.name,
             "software_packageVersion": dep.version,

@@ -11,19 +11,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from registry import git
 from registry.catalog import Catalog, PublishedVersion, build_catalog
-from registry.config import load_config
+from registry.config import load_config, normalized_base_url
 from registry.errors import ModelregError
-from registry.events import Event, chain, first_divergence, verify_chain
-from registry.history import derive
-from registry.publishedlog import load_published_log
+from registry.eventlog import check_extends, registry_log
+from registry.events import Event
+from registry.findings import Severity
 from registry.sbom import cyclonedx, spdx2, spdx3
 from registry.sbom.facts import collect
 from registry.schemas import schema_dir
 from registry.site import eventpages, paths
 from registry.site.atomic import staging
 from registry.site.docs import build_docs
+from registry.site.guard import check_output
 from registry.site.html import render_page
 from registry.site.records import index_document, link, model_document, version_record
 from registry.validate import Report, validate_registry
@@ -62,21 +62,28 @@ class SiteWriter:
         shutil.copyfile(source, self.path(relative))
 
 
-def _refusal(report: Report) -> str:
+def _admit(report: Report, allow_invalid: bool) -> None:
+    """Refuse a registry with errors; --allow-invalid lets versions with errors be left out, but
+    never errors of the registry as a whole (links, submodules, rewritten history)."""
     failing = [r for r in report.results if not r.ok()]
-    lines = [f"{len(failing)} version(s) have validation errors; nothing was published:"]
+    registry_errors = [f for f in report.findings if f.severity is Severity.ERROR]
+    if not registry_errors and (not failing or allow_invalid):
+        return
+    lines = ["nothing was published:"]
+    for finding in registry_errors:
+        lines.append(f"  {finding.file}: {finding.code}: {finding.message}")
     for result in failing:
-        errors = [f for f in result.findings if f.severity.value == "error"]
+        errors = [f for f in result.findings if f.severity is Severity.ERROR]
         first = errors[0]
         lines.append(
             f"  {result.version.id}: {len(errors)} error(s), first: "
             f"{first.file}:{first.line or 1}: {first.code}: {first.message}"
         )
-    lines.append(
-        "Fix them (modelreg validate lists every finding), or build with --allow-invalid "
-        "to publish the valid versions only."
-    )
-    return "\n".join(lines)
+    advice = "Fix them (modelreg validate lists every finding)"
+    if failing and not registry_errors:
+        advice += ", or build with --allow-invalid to publish the valid versions only"
+    lines.append(advice + ".")
+    raise BuildRefused("\n".join(lines))
 
 
 def _io_rows(version: PublishedVersion) -> list[dict[str, Any]]:
@@ -139,7 +146,7 @@ def _write_version(
             record=record,
             io=_io_rows(version),
             artifact_href=artifact_href,
-            events=_timeline(catalog.events_of(version.name, version.version)),
+            events=_timeline(catalog, catalog.events_of(version.name, version.version)),
             **context,
         ),
     )
@@ -169,9 +176,7 @@ def _write_events(out: SiteWriter, catalog: Catalog, context: dict[str, Any]) ->
     size = catalog.config.events_page_size
     chunks = eventpages.pages(events, size)
     for number, chunk in enumerate(chunks, start=1):
-        out.json(
-            paths.events_page(number), eventpages.page_document(number, chunk, size, len(chunks))
-        )
+        out.json(paths.events_page(number), eventpages.page_document(number, chunk, size))
     out.json(paths.EVENTS_JSON, eventpages.index_document(events, size, catalog.partial_log))
     commit = catalog.commit.sha if catalog.commit else None
     out.json(
@@ -181,24 +186,40 @@ def _write_events(out: SiteWriter, catalog: Catalog, context: dict[str, Any]) ->
     out.text(
         paths.FEED,
         eventpages.atom_feed(
-            events, catalog.config.name, catalog.config.base_url, catalog.generated_at
+            events,
+            catalog.config.name,
+            catalog.config.base_url,
+            catalog.generated_at,
+            frozenset(v.id for v in catalog.versions()),
         ),
     )
     out.text(
         paths.TIMELINE_PAGE,
-        render_page("timeline.html", paths.TIMELINE_PAGE, events=_timeline(events), **context),
+        render_page(
+            "timeline.html", paths.TIMELINE_PAGE, events=_timeline(catalog, events), **context
+        ),
     )
 
 
-def _timeline(events: tuple[Event, ...] | list[Event]) -> list[dict[str, Any]]:
-    """Events for a timeline, newest first, each with its one-line summary."""
-    return [{**e.to_json(), "summary": eventpages.summary(e)} for e in reversed(events)]
+def _timeline(catalog: Catalog, events: tuple[Event, ...]) -> list[dict[str, Any]]:
+    """Events for a timeline, newest first, each with its one-line summary, and whether its
+    version has a page in this site (removed or excluded versions have none)."""
+    return [
+        {
+            **e.to_json(),
+            "summary": eventpages.summary(e),
+            "published": catalog.find(f"{e.model}@{e.version}") is not None,
+        }
+        for e in reversed(events)
+    ]
 
 
 def write_site(out: SiteWriter, catalog: Catalog, root: Path) -> bool:
     """Every file of the site; returns whether documentation was built."""
     epoch = int(dt.datetime.fromisoformat(catalog.generated_at.replace("Z", "+00:00")).timestamp())
-    has_docs = build_docs(root, out.root / paths.DOCS, epoch)
+    has_docs = build_docs(
+        root, out.root / paths.DOCS, epoch, catalog.config.base_url + paths.DOCS + "/"
+    )
     context = _page_context(catalog, has_docs)
     index = index_document(catalog)
     out.json(paths.INDEX_JSON, index)
@@ -210,37 +231,11 @@ def write_site(out: SiteWriter, catalog: Catalog, root: Path) -> bool:
         document = model_document(catalog, model)
         out.json(paths.model_json(model.name), document)
         page = paths.model_page(model.name)
-        timeline = _timeline(catalog.events_of(model.name))
+        timeline = _timeline(catalog, catalog.events_of(model.name))
         out.text(page, render_page("model.html", page, model=document, events=timeline, **context))
         for version in model.versions:
             _write_version(out, catalog, version, context)
     return has_docs
-
-
-def _event_log(
-    root: Path, allow_shallow: bool, previous_log: str | None
-) -> tuple[tuple[Event, ...], bool]:
-    """The chained events of the registry's history, checked against the last publication."""
-    if not git.is_repository(root):
-        return (), True  # a plain folder: a site without history, marked partial
-    history = derive(root, allow_shallow=allow_shallow)
-    events = chain(history.records)
-    if previous_log is not None:
-        published = load_published_log(previous_log)
-        broken = verify_chain(published.events)
-        if broken is not None:
-            raise BuildRefused(
-                f"the previous log at {previous_log} is itself broken at seq {broken.seq}: "
-                f"{broken.reason}"
-            )
-        diverging = first_divergence(published.events, events)
-        if diverging is not None:
-            raise BuildRefused(
-                f"the new event log does not extend the one published at {previous_log}: they "
-                f"differ from seq {diverging} on, so published history was rewritten (a force "
-                "push or an edited commit); restore the published commits, then build again"
-            )
-    return events, history.partial
 
 
 def build_site(
@@ -253,12 +248,14 @@ def build_site(
 ) -> BuildResult:
     config = load_config(root)
     if base_url is not None:
-        config = dataclasses.replace(config, base_url=base_url.rstrip("/") + "/")
+        config = dataclasses.replace(config, base_url=normalized_base_url(base_url))
+    check_output(root, out)
     report = validate_registry(root)
-    if not report.ok() and not allow_invalid:
-        raise BuildRefused(_refusal(report))
-    events, partial = _event_log(root, allow_shallow, previous_log)
-    catalog = build_catalog(root, config, report, events, partial)
+    _admit(report, allow_invalid)
+    log = registry_log(root, allow_shallow)
+    if previous_log is not None:
+        check_extends(log.events, previous_log)
+    catalog = build_catalog(root, config, report, log.events, log.partial)
     with staging(out) as staged:
         has_docs = write_site(SiteWriter(staged), catalog, root)
     count = sum(len(m.versions) for m in catalog.models)

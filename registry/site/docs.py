@@ -11,12 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from registry.errors import ModelregError
 from registry.schemas import load_schema
 from registry.tensors import DTYPES
 from registry.versions import LATEST_SCHEMA_VERSION
 
 CONFIG_FILE = "mkdocs.yml"
 MANIFEST_REFERENCE = "reference/manifest.md"
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "base-uri 'none'; form-action 'none'"
+)
 
 
 def _type(schema: dict[str, Any]) -> str:
@@ -93,28 +99,58 @@ def _quiet_mkdocs() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def build_docs(root: Path, out: Path, epoch: int) -> bool:
+def build_docs(root: Path, out: Path, epoch: int, site_url: str) -> bool:
     """Build the registry's MkDocs site into `out`; False when the registry has no mkdocs.yml."""
     config_file = root / CONFIG_FILE
     if not config_file.is_file():
         return False
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
 
+    if not (root / "docs").is_dir():
+        raise ModelregError(
+            f"{CONFIG_FILE} is present but docs/ is not; add docs/ or remove {CONFIG_FILE}"
+        )
     with tempfile.TemporaryDirectory() as scratch:
         docs = Path(scratch) / "docs"
-        shutil.copytree(root / "docs", docs)
+        shutil.copytree(root / "docs", docs, symlinks=True)
+        links = [p.relative_to(docs) for p in docs.rglob("*") if p.is_symlink()]
+        if links:
+            raise ModelregError(
+                f"docs/{links[0]} is a symbolic link; the documentation may only "
+                "hold files of its own"
+            )
         (docs / MANIFEST_REFERENCE).parent.mkdir(parents=True, exist_ok=True)
         (docs / MANIFEST_REFERENCE).write_text(manifest_reference(), encoding="utf-8")
         previous = os.environ.get("SOURCE_DATE_EPOCH")
         os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # sitemap dates come from Git, not the clock
         try:
             with _quiet_mkdocs():
-                config = load_config(str(config_file), docs_dir=str(docs), site_dir=str(out))
+                config = load_config(
+                    str(config_file), docs_dir=str(docs), site_dir=str(out), site_url=site_url
+                )
                 build(config)
+        except (MkDocsException, OSError) as exc:
+            raise ModelregError(
+                f"the documentation build (MkDocs, {CONFIG_FILE}) failed: {exc}"
+            ) from exc
         finally:
             if previous is None:
                 del os.environ["SOURCE_DATE_EPOCH"]
             else:
                 os.environ["SOURCE_DATE_EPOCH"] = previous
+    _add_csp(out)
     return True
+
+
+def _add_csp(out: Path) -> None:
+    """Make the CSP meta tag the first element of every documentation page, as in the catalog.
+
+    The MkDocs theme runs small inline scripts, so this policy allows inline code from the page
+    itself, and still nothing from elsewhere.
+    """
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{DOCS_CSP}">'
+    for page in sorted(out.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        page.write_text(text.replace("<head>", f"<head>\n{meta}", 1), encoding="utf-8")

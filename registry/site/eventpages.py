@@ -25,13 +25,12 @@ def pages(events: Sequence[Event], page_size: int) -> list[Sequence[Event]]:
     return [events[i : i + page_size] for i in range(0, len(events), page_size)] or [[]]
 
 
-def page_document(number: int, chunk: Sequence[Event], page_size: int, last: int) -> dict[str, Any]:
+def page_document(number: int, chunk: Sequence[Event], page_size: int) -> dict[str, Any]:
     doc = paths.events_page(number)
     links: dict[str, str] = {"index": link(doc, paths.EVENTS_JSON)}
     if number > 1:
         links["prev"] = link(doc, paths.events_page(number - 1))
-    if number < last:
-        links["next"] = link(doc, paths.events_page(number + 1))
+    # No `next`: it would change a full page when the next one appears (see events.json).
     return {
         "api_version": API_VERSION,
         "page": number,
@@ -103,7 +102,16 @@ def summary(event: Event) -> str:
     return f"{subject}: version folder removed"
 
 
-def atom_feed(events: Sequence[Event], title: str, base_url: str, generated_at: str) -> str:
+def _page_of(event: Event, published: frozenset[str]) -> str:
+    """The version's page, or the timeline when the version has none (removed, excluded)."""
+    if f"{event.model}@{event.version}" in published:
+        return paths.version_page(event.model, event.version)
+    return paths.TIMELINE_PAGE
+
+
+def atom_feed(
+    events: Sequence[Event], title: str, base_url: str, generated_at: str, published: frozenset[str]
+) -> str:
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
 
@@ -130,7 +138,7 @@ def atom_feed(events: Sequence[Event], title: str, base_url: str, generated_at: 
             entry,
             "link",
             rel="alternate",
-            href=base_url + paths.version_page(event.model, event.version),
+            href=base_url + _page_of(event, published),
         )
         add(entry, "category", term=event.type)
         add(

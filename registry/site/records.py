@@ -10,7 +10,7 @@ import posixpath
 from typing import Any
 
 from registry import __version__
-from registry.catalog import Catalog, ModelEntry, PublishedVersion, utc
+from registry.catalog import Catalog, CommitRef, ModelEntry, PublishedVersion
 from registry.site import paths
 
 API_VERSION = "1"
@@ -23,23 +23,10 @@ def link(from_file: str, to: str) -> str:
     return target + "/" if to.endswith("/") and not target.endswith("/") else target
 
 
-def artifact_url(catalog: Catalog, version: PublishedVersion, relative: str) -> str:
-    manifest = version.manifest
-    if manifest.artifact.url is not None and relative == manifest.artifact.path:
-        return manifest.artifact.url
-    return catalog.config.artifact_url_template.format(
-        base_url=catalog.config.base_url,
-        name=version.name,
-        version=version.version,
-        path=relative,
-        commit=catalog.commit.sha if catalog.commit else "HEAD",
-    )
-
-
-def _commit(commit: Any) -> dict[str, Any] | None:
+def _commit(commit: CommitRef | None) -> dict[str, Any] | None:
     if commit is None:
         return None
-    return {"sha": commit.sha, "author": commit.author, "timestamp": utc(commit.timestamp)}
+    return {"sha": commit.sha, "author": commit.author, "timestamp": commit.timestamp}
 
 
 def _artifact(catalog: Catalog, version: PublishedVersion, doc: str) -> dict[str, Any]:
@@ -55,7 +42,7 @@ def _artifact(catalog: Catalog, version: PublishedVersion, doc: str) -> dict[str
             "path": relative,
             "sha256": sha256,
             "size": size,
-            "url": artifact_url(catalog, version, relative),
+            "url": catalog.artifact_url(version, relative),
         }
         if published:
             item["href"] = link(doc, paths.artifact(version.name, version.version, relative))
@@ -71,6 +58,7 @@ def _artifact(catalog: Catalog, version: PublishedVersion, doc: str) -> dict[str
 
 def version_record(catalog: Catalog, version: PublishedVersion) -> dict[str, Any]:
     doc = paths.version_json(version.name, version.version)
+    page_size = catalog.config.events_page_size
     manifest = version.manifest
     return {
         "api_version": API_VERSION,
@@ -90,7 +78,18 @@ def version_record(catalog: Catalog, version: PublishedVersion) -> dict[str, Any
         "history": {
             "published": _commit(version.history.published),
             "updated": _commit(version.history.updated),
-            "events": [e.to_json() for e in catalog.events_of(version.name, version.version)],
+            # References, not copies: the events themselves are in the log's pages.
+            "events": [
+                {
+                    "seq": e.seq,
+                    "type": e.type,
+                    "timestamp": e.timestamp,
+                    "commit": e.commit,
+                    "hash": e.hash,
+                    "page": link(doc, paths.events_page((e.seq - 1) // page_size + 1)),
+                }
+                for e in catalog.events_of(version.name, version.version)
+            ],
         },
         "findings": [f.to_json() for f in version.findings],
         "links": {
@@ -123,8 +122,8 @@ def _version_summary(version: PublishedVersion, doc: str) -> dict[str, Any]:
     return summary
 
 
-def _time(commit: Any) -> str | None:
-    return utc(commit.timestamp) if commit is not None else None
+def _time(commit: CommitRef | None) -> str | None:
+    return commit.timestamp if commit is not None else None
 
 
 def model_document(catalog: Catalog, model: ModelEntry) -> dict[str, Any]:

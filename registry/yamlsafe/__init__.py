@@ -18,7 +18,14 @@ from registry.yamlsafe.tree import MAX_DEPTH, MISSING, TooDeep, TreeBuilder, Yam
 
 DEFAULT_MAX_BYTES = 1024 * 1024
 
-__all__ = ["DEFAULT_MAX_BYTES", "LoadedYaml", "YamlPath", "load_yaml_file", "load_yaml_text"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "LoadedYaml",
+    "YamlPath",
+    "load_yaml_bytes",
+    "load_yaml_file",
+    "load_yaml_text",
+]
 
 
 @dataclass(frozen=True)
@@ -81,26 +88,21 @@ def load_yaml_text(text: str, file: str) -> tuple[LoadedYaml | None, list[Findin
     return LoadedYaml(builder.root, builder.positions, builder.plain_non_strings), []
 
 
-def load_yaml_file(
-    path: Path, display: str, max_bytes: int = DEFAULT_MAX_BYTES
+def _too_large(size: int, max_bytes: int, display: str) -> Finding:
+    return error(
+        "yaml.too-large",
+        f"the file is {size} bytes, over the limit of {max_bytes} bytes "
+        "(limits.yaml_max_bytes in registry.yaml); a manifest is small: move long text elsewhere",
+        display,
+    )
+
+
+def load_yaml_bytes(
+    raw: bytes, display: str, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> tuple[LoadedYaml | None, list[Finding]]:
-    """Load one YAML file; problems come back as findings naming `display`."""
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return None, [
-                error(
-                    "yaml.too-large",
-                    f"the file is {size} bytes, over the limit of {max_bytes} bytes "
-                    "(limits.yaml_max_bytes in registry.yaml); a manifest is small: move long "
-                    "text elsewhere",
-                    display,
-                )
-            ]
-        with path.open("rb") as handle:
-            raw = handle.read(max_bytes + 1)
-    except OSError as exc:
-        return None, [error("yaml.unreadable", f"cannot read the file: {exc.strerror}", display)]
+    """Load YAML from bytes (a file's, or a blob from Git history)."""
+    if len(raw) > max_bytes:
+        return None, [_too_large(len(raw), max_bytes, display)]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -112,3 +114,18 @@ def load_yaml_file(
             )
         ]
     return load_yaml_text(text.removeprefix("\ufeff"), display)
+
+
+def load_yaml_file(
+    path: Path, display: str, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[LoadedYaml | None, list[Finding]]:
+    """Load one YAML file; problems come back as findings naming `display`."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:  # refused before a byte is read
+            return None, [_too_large(size, max_bytes, display)]
+        with path.open("rb") as handle:
+            raw = handle.read(max_bytes + 1)
+    except OSError as exc:
+        return None, [error("yaml.unreadable", f"cannot read the file: {exc.strerror}", display)]
+    return load_yaml_bytes(raw, display, max_bytes)

@@ -1,0 +1,45 @@
+"""The registry's event log for publication: derived from Git, chained, checked against the
+log published last time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from registry import git
+from registry.errors import ModelregError
+from registry.events import Event, chain, first_divergence
+from registry.history import derive
+from registry.publishedlog import load_published_log, log_problem
+
+
+class LogRewritten(ModelregError):
+    """The new log does not extend the published one: history was rewritten."""
+
+
+@dataclass(frozen=True)
+class EventLog:
+    events: tuple[Event, ...]
+    partial: bool  # from a shallow clone, or a registry folder outside Git
+
+
+def registry_log(root: Path, allow_shallow: bool) -> EventLog:
+    if not git.is_repository(root):
+        return EventLog((), True)
+    history = derive(root, allow_shallow=allow_shallow)
+    return EventLog(chain(history.records), history.partial)
+
+
+def check_extends(events: tuple[Event, ...], previous: str) -> None:
+    """Refuse a log that does not start with every event published at `previous`."""
+    published = load_published_log(previous)
+    problem = log_problem(published)
+    if problem is not None:
+        raise LogRewritten(f"the previous log at {previous} is itself untrustworthy: {problem}")
+    diverging = first_divergence(published.events, events)
+    if diverging is not None:
+        raise LogRewritten(
+            f"the new event log does not extend the one published at {previous}: they differ "
+            f"from seq {diverging} on, so published history was rewritten (a force push or an "
+            "edited commit); restore the published commits, then build again"
+        )
