@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install browser lint typecheck unit examples clean
+.PHONY: demo test install browser lint typecheck unit examples fuzz clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,19 @@ unit: install browser
 
 test: lint typecheck unit
 
+# Long coverage-guided fuzzing (atheris) of each parser; crashes are saved in .fuzz/.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= onnx tflite torchscript manifest
+fuzz: install
+	mkdir -p .fuzz
+	for target in $(FUZZ_TARGETS); do \
+	  (cd .fuzz && ../$(PY) ../scripts/fuzz.py $$target --seconds $(FUZZ_SECONDS) \
+	    --corpus corpus-$$target 2>&1 | tee log-$$target.txt | grep -E "^Done|crash|Timeout") \
+	    || exit 1; \
+	done
+
 examples: install
 	$(PY) scripts/make_examples.py
 
 clean:
-	rm -rf site .modelreg-cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf site .modelreg-cache .pytest_cache .mypy_cache .ruff_cache .fuzz
