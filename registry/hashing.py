@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ class FileDigest:
     size: int
 
 
-def hash_file(path: Path) -> FileDigest:
+def hash_file(path: Path, progress: Callable[[int], None] | None = None) -> FileDigest:
     digest = hashlib.sha256()
     buffer = bytearray(READ_SIZE)
     view = memoryview(buffer)
@@ -26,4 +27,6 @@ def hash_file(path: Path) -> FileDigest:
         while count := handle.readinto(buffer):
             digest.update(view[:count])
             size += count
+            if progress is not None:
+                progress(count)
     return FileDigest(digest.hexdigest(), size)

@@ -142,7 +142,9 @@ def _schema_error_to_finding(
     messages = {
         "pattern": f"{where}: {exc.instance!r} is not {expected}",
         "enum": f"{where}: {exc.instance!r} is not one of {exc.validator_value}",
-        "minLength": f"{where} is too short: at least {exc.validator_value} characters",
+        "minLength": f"{where} is empty; fill it in"
+        if exc.instance == ""
+        else f"{where} is too short: at least {exc.validator_value} characters",
         "minItems": f"{where} needs at least {exc.validator_value} item(s)",
         "format": f"{where}: {exc.instance!r} is not a valid {exc.validator_value}",
     }

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from registry.config import RegistryConfig, load_config
+from registry.console import Progress, log
 from registry.findings import Finding, error, has_errors, warning
 from registry.formatcheck import check_format
 from registry.formats import ModelInfo
@@ -150,9 +151,23 @@ def validate_registry(
     config = load_config(root)
     require_models(root)
     results = []
-    with Inspector(config.limits.sandbox) as inspector:
-        for version in all_versions(root) if versions is None else versions:
-            results.append(_validate_one(root, version, config, inspector))
+    selected = all_versions(root) if versions is None else versions
+    with (
+        Inspector(config.limits.sandbox) as inspector,
+        Progress("validating", len(selected), "versions") as progress,
+    ):
+        for version in selected:
+            result = _validate_one(root, version, config, inspector)
+            results.append(result)
+            log(
+                "validated",
+                f"{version.id}: {'ok' if result.ok() else 'failed'}",
+                detail=True,
+                version=version.id,
+                ok=result.ok(),
+                findings=len(result.findings),
+            )
+            progress.update()
     scope: list[Finding] = []
     if versions is None:
         scope += layout_findings(root) + repository_findings(root)

@@ -13,12 +13,15 @@ import traceback
 from collections.abc import Sequence
 from types import ModuleType
 
-from registry import __version__
+from registry import __version__, console
+from registry.cli import add as add_verb
 from registry.cli import build as build_verb
 from registry.cli import events as events_verb
+from registry.cli import fetch as fetch_verb
 from registry.cli import hash as hash_verb
 from registry.cli import inspect as inspect_verb
 from registry.cli import migrate as migrate_verb
+from registry.cli import serve as serve_verb
 from registry.cli import validate as validate_verb
 from registry.cli import verify_log as verify_log_verb
 from registry.errors import ModelregError, UsageError
@@ -27,12 +30,15 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 
 
 VERBS: dict[str, ModuleType] = {
     "validate": validate_verb,
+    "add": add_verb,
     "build": build_verb,
     "events": events_verb,
+    "fetch": fetch_verb,
     "verify-log": verify_log_verb,
     "inspect": inspect_verb,
     "hash": hash_verb,
     "migrate": migrate_verb,
+    "serve": serve_verb,
 }
 
 
@@ -42,6 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="A static, Git-backed AI model registry.",
     )
     parser.add_argument("--version", action="version", version=f"modelreg {__version__}")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress or log lines on standard error"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines as text or as JSON objects (for CI)",
+    )
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for name, module in VERBS.items():
         sub = verbs.add_parser(name, help=module.HELP, description=module.HELP)
@@ -52,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on a usage error
+    console.configure(args.quiet, args.log_format)
     try:
         result: int = VERBS[args.verb].run(args)
         return result

@@ -15,11 +15,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from registry.console import Progress
     from registry.hashing import hash_file
 
     for path in args.files:
         if not path.is_file():
             raise ModelregError(f"{path}: not a file")
-        digest = hash_file(path)
+        with Progress(f"hashing {path.name}", path.stat().st_size, "bytes") as progress:
+            digest = hash_file(path, progress.update)
         print(f"{digest.sha256}  {digest.size}  {path}")
     return 0

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 import shutil
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -26,6 +27,7 @@ from registry.site.docs import build_docs
 from registry.site.guard import check_output
 from registry.site.html import render_page
 from registry.site.records import index_document, link, model_document, version_record
+from registry.site.stats import prometheus_text, stats_document
 from registry.validate import Report, validate_registry
 
 
@@ -246,6 +248,7 @@ def build_site(
     previous_log: str | None = None,
     allow_shallow: bool = False,
 ) -> BuildResult:
+    started = time.monotonic()
     config = load_config(root)
     if base_url is not None:
         config = dataclasses.replace(config, base_url=normalized_base_url(base_url))
@@ -257,6 +260,10 @@ def build_site(
         check_extends(log.events, previous_log)
     catalog = build_catalog(root, config, report, log.events, log.partial)
     with staging(out) as staged:
-        has_docs = write_site(SiteWriter(staged), catalog, root)
+        writer = SiteWriter(staged)
+        has_docs = write_site(writer, catalog, root)
+        stats = stats_document(catalog, time.monotonic() - started)
+        writer.json(paths.STATS, stats)
+        writer.text(paths.METRICS, prometheus_text(stats))
     count = sum(len(m.versions) for m in catalog.models)
     return BuildResult(out, count, catalog.excluded, has_docs)

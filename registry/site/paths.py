@@ -10,6 +10,9 @@ TIMELINE_PAGE = "timeline.html"
 FEED = "feed.xml"
 EVENTS_JSON = "v1/events.json"
 LOG_HEAD = "v1/log/head.json"
+# The two files that carry a clock reading (the build's duration): see registry.site.stats.
+STATS = "v1/stats.json"
+METRICS = "metrics.prom"
 DOCS = "docs"
 STATIC = "static"
 SBOM_FILES = {"spdx": "sbom.spdx.json", "spdx3": "sbom.spdx3.json", "cdx": "sbom.cdx.json"}

@@ -1,0 +1,196 @@
+"""A small client of the static JSON API: resolve a model version, download it, verify it.
+
+Works against a published site given as a folder, a file:// URL or an http(s) URL. Downloads
+stream through SHA-256 and size checks into a temporary file beside the target, renamed into place
+only when every check passed: an interrupted or corrupted download leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from registry.errors import ModelregError
+
+CHUNK = 1 << 20
+MAX_DOCUMENT = 64 << 20
+Progress = Callable[[int], None]  # called with the number of bytes just received
+
+
+class FetchError(ModelregError):
+    """A model could not be fetched, or what arrived is not what the registry published."""
+
+
+def registry_url(location: str) -> str:
+    """The site root as a URL ending with `/` (a folder becomes a file:// URL)."""
+    if "://" not in location:
+        return Path(location).resolve().as_uri().rstrip("/") + "/"
+    if urllib.parse.urlparse(location).scheme not in ("file", "http", "https"):
+        raise FetchError(f"{location}: a registry is a folder, a file:// or an http(s) URL")
+    return location.rstrip("/") + "/"
+
+
+def _open(url: str) -> Any:
+    if urllib.parse.urlparse(url).scheme not in ("file", "http", "https"):
+        raise FetchError(f"{url}: only file:// and http(s):// URLs are followed")
+    try:
+        return urllib.request.urlopen(url, timeout=60)  # noqa: S310 - scheme checked
+    except (OSError, ValueError) as exc:
+        raise FetchError(f"cannot read {url}: {exc}") from exc
+
+
+def read_document(url: str) -> Any:
+    with _open(url) as response:
+        data = response.read(MAX_DOCUMENT + 1)
+    if len(data) > MAX_DOCUMENT:
+        raise FetchError(f"{url} is larger than any registry document")
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise FetchError(f"{url} is not JSON: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Resolved:
+    id: str
+    record: dict[str, Any]
+    url: str  # of the record document: links in it are relative to it
+
+
+@dataclass(frozen=True)
+class Fetched:
+    id: str
+    files: tuple[Path, ...]
+    sha256: str
+
+
+class RegistryClient:
+    def __init__(self, location: str) -> None:
+        self.base = registry_url(location)
+
+    def resolve(self, name: str, version: str | None = None) -> Resolved:
+        """The record of `name@version`, or of the model's latest version."""
+        model_url = urllib.parse.urljoin(
+            self.base, f"v1/models/{urllib.parse.quote(name)}/index.json"
+        )
+        try:
+            model = read_document(model_url)
+        except FetchError as exc:
+            raise FetchError(f"no model {name!r} in the registry at {self.base} ({exc})") from exc
+        if version is None:
+            version = str(model.get("latest"))
+        entry = next((v for v in model.get("versions", []) if v.get("version") == version), None)
+        if entry is None:
+            known = ", ".join(v.get("version", "?") for v in model.get("versions", []))
+            raise FetchError(f"{name} has no version {version} (published: {known})")
+        record_url = urllib.parse.urljoin(model_url, str(entry["url"]))
+        return Resolved(f"{name}@{version}", read_document(record_url), record_url)
+
+    def fetch(
+        self,
+        name: str,
+        version: str | None,
+        to: Path,
+        allow_deprecated: bool = False,
+        progress: Progress | None = None,
+    ) -> Fetched:
+        return self.download(self.resolve(name, version), to, allow_deprecated, progress)
+
+    def download(
+        self,
+        resolved: Resolved,
+        to: Path,
+        allow_deprecated: bool = False,
+        progress: Progress | None = None,
+    ) -> Fetched:
+        """Every file of a resolved version into `to`, each verified before it is kept."""
+        refuse_unusable(resolved.record, allow_deprecated)
+        artifact = resolved.record["artifact"]
+        to.mkdir(parents=True, exist_ok=True)
+        files = [(artifact, artifact.get("path") or _file_name(artifact["url"]))]
+        files += [(extra, extra["path"]) for extra in artifact.get("external_data", [])]
+        written = []
+        for entry, relative in files:
+            target = _inside(to, relative)
+            url = _source(entry, resolved.url)
+            download(url, target, entry["sha256"], entry["size"], progress)
+            written.append(target)
+        return Fetched(resolved.id, tuple(written), artifact["sha256"])
+
+
+def refuse_unusable(record: dict[str, Any], allow_deprecated: bool) -> None:
+    status = record.get("status")
+    if status == "blocked":
+        reasons = "; ".join((record.get("governance") or {}).get("reasons", [])) or "governance"
+        raise FetchError(f"{record['id']} is blocked ({reasons}); it must not be used")
+    if status == "deprecated" and not allow_deprecated:
+        deprecation = (record.get("manifest") or {}).get("deprecation") or {}
+        hint = (
+            f"; use {deprecation['redirect_to']} instead" if deprecation.get("redirect_to") else ""
+        )
+        raise FetchError(
+            f"{record['id']} is deprecated ({deprecation.get('reason', 'no reason given')}){hint}"
+            ", or pass --allow-deprecated to fetch it anyway"
+        )
+
+
+def _file_name(url: str) -> str:
+    return Path(urllib.parse.urlparse(url).path).name or "model"
+
+
+def _inside(folder: Path, relative: str) -> Path:
+    """`folder/relative`, refusing a record that would write outside `folder`."""
+    target = (folder / relative).resolve()
+    if folder.resolve() not in target.parents:
+        raise FetchError(f"the record names the file {relative!r}, outside the target folder")
+    return target
+
+
+def _source(entry: dict[str, Any], record_url: str) -> str:
+    """The site's own copy (relative to the record) when it serves one, else the download URL."""
+    if entry.get("href"):
+        return urllib.parse.urljoin(record_url, str(entry["href"]))
+    if entry.get("url"):
+        return str(entry["url"])
+    raise FetchError("the record gives no location for the artifact")
+
+
+def download(
+    url: str, target: Path, sha256: str, size: int, progress: Progress | None = None
+) -> None:
+    """Stream `url` into `target` while checking size and SHA-256; atomic; nothing on failure."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".part", dir=target.parent
+    )
+    try:
+        digest = hashlib.sha256()
+        received = 0
+        with os.fdopen(handle, "wb") as out, _open(url) as response:
+            while chunk := response.read(CHUNK):
+                received += len(chunk)
+                if received > size:
+                    raise FetchError(f"{url} sends more than the {size} bytes the record declares")
+                digest.update(chunk)
+                out.write(chunk)
+                if progress:
+                    progress(len(chunk))
+        if received != size:
+            raise FetchError(f"{url} sent {received} bytes; the record declares {size}")
+        if digest.hexdigest() != sha256:
+            raise FetchError(
+                f"{url} has SHA-256 {digest.hexdigest()}, the record declares "
+                f"{sha256}: the file is corrupted or was replaced; nothing was kept"
+            )
+        Path(temporary).replace(target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
