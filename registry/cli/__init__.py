@@ -16,6 +16,7 @@ from types import ModuleType
 from registry import __version__, console
 from registry.cli import add as add_verb
 from registry.cli import build as build_verb
+from registry.cli import codeowners as codeowners_verb
 from registry.cli import events as events_verb
 from registry.cli import fetch as fetch_verb
 from registry.cli import hash as hash_verb
@@ -38,6 +39,7 @@ VERBS: dict[str, ModuleType] = {
     "inspect": inspect_verb,
     "hash": hash_verb,
     "migrate": migrate_verb,
+    "codeowners": codeowners_verb,
     "serve": serve_verb,
 }
 

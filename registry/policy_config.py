@@ -1,0 +1,56 @@
+"""The governance policy of registry.yaml (`governance:`): what each risk tier requires.
+
+Defaults are the reference design's (DESIGN.md, Governance): drift thresholds 0.15 / 0.08 / 0.03
+and actions monitor / review / block for tier-1 / tier-2 / tier-3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+TIERS = ("tier-1", "tier-2", "tier-3")
+ACTIONS = ("monitor", "review", "block")
+
+
+@dataclass(frozen=True)
+class TierPolicy:
+    drift_threshold: float
+    action: str  # monitor | review | block: what drift above the threshold leads to
+    review_required: bool  # every new version needs a governance.review record
+    signature_required: bool
+    reviewers: tuple[str, ...] = ()  # GitHub users or teams (@org/team) routed by CODEOWNERS
+
+
+DEFAULT_TIERS = {
+    "tier-1": TierPolicy(0.15, "monitor", review_required=False, signature_required=False),
+    "tier-2": TierPolicy(0.08, "review", review_required=True, signature_required=False),
+    "tier-3": TierPolicy(0.03, "block", review_required=True, signature_required=True),
+}
+
+
+@dataclass(frozen=True)
+class GovernancePolicy:
+    tiers: Mapping[str, TierPolicy] = field(default_factory=lambda: dict(DEFAULT_TIERS))
+    maintainers: tuple[str, ...] = ()  # owners of everything else in the repository
+    trust_roots: tuple[str, ...] = ()  # PEM files of the CAs that may sign models (signing)
+
+
+def governance_from(data: Mapping[str, Any]) -> GovernancePolicy:
+    tiers = {}
+    for tier in TIERS:
+        default = DEFAULT_TIERS[tier]
+        given = (data.get("tiers") or {}).get(tier, {})
+        tiers[tier] = TierPolicy(
+            drift_threshold=float(given.get("drift_threshold", default.drift_threshold)),
+            action=given.get("action", default.action),
+            review_required=given.get("review_required", default.review_required),
+            signature_required=given.get("signature_required", default.signature_required),
+            reviewers=tuple(given.get("reviewers", ())),
+        )
+    return GovernancePolicy(
+        tiers=tiers,
+        maintainers=tuple(data.get("maintainers", ())),
+        trust_roots=tuple(data.get("trust_roots", ())),
+    )
