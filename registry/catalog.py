@@ -11,10 +11,14 @@ from registry.config import RegistryConfig
 from registry.events import Event
 from registry.findings import Finding, Severity
 from registry.formats.base import ModelInfo
+from registry.lineage import LineageGraph
 from registry.manifest import Manifest
+from registry.policy import Decision
+from registry.reports import Report
 from registry.semver import is_prerelease, sort_key
+from registry.signing import SignatureResult
 from registry.times import source_date, utc
-from registry.validate import Report, VersionResult
+from registry.validate import ValidationReport, VersionResult
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,10 @@ class PublishedVersion:
     model_info: ModelInfo | None
     findings: tuple[Finding, ...]  # the warnings and infos that did not block publication
     history: VersionDates
+    reports: tuple[Report, ...] = ()
+    decision: Decision | None = None
+    signature: SignatureResult | None = None
+    blocked_event: Event | None = None  # the ModelBlocked event of the log, if any
 
     @property
     def name(self) -> str:
@@ -52,8 +60,14 @@ class PublishedVersion:
         return self.manifest.id
 
     @property
+    def blocked(self) -> bool:
+        """Blocked by the policy now, or by the log before (blocking is sticky)."""
+        by_policy = self.decision is not None and self.decision.decision == "block"
+        return by_policy or self.blocked_event is not None
+
+    @property
     def status(self) -> str:
-        return self.manifest.status
+        return "blocked" if self.blocked else self.manifest.status
 
 
 @dataclass(frozen=True)
@@ -73,7 +87,11 @@ class ModelEntry:
 
     @property
     def status(self) -> str:
-        return "active" if any(v.status == "active" for v in self.versions) else "deprecated"
+        """active while one version is; else deprecated while one is; else blocked."""
+        statuses = {v.status for v in self.versions}
+        return next(
+            s for s in ("active", "deprecated", "blocked") if s in statuses or s == "blocked"
+        )
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,7 @@ class Catalog:
     by_subject: Mapping[tuple[str, str | None], tuple[Event, ...]] = field(
         default_factory=dict, repr=False
     )
+    lineage: LineageGraph = field(default_factory=lambda: LineageGraph.of({}), repr=False)
 
     def events_of(self, model: str, version: str | None = None) -> tuple[Event, ...]:
         return self.by_subject.get((model, version), ())
@@ -125,6 +144,18 @@ def index_events(events: tuple[Event, ...]) -> dict[tuple[str, str | None], tupl
     return {key: tuple(found) for key, found in grouped.items()}
 
 
+def blocking_events(events: tuple[Event, ...]) -> dict[str, Event]:
+    """`models/<name>/<version>` -> the ModelBlocked event that blocks it (until removed)."""
+    blocked: dict[str, Event] = {}
+    for event in events:
+        key = f"models/{event.model}/{event.version}"
+        if event.type == "ModelBlocked":
+            blocked.setdefault(key, event)
+        elif event.type in ("VersionRemoved", "ModelRegistered", "ModelVersioned"):
+            blocked.pop(key, None)
+    return blocked
+
+
 def version_dates(events: tuple[Event, ...]) -> dict[str, VersionDates]:
     """`models/<name>/<version>` -> when the version was first published and last changed."""
     dates: dict[str, VersionDates] = {}
@@ -142,12 +173,13 @@ def version_dates(events: tuple[Event, ...]) -> dict[str, VersionDates]:
 def build_catalog(
     root: Path,
     config: RegistryConfig,
-    report: Report,
+    report: ValidationReport,
     events: tuple[Event, ...] = (),
     partial_log: bool = False,
 ) -> Catalog:
     """Published versions are those without errors; invalid ones are excluded (and named)."""
     dates = version_dates(events)
+    blocked = blocking_events(events)
     head_commit = git.head(root)
     head = (
         CommitRef(head_commit.sha, head_commit.author, utc(head_commit.timestamp))
@@ -167,6 +199,10 @@ def build_catalog(
             result.model_info,
             kept,
             dates.get(result.version.relative, VersionDates(head, head)),
+            result.reports,
+            result.decision,
+            result.signature,
+            blocked.get(result.version.relative),
         )
         by_model.setdefault(published.name, []).append(published)
     models = tuple(
@@ -174,6 +210,7 @@ def build_catalog(
         for name, versions in sorted(by_model.items())
     )
     generated = head.timestamp if head else source_date()
+    lineage = LineageGraph.of({v.id: v.manifest.data for m in models for v in m.versions})
     return Catalog(
         config,
         head,
@@ -183,6 +220,7 @@ def build_catalog(
         events,
         partial_log,
         index_events(events),
+        lineage,
     )
 
 

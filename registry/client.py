@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import urllib.parse
 import urllib.request
@@ -47,11 +48,16 @@ def _open(url: str) -> Any:
         raise FetchError(f"cannot read {url}: {exc}") from exc
 
 
-def read_document(url: str) -> Any:
+def read_limited(url: str, limit: int, what: str = "registry document") -> bytes:
     with _open(url) as response:
-        data = response.read(MAX_DOCUMENT + 1)
-    if len(data) > MAX_DOCUMENT:
-        raise FetchError(f"{url} is larger than any registry document")
+        data: bytes = response.read(limit + 1)
+    if len(data) > limit:
+        raise FetchError(f"{url} is larger than any {what}")
+    return data
+
+
+def read_document(url: str) -> Any:
+    data = read_limited(url, MAX_DOCUMENT)
     try:
         return json.loads(data)
     except ValueError as exc:
@@ -70,6 +76,16 @@ class Fetched:
     id: str
     files: tuple[Path, ...]
     sha256: str
+    signed_by: str | None = None  # the verified signer's identity, when the version is signed
+
+
+@dataclass(frozen=True)
+class SignaturePolicy:
+    """How fetch treats signatures: a signed version is always verified unless `skip`."""
+
+    trust_roots: list[Path] | None = None  # the consumer's own; default: the registry's
+    required: bool = False  # refuse unsigned versions
+    skip: bool = False  # do not verify (for installs without model-signing)
 
 
 class RegistryClient:
@@ -101,8 +117,9 @@ class RegistryClient:
         to: Path,
         allow_deprecated: bool = False,
         progress: Progress | None = None,
+        signature: SignaturePolicy | None = None,
     ) -> Fetched:
-        return self.download(self.resolve(name, version), to, allow_deprecated, progress)
+        return self.download(self.resolve(name, version), to, allow_deprecated, progress, signature)
 
     def download(
         self,
@@ -110,20 +127,42 @@ class RegistryClient:
         to: Path,
         allow_deprecated: bool = False,
         progress: Progress | None = None,
+        signature: SignaturePolicy | None = None,
     ) -> Fetched:
-        """Every file of a resolved version into `to`, each verified before it is kept."""
-        refuse_unusable(resolved.record, allow_deprecated)
-        artifact = resolved.record["artifact"]
+        """Every file of a resolved version into `to`, kept only when every file and the
+        signature (when the version is signed) verified."""
+        policy = signature or SignaturePolicy()
+        record = resolved.record
+        refuse_unusable(record, allow_deprecated)
+        signed = bool((record.get("signature") or {}).get("present"))
+        if policy.required and not signed:
+            raise FetchError(f"{resolved.id} is not signed, and a signature is required")
+        artifact = record["artifact"]
         to.mkdir(parents=True, exist_ok=True)
         files = [(artifact, artifact.get("path") or _file_name(artifact["url"]))]
         files += [(extra, extra["path"]) for extra in artifact.get("external_data", [])]
-        written = []
-        for entry, relative in files:
-            target = _inside(to, relative)
-            url = _source(entry, resolved.url)
-            download(url, target, entry["sha256"], entry["size"], progress)
-            written.append(target)
-        return Fetched(resolved.id, tuple(written), artifact["sha256"])
+        # Everything lands in a staging folder first: the signature covers the folder.
+        staging = Path(tempfile.mkdtemp(prefix=".modelreg-fetch-", dir=to))
+        try:
+            for entry, relative in files:
+                url = _source(entry, resolved.url)
+                download(url, _inside(staging, relative), entry["sha256"], entry["size"], progress)
+            signer = None
+            if signed and not policy.skip:
+                from registry.client_signature import verify_signature
+
+                signer = verify_signature(
+                    record, resolved.url, self.base, staging, policy.trust_roots
+                )
+            written = []
+            for _, relative in files:
+                target = _inside(to, relative)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _inside(staging, relative).replace(target)
+                written.append(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return Fetched(resolved.id, tuple(written), artifact["sha256"], signer)
 
 
 def refuse_unusable(record: dict[str, Any], allow_deprecated: bool) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from registry.errors import ConfigError
@@ -71,6 +71,22 @@ def normalized_base_url(url: str) -> str:
     return url.rstrip("/") + "/"
 
 
+def check_trust_roots(root: Path, policy: GovernancePolicy) -> None:
+    """Each trust root is a file of the registry's repository (relative to registry.yaml)."""
+    for name in policy.trust_roots:
+        relative = PurePosixPath(name)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ConfigError(
+                f"governance.trust_roots: {name!r} must be a path relative to {CONFIG_NAME}, "
+                "inside the repository (commit the CA certificate with the registry)"
+            )
+        if not (root / relative).is_file():
+            raise ConfigError(
+                f"governance.trust_roots: {name} does not exist; commit the PEM certificate of "
+                "the certificate authority there, or remove the entry"
+            )
+
+
 def load_config(root: Path) -> RegistryConfig:
     """The registry's configuration; defaults when registry.yaml is absent."""
     path = root / CONFIG_NAME
@@ -84,6 +100,8 @@ def load_config(root: Path) -> RegistryConfig:
     data = loaded.data
     defaults = RegistryConfig()
     check_artifact_template(data.get("artifact_url_template", defaults.artifact_url_template))
+    governance = governance_from(data.get("governance", {}))
+    check_trust_roots(root, governance)
     return RegistryConfig(
         name=data["name"],
         description=data.get("description", ""),
@@ -91,6 +109,6 @@ def load_config(root: Path) -> RegistryConfig:
         artifact_url_template=data.get("artifact_url_template", defaults.artifact_url_template),
         publish_artifacts=data.get("publish_artifacts", defaults.publish_artifacts),
         events_page_size=data.get("events_page_size", defaults.events_page_size),
-        governance=governance_from(data.get("governance", {})),
+        governance=governance,
         limits=_limits(data.get("limits", {})),
     )

@@ -134,8 +134,10 @@ def head(root: Path) -> Commit | None:
     return _parse_commit(_decode(raw).strip().rstrip(_RECORD))
 
 
-def log(root: Path, pathspec: str = "models", rev: str = "HEAD") -> list[LogEntry]:
-    """First-parent history of `pathspec`, oldest first, with each commit's changed files."""
+def log(root: Path, pathspec: str | Sequence[str] = "models", rev: str = "HEAD") -> list[LogEntry]:
+    """First-parent history of `pathspec` (one or several), oldest first, with each commit's
+    changed files."""
+    pathspecs = [pathspec] if isinstance(pathspec, str) else list(pathspec)
     raw = _git(
         root,
         "log",
@@ -149,7 +151,7 @@ def log(root: Path, pathspec: str = "models", rev: str = "HEAD") -> list[LogEntr
         f"--format={_FORMAT}",
         rev,
         "--",
-        pathspec,
+        *pathspecs,
     )
     return parse_log(_decode(raw))
 
@@ -310,6 +312,26 @@ def list_dir(root: Path, rev: str, path: str) -> list[str]:
 def path_existed(root: Path, rev: str, pathspec: str) -> bool:
     """Whether any commit in the history of `rev` touched `pathspec`."""
     return bool(_git(root, "log", "-1", "--format=%H", rev, "--", pathspec).strip())
+
+
+def tracked_files(root: Path, rev: str, pathspec: str) -> set[str]:
+    """Paths (from the top level) of the files committed at `rev` under `pathspec`."""
+    raw = _decode(
+        _git(root, "ls-tree", "-r", "--name-only", "-z", "--full-tree", rev, "--", pathspec)
+    )
+    return {path for path in raw.split("\x00") if path}
+
+
+def last_commit_time(root: Path, path: str) -> dt.datetime | None:
+    """When the last commit that touched `path` (from the top level) was made; None when no
+    commit did, or outside a repository."""
+    if not is_repository(root):
+        return None
+    try:
+        raw = _decode(_git(root, "log", "-1", "--format=%cI", "--", path)).strip()
+    except GitError:
+        return None  # no commit yet
+    return dt.datetime.fromisoformat(raw) if raw else None
 
 
 def relative_to_toplevel(root: Path) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,11 +10,14 @@ from typing import Any
 from registry import git
 from registry.errors import ModelregError
 from registry.events import Record
+from registry.layout import CONFIG_NAME
 from registry.manifest import IMMUTABLE_FIELDS
+from registry.policy import blocked_by
+from registry.policy_config import GovernancePolicy, governance_from
+from registry.reports import REPORTS_DIR, drift_score, report_kind, summary
+from registry.schemas import validate_against
 from registry.times import utc
 from registry.yamlsafe import load_yaml_bytes
-
-REPORT = re.compile(r"^reports/(?P<date>\d{4}-\d{2}-\d{2})-(?P<kind>[a-z0-9-]+)\.ya?ml$")
 
 
 class ShallowHistory(ModelregError):
@@ -36,6 +38,11 @@ class _Tracker:
     models: set[str] = field(default_factory=set)
     manifests: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
     removed: set[tuple[str, str]] = field(default_factory=set)
+    # Governance: the policy of registry.yaml at this point of history, each live version's
+    # drift measurements (report, score), and the versions it blocked.
+    policy: GovernancePolicy = field(default_factory=GovernancePolicy)
+    drifts: dict[tuple[str, str], list[tuple[str, float]]] = field(default_factory=dict)
+    blocked: set[tuple[str, str]] = field(default_factory=set)
 
 
 def _load(data: bytes) -> dict[str, Any] | None:
@@ -60,24 +67,37 @@ def _report_record(kind: str, path: str, data: dict[str, Any] | None) -> tuple[s
             **payload,
             "unreadable": True,
         }
+    payload.update(summary(kind, data))
     if kind == "drift":
-        drift = ("measured_at", "drift_score", "window", "monitor")
-        return "DriftReported", {**payload, **{k: data.get(k) for k in drift if k in data}}
-    evaluation = ("run_id", "evaluator", "evaluator_version", "dataset", "metrics", "passed")
-    payload.update({k: data.get(k) for k in evaluation if k in data})
+        return "DriftReported", payload
     return ("ValidationPassed" if data.get("passed") is True else "ValidationFailed"), payload
+
+
+def _policy(data: bytes, current: GovernancePolicy) -> GovernancePolicy:
+    """The governance policy of a registry.yaml from history; an invalid one changes nothing
+    (validation refused it when it was committed)."""
+    loaded, _ = load_yaml_bytes(data, CONFIG_NAME)
+    if loaded is None or validate_against("registry.json", loaded, CONFIG_NAME):
+        return current
+    return governance_from(loaded.data.get("governance", {}))
 
 
 class _Derivation:
     def __init__(self, root: Path, prefix: str, entries: list[git.LogEntry]) -> None:
         # Every manifest and report blob the walk will read, in the order it reads them.
+        self.config_path = f"{prefix}{CONFIG_NAME}"
         planned = [
             change.new_blob
             for entry in entries
             for change in entry.changes
             if change.status != "D"
-            and change.path.startswith(f"{prefix}models/")
-            and (change.path.endswith("/manifest.yaml") or "/reports/" in change.path)
+            and (
+                change.path == self.config_path
+                or (
+                    change.path.startswith(f"{prefix}models/")
+                    and (change.path.endswith("/manifest.yaml") or "/reports/" in change.path)
+                )
+            )
         ]
         self.blobs = git.BlobReader(root, planned)
         self.prefix = prefix
@@ -87,13 +107,38 @@ class _Derivation:
         commit = entry.commit
         stamp = utc(commit.timestamp)
         by_version: dict[tuple[str, str], list[tuple[str, git.Change]]] = {}
+        policy_changed = False
         for change in entry.changes:
+            if change.path == self.config_path:
+                policy_changed = True
+                self.state.policy = (
+                    GovernancePolicy()
+                    if change.status == "D"
+                    else _policy(self.blobs.read(change.new_blob), self.state.policy)
+                )
             parts = change.path[len(self.prefix) :].split("/", 3)
             if len(parts) == 4 and parts[0] == "models":
                 by_version.setdefault((parts[1], parts[2]), []).append((parts[3], change))
         for (name, version), changes in sorted(by_version.items()):
             for kind, payload in self._version_events(name, version, changes):
                 yield Record(kind, name, version, commit.sha, commit.author, stamp, payload)
+        # A new drift report, a new risk tier or a new policy can block a version.
+        review = sorted(self.state.manifests) if policy_changed else sorted(by_version)
+        for key in review:
+            reason = self._blocks(key)
+            if reason is not None:
+                yield Record("ModelBlocked", *key, commit.sha, commit.author, stamp, reason)
+
+    def _blocks(self, key: tuple[str, str]) -> dict[str, Any] | None:
+        if key in self.state.blocked or key not in self.state.manifests:
+            return None
+        data = self.state.manifests[key] or {}
+        reason = blocked_by(
+            self.state.policy, data.get("risk_tier"), self.state.drifts.get(key, [])
+        )
+        if reason is not None:
+            self.state.blocked.add(key)
+        return reason
 
     def _version_events(
         self, name: str, version: str, changes: list[tuple[str, git.Change]]
@@ -103,6 +148,8 @@ class _Derivation:
         if manifest is not None and manifest.status == "D":
             self.state.manifests.pop(key, None)
             self.state.removed.add(key)
+            self.state.drifts.pop(key, None)
+            self.state.blocked.discard(key)
             yield "VersionRemoved", {}
             return
         if manifest is not None and key not in self.state.manifests:
@@ -133,11 +180,17 @@ class _Derivation:
                 ).get("status") != "deprecated"
                 yield ("ModelDeprecated" if newly_deprecated else "MetadataUpdated"), payload
         for relative, change in sorted(changes, key=lambda item: item[0]):
-            report = REPORT.match(relative)
-            if report and change.status == "A" and key in self.state.manifests:
-                yield _report_record(
-                    report["kind"], relative, _load(self.blobs.read(change.new_blob))
-                )
+            folder, _, file_name = relative.partition("/")
+            if folder != REPORTS_DIR or change.status != "A" or key not in self.state.manifests:
+                continue
+            data = _load(self.blobs.read(change.new_blob))
+            kind = report_kind(file_name, data)
+            if kind is None:
+                continue
+            score = drift_score(data)
+            if score is not None:
+                self.state.drifts.setdefault(key, []).append((relative, score))
+            yield _report_record(kind, relative, data)
 
 
 def derive(root: Path, rev: str = "HEAD", allow_shallow: bool = False) -> DerivedHistory:
@@ -156,7 +209,7 @@ def derive(root: Path, rev: str = "HEAD", allow_shallow: bool = False) -> Derive
         head = git.resolve(root, rev)
     except git.GitError:
         return DerivedHistory((), shallow, None)  # no commit yet
-    entries = git.log(root, f"{prefix}models", head)
+    entries = git.log(root, [f"{prefix}models", f"{prefix}{CONFIG_NAME}"], head)
     derivation = _Derivation(root, prefix, entries)
     try:
         records = [r for entry in entries for r in derivation.records(entry)]

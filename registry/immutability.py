@@ -16,6 +16,7 @@ from registry.errors import ModelregError
 from registry.findings import Finding, Position, error
 from registry.layout import VersionDir
 from registry.manifest import IMMUTABLE_FIELDS
+from registry.policy_config import TIERS
 from registry.versions import MANIFEST_NAME
 from registry.yamlsafe import LoadedYaml, load_yaml_bytes, load_yaml_file
 
@@ -98,6 +99,7 @@ class _Checker:
         if manifest is not None and before is not None:
             after, _ = load_yaml_file(self.root / display, display)
             if after is not None:
+                self.check_tier(folder, before, after, display)
                 for name in sorted(IMMUTABLE_FIELDS):
                     if before.data.get(name) != after.data.get(name):
                         self.fail(
@@ -118,6 +120,22 @@ class _Checker:
                 f"{folder.name}@{folder.version} {what} since {self.ref}; published files never "
                 "change: publish a new version with the new file",
                 f"{folder.relative}/{relative}",
+            )
+
+    def check_tier(
+        self, folder: _Folder, before: LoadedYaml, after: LoadedYaml, display: str
+    ) -> None:
+        """A published version's risk tier may rise, never fall: lowering it would lift what
+        governance decided (a block, a required review or signature) without a review."""
+        old, new = before.data.get("risk_tier"), after.data.get("risk_tier")
+        if old in TIERS and new in TIERS and TIERS.index(new) < TIERS.index(old):
+            self.fail(
+                "history.risk-tier-lowered",
+                f"risk_tier of the published version {folder.name}@{folder.version} went from "
+                f"{old} to {new}; a published version's tier may only rise: publish a new "
+                "version with the lower tier (reviewed like any new version)",
+                display,
+                after.position(("risk_tier",)),
             )
 
     def removed(

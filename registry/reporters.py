@@ -8,7 +8,7 @@ from typing import Any
 
 from registry import __version__
 from registry.findings import Finding, Severity
-from registry.validate import Report
+from registry.validate import ValidationReport
 
 _GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -17,7 +17,7 @@ def _counts(findings: list[Finding]) -> Counter[Severity]:
     return Counter(f.severity for f in findings)
 
 
-def summary_line(report: Report, strict: bool) -> str:
+def summary_line(report: ValidationReport, strict: bool) -> str:
     findings = report.all_findings()
     counts = _counts(findings)
     verdict = "passed" if report.ok(strict) else "FAILED"
@@ -27,7 +27,7 @@ def summary_line(report: Report, strict: bool) -> str:
     )
 
 
-def to_text(report: Report, strict: bool) -> str:
+def to_text(report: ValidationReport, strict: bool) -> str:
     lines = [
         f"{f.file}:{f.line or 1}:{f.column or 1}: {f.severity.value} {f.code}: {f.message}"
         for f in report.all_findings()
@@ -36,7 +36,7 @@ def to_text(report: Report, strict: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_json_data(report: Report, strict: bool) -> dict[str, Any]:
+def to_json_data(report: ValidationReport, strict: bool) -> dict[str, Any]:
     findings = report.all_findings()
     counts = _counts(findings)
     return {
@@ -64,7 +64,7 @@ def to_json_data(report: Report, strict: bool) -> dict[str, Any]:
     }
 
 
-def to_json(report: Report, strict: bool) -> str:
+def to_json(report: ValidationReport, strict: bool) -> str:
     return json.dumps(to_json_data(report, strict), indent=2, sort_keys=True) + "\n"
 
 
@@ -76,7 +76,7 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def to_github(report: Report, strict: bool) -> str:
+def to_github(report: ValidationReport, strict: bool) -> str:
     """Workflow commands: one annotation per finding, on its manifest line."""
     lines = []
     for f in report.all_findings():
@@ -97,7 +97,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def github_summary(report: Report, strict: bool) -> str:
+def github_summary(report: ValidationReport, strict: bool) -> str:
     """Markdown for $GITHUB_STEP_SUMMARY: the verdict, then a table of findings per version."""
     findings = report.all_findings()
     icon = "✅" if report.ok(strict) else "❌"

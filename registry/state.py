@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from registry.config import load_config
 from registry.events import Event
 from registry.layout import all_versions
+from registry.policy import blocked_by
+from registry.reports import REPORTS_DIR, drift_score, report_kind
 from registry.yamlsafe import load_yaml_file
 
 
@@ -30,7 +33,8 @@ class RegistryState:
 
 
 def _status(fields: Mapping[str, Any] | None, blocked: bool) -> str:
-    if blocked:
+    # An unreadable manifest states nothing, not even what blocked the version (its tier).
+    if blocked and fields is not None:
         return "blocked"
     status = (fields or {}).get("status", "active")
     return status if isinstance(status, str) else "active"
@@ -66,15 +70,33 @@ def replay(events: Iterable[Event]) -> RegistryState:
     )
 
 
-def tree_state(root: Path, blocked: Iterable[tuple[str, str]] = ()) -> RegistryState:
-    """The state of the working tree: every version folder with a manifest."""
-    stopped = set(blocked)
+def _drifts(folder: Path) -> list[tuple[str, float]]:
+    """(report, drift score) of the drift reports in a version folder, by file name."""
+    reports = folder / REPORTS_DIR
+    if not reports.is_dir():
+        return []
+    found = []
+    for path in sorted(reports.iterdir()):
+        if report_kind(path.name) != "drift" or not path.is_file():
+            continue
+        loaded, _ = load_yaml_file(path, path.name)
+        score = drift_score(loaded.data if loaded is not None else None)
+        if score is not None:
+            found.append((f"{REPORTS_DIR}/{path.name}", score))
+    return found
+
+
+def tree_state(root: Path) -> RegistryState:
+    """The state of the working tree: every version folder with a manifest, blocked as the
+    governance policy of registry.yaml says."""
+    policy = load_config(root).governance
     versions = {}
     for version in all_versions(root):
         if not version.manifest.is_file():
             continue
         loaded, _ = load_yaml_file(version.manifest, version.display())
         data = loaded.data if loaded is not None else None
-        key = (version.name, version.version)
-        versions[key] = VersionState(_status(data, key in stopped), data)
+        tier = (data or {}).get("risk_tier")
+        blocked = blocked_by(policy, tier, _drifts(version.path)) is not None
+        versions[(version.name, version.version)] = VersionState(_status(data, blocked), data)
     return RegistryState(versions)

@@ -6,23 +6,29 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from registry import git
 from registry.config import RegistryConfig, load_config
 from registry.console import Progress, log
+from registry.errors import ModelregError
 from registry.findings import Finding, error, has_errors, warning
 from registry.formatcheck import check_format
 from registry.formats import ModelInfo
 from registry.immutability import check_history, resolve_base
 from registry.integrity import check_integrity
 from registry.layout import VersionDir, all_versions, layout_findings, require_models
+from registry.lineage import ManifestIndex, check_lineage
 from registry.manifest import Manifest, load_manifest
+from registry.policy import Decision, decide
 from registry.repocheck import changed_findings, repository_findings
+from registry.reports import REPORTS_DIR, Report, load_reports
 from registry.sandbox import Inspector
 from registry.semantics import check_semantics
+from registry.signing import SIGNATURE_FILE, SignatureResult, check_signature
 from registry.versions import MANIFEST_NAME
 
 # Files a version folder may hold besides those its manifest names.
-_KNOWN_FILES = {MANIFEST_NAME, "model.sig"}
-_KNOWN_DIRS = {"reports"}
+_KNOWN_FILES = {MANIFEST_NAME, SIGNATURE_FILE}
+_KNOWN_DIRS = {REPORTS_DIR}
 
 
 @dataclass(frozen=True)
@@ -31,13 +37,16 @@ class VersionResult:
     manifest: Manifest | None
     model_info: ModelInfo | None
     findings: tuple[Finding, ...]
+    reports: tuple[Report, ...] = ()
+    decision: Decision | None = None  # the governance decision (allow, review or block)
+    signature: SignatureResult | None = None
 
     def ok(self, strict: bool = False) -> bool:
         return not has_errors(self.findings, strict)
 
 
 @dataclass(frozen=True)
-class Report:
+class ValidationReport:
     results: tuple[VersionResult, ...]
     findings: tuple[Finding, ...]  # of the registry as a whole (references between versions)
 
@@ -70,9 +79,18 @@ def _stray_files(manifest: Manifest, version: VersionDir) -> list[Finding]:
     return findings
 
 
-def validate_version(
-    version: VersionDir, config: RegistryConfig, inspector: Inspector
-) -> VersionResult:
+@dataclass(frozen=True)
+class _Run:
+    """What every version's validation in one run shares."""
+
+    root: Path
+    config: RegistryConfig
+    inspector: Inspector
+    manifests: ManifestIndex
+    published: frozenset[str]  # models/<name>/<version> folders already published
+
+
+def validate_version(version: VersionDir, run: _Run) -> VersionResult:
     display = version.display()
     if version.manifest.is_symlink():
         finding = error(
@@ -89,7 +107,8 @@ def validate_version(
             display,
         )
         return VersionResult(version, None, None, (finding,))
-    manifest, findings = load_manifest(version.manifest, display, config.limits.yaml_max_bytes)
+    max_bytes = run.config.limits.yaml_max_bytes
+    manifest, findings = load_manifest(version.manifest, display, max_bytes)
     if manifest is None:
         return VersionResult(version, None, None, tuple(findings))
     findings = check_semantics(manifest, version, display)
@@ -97,10 +116,33 @@ def validate_version(
     findings += found
     model_info = None
     if artifact is not None:
-        model_info, found = check_format(manifest, artifact.path, display, inspector)
+        model_info, found = check_format(manifest, artifact.path, display, run.inspector)
         findings += found
     findings += _stray_files(manifest, version)
-    return VersionResult(version, manifest, model_info, tuple(findings))
+    reports, found = load_reports(version.path, version.relative, max_bytes)
+    findings += found + check_lineage(manifest, reports, run.manifests, display)
+    decision, found = decide(
+        manifest, reports, run.config.governance, version.relative in run.published, display
+    )
+    findings += found
+    signature, found = check_signature(run.root, run.config.governance, manifest, version)
+    findings += found
+    return VersionResult(
+        version, manifest, model_info, tuple(findings), tuple(reports), decision, signature
+    )
+
+
+def _published(root: Path, base: str | None) -> frozenset[str]:
+    """Version folders published at `base` (default: committed at HEAD); none outside Git."""
+    if not git.is_repository(root):
+        return frozenset()
+    prefix = git.models_prefix(root)
+    try:
+        files = git.tracked_files(root, resolve_base(root, base or "HEAD"), f"{prefix}models")
+    except ModelregError:
+        return frozenset()  # no commit yet
+    suffix = "/" + MANIFEST_NAME
+    return frozenset(f[len(prefix) : -len(suffix)] for f in files if f.endswith(suffix))
 
 
 def _exists(root: Path, reference: str) -> bool:
@@ -140,7 +182,7 @@ def validate_registry(
     versions: list[VersionDir] | None = None,
     base: str | None = None,
     since: str | None = None,
-) -> Report:
+) -> ValidationReport:
     """Validate `versions` (default: every version under models/) of the registry at `root`.
 
     With `base` (a Git revision), also check that nothing published at `base` was rewritten.
@@ -156,8 +198,15 @@ def validate_registry(
         Inspector(config.limits.sandbox) as inspector,
         Progress("validating", len(selected), "versions") as progress,
     ):
+        run = _Run(
+            root,
+            config,
+            inspector,
+            ManifestIndex(root, config.limits.yaml_max_bytes),
+            _published(root, base),
+        )
         for version in selected:
-            result = _validate_one(root, version, config, inspector)
+            result = _validate_one(version, run)
             results.append(result)
             log(
                 "validated",
@@ -179,7 +228,7 @@ def validate_registry(
     return _attach(results, unique)
 
 
-def _attach(results: list[VersionResult], findings: list[Finding]) -> Report:
+def _attach(results: list[VersionResult], findings: list[Finding]) -> ValidationReport:
     """Findings about a file of a checked version belong to that version's result."""
     by_folder = {r.version.relative + "/": index for index, r in enumerate(results)}
     extra: dict[int, list[Finding]] = {}
@@ -196,14 +245,12 @@ def _attach(results: list[VersionResult], findings: list[Finding]) -> Report:
         dataclasses.replace(r, findings=r.findings + tuple(extra[i])) if i in extra else r
         for i, r in enumerate(results)
     )
-    return Report(merged, tuple(remaining))
+    return ValidationReport(merged, tuple(remaining))
 
 
-def _validate_one(
-    root: Path, version: VersionDir, config: RegistryConfig, inspector: Inspector
-) -> VersionResult:
-    result = validate_version(version, config, inspector)
-    extra = _check_references(root, result)
+def _validate_one(version: VersionDir, run: _Run) -> VersionResult:
+    result = validate_version(version, run)
+    extra = _check_references(run.root, result)
     if extra:
         result = dataclasses.replace(result, findings=result.findings + tuple(extra))
     return result

@@ -17,7 +17,7 @@ import struct
 import sys
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +263,7 @@ class Example:
     filename: str
     make: Callable[[], bytes]
     manifest: str  # with {sha256} and {size} placeholders
+    reports: dict[str, str] = field(default_factory=dict)  # reports/<file name> -> YAML
 
 
 IRIS_V1 = """\
@@ -298,6 +299,11 @@ publisher:
   email: examples@modelreg.invalid
   identity: examples@modelreg.invalid
 risk_tier: tier-1
+lineage:
+  datasets:
+    - name: iris
+      url: https://archive.ics.uci.edu/dataset/53/iris
+      license: CC-BY-4.0
 metrics:
   - name: accuracy
     value: 0.33
@@ -434,6 +440,11 @@ publisher:
   name: modelreg examples
   url: https://modelreg.invalid/
 risk_tier: tier-2
+lineage:
+  datasets:
+    - name: speech-commands
+      url: https://www.tensorflow.org/datasets/catalog/speech_commands
+      license: CC-BY-4.0
 governance:
   review:
     approved_by: governance-board@modelreg.invalid
@@ -445,18 +456,77 @@ metrics:
 tags: [audio, keyword-spotting, example]
 """
 
+
+def evaluation(run_id: str, dataset: str, metrics: str, passed: bool) -> str:
+    return f"""\
+kind: evaluation
+run_id: {run_id}
+evaluator: modelreg examples CI
+evaluator_version: "1.0"
+dataset: {dataset}
+metrics: {{{metrics}}}
+passed: {str(passed).lower()}
+"""
+
+
+def drift(measured_at: str, score: float) -> str:
+    return f"""\
+kind: drift
+measured_at: "{measured_at}"
+drift_score: {score}
+window: 7d
+monitor: modelreg examples monitor
+"""
+
+
 EXAMPLES = [
-    Example("iris-mlp", "1.0.0", "model.onnx", lambda: onnx_mlp(7, 8), IRIS_V1),
-    Example("iris-mlp", "1.1.0", "model.onnx", lambda: onnx_mlp(11, 16), IRIS_V2),
+    Example(
+        "iris-mlp",
+        "1.0.0",
+        "model.onnx",
+        lambda: onnx_mlp(7, 8),
+        IRIS_V1,
+        {
+            "2025-01-20-evaluation.yaml": evaluation("iris-eval-1", "iris", "accuracy: 0.33", True),
+            # Over tier-1's threshold (0.15): a warning and a flag on the catalog.
+            "2025-06-01-drift.yaml": drift("2025-06-01T06:00:00Z", 0.21),
+        },
+    ),
+    Example(
+        "iris-mlp",
+        "1.1.0",
+        "model.onnx",
+        lambda: onnx_mlp(11, 16),
+        IRIS_V2,
+        {
+            "2025-03-02-evaluation.yaml": evaluation("iris-eval-2", "iris", "accuracy: 0.35", True),
+            "2025-06-01-drift.yaml": drift("2025-06-01T06:00:00Z", 0.04),
+        },
+    ),
     Example("tiny-convnet", "0.1.0", "model.pt", lambda: torchscript_convnet(3), CONVNET),
-    Example("keyword-dense", "2.0.0", "model.tflite", lambda: tflite_dense(5), KEYWORD),
+    Example(
+        "keyword-dense",
+        "2.0.0",
+        "model.tflite",
+        lambda: tflite_dense(5),
+        KEYWORD,
+        {
+            "2025-02-01-evaluation.yaml": evaluation(
+                "kws-eval-7", "speech-commands", "false_accept_rate: 0.02", True
+            ),
+            # Under tier-2's threshold (0.08): no new review needed.
+            "2025-06-01-drift.yaml": drift("2025-06-01T06:00:00Z", 0.05),
+        },
+    ),
 ]
 
 
 def render(example: Example) -> dict[str, bytes]:
     model = example.make()
     manifest = example.manifest.format(sha256=hashlib.sha256(model).hexdigest(), size=len(model))
-    return {example.filename: model, "manifest.yaml": manifest.encode()}
+    files = {example.filename: model, "manifest.yaml": manifest.encode()}
+    files.update({f"reports/{name}": text.encode() for name, text in example.reports.items()})
+    return files
 
 
 def write_all(models: Path) -> None:
@@ -464,6 +534,7 @@ def write_all(models: Path) -> None:
         folder = models / example.name / example.version
         folder.mkdir(parents=True, exist_ok=True)
         for name, content in render(example).items():
+            (folder / name).parent.mkdir(exist_ok=True)
             (folder / name).write_bytes(content)
 
 

@@ -210,10 +210,10 @@ def test_openapi_is_valid_and_describes_every_json_file(site: Path) -> None:
         errors = list(matching[0].iter_errors(json.loads(path.read_text())))
         assert errors == [], (relative, [e.message for e in errors][:3])
         checked += 1
-    # index, 3 models, 4 records with 3 SBOMs each, events.json with one page, head.json, and
-    # the published schemas
+    # index, 3 models, 4 records with 3 SBOMs each, events.json with one page, head.json,
+    # stats.json, lineage.json and the published schemas
     schemas = len(list((site / "v1/schema").rglob("*.json")))
-    assert checked == 1 + 3 + 4 * 4 + 2 + 1 + 1 + schemas  # ... and stats.json
+    assert checked == 1 + 3 + 4 * 4 + 2 + 1 + 1 + 1 + schemas
 
 
 # The build's duration, in the monitoring files, is the one figure taken from the clock.
@@ -267,7 +267,7 @@ class _HeadCheck(HTMLParser):
 
 def test_every_page_starts_with_csp_and_links_relatively(site: Path) -> None:
     pages = [p for p in site.rglob("*.html") if "docs" not in p.relative_to(site).parts]
-    assert len(pages) == 1 + 1 + 3 + 4  # home, timeline, models, versions
+    assert len(pages) == 1 + 1 + 1 + 3 + 4  # home, timeline, lineage, models, versions
     for page in pages:
         check = _HeadCheck()
         check.feed(page.read_text())

@@ -67,7 +67,7 @@ def history(tmp_path: Path) -> dict[str, Any]:
     shas = {}
     add_version(root, "alpha", "1.0.0")
     shas["register"] = commit_all(root, "register alpha", "2025-01-01T10:00:00+00:00")
-    add_version(root, "alpha", "1.1.0")
+    add_version(root, "alpha", "1.1.0", lineage={"datasets": [{"name": "holdout"}]})
     shas["version"] = commit_all(root, "alpha 1.1.0", "2025-01-02T10:00:00+00:00")
     edit_manifest(root, "alpha", "1.0.0", description="Now with a description.", tags=["audio"])
     shas["edit"] = commit_all(root, "describe alpha 1.0.0", "2025-01-03T10:00:00+00:00")

@@ -34,10 +34,14 @@ operation = st.one_of(
     st.tuples(st.just("report"), st.integers(0, 50), st.sampled_from(["evaluation", "drift"])),
     st.tuples(st.just("branch-add"), st.integers(0, 2), st.integers(4, 6)),
     st.tuples(st.just("garble"), st.integers(0, 50)),
+    # Governance: a riskier tier (validation refuses lowering one), a new version at tier-3.
+    st.tuples(st.just("raise-tier"), st.integers(0, 50)),
+    st.tuples(st.just("add-tier-3"), st.integers(0, 2), st.integers(7, 9)),
 )
+TIERS = ("tier-1", "tier-2", "tier-3")
 
 
-def _manifest(name: str, version: str, salt: int) -> dict[str, Any]:
+def _manifest(name: str, version: str, salt: int, tier: str = "tier-1") -> dict[str, Any]:
     return {
         "schema_version": "1.1",
         "model_name": name,
@@ -50,7 +54,7 @@ def _manifest(name: str, version: str, salt: int) -> dict[str, Any]:
         "license": "MIT",
         "intended_use": "Property test manifest, never used for anything.",
         "publisher": {"name": "prop"},
-        "risk_tier": "tier-1",
+        "risk_tier": tier,
     }
 
 
@@ -66,14 +70,15 @@ def _live(root: Path) -> list[Path]:
 def _apply(root: Path, op: tuple[Any, ...], step: int) -> None:
     live = _live(root)
     kind = op[0]
-    if kind in ("add", "branch-add"):
+    if kind in ("add", "branch-add", "add-tier-3"):
         name, version = f"model-{op[1]}", f"1.{op[2]}.0"
         folder = root / "models" / name / version
         if folder.exists():
             return
         if kind == "branch-add":
             git(root, "checkout", "-q", "-b", f"side-{step}")
-        _write(folder / "manifest.yaml", _manifest(name, version, step))
+        tier = "tier-3" if kind == "add-tier-3" else "tier-1"
+        _write(folder / "manifest.yaml", _manifest(name, version, step, tier))
         if kind == "branch-add":
             commit_all(root, f"side {step}", f"2025-02-01T00:{step:02d}:00+00:00")
             git(root, "checkout", "-q", "main")
@@ -123,6 +128,9 @@ def _apply(root: Path, op: tuple[Any, ...], step: int) -> None:
             else {"kind": "drift", "drift_score": step / 100}
         )
         _write(folder / "reports" / f"2025-01-{step % 28 + 1:02d}-{op[2]}-{step}.yaml", body)
+    elif kind == "raise-tier" and data is not None and data.get("risk_tier") in TIERS:
+        data["risk_tier"] = TIERS[min(TIERS.index(data["risk_tier"]) + 1, 2)]
+        _write(manifest, data)
     elif kind == "garble":
         manifest.write_text("schema_version: '1.1'\nmodel_name: a\nmodel_name: b\n")
 

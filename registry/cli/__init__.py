@@ -23,6 +23,7 @@ from registry.cli import hash as hash_verb
 from registry.cli import inspect as inspect_verb
 from registry.cli import migrate as migrate_verb
 from registry.cli import serve as serve_verb
+from registry.cli import sign as sign_verb
 from registry.cli import validate as validate_verb
 from registry.cli import verify_log as verify_log_verb
 from registry.errors import ModelregError, UsageError
@@ -40,6 +41,7 @@ VERBS: dict[str, ModuleType] = {
     "hash": hash_verb,
     "migrate": migrate_verb,
     "codeowners": codeowners_verb,
+    "sign": sign_verb,
     "serve": serve_verb,
 }
 

@@ -28,12 +28,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-deprecated", action="store_true", help="fetch a deprecated version anyway"
     )
+    parser.add_argument(
+        "--trust-root",
+        type=Path,
+        action="append",
+        metavar="PEM",
+        help="a CA certificate to verify model.sig against (repeatable; default: the trust roots "
+        "the registry publishes)",
+    )
+    parser.add_argument(
+        "--require-signature", action="store_true", help="refuse a version that is not signed"
+    )
+    parser.add_argument(
+        "--skip-signature",
+        action="store_true",
+        help="do not verify model.sig (for installs without model-signing); size and SHA-256 "
+        "are still verified",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from registry.client import RegistryClient
+    from registry.client import RegistryClient, SignaturePolicy
     from registry.console import Progress
 
+    if args.skip_signature and (args.require_signature or args.trust_root):
+        raise UsageError(
+            "--skip-signature cannot be combined with --require-signature or --trust-root"
+        )
+    for root in args.trust_root or []:
+        if not root.is_file():
+            raise UsageError(f"--trust-root {root}: no such file")
+    policy = SignaturePolicy(args.trust_root, args.require_signature, args.skip_signature)
     location = args.registry or os.environ.get("MODELREG_REGISTRY")
     if not location:
         raise UsageError("say where the registry is: --registry URL_OR_DIR or $MODELREG_REGISTRY")
@@ -43,8 +68,9 @@ def run(args: argparse.Namespace) -> int:
     artifact = resolved.record["artifact"]
     size = artifact["size"] + sum(e["size"] for e in artifact.get("external_data", []))
     with Progress(f"fetching {resolved.id}", size, "bytes") as progress:
-        fetched = client.download(resolved, args.to, args.allow_deprecated, progress.update)
+        fetched = client.download(resolved, args.to, args.allow_deprecated, progress.update, policy)
     for path in fetched.files:
         print(f"{path}  (verified)")
-    print(f"{fetched.id}: sha256 {fetched.sha256}")
+    signed = f", signature verified: signed by {fetched.signed_by}" if fetched.signed_by else ""
+    print(f"{fetched.id}: sha256 {fetched.sha256}{signed}")
     return 0

@@ -60,6 +60,19 @@ def _model_card(facts: SbomFacts) -> dict[str, Any]:
         "properties": [
             {"name": "modelreg:risk_tier", "value": facts.risk_tier},
             {"name": "modelreg:standard_compliance", "value": NIST_AI_RMF},
+            {"name": "modelreg:governance_decision", "value": facts.decision},
+            {"name": "modelreg:status", "value": facts.status},
+            {"name": "modelreg:drift_threshold", "value": str(facts.drift_threshold)},
+            *(
+                [{"name": "modelreg:drift_score", "value": str(facts.drift_score)}]
+                if facts.drift_score is not None
+                else []
+            ),
+            *(
+                [{"name": "modelreg:governance", "value": facts.governance}]
+                if facts.governance
+                else []
+            ),
         ],
     }
     if facts.metrics:

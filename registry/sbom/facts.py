@@ -56,6 +56,11 @@ class SbomFacts:
     intended_use: str
     description: str
     risk_tier: str
+    status: str  # active | deprecated | blocked
+    decision: str  # the governance decision: allow | review | block
+    governance: str  # the decision's reasons, in words
+    drift_score: float | None  # the latest drift measurement
+    drift_threshold: float  # of the risk tier: above it, the tier's action applies
     format: str
     format_detail: str
     model_types: tuple[str, ...]  # inferred from the operators the file uses
@@ -70,6 +75,15 @@ class SbomFacts:
     outputs: tuple[str, ...]
     document_url: dict[str, str]
     manifest_digest: str  # of the manifest's content: any metadata change gives new identifiers
+
+    @property
+    def governance_statement(self) -> str:
+        """The risk assessment in one sentence, for annotations."""
+        text = (
+            f"risk_tier: {self.risk_tier} (governance per {NIST_AI_RMF}); "
+            f"decision: {self.decision}; status: {self.status}"
+        )
+        return f"{text}; {self.governance}" if self.governance else text
 
     def uuid(self, kind: str) -> uuid.UUID:
         return uuid.uuid5(uuid.NAMESPACE_URL, f"{self.document_url[kind]}#{self.manifest_digest}")
@@ -125,6 +139,8 @@ def collect(catalog: Catalog, version: PublishedVersion) -> SbomFacts:
     base = lineage.get("base_model")
     base_version = catalog.find(base) if base else None
     info = version.model_info
+    decision = version.decision
+    figures = dict(decision.figures) if decision else {}
     publisher = data["publisher"]
     filename = manifest.artifact.path or manifest.artifact.url or "model"
     canonical = json.dumps(dict(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -151,6 +167,11 @@ def collect(catalog: Catalog, version: PublishedVersion) -> SbomFacts:
         intended_use=data["intended_use"],
         description=data.get("description", ""),
         risk_tier=manifest.risk_tier,
+        status=version.status,
+        decision=decision.decision if decision else "allow",
+        governance="; ".join(decision.reasons) if decision and decision.reasons else "",
+        drift_score=figures.get("drift_score"),
+        drift_threshold=catalog.config.governance.tiers[manifest.risk_tier].drift_threshold,
         format=manifest.format,
         format_detail=f"{manifest.format} ({info.format_version})" if info else manifest.format,
         model_types=model_types(info.operators) if info else (),

@@ -23,7 +23,7 @@ from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
 from spdx_tools.spdx.validation.uri_validators import validate_download_location
 from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
 
-from registry.sbom.facts import NIST_AI_RMF, TOOL, SbomFacts, slug
+from registry.sbom.facts import TOOL, SbomFacts, slug
 
 MODEL_ID = "SPDXRef-Model"
 LICENSE_REF = re.compile(r"(?<![\w:-])LicenseRef-[A-Za-z0-9.-]+")
@@ -157,7 +157,7 @@ def build_document(facts: SbomFacts) -> Document:
             AnnotationType.OTHER,
             tool,
             created,
-            f"risk_tier: {facts.risk_tier} (governance per {NIST_AI_RMF})",
+            facts.governance_statement,
         ),
     ]
     return Document(

@@ -82,10 +82,15 @@ def _model(graph: _Graph, facts: SbomFacts, publisher: Any) -> Any:
         properties["description"] = facts.description
     if facts.model_types:
         properties["ai_typeOfModel"] = list(facts.model_types)
-    if facts.metrics:
-        properties["ai_metric"] = [
-            spdx.DictionaryEntry(key=str(m["name"]), value=str(m["value"])) for m in facts.metrics
-        ]
+    metrics = [(str(m["name"]), str(m["value"])) for m in facts.metrics]
+    if facts.drift_score is not None:
+        metrics.append(("drift_score", str(facts.drift_score)))
+    if metrics:
+        properties["ai_metric"] = [spdx.DictionaryEntry(key=k, value=v) for k, v in metrics]
+    # The risk tier's drift threshold: above it, the tier's governance action applies.
+    properties["ai_metricDecisionThreshold"] = [
+        spdx.DictionaryEntry(key="drift_score", value=str(facts.drift_threshold))
+    ]
     if facts.tags:
         properties["ai_domain"] = list(facts.tags)
     return spdx.ai_AIPackage(**properties)
@@ -119,7 +124,7 @@ def build_objects(facts: SbomFacts) -> spdx.SHACLObjectSet:
             creationInfo=graph.info,
             annotationType=spdx.AnnotationType.other,
             subject=model,
-            statement=f"risk_tier: {facts.risk_tier} (governance per {NIST_AI_RMF})",
+            statement=facts.governance_statement,
         )
     )
     trained: list[Any] = []

@@ -12,6 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from registry.catalog import Catalog, PublishedVersion, build_catalog
 from registry.config import load_config, normalized_base_url
 from registry.errors import ModelregError
@@ -21,14 +23,22 @@ from registry.findings import Severity
 from registry.sbom import cyclonedx, spdx2, spdx3
 from registry.sbom.facts import collect
 from registry.schemas import schema_dir
+from registry.signing import SIGNATURE_FILE
 from registry.site import eventpages, paths
 from registry.site.atomic import staging
 from registry.site.docs import build_docs
 from registry.site.guard import check_output
 from registry.site.html import render_page
-from registry.site.records import index_document, link, model_document, version_record
+from registry.site.lineage_svg import render_svg
+from registry.site.records import (
+    index_document,
+    lineage_document,
+    link,
+    model_document,
+    version_record,
+)
 from registry.site.stats import prometheus_text, stats_document
-from registry.validate import Report, validate_registry
+from registry.validate import ValidationReport, validate_registry
 
 
 class BuildRefused(ModelregError):
@@ -64,7 +74,7 @@ class SiteWriter:
         shutil.copyfile(source, self.path(relative))
 
 
-def _admit(report: Report, allow_invalid: bool) -> None:
+def _admit(report: ValidationReport, allow_invalid: bool) -> None:
     """Refuse a registry with errors; --allow-invalid lets versions with errors be left out, but
     never errors of the registry as a whole (links, submodules, rewritten history)."""
     failing = [r for r in report.results if not r.ok()]
@@ -140,6 +150,11 @@ def _write_version(
             )
     elif version.manifest.artifact.url:
         artifact_href = version.manifest.artifact.url
+    signature_href = None
+    if catalog.config.publish_artifacts and version.signature and version.signature.present:
+        target = paths.artifact(version.name, version.version, SIGNATURE_FILE)
+        out.copy(version.manifest.folder / SIGNATURE_FILE, target)
+        signature_href = link(page, target)
     out.text(
         page,
         render_page(
@@ -148,9 +163,44 @@ def _write_version(
             record=record,
             io=_io_rows(version),
             artifact_href=artifact_href,
+            signature_href=signature_href,
+            lineage_svg=_lineage_svg(catalog, {version.id}, page),
             events=_timeline(catalog, catalog.events_of(version.name, version.version)),
             **context,
         ),
+    )
+
+
+def _lineage_svg(catalog: Catalog, versions: set[str], page: str) -> Markup | None:
+    """The lineage around `versions`, or None when they have none."""
+    graph = catalog.lineage.around(versions)
+    if not graph.edges:
+        return None
+
+    def href(node: str) -> str | None:
+        if node not in graph.versions:
+            return None
+        name, _, number = node.partition("@")
+        return link(page, paths.version_page(name, number))
+
+    return render_svg(graph, versions, href, f"Lineage of {', '.join(sorted(versions))}")
+
+
+def _write_lineage(out: SiteWriter, catalog: Catalog, context: dict[str, Any]) -> None:
+    out.json(paths.LINEAGE_JSON, lineage_document(catalog))
+    graph = catalog.lineage.by_model()
+    page = paths.LINEAGE_PAGE
+    svg = None
+    if graph.edges:
+        svg = render_svg(
+            graph,
+            set(),
+            lambda node: link(page, paths.model_page(node)) if node in graph.versions else None,
+            "Lineage of the registry's models",
+        )
+    unconnected = sum(1 for m in catalog.models if m.name not in graph.versions)
+    out.text(
+        page, render_page("lineage.html", page, lineage_svg=svg, unconnected=unconnected, **context)
     )
 
 
@@ -226,6 +276,9 @@ def write_site(out: SiteWriter, catalog: Catalog, root: Path) -> bool:
     index = index_document(catalog)
     out.json(paths.INDEX_JSON, index)
     _write_events(out, catalog, context)
+    _write_lineage(out, catalog, context)
+    for number, name in enumerate(catalog.config.governance.trust_roots, start=1):
+        out.copy(root / name, paths.trust_root(number))
     _write_schemas(out)
     _write_static(out)
     out.text(paths.HOME_PAGE, render_page("index.html", paths.HOME_PAGE, index=index, **context))
@@ -234,7 +287,13 @@ def write_site(out: SiteWriter, catalog: Catalog, root: Path) -> bool:
         out.json(paths.model_json(model.name), document)
         page = paths.model_page(model.name)
         timeline = _timeline(catalog, catalog.events_of(model.name))
-        out.text(page, render_page("model.html", page, model=document, events=timeline, **context))
+        svg = _lineage_svg(catalog, {v.id for v in model.versions}, page)
+        out.text(
+            page,
+            render_page(
+                "model.html", page, model=document, events=timeline, lineage_svg=svg, **context
+            ),
+        )
         for version in model.versions:
             _write_version(out, catalog, version, context)
     return has_docs

@@ -55,7 +55,14 @@ def environment() -> Environment:
     env.filters["json_script"] = _json_script
     env.filters["shape"] = format_shape
     env.globals["csp"] = CONTENT_SECURITY_POLICY
+    env.globals["flag_titles"] = FLAG_TITLES
     return env
+
+
+FLAG_TITLES = {
+    "drift": "the latest drift report is over the risk tier's threshold (monitored)",
+    "evaluation-failed": "the latest evaluation did not pass",
+}
 
 
 def render_page(template: str, page: str, **context: Any) -> str:

@@ -7,6 +7,8 @@ OPENAPI = "v1/openapi.yaml"
 SCHEMAS = "v1/schema"
 HOME_PAGE = "index.html"
 TIMELINE_PAGE = "timeline.html"
+LINEAGE_PAGE = "lineage.html"
+LINEAGE_JSON = "v1/lineage.json"
 FEED = "feed.xml"
 EVENTS_JSON = "v1/events.json"
 LOG_HEAD = "v1/log/head.json"
@@ -20,6 +22,11 @@ SBOM_FILES = {"spdx": "sbom.spdx.json", "spdx3": "sbom.spdx3.json", "cdx": "sbom
 
 def events_page(number: int) -> str:
     return f"v1/events/{number}.json"
+
+
+def trust_root(number: int) -> str:
+    """The registry's `number`th trust root (from 1), as published for consumers."""
+    return f"v1/trust-roots/{number}.pem"
 
 
 def model_json(name: str) -> str:

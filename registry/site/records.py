@@ -11,6 +11,10 @@ from typing import Any
 
 from registry import __version__
 from registry.catalog import Catalog, CommitRef, ModelEntry, PublishedVersion
+from registry.evidence import governance, rmf_evidence, signature
+from registry.hashing import hash_file
+from registry.lineage import DATASET_PREFIX
+from registry.signing import SIGNATURE_FILE
 from registry.site import paths
 
 API_VERSION = "1"
@@ -56,6 +60,18 @@ def _artifact(catalog: Catalog, version: PublishedVersion, doc: str) -> dict[str
     return {**main, "external_data": [entry(*f) for f in files[1:]]}
 
 
+def _signature(catalog: Catalog, version: PublishedVersion, doc: str) -> dict[str, Any]:
+    """The verification result, and where model.sig is fetched from when there is one."""
+    data = signature(version)
+    if data["present"]:
+        digest = hash_file(version.manifest.folder / SIGNATURE_FILE)
+        data.update(sha256=digest.sha256, size=digest.size)
+        data["url"] = catalog.artifact_url(version, SIGNATURE_FILE)
+        if catalog.config.publish_artifacts:
+            data["href"] = link(doc, paths.artifact(version.name, version.version, SIGNATURE_FILE))
+    return data
+
+
 def version_record(catalog: Catalog, version: PublishedVersion) -> dict[str, Any]:
     doc = paths.version_json(version.name, version.version)
     page_size = catalog.config.events_page_size
@@ -70,11 +86,13 @@ def version_record(catalog: Catalog, version: PublishedVersion) -> dict[str, Any
         "manifest": dict(manifest.data),
         "artifact": _artifact(catalog, version, doc),
         "model_info": version.model_info.to_json() if version.model_info else None,
-        "governance": {
-            "risk_tier": manifest.risk_tier,
-            "review": (manifest.data.get("governance") or {}).get("review"),
-        },
-        "signature": {"present": (manifest.folder / "model.sig").is_file()},
+        "governance": governance(version),
+        "signature": _signature(catalog, version, doc),
+        "reports": [
+            {"path": r.path, "kind": r.kind, "date": r.date, "data": dict(r.data)}
+            for r in version.reports
+        ],
+        "nist_ai_rmf": rmf_evidence(catalog, version),
         "history": {
             "published": _commit(version.history.published),
             "updated": _commit(version.history.updated),
@@ -119,6 +137,8 @@ def _version_summary(version: PublishedVersion, doc: str) -> dict[str, Any]:
     }
     if "deprecation" in manifest.data:
         summary["deprecation"] = dict(manifest.data["deprecation"])
+    summary["decision"] = version.decision.decision if version.decision else "allow"
+    summary["flags"] = list(version.decision.flags) if version.decision else []
     return summary
 
 
@@ -159,6 +179,9 @@ def index_document(catalog: Catalog) -> dict[str, Any]:
                 "license": manifest.license,
                 "framework": manifest.framework_name,
                 "risk_tier": manifest.risk_tier,
+                "decision": latest.decision.decision if latest.decision else "allow",
+                "flags": list(latest.decision.flags) if latest.decision else [],
+                "signed": bool(latest.signature and latest.signature.verified),
                 "tags": list(manifest.data.get("tags", [])),
                 "description": manifest.data.get("description", ""),
                 "intended_use": manifest.data["intended_use"],
@@ -175,6 +198,11 @@ def index_document(catalog: Catalog) -> dict[str, Any]:
             "name": catalog.config.name,
             "description": catalog.config.description,
             "base_url": catalog.config.base_url,
+            # The CAs whose certificates may sign models (governance.trust_roots), as PEM files.
+            "trust_roots": [
+                link(doc, paths.trust_root(number))
+                for number in range(1, len(catalog.config.governance.trust_roots) + 1)
+            ],
         },
         "generator": f"modelreg {__version__}",
         "generated_at": catalog.generated_at,
@@ -191,5 +219,25 @@ def index_document(catalog: Catalog) -> dict[str, Any]:
             "events": link(doc, paths.EVENTS_JSON),
             "log_head": link(doc, paths.LOG_HEAD),
             "feed": link(doc, paths.FEED),
+            "lineage": link(doc, paths.LINEAGE_JSON),
         },
     }
+
+
+def lineage_document(catalog: Catalog) -> dict[str, Any]:
+    """The registry's lineage graph: versions and datasets, derived-from and trained-on edges."""
+    doc = paths.LINEAGE_JSON
+    graph = catalog.lineage
+    nodes: list[dict[str, Any]] = [
+        {"id": v, "kind": "version", "url": link(doc, paths.version_json(*v.split("@", 1)))}
+        for v in sorted(graph.versions)
+    ]
+    nodes += [
+        {"id": d, "kind": "dataset", "name": d.removeprefix(DATASET_PREFIX)}
+        for d in sorted(graph.datasets)
+    ]
+    edges = [
+        {"from": a, "to": b, "type": "trainedOn" if b in graph.datasets else "derivedFrom"}
+        for a, b in sorted(graph.edges)
+    ]
+    return {"api_version": API_VERSION, "nodes": nodes, "edges": edges}

@@ -1,0 +1,204 @@
+"""Signatures with the real model-signing package and a PKI made here (root CA, intermediate,
+leaf; EC P-256): a valid signature passes, and each way one can be wrong fails with its code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from registry.signing import sign_folder
+from tests.helpers import (
+    VALID_REAL_MODELS,
+    commit_all,
+    manifest_data,
+    run,
+    validate_json,
+    write_version,
+)
+from tests.pki import NOW, Publisher, publisher_files, root_authority
+
+MODEL = VALID_REAL_MODELS["nmp.tflite"]
+OTHER = VALID_REAL_MODELS["okay_nabu.tflite"]
+IDENTITY = "publisher@example.org"
+REVIEW = {"approved_by": "risk-board@example.org", "approved_at": "2025-01-01"}
+NOW_ISO = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def registry(
+    tmp_path: Path,
+    identity: str = IDENTITY,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+) -> tuple[Path, Publisher]:
+    """A registry trusting a fresh root CA, with one tier-3 version (signature required)."""
+    root = tmp_path / "registry"
+    pki = publisher_files(tmp_path / "pki", identity, not_before, not_after)
+    (root / "ca").mkdir(parents=True)
+    shutil.copyfile(pki.root, root / "ca/root.pem")
+    (root / "registry.yaml").write_text(
+        "name: Signing test\nbase_url: https://models.example.org/\n"
+        "governance:\n  trust_roots: [ca/root.pem]\n"
+    )
+    data = manifest_data(MODEL, "signed", "1.0.0")
+    data.update(risk_tier="tier-3", governance={"review": REVIEW})
+    data["publisher"]["identity"] = IDENTITY
+    write_version(root, data, MODEL.path)
+    return root, pki
+
+
+def sign(root: Path, pki: Publisher, version: str = "1.0.0") -> tuple[int, str, str]:
+    folder = root / "models/signed" / version
+    return run("sign", folder, "--key", pki.key, "--cert", pki.certificate, "--chain", pki.chain)
+
+
+def problems(report: dict[str, Any]) -> list[str]:
+    return sorted(f["code"] for f in report["findings"] if f["severity"] == "error")
+
+
+def test_valid_signature_passes_and_is_recorded(tmp_path: Path) -> None:
+    root, pki = registry(tmp_path)
+    code, out, err = sign(root, pki)
+    assert code == 0, err
+    assert "model.sig" in out and IDENTITY in out
+    commit_all(root, "signed", NOW_ISO)
+    code, report = validate_json(root)
+    assert code == 0, report["findings"]
+    site = tmp_path / "site"
+    assert run("build", "--root", root, "--out", site)[0] == 0
+    record = json.loads((site / "v1/models/signed/1.0.0/index.json").read_text())
+    signature = record["signature"]
+    assert signature["verified"] is True and signature["identity"] == IDENTITY
+    assert signature["issuer"] == "CN=modelreg test intermediate"
+    assert (site / "v1/models/signed/1.0.0" / signature["href"]).read_bytes() == (
+        root / "models/signed/1.0.0/model.sig"
+    ).read_bytes()
+    assert record["nist_ai_rmf"]["govern"]["signed_by"] == IDENTITY
+    assert (site / "v1/trust-roots/1.pem").read_bytes() == pki.root.read_bytes()
+    assert (
+        "signed by publisher@example.org" in (site / "models/signed/1.0.0/index.html").read_text()
+    )
+    # fetch verifies it: against the registry's published roots, or the consumer's own.
+    code, out, err = run("fetch", "signed", "--registry", site, "--to", tmp_path / "a")
+    assert code == 0, err
+    assert f"signed by {IDENTITY}" in out
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["nmp.tflite"]
+    code, out, _ = run(
+        "fetch", "signed", "--registry", site, "--to", tmp_path / "b", "--trust-root", pki.root
+    )
+    assert code == 0
+    stranger = root_authority("someone else").write_certificate(tmp_path / "stranger.pem")
+    code, _, err = run(
+        "fetch", "signed", "--registry", site, "--to", tmp_path / "c", "--trust-root", stranger
+    )
+    assert code == 1 and "signing.untrusted" in err
+    assert list((tmp_path / "c").iterdir()) == []
+
+
+def test_fetch_can_require_a_signature(tmp_path: Path) -> None:
+    root, _ = registry(tmp_path)
+    data = manifest_data(MODEL, "plain", "1.0.0")
+    write_version(root, data, MODEL.path)
+    shutil.rmtree(root / "models/signed")
+    commit_all(root, "unsigned tier-1", NOW_ISO)
+    site = tmp_path / "site"
+    assert run("build", "--root", root, "--out", site)[0] == 0
+    code, _, err = run(
+        "fetch", "plain", "--registry", site, "--to", tmp_path / "a", "--require-signature"
+    )
+    assert code == 1 and "not signed" in err
+    assert run("fetch", "plain", "--registry", site, "--to", tmp_path / "b")[0] == 0
+
+
+def test_wrong_root_is_untrusted(tmp_path: Path) -> None:
+    root, pki = registry(tmp_path)
+    assert sign(root, pki)[0] == 0
+    root_authority("another CA").write_certificate(root / "ca/root.pem")
+    commit_all(root, "signed", NOW_ISO)
+    code, report = validate_json(root)
+    assert code == 1 and problems(report) == ["signing.untrusted"]
+    finding = next(f for f in report["findings"] if f["code"] == "signing.untrusted")
+    assert finding["file"] == "models/signed/1.0.0/model.sig"
+
+
+def test_expired_leaf_fails_but_validity_is_judged_at_commit_time(tmp_path: Path) -> None:
+    leaf = (NOW - dt.timedelta(days=60), NOW - dt.timedelta(days=30))
+    root, pki = registry(tmp_path, IDENTITY, *leaf)
+    code, _, err = sign(root, pki)
+    assert code == 1 and "not now" in err  # `modelreg sign` refuses an expired certificate
+    folder = root / "models/signed/1.0.0"
+    sign_folder(folder, pki.key, pki.certificate, [pki.chain])
+    commit_all(root, "signed late", NOW_ISO)
+    code, report = validate_json(root)
+    assert code == 1 and problems(report) == ["signing.expired"]
+    # Committed while the certificate was valid: the signature stays good after it expires.
+    in_time = (NOW - dt.timedelta(days=45)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    again, _ = registry(tmp_path / "again", IDENTITY, *leaf)
+    shutil.copyfile(folder / "model.sig", again / "models/signed/1.0.0/model.sig")
+    shutil.copyfile(root / "ca/root.pem", again / "ca/root.pem")
+    commit_all(again, "signed in time", in_time)
+    code, report = validate_json(again)
+    assert code == 0, report["findings"]
+
+
+def test_tampered_artifact_fails(tmp_path: Path) -> None:
+    root, pki = registry(tmp_path)
+    assert sign(root, pki)[0] == 0
+    artifact = root / "models/signed/1.0.0/nmp.tflite"
+    data = bytearray(artifact.read_bytes())
+    data[-1] ^= 0x01
+    artifact.write_bytes(bytes(data))
+    commit_all(root, "tampered", NOW_ISO)
+    code, report = validate_json(root)
+    assert code == 1
+    assert "signing.artifact-mismatch" in problems(report)
+    assert "integrity.sha256-mismatch" in problems(report)
+
+
+def test_signature_made_for_another_file_fails(tmp_path: Path) -> None:
+    root, pki = registry(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copyfile(OTHER.path, other / "nmp.tflite")  # same name, other bytes
+    sign_folder(other, pki.key, pki.certificate, [pki.chain])
+    shutil.copyfile(other / "model.sig", root / "models/signed/1.0.0/model.sig")
+    commit_all(root, "borrowed signature", NOW_ISO)
+    code, report = validate_json(root)
+    assert code == 1 and problems(report) == ["signing.digest-mismatch"]
+
+
+def test_identity_mismatch_fails(tmp_path: Path) -> None:
+    root, pki = registry(tmp_path, identity="impostor@example.org")
+    code, _, err = sign(root, pki)
+    assert code == 1 and "impostor@example.org" in err and IDENTITY in err
+    sign_folder(root / "models/signed/1.0.0", pki.key, pki.certificate, [pki.chain])
+    commit_all(root, "signed by someone else", NOW_ISO)
+    code, report = validate_json(root)
+    assert code == 1 and problems(report) == ["signing.identity-mismatch"]
+
+
+def test_uri_identity_of_a_workload_verifies(tmp_path: Path) -> None:
+    workflow = "https://github.com/example/models/.github/workflows/release.yml@refs/heads/main"
+    root, pki = registry(tmp_path, identity=workflow)
+    manifest = root / "models/signed/1.0.0/manifest.yaml"
+    manifest.write_text(
+        manifest.read_text().replace(f"identity: {IDENTITY}", f"identity: {workflow}")
+    )
+    assert sign(root, pki)[0] == 0
+    commit_all(root, "signed by CI", NOW_ISO)
+    code, report = validate_json(root)
+    assert code == 0, report["findings"]
+
+
+def test_tier3_requires_a_signature_and_trust_roots(tmp_path: Path) -> None:
+    root, pki = registry(tmp_path)
+    commit_all(root, "unsigned", NOW_ISO)
+    code, report = validate_json(root)
+    assert code == 1 and problems(report) == ["signing.required"]
+    assert sign(root, pki)[0] == 0
+    (root / "registry.yaml").write_text("name: Signing test\n")
+    commit_all(root, "no trust roots", NOW_ISO)
+    code, report = validate_json(root)
+    assert code == 1 and problems(report) == ["signing.no-trust-roots"]
