@@ -13,10 +13,10 @@ from registry.findings import Finding, Severity
 from registry.formats.base import ModelInfo
 from registry.lineage import LineageGraph
 from registry.manifest import Manifest
-from registry.policy import Decision
+from registry.policy import Decision, blocked_earlier
 from registry.reports import Report
 from registry.semver import is_prerelease, sort_key
-from registry.signing import SignatureResult
+from registry.signature import SignatureResult
 from registry.times import source_date, utc
 from registry.validate import ValidationReport, VersionResult
 
@@ -61,9 +61,7 @@ class PublishedVersion:
 
     @property
     def blocked(self) -> bool:
-        """Blocked by the policy now, or by the log before (blocking is sticky)."""
-        by_policy = self.decision is not None and self.decision.decision == "block"
-        return by_policy or self.blocked_event is not None
+        return self.decision is not None and self.decision.decision == "block"
 
     @property
     def status(self) -> str:
@@ -194,15 +192,20 @@ def build_catalog(
             continue
         assert result.manifest is not None
         kept = tuple(f for f in result.findings if f.severity is not Severity.ERROR)
+        event = blocked.get(result.version.relative)
+        decision = result.decision
+        if event is not None and decision is not None:
+            reason = str(event.payload.get("reason", "governance"))
+            decision = blocked_earlier(decision, reason, event.timestamp, event.seq)
         published = PublishedVersion(
             result.manifest,
             result.model_info,
             kept,
             dates.get(result.version.relative, VersionDates(head, head)),
             result.reports,
-            result.decision,
+            decision,
             result.signature,
-            blocked.get(result.version.relative),
+            event,
         )
         by_model.setdefault(published.name, []).append(published)
     models = tuple(

@@ -86,6 +86,7 @@ class SignaturePolicy:
     trust_roots: list[Path] | None = None  # the consumer's own; default: the registry's
     required: bool = False  # refuse unsigned versions
     skip: bool = False  # do not verify (for installs without model-signing)
+    identity: str | None = None  # who must have signed; default: the record's publisher.identity
 
 
 class RegistryClient:
@@ -151,9 +152,7 @@ class RegistryClient:
             if signed and not policy.skip:
                 from registry.client_signature import verify_signature
 
-                signer = verify_signature(
-                    record, resolved.url, self.base, staging, policy.trust_roots
-                )
+                signer = verify_signature(record, resolved.url, self.base, staging, policy)
             written = []
             for _, relative in files:
                 target = _inside(to, relative)

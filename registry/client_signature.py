@@ -13,19 +13,22 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from registry.client import FetchError, download, read_document, read_limited
-from registry.signing import SIGNATURE_FILE, verify_folder
+from registry.client import FetchError, SignaturePolicy, download, read_document, read_limited
+from registry.signature import verify_folder
+from registry.signing import MAX_SIGNATURE, SIGNATURE_FILE
 
-MAX_SIGNATURE = 1 << 20  # a model.sig is a few KiB; a root certificate too
-MAX_ROOT = 1 << 20
+MAX_ROOT = 1 << 20  # a root certificate is a few KiB
 
 
 def _signed_at(record: dict[str, Any]) -> dt.datetime:
+    """When the registry judged the certificate's validity; now when the record says nothing
+    usable (a time without a zone is read as UTC)."""
     stamp = (record.get("signature") or {}).get("signed_at")
     try:
-        return dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+        when = dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
     except ValueError:
         return dt.datetime.now(dt.UTC)
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def _published_roots(registry_base: str, into: Path) -> list[Path]:
@@ -40,37 +43,47 @@ def _published_roots(registry_base: str, into: Path) -> list[Path]:
     return roots
 
 
+def _expected_files(artifact: dict[str, Any]) -> dict[str, str]:
+    files = {str(e.get("path")): str(e.get("sha256")) for e in artifact.get("external_data", [])}
+    files[str(artifact.get("path"))] = str(artifact.get("sha256"))
+    return files
+
+
 def verify_signature(
     record: dict[str, Any],
     record_url: str,
     registry_base: str,
     staging: Path,
-    trust_roots: list[Path] | None,
+    trust: SignaturePolicy,
 ) -> str:
     """Download model.sig into `staging` (which holds the fetched files) and verify it; the
     signer's identity, or a FetchError naming what is wrong."""
     signature = record.get("signature") or {}
     source = signature.get("href") or signature.get("url")
-    if not source or "sha256" not in signature:
+    size = signature.get("size")
+    if not source or not isinstance(signature.get("sha256"), str):
         raise FetchError(f"{record['id']}: the record says it is signed but gives no model.sig")
+    if not isinstance(size, int) or not 0 < size <= MAX_SIGNATURE:
+        raise FetchError(f"{record['id']}: the record gives model.sig an impossible size {size!r}")
     download(
         urllib.parse.urljoin(record_url, str(source)),
         staging / SIGNATURE_FILE,
-        str(signature["sha256"]),
-        min(int(signature.get("size", MAX_SIGNATURE)), MAX_SIGNATURE),
+        signature["sha256"],
+        size,
     )
-    artifact = record["artifact"]
+    identity = trust.identity or ((record.get("manifest") or {}).get("publisher") or {}).get(
+        "identity"
+    )
     with tempfile.TemporaryDirectory(prefix="modelreg-roots-") as scratch:
-        if trust_roots:
-            roots, origin = trust_roots, "--trust-root"
+        if trust.trust_roots:
+            roots, origin = trust.trust_roots, "--trust-root"
         else:
             roots = _published_roots(registry_base, Path(scratch))
             origin = "the trust roots the registry publishes"
         result = verify_folder(
             staging,
-            artifact["path"],
-            artifact["sha256"],
-            (record.get("manifest") or {}).get("publisher", {}).get("identity"),
+            _expected_files(record["artifact"]),
+            identity,
             roots,
             _signed_at(record),
             origin,

@@ -16,6 +16,7 @@ from registry.schemas import validate_against
 from registry.yamlsafe import DEFAULT_MAX_BYTES, load_yaml_file
 
 DEFAULT_ARTIFACT_URL = "{base_url}artifacts/{name}/{version}/{path}"
+MAX_PEM = 1 << 20  # a few CA certificates
 
 
 @dataclass(frozen=True)
@@ -72,19 +73,45 @@ def normalized_base_url(url: str) -> str:
 
 
 def check_trust_roots(root: Path, policy: GovernancePolicy) -> None:
-    """Each trust root is a file of the registry's repository (relative to registry.yaml)."""
+    """Each trust root is a regular file of the repository (relative to registry.yaml, no
+    symbolic link anywhere on its path) holding PEM certificates: it is published as it is."""
     for name in policy.trust_roots:
         relative = PurePosixPath(name)
+        where = f"governance.trust_roots: {name!r}"
         if relative.is_absolute() or ".." in relative.parts:
             raise ConfigError(
-                f"governance.trust_roots: {name!r} must be a path relative to {CONFIG_NAME}, "
-                "inside the repository (commit the CA certificate with the registry)"
+                f"{where} must be a path relative to {CONFIG_NAME}, inside the repository "
+                "(commit the CA certificate with the registry)"
             )
-        if not (root / relative).is_file():
+        path = root / relative
+        linked = [p for p in [path, *path.parents] if root in p.parents and p.is_symlink()]
+        if linked:
+            raise ConfigError(f"{where}: {linked[0]} is a symbolic link; commit the file itself")
+        if not path.is_file():
             raise ConfigError(
-                f"governance.trust_roots: {name} does not exist; commit the PEM certificate of "
-                "the certificate authority there, or remove the entry"
+                f"{where} does not exist; commit the PEM certificate of the certificate "
+                "authority there, or remove the entry"
             )
+        _check_pem(path, where)
+
+
+def _check_pem(path: Path, where: str) -> None:
+    try:
+        from cryptography import x509
+    except ImportError as exc:
+        raise ConfigError(
+            f"{where}: reading certificates needs the signing extra: "
+            "pip install 'modelreg[signing]'"
+        ) from exc
+    try:
+        data = path.read_bytes()
+        if len(data) > MAX_PEM or not x509.load_pem_x509_certificates(data):
+            raise ValueError("no certificate")
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"{where} is not a PEM certificate file ({exc}); it must hold the CA's "
+            "certificate(s), -----BEGIN CERTIFICATE-----"
+        ) from exc
 
 
 def load_config(root: Path) -> RegistryConfig:

@@ -25,8 +25,9 @@ def governance(version: PublishedVersion) -> dict[str, Any]:
         None
         if not version.blocked
         else {
-            "reason": (event.payload.get("reason") if event else None)
-            or "; ".join(decision.reasons if decision else ()),
+            "reason": str(event.payload.get("reason"))
+            if event
+            else "; ".join(decision.reasons if decision else ()),
             "event": {"seq": event.seq, "hash": event.hash, "timestamp": event.timestamp}
             if event
             else None,

@@ -12,16 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from registry import git
+from registry.config import load_config
 from registry.errors import ModelregError
 from registry.findings import Finding, Position, error
-from registry.layout import VersionDir
+from registry.layout import CONFIG_NAME, VersionDir, all_versions
 from registry.manifest import IMMUTABLE_FIELDS
 from registry.policy_config import TIERS
+from registry.signing import SIGNATURE_FILE
 from registry.versions import MANIFEST_NAME
 from registry.yamlsafe import LoadedYaml, load_yaml_bytes, load_yaml_file
 
 # Files of a published version that may still change: the manifest's mutable fields, a signature.
-MUTABLE_FILES = {MANIFEST_NAME, "model.sig"}
+MUTABLE_FILES = {MANIFEST_NAME, SIGNATURE_FILE}
 
 
 @dataclass
@@ -206,10 +208,29 @@ def check_history(root: Path, ref: str, folders: Iterable[_Folder] | None = None
 
 
 def changed_versions(root: Path, ref: str) -> list[VersionDir]:
-    """The version folders changed since `ref` that still exist: what --changed-since checks."""
+    """The version folders changed since `ref` that still exist: what --changed-since checks.
+    Every version when the policy changed (registry.yaml or a trust root): it applies to all."""
     base = resolve_base(root, ref)
+    if policy_changed(root, base):
+        return all_versions(root)
     return [
         VersionDir(root, f.name, f.version)
         for f in changed_folders(root, base)
         if (root / f.relative).is_dir() and not (root / f.relative).is_symlink()
     ]
+
+
+def policy_changed(root: Path, base: str) -> bool:
+    prefix = git.models_prefix(root)
+    files = [CONFIG_NAME, *load_config(root).governance.trust_roots]
+    return any(git.diff_against(root, base, f"{prefix}{name}") for name in files)
+
+
+def changed_signatures(root: Path, base: str) -> set[str]:
+    """models/<name>/<version> folders whose model.sig is new or changed since `base`."""
+    prefix = git.models_prefix(root)
+    return {
+        change.path[len(prefix) :].rsplit("/", 1)[0]
+        for change in git.diff_against(root, base, f"{prefix}models")
+        if change.status != "D" and change.path.endswith(f"/{SIGNATURE_FILE}")
+    }

@@ -22,8 +22,8 @@ from registry.versions import MANIFEST_NAME
 from registry.yamlsafe import load_yaml_file
 
 DATASET_PREFIX = "dataset:"
-# No real lineage is this deep; the bound keeps a walk over hostile data short.
-MAX_DEPTH = 256
+# Deeper than any real lineage (a chain of every version of a big registry); bounds the walk.
+MAX_DEPTH = 100_000
 
 
 def base_model(data: Mapping[str, Any] | None) -> str | None:
@@ -92,6 +92,16 @@ def check_lineage(
         )
         base = None
     chain, loops = ancestors(manifest.id, base, index)
+    if len(chain) >= MAX_DEPTH:
+        findings.append(
+            error(
+                "lineage.too-deep",
+                f"lineage.base_model leads through more than {MAX_DEPTH} versions; no real "
+                "lineage is that deep: check the base_model references",
+                display,
+                where,
+            )
+        )
     if loops:
         findings.append(
             error(
@@ -182,20 +192,21 @@ class LineageGraph:
         return sorted(self._derived.get(version, ()))
 
     @staticmethod
-    def _reach(start: set[str], step: Mapping[str, set[str]]) -> set[str]:
+    def _reach(start: set[str], step: Mapping[str, set[str]], radius: int | None) -> set[str]:
         found = set(start)
-        todo = list(start)
-        while todo:
-            for other in step.get(todo.pop(), ()):
-                if other not in found:
-                    found.add(other)
-                    todo.append(other)
+        layer = set(start)
+        while layer and (radius is None or radius > 0):
+            layer = {o for node in layer for o in step.get(node, ()) if o not in found}
+            found |= layer
+            radius = None if radius is None else radius - 1
         return found
 
-    def around(self, versions: set[str]) -> LineageGraph:
+    def around(self, versions: set[str], radius: int | None = None) -> LineageGraph:
         """The part of the graph about `versions`: their ancestors and descendants (not their
-        siblings), and the datasets of all of them."""
-        keep = self._reach(versions, self._bases) | self._reach(versions, self._derived)
+        siblings; at most `radius` steps away when given), and the datasets of all of them."""
+        keep = self._reach(versions, self._bases, radius) | self._reach(
+            versions, self._derived, radius
+        )
         edges = {(a, b) for a, b in self.edges if a in keep and (b in keep or b in self.datasets)}
         data = {b for _, b in edges if b in self.datasets}
         return LineageGraph(frozenset(keep), frozenset(data), frozenset(edges))

@@ -12,6 +12,7 @@ Tiers may also require a review for every new version, and a signature.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +78,18 @@ def blocked_by(
                 "risk_tier": tier,
             }
     return None
+
+
+def blocked_earlier(decision: Decision, reason: str, since: str, seq: int) -> Decision:
+    """The decision for a version that a ModelBlocked event of the log blocked: blocking is
+    sticky, whatever the reports and the policy say now."""
+    if decision.decision == "block":
+        return decision
+    note = (
+        f"blocked since {since} (event #{seq} of the log): {reason}; blocking is permanent: "
+        "publish a new version"
+    )
+    return dataclasses.replace(decision, decision="block", reasons=(*decision.reasons, note))
 
 
 class _Decider:

@@ -27,11 +27,22 @@ def summary_line(report: ValidationReport, strict: bool) -> str:
     )
 
 
+def decision_lines(report: ValidationReport) -> list[str]:
+    """The governance decision of each version the policy has something to say about."""
+    return [
+        f"governance {r.version.id}: {r.decision.decision} ({r.decision.tier}): "
+        + "; ".join(r.decision.reasons)
+        for r in report.results
+        if r.decision is not None and r.decision.reasons
+    ]
+
+
 def to_text(report: ValidationReport, strict: bool) -> str:
     lines = [
         f"{f.file}:{f.line or 1}:{f.column or 1}: {f.severity.value} {f.code}: {f.message}"
         for f in report.all_findings()
     ]
+    lines += decision_lines(report)
     lines.append(summary_line(report, strict))
     return "\n".join(lines) + "\n"
 
@@ -57,6 +68,8 @@ def to_json_data(report: ValidationReport, strict: bool) -> dict[str, Any]:
                 "ok": r.ok(strict),
                 "format": r.manifest.format if r.manifest else None,
                 "model_info": r.model_info.to_json() if r.model_info else None,
+                "governance": r.decision.to_json() if r.decision else None,
+                "signature": r.signature.to_json() if r.signature else None,
             }
             for r in report.results
         ],
@@ -102,9 +115,12 @@ def github_summary(report: ValidationReport, strict: bool) -> str:
     findings = report.all_findings()
     icon = "✅" if report.ok(strict) else "❌"
     out = [f"## {icon} modelreg validate", "", summary_line(report, strict), ""]
-    out += ["| version | result |", "|---|---|"]
+    out += ["| version | result | governance |", "|---|---|---|"]
     for r in report.results:
-        out.append(f"| `{r.version.id}` | {'passed' if r.ok(strict) else '**failed**'} |")
+        decision = r.decision.decision if r.decision else ""
+        out.append(
+            f"| `{r.version.id}` | {'passed' if r.ok(strict) else '**failed**'} | {decision} |"
+        )
     if findings:
         out += ["", "| severity | code | where | message |", "|---|---|---|---|"]
         for f in findings:

@@ -120,4 +120,17 @@ def load_reports(
             findings += found
             continue
         reports.append(Report(f"{REPORTS_DIR}/{path.name}", kind, match["date"], loaded))
-    return reports, findings
+    return sorted(reports, key=_chronological), findings
+
+
+def _chronological(report: Report) -> tuple[dt.datetime, int, str]:
+    """When it was measured, then its -<n> suffix as a number: file names alone sort
+    `…-drift-2.yaml` before `…-drift.yaml`."""
+    try:
+        when = dt.datetime.fromisoformat(report.when.replace("Z", "+00:00"))
+    except ValueError:
+        when = dt.datetime.fromisoformat(report.date)
+    when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    suffix = NAME.match(report.path.rsplit("/", 1)[1])
+    n = suffix["n"] if suffix and suffix["n"] else "0"
+    return when, int(n) if n.isdigit() else 0, n

@@ -13,7 +13,7 @@ from registry.errors import ModelregError
 from registry.findings import Finding, error, has_errors, warning
 from registry.formatcheck import check_format
 from registry.formats import ModelInfo
-from registry.immutability import check_history, resolve_base
+from registry.immutability import changed_signatures, check_history, resolve_base
 from registry.integrity import check_integrity
 from registry.layout import VersionDir, all_versions, layout_findings, require_models
 from registry.lineage import ManifestIndex, check_lineage
@@ -23,7 +23,8 @@ from registry.repocheck import changed_findings, repository_findings
 from registry.reports import REPORTS_DIR, Report, load_reports
 from registry.sandbox import Inspector
 from registry.semantics import check_semantics
-from registry.signing import SIGNATURE_FILE, SignatureResult, check_signature
+from registry.signature import SignatureResult, check_signature
+from registry.signing import SIGNATURE_FILE
 from registry.versions import MANIFEST_NAME
 
 # Files a version folder may hold besides those its manifest names.
@@ -88,6 +89,7 @@ class _Run:
     inspector: Inspector
     manifests: ManifestIndex
     published: frozenset[str]  # models/<name>/<version> folders already published
+    new_signatures: frozenset[str] = frozenset()  # folders whose model.sig changed since --base
 
 
 def validate_version(version: VersionDir, run: _Run) -> VersionResult:
@@ -125,7 +127,9 @@ def validate_version(version: VersionDir, run: _Run) -> VersionResult:
         manifest, reports, run.config.governance, version.relative in run.published, display
     )
     findings += found
-    signature, found = check_signature(run.root, run.config.governance, manifest, version)
+    signature, found = check_signature(
+        run.root, run.config.governance, manifest, version, run.new_signatures
+    )
     findings += found
     return VersionResult(
         version, manifest, model_info, tuple(findings), tuple(reports), decision, signature
@@ -204,6 +208,7 @@ def validate_registry(
             inspector,
             ManifestIndex(root, config.limits.yaml_max_bytes),
             _published(root, base),
+            frozenset(changed_signatures(root, resolve_base(root, base))) if base else frozenset(),
         )
         for version in selected:
             result = _validate_one(version, run)

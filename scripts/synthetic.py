@@ -42,6 +42,9 @@ description: Benchmark model {index} of a synthetic registry.
 publisher:
   name: bench
 risk_tier: tier-1
+lineage:
+  datasets:
+    - name: synthetic
 metrics:
   - name: accuracy
     value: 0.5

@@ -42,7 +42,7 @@ class Authority:
         self,
         common_name: str,
         ca: bool = False,
-        identity: str | None = None,
+        identity: str | list[str] | None = None,
         not_before: dt.datetime | None = None,
         not_after: dt.datetime | None = None,
     ) -> Authority:
@@ -66,12 +66,11 @@ class Authority:
                 x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False
             )
         if identity is not None:
-            general: x509.GeneralName = (
-                x509.UniformResourceIdentifier(identity)
-                if "://" in identity
-                else x509.RFC822Name(identity)
-            )
-            builder = builder.add_extension(x509.SubjectAlternativeName([general]), critical=False)
+            names: list[x509.GeneralName] = [
+                x509.UniformResourceIdentifier(name) if "://" in name else x509.RFC822Name(name)
+                for name in ([identity] if isinstance(identity, str) else identity)
+            ]
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         return Authority(key, builder.sign(self.key, hashes.SHA256()))
 
     def write_certificate(self, path: Path) -> Path:

@@ -315,3 +315,64 @@ def test_a_policy_change_blocks_from_its_own_commit(
     (clone / "registry.yaml").write_text("name: [unclosed\n")
     commit_all(clone, "broken config", "2025-05-02T10:00:00Z")
     assert [e.type for e in chain(derive(clone).records)][-1] == "ModelBlocked"
+
+
+def test_a_looser_policy_does_not_lift_a_block(history: dict[str, Any], tmp_path: Path) -> None:
+    clone = _clone(history, tmp_path)
+    config = yaml.safe_load((clone / "registry.yaml").read_text())
+    config["governance"]["tiers"]["tier-3"]["drift_threshold"] = 0.5
+    (clone / "registry.yaml").write_text(yaml.safe_dump(config))
+    commit_all(clone, "looser tier-3", "2025-05-01T10:00:00Z")
+    assert validate_json(clone)[0] == 0  # nothing blocks under the new policy alone...
+    site = tmp_path / "site"
+    assert run("build", "--root", clone, "--out", site)[0] == 0
+    governance = json.loads((site / "v1/models/blk/1.0.0/index.json").read_text())["governance"]
+    assert governance["decision"] == "block"  # ... but the log's ModelBlocked stands
+    assert any("blocked since 2025-02-01" in reason for reason in governance["reasons"])
+    assert governance["blocked"]["event"] is not None
+
+
+def test_reports_of_one_day_are_ordered_by_measurement(tmp_path: Path) -> None:
+    root = tmp_path / "registry"
+    root.mkdir()
+    (root / "registry.yaml").write_text(CONFIG)
+    add_version(root, "rev", "1.0.0", "tier-2", governance={"review": REVIEW})
+    write_report(
+        root,
+        "rev",
+        "1.0.0",
+        "2025-07-01-drift.yaml",
+        {
+            "kind": "drift",
+            "measured_at": "2025-07-01T06:00:00Z",
+            "drift_score": 0.01,
+            "window": "1d",
+            "monitor": "m",
+        },
+    )
+    write_report(
+        root,
+        "rev",
+        "1.0.0",
+        "2025-07-01-drift-2.yaml",
+        {
+            "kind": "drift",
+            "measured_at": "2025-07-01T18:00:00Z",
+            "drift_score": 0.5,
+            "window": "1d",
+            "monitor": "m",
+        },
+    )
+    code, report = validate_json(root)
+    assert code == 1
+    assert "drift-2.yaml" in findings(report, "governance.review-required")[0]["message"]
+
+
+def test_a_policy_change_revalidates_every_version(history: dict[str, Any], tmp_path: Path) -> None:
+    clone = _clone(history, tmp_path)
+    config = yaml.safe_load((clone / "registry.yaml").read_text())
+    config["governance"]["tiers"]["tier-3"] = {"signature_required": True}
+    (clone / "registry.yaml").write_text(yaml.safe_dump(config))
+    code, report = validate_json(clone, "--changed-since", "main")
+    assert report["summary"]["versions"] == 3
+    assert code == 1 and findings(report, "signing.required")

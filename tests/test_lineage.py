@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
 
+from registry.lineage import LineageGraph
+from registry.site.lineage_svg import render_svg
 from tests.helpers import (
+    PROJECT,
     VALID_REAL_MODELS,
     manifest_data,
     run,
@@ -18,6 +25,7 @@ from tests.helpers import (
 )
 
 MODEL = VALID_REAL_MODELS["logreg_iris.onnx"]
+SPDX3_VALIDATOR = PROJECT.parent / "shared" / "tools" / "spdx3-validate-offline"
 
 
 def add(root: Path, name: str, version: str, **fields: Any) -> Path:
@@ -146,6 +154,33 @@ def test_lineage_graphs_are_inline_svg_and_json(tmp_path: Path) -> None:
     record = json.loads((site / "v1/models/base/1.1.0/index.json").read_text())
     assert record["nist_ai_rmf"]["map"]["derived_versions"] == ["tuned@1.0.0"]
     assert record["nist_ai_rmf"]["map"]["base_model"] == "base@1.0.0"
-    cdx = json.loads((site / "v1/models/tuned/1.0.0/sbom.cdx.json").read_text())
-    ancestors = cdx["metadata"]["component"]["pedigree"]["ancestors"]
+    sboms = site / "v1/models/tuned/1.0.0"
+    cdx_text = (sboms / "sbom.cdx.json").read_text()
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(cdx_text) is None
+    ancestors = json.loads(cdx_text)["metadata"]["component"]["pedigree"]["ancestors"]
     assert [(a["name"], a["version"]) for a in ancestors] == [("base", "1.1.0")]
+    done = subprocess.run(
+        [sys.executable, str(SPDX3_VALIDATOR), str(sboms / "sbom.spdx3.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    graph = json.loads((sboms / "sbom.spdx3.json").read_text())["@graph"]
+    assert "descendantOf" in {e["relationshipType"] for e in graph if e["type"] == "Relationship"}
+    spdx2 = subprocess.run(
+        [str(Path(sys.executable).parent / "pyspdxtools"), "-i", str(sboms / "sbom.spdx.json")],
+        check=False,
+    )
+    assert spdx2.returncode == 0
+
+
+def test_long_chains_are_drawn_without_recursion_and_pages_stay_near() -> None:
+    chain = {f"m@1.0.{i}": {"lineage": {"base_model": f"m@1.0.{i - 1}"}} for i in range(1, 3000)}
+    chain["m@1.0.0"] = {}
+    graph = LineageGraph.of(chain)
+    svg = render_svg(graph, set(), lambda node: None, "chain")
+    assert svg.count("<rect") == 3000
+    near = graph.around({"m@1.0.1500"}, radius=3)
+    assert sorted(near.versions) == sorted(f"m@1.0.{i}" for i in range(1497, 1504))

@@ -129,18 +129,23 @@ def test_expired_leaf_fails_but_validity_is_judged_at_commit_time(tmp_path: Path
     code, _, err = sign(root, pki)
     assert code == 1 and "not now" in err  # `modelreg sign` refuses an expired certificate
     folder = root / "models/signed/1.0.0"
-    sign_folder(folder, pki.key, pki.certificate, [pki.chain])
+    sign_folder(folder, pki.key, pki.certificate, [pki.chain], ["nmp.tflite"])
     commit_all(root, "signed late", NOW_ISO)
     code, report = validate_json(root)
     assert code == 1 and problems(report) == ["signing.expired"]
-    # Committed while the certificate was valid: the signature stays good after it expires.
-    in_time = (NOW - dt.timedelta(days=45)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Committed while the certificate was valid: the signature stays good after it expires...
+    day = dt.timedelta(days=1)
     again, _ = registry(tmp_path / "again", IDENTITY, *leaf)
-    shutil.copyfile(folder / "model.sig", again / "models/signed/1.0.0/model.sig")
     shutil.copyfile(root / "ca/root.pem", again / "ca/root.pem")
-    commit_all(again, "signed in time", in_time)
+    commit_all(again, "unsigned", (NOW - 46 * day).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    shutil.copyfile(folder / "model.sig", again / "models/signed/1.0.0/model.sig")
+    commit_all(again, "signed in time", (NOW - 45 * day).strftime("%Y-%m-%dT%H:%M:%SZ"))
     code, report = validate_json(again)
     assert code == 0, report["findings"]
+    # ... but a commit date is what its author says: a signature new in the change under review
+    # (--base) is judged now.
+    code, report = validate_json(again, "--base", "HEAD~1")
+    assert code == 1 and problems(report) == ["signing.expired"]
 
 
 def test_tampered_artifact_fails(tmp_path: Path) -> None:
@@ -173,7 +178,7 @@ def test_identity_mismatch_fails(tmp_path: Path) -> None:
     root, pki = registry(tmp_path, identity="impostor@example.org")
     code, _, err = sign(root, pki)
     assert code == 1 and "impostor@example.org" in err and IDENTITY in err
-    sign_folder(root / "models/signed/1.0.0", pki.key, pki.certificate, [pki.chain])
+    sign_folder(root / "models/signed/1.0.0", pki.key, pki.certificate, [pki.chain], ["nmp.tflite"])
     commit_all(root, "signed by someone else", NOW_ISO)
     code, report = validate_json(root)
     assert code == 1 and problems(report) == ["signing.identity-mismatch"]
@@ -202,3 +207,93 @@ def test_tier3_requires_a_signature_and_trust_roots(tmp_path: Path) -> None:
     commit_all(root, "no trust roots", NOW_ISO)
     code, report = validate_json(root)
     assert code == 1 and problems(report) == ["signing.no-trust-roots"]
+
+
+def test_stray_files_are_not_signed_and_fetch_still_verifies(tmp_path: Path) -> None:
+    root, pki = registry(tmp_path)
+    (root / "models/signed/1.0.0/NOTES.txt").write_text("not part of the model\n")
+    assert sign(root, pki)[0] == 0
+    (root / "models/signed/1.0.0/LATER.txt").write_text("added after signing\n")
+    commit_all(root, "signed, with stray files", NOW_ISO)
+    code, report = validate_json(root)
+    assert code == 0, report["findings"]
+    site = tmp_path / "site"
+    assert run("build", "--root", root, "--out", site)[0] == 0
+    code, out, err = run("fetch", "signed", "--registry", site, "--to", tmp_path / "got")
+    assert code == 0, err
+    assert f"signed by {IDENTITY}" in out
+
+
+def test_a_leaf_issued_by_the_root_needs_no_chain(tmp_path: Path) -> None:
+    root, _ = registry(tmp_path)
+    authority = root_authority("direct root")
+    authority.write_certificate(root / "ca/root.pem")
+    leaf = authority.issue("publisher", identity=IDENTITY)
+    key, cert = leaf.write_key(tmp_path / "k.pem"), leaf.write_certificate(tmp_path / "c.pem")
+    folder = root / "models/signed/1.0.0"
+    code, _, err = run("sign", folder, "--key", key, "--cert", cert)
+    assert code == 0, err
+    commit_all(root, "signed", NOW_ISO)
+    assert validate_json(root)[0] == 0
+    # Under an intermediate the chain is needed, and the message says so.
+    other, pki = registry(tmp_path / "other")
+    code, _, err = run(
+        "sign", other / "models/signed/1.0.0", "--key", pki.key, "--cert", pki.certificate
+    )
+    assert code == 1 and "--chain" in err
+
+
+def test_identity_may_be_any_of_the_certificate_names(tmp_path: Path) -> None:
+    root, _ = registry(tmp_path)
+    authority = root_authority()
+    authority.write_certificate(root / "ca/root.pem")
+    leaf = authority.issue("publisher", identity=["https://ci.example.org/release", IDENTITY])
+    key, cert = leaf.write_key(tmp_path / "k.pem"), leaf.write_certificate(tmp_path / "c.pem")
+    assert run("sign", root / "models/signed/1.0.0", "--key", key, "--cert", cert)[0] == 0
+    commit_all(root, "signed", NOW_ISO)
+    code, report = validate_json(root)
+    assert code == 0, report["findings"]
+
+
+def test_hostile_signature_files_are_findings(tmp_path: Path) -> None:
+    root, _ = registry(tmp_path)
+    sig = root / "models/signed/1.0.0/model.sig"
+    for content in (b"[" * 100_000, b"not json", b'{"verificationMaterial": 1}', b" " * (2 << 20)):
+        sig.write_bytes(content)
+        code, report = validate_json(root)
+        assert code == 1 and problems(report) == ["signing.invalid"], content[:20]
+
+
+def test_trust_roots_must_be_certificates_of_the_repository(tmp_path: Path) -> None:
+    root, _ = registry(tmp_path)
+    (root / "ca/root.pem").unlink()
+    (root / "ca/root.pem").symlink_to("/etc/hostname")
+    code, _, err = run("validate", "--root", root)
+    assert code == 1 and "symbolic link" in err
+    (root / "ca/root.pem").unlink()
+    (root / "ca/root.pem").write_text("SECRET=1\n")
+    code, _, err = run("validate", "--root", root)
+    assert code == 1 and "not a PEM certificate" in err
+
+
+def test_fetch_survives_a_hostile_record(tmp_path: Path) -> None:
+    root, pki = registry(tmp_path)
+    assert sign(root, pki)[0] == 0
+    commit_all(root, "signed", NOW_ISO)
+    site = tmp_path / "site"
+    assert run("build", "--root", root, "--out", site)[0] == 0
+    path = site / "v1/models/signed/1.0.0/index.json"
+    record = json.loads(path.read_text())
+    record["signature"]["signed_at"] = NOW.strftime("%Y-%m-%dT%H:%M:%S")  # no zone
+    path.write_text(json.dumps(record))
+    code, _, err = run("fetch", "signed", "--registry", site, "--to", tmp_path / "a")
+    assert code == 0, err
+    record["signature"]["size"] = "abc"
+    path.write_text(json.dumps(record))
+    code, _, err = run("fetch", "signed", "--registry", site, "--to", tmp_path / "b")
+    assert code == 1 and "impossible size" in err
+    record["signature"]["size"] = 10
+    record["manifest"]["publisher"]["identity"] = "someone@example.org"
+    path.write_text(json.dumps(record))
+    code, _, err = run("fetch", "signed", "--registry", site, "--to", tmp_path / "c")
+    assert code == 1 and list((tmp_path / "c").iterdir()) == []

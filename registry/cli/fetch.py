@@ -37,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the registry publishes)",
     )
     parser.add_argument(
+        "--identity",
+        metavar="EMAIL_OR_URI",
+        help="who must have signed (default: the publisher.identity the registry publishes); "
+        "with --trust-root, the registry cannot vouch for itself",
+    )
+    parser.add_argument(
         "--require-signature", action="store_true", help="refuse a version that is not signed"
     )
     parser.add_argument(
@@ -51,14 +57,17 @@ def run(args: argparse.Namespace) -> int:
     from registry.client import RegistryClient, SignaturePolicy
     from registry.console import Progress
 
-    if args.skip_signature and (args.require_signature or args.trust_root):
+    if args.skip_signature and (args.require_signature or args.trust_root or args.identity):
         raise UsageError(
-            "--skip-signature cannot be combined with --require-signature or --trust-root"
+            "--skip-signature cannot be combined with --require-signature, --trust-root or "
+            "--identity"
         )
     for root in args.trust_root or []:
         if not root.is_file():
             raise UsageError(f"--trust-root {root}: no such file")
-    policy = SignaturePolicy(args.trust_root, args.require_signature, args.skip_signature)
+    policy = SignaturePolicy(
+        args.trust_root, args.require_signature, args.skip_signature, args.identity
+    )
     location = args.registry or os.environ.get("MODELREG_REGISTRY")
     if not location:
         raise UsageError("say where the registry is: --registry URL_OR_DIR or $MODELREG_REGISTRY")

@@ -164,16 +164,22 @@ def _write_version(
             io=_io_rows(version),
             artifact_href=artifact_href,
             signature_href=signature_href,
-            lineage_svg=_lineage_svg(catalog, {version.id}, page),
+            lineage_svg=_lineage_svg(catalog, {version.id}, page, VERSION_PAGE_RADIUS),
             events=_timeline(catalog, catalog.events_of(version.name, version.version)),
             **context,
         ),
     )
 
 
-def _lineage_svg(catalog: Catalog, versions: set[str], page: str) -> Markup | None:
-    """The lineage around `versions`, or None when they have none."""
-    graph = catalog.lineage.around(versions)
+# A version page draws its near lineage; the model page and lineage.html draw all of it.
+VERSION_PAGE_RADIUS = 3
+
+
+def _lineage_svg(
+    catalog: Catalog, versions: set[str], page: str, radius: int | None = None
+) -> Markup | None:
+    """The lineage around `versions` (`radius` steps at most), or None when they have none."""
+    graph = catalog.lineage.around(versions, radius)
     if not graph.edges:
         return None
 

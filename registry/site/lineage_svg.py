@@ -16,21 +16,25 @@ MAX_LABEL = 28
 
 
 def _depths(graph: LineageGraph) -> dict[str, int]:
-    bases: dict[str, list[str]] = {}
+    """Each version's column: 1 + the deepest of its bases (in topological order, so that a
+    chain of any length needs no recursion); a version on a cycle gets 1."""
+    bases: dict[str, set[str]] = {v: set() for v in graph.versions}
+    derived: dict[str, list[str]] = {}
     for a, b in graph.edges:
-        if b in graph.versions:
-            bases.setdefault(a, []).append(b)
-    depths: dict[str, int] = {}
-
-    def depth(node: str, path: frozenset[str]) -> int:
-        if node not in depths:
-            above = [b for b in bases.get(node, []) if b not in path]  # a cycle stops here
-            depths[node] = 1 + max((depth(b, path | {node}) for b in above), default=0)
-        return depths[node]
-
-    for node in sorted(graph.versions):
-        depth(node, frozenset())
-    return depths
+        if a in bases and b in graph.versions and a != b:
+            bases[a].add(b)
+            derived.setdefault(b, []).append(a)
+    waiting = {v: len(found) for v, found in bases.items()}
+    depths = {v: 1 for v, count in waiting.items() if count == 0}
+    ready = sorted(depths)
+    while ready:
+        node = ready.pop()
+        for child in derived.get(node, []):
+            depths[child] = max(depths.get(child, 1), depths[node] + 1)
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+    return {v: depths.get(v, 1) for v in graph.versions}
 
 
 def _label(node: str) -> str:

@@ -78,7 +78,7 @@ def load_yaml_text(text: str, file: str) -> tuple[LoadedYaml | None, list[Findin
         what = "empty" if builder.root is MISSING or builder.root is None else "not a mapping"
         builder.fail(
             "yaml.not-mapping",
-            f"the document is {what}; a manifest is a mapping of fields (`key: value` lines)",
+            f"the document is {what}; it must be a mapping of fields (`key: value` lines)",
             (1, 1),
         )
         return None, builder.findings
