@@ -110,8 +110,9 @@ def _deterministic_archive(archive: bytes) -> bytes:
     return out.getvalue()
 
 
-def tflite_dense(seed: int) -> bytes:
-    """FULLY_CONNECTED + SOFTMAX: mfcc[1, 16] float32 -> scores[1, 4] float32."""
+def tflite_dense(seed: int, features: int = 16) -> bytes:
+    """FULLY_CONNECTED + SOFTMAX: mfcc[1, features] float32 -> scores[1, 4] float32 (the
+    benchmarks make one of 1 GiB with a large `features`)."""
     import importlib
 
     import flatbuffers
@@ -139,7 +140,7 @@ def tflite_dense(seed: int) -> bytes:
     from tflite.TensorType import TensorType
 
     rng = np.random.default_rng(seed)
-    weights = rng.normal(0, 0.3, (4, 16)).astype("<f4").tobytes()
+    weights = np.resize(rng.normal(0, 0.3, (4, 16)).astype("<f4"), (4, features)).tobytes()
     bias = np.zeros(4, "<f4").tobytes()
     b = flatbuffers.Builder(1024)
 
@@ -170,8 +171,8 @@ def tflite_dense(seed: int) -> bytes:
         return int(Tensor.TensorEnd(b))
 
     tensors = [
-        make_tensor("mfcc", [1, 16], 3),
-        make_tensor("dense/weights", [4, 16], 1),
+        make_tensor("mfcc", [1, features], 3),
+        make_tensor("dense/weights", [4, features], 1),
         make_tensor("dense/bias", [4], 2),
         make_tensor("dense/output", [1, 4], 4),
         make_tensor("scores", [1, 4], 5),

@@ -14,7 +14,7 @@ import pytest
 from registry.errors import FormatError
 from registry.formats import describe_content, detect, handlers, read_head
 from registry.formats.onnx_handler import OnnxHandler
-from registry.formats.tflite_handler import TfliteHandler
+from registry.formats.tflite_handler import VISIT_BUDGET, TfliteHandler
 from registry.formats.torchscript_handler import TorchScriptHandler
 from registry.tensors import TensorSpec
 from tests.helpers import PROJECT, REAL_MODELS
@@ -91,6 +91,19 @@ def test_nmp_tflite_signature_and_dynamic_batch() -> None:
     }
     assert info.inputs[0].shape == (None, 43844, 1)  # shape_signature -1: unknown
     assert info.quantization is None
+
+
+def test_tflite_weights_larger_than_the_visit_budget(tmp_path: Path) -> None:
+    """The visit budget bounds what is walked, not the weights' bytes: a 24 MiB model passes."""
+    sys.path.insert(0, str(PROJECT / "scripts"))
+    from make_examples import tflite_dense
+
+    features = VISIT_BUDGET // 16 + 4096
+    path = tmp_path / "large.tflite"
+    path.write_bytes(tflite_dense(5, features))
+    info = TfliteHandler().inspect(path)
+    assert info.parameter_count == 4 * features + 4
+    assert [spec.shape for spec in info.inputs] == [(1, features)]
 
 
 def test_silero_jit_forward_signature_read_statically() -> None:

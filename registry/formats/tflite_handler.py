@@ -68,8 +68,12 @@ class _Reader:
         if self.budget < 0:
             raise FormatError("format.invalid", "the flatbuffer is too large or loops on itself")
 
-    def vector(self, obj: Any, field: int, element_size: int, what: str) -> int:
-        """Length of the vector in vtable slot `field`, after checking it lies inside the file."""
+    def vector(
+        self, obj: Any, field: int, element_size: int, what: str, visited: bool = True
+    ) -> int:
+        """Length of the vector in vtable slot `field`, after checking it lies inside the file.
+        `visited`: its elements will be read one by one (weights are not: they only count
+        against the file's size, or every large model would exhaust the budget)."""
         table = obj._tab
         offset = table.Offset(field)
         if not offset:
@@ -78,7 +82,8 @@ class _Reader:
         length = table.VectorLen(offset)
         if start < 0 or start + length * element_size > self.size:
             raise FormatError("format.invalid", f"{what} extends past the end of the file")
-        self.visit(length)
+        if visited:
+            self.visit(length)
         return int(length)
 
     def index(self, value: int, limit: int, what: str, optional: bool = False) -> int:
@@ -110,7 +115,7 @@ class TfliteHandler:
     name = "tflite"
     title = "TFLite model"
     suffixes = (".tflite",)
-    version = "1"
+    version = "2"  # 2: weights no longer count against the visit budget
 
     def sniff(self, head: bytes) -> bool:
         return len(head) >= 8 and head[4:8] == b"TFL3"
@@ -215,7 +220,7 @@ class TfliteHandler:
 
     @staticmethod
     def _buffer_size(reader: _Reader, buf: Any, size: int) -> int:
-        length = reader.vector(buf, 4, 1, "buffer data")
+        length = reader.vector(buf, 4, 1, "buffer data", visited=False)
         if length:
             return length
         # Models over 2 GB keep weights after the flatbuffer, addressed by offset and size.
