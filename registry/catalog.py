@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from registry import git
@@ -46,6 +47,8 @@ class PublishedVersion:
     decision: Decision | None = None
     signature: SignatureResult | None = None
     blocked_event: Event | None = None  # the ModelBlocked event of the log, if any
+    inputs_key: str = ""  # what validation read (registry.resultcache), for the build's cache
+    chunks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # registry.merkle
 
     @property
     def name(self) -> str:
@@ -114,11 +117,11 @@ class Catalog:
             yield from model.versions
 
     def find(self, reference: str) -> PublishedVersion | None:
-        name, _, version = reference.partition("@")
-        for model in self.models:
-            if model.name == name:
-                return next((v for v in model.versions if v.version == version), None)
-        return None
+        return self._by_id.get(reference)
+
+    @cached_property
+    def _by_id(self) -> dict[str, PublishedVersion]:
+        return {v.id: v for v in self.versions()}
 
     def artifact_url(self, version: PublishedVersion, relative: str | None) -> str | None:
         """Where a file of `version` is downloaded: the manifest's url, or the template's."""
@@ -206,6 +209,8 @@ def build_catalog(
             decision,
             result.signature,
             event,
+            result.inputs_key,
+            result.chunks,
         )
         by_model.setdefault(published.name, []).append(published)
     models = tuple(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from registry import git
+from registry.cache import Cache, key_of
 from registry.errors import ModelregError
 from registry.events import Event, chain, first_divergence
 from registry.history import derive
@@ -23,11 +24,25 @@ class EventLog:
     partial: bool  # from a shallow clone, or a registry folder outside Git
 
 
-def registry_log(root: Path, allow_shallow: bool) -> EventLog:
+def registry_log(root: Path, allow_shallow: bool, cache: Cache | None = None) -> EventLog:
+    """The chained log of the commit checked out; from the cache when that commit's log was
+    derived before (the same commit always gives the same events)."""
     if not git.is_repository(root):
         return EventLog((), True)
+    head = git.head(root)
+    key = None
+    if cache is not None and head is not None:
+        key = key_of("events", head.sha, git.models_prefix(root), git.is_shallow(root))
+        found = cache.get("events", key)
+        if found is not None:
+            return EventLog(tuple(Event.from_json(e) for e in found["events"]), found["partial"])
     history = derive(root, allow_shallow=allow_shallow)
-    return EventLog(chain(history.records), history.partial)
+    log = EventLog(chain(history.records), history.partial)
+    if cache is not None and key is not None:
+        cache.put(
+            "events", key, {"events": [e.to_json() for e in log.events], "partial": log.partial}
+        )
+    return log
 
 
 def check_extends(events: tuple[Event, ...], previous: str) -> None:

@@ -84,7 +84,9 @@ class Event:
             "commit": self.commit,
             "author": self.author,
             "timestamp": self.timestamp,
-            "payload": _plain(self.payload),
+            # Plain inside already (chain and from_json make it so): only the top level is a
+            # read-only view.
+            "payload": dict(self.payload),
             "prev": self.prev,
         }
 
@@ -97,7 +99,11 @@ class Event:
             raise ValueError(f"an event has exactly the members {', '.join(_FIELDS)}")
         if data["type"] not in EVENT_TYPES:
             raise ValueError(f"unknown event type {data['type']!r}")
-        return cls(**{name: data[name] for name in _FIELDS})
+        fields = {name: data[name] for name in _FIELDS}
+        if not isinstance(fields["payload"], dict):
+            raise ValueError("an event's payload is an object")
+        fields["payload"] = MappingProxyType(fields["payload"])  # parsed JSON: plain already
+        return cls(**fields)
 
 
 def _plain(value: Any) -> Any:

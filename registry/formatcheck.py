@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from registry.errors import FormatError
@@ -10,11 +11,13 @@ from registry.formats import ModelInfo, describe_content, detect, handlers, read
 from registry.iocompare import compare_io
 from registry.manifest import Manifest
 from registry.pathrules import normalized
-from registry.sandbox import Inspector
+
+# Reads a file with a format's handler (registry.sandbox.Inspector.inspect, or a cache of it).
+Inspect = Callable[[str, Path], ModelInfo]
 
 
 def check_format(
-    manifest: Manifest, artifact: Path, display: str, inspector: Inspector
+    manifest: Manifest, artifact: Path, display: str, inspect: Inspect
 ) -> tuple[ModelInfo | None, list[Finding]]:
     position = manifest.field_position("format")
     installed = handlers()
@@ -51,7 +54,7 @@ def check_format(
             )
         ]
     try:
-        model = inspector.inspect(declared.name, artifact)
+        model = inspect(declared.name, artifact)
     except FormatError as exc:
         return None, [
             error(exc.code, f"{manifest.artifact.path}: {exc.message}", display, position)

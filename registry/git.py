@@ -7,10 +7,11 @@ rename detection off), never one process per commit.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,33 @@ _FORMAT = _FIELD.join(["%H", "%P", "%an", "%ae", "%cI"]) + _RECORD
 
 class GitError(ModelregError):
     """A Git operation failed; the message names the command's complaint."""
+
+
+# Answers already read in this snapshot (see `snapshot`), or None outside one.
+_SNAPSHOT: dict[tuple[str, ...], Any] | None = None
+
+
+@contextlib.contextmanager
+def snapshot() -> Iterator[None]:
+    """Within the block, a question asked again (a revision, a diff against the working tree)
+    gets the answer read the first time: for a command that reads the repository and changes
+    nothing in it, such as validate, where several checks ask the same. Each `git diff` costs
+    a walk of the whole working tree."""
+    global _SNAPSHOT
+    outer = _SNAPSHOT
+    _SNAPSHOT = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _SNAPSHOT = outer
+
+
+def _remembered(key: tuple[str, ...], read: Any) -> Any:
+    if _SNAPSHOT is None:
+        return read()
+    if key not in _SNAPSHOT:
+        _SNAPSHOT[key] = read()
+    return _SNAPSHOT[key]
 
 
 @dataclass(frozen=True)
@@ -251,13 +279,23 @@ def is_shallow(root: Path) -> bool:
 
 def resolve(root: Path, rev: str) -> str:
     """The commit `rev` names; a GitError with git's message when it names none."""
-    return _decode(
-        _git(root, "rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}")
-    ).strip()
+    return str(
+        _remembered(
+            ("resolve", str(root), rev),
+            lambda: _decode(
+                _git(root, "rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}")
+            ).strip(),
+        )
+    )
 
 
 def diff_against(root: Path, rev: str, pathspec: str) -> list[Change]:
     """Changes from `rev` to the working tree (tracked files), plus untracked files as added."""
+    key = ("diff", str(root), rev, pathspec)
+    return list(_remembered(key, lambda: _diff_against(root, rev, pathspec)))
+
+
+def _diff_against(root: Path, rev: str, pathspec: str) -> list[Change]:
     raw = _decode(
         _git(root, "diff", "--no-renames", "--raw", "--no-abbrev", "-z", rev, "--", pathspec)
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from registry.findings import Finding, error, info
 from registry.formats import LFS_POINTER_PREFIX
-from registry.hashing import FileDigest, hash_file
+from registry.hashing import ChunkedDigest, hash_file_chunked
 from registry.manifest import Manifest
 from registry.pathrules import open_problem, path_problem
 
@@ -17,7 +18,11 @@ class CheckedFile:
     """A file that exists, is a regular file inside the version folder, and was hashed."""
 
     path: Path
-    digest: FileDigest
+    digest: ChunkedDigest
+
+
+# How a file is hashed: registry.cache.Cache.digest skips files hashed before and unchanged.
+Digester = Callable[[Path], ChunkedDigest]
 
 
 def check_file(
@@ -28,6 +33,7 @@ def check_file(
     manifest: Manifest,
     display: str,
     field_path: tuple[str | int, ...],
+    digester: Digester = hash_file_chunked,
 ) -> tuple[CheckedFile | None, list[Finding]]:
     position = manifest.field_position(*field_path)
     label = f"{'.'.join(map(str, field_path))} `{relative}`"
@@ -40,7 +46,7 @@ def check_file(
     try:
         with target.open("rb") as handle:
             head = handle.read(len(LFS_POINTER_PREFIX))
-        digest = hash_file(target)
+        digest = digester(target)
     except OSError as exc:
         return None, [
             error(
@@ -84,8 +90,14 @@ def check_file(
     return CheckedFile(target, digest), findings
 
 
-def check_integrity(manifest: Manifest, display: str) -> tuple[CheckedFile | None, list[Finding]]:
-    """Check the artifact and its external-data files; return the artifact when it is present."""
+def check_integrity(
+    manifest: Manifest,
+    display: str,
+    digester: Digester = hash_file_chunked,
+    digests: dict[str, ChunkedDigest] | None = None,
+) -> tuple[CheckedFile | None, list[Finding]]:
+    """Check the artifact and its external-data files; return the artifact when it is present.
+    `digests` receives the digest of every file that could be read (by relative path)."""
     folder = manifest.folder
     art = manifest.artifact
     findings: list[Finding] = []
@@ -102,11 +114,13 @@ def check_integrity(manifest: Manifest, display: str) -> tuple[CheckedFile | Non
             )
         return None, findings
     artifact, found = check_file(
-        folder, art.path, art.sha256, art.size, manifest, display, ("artifact", "path")
+        folder, art.path, art.sha256, art.size, manifest, display, ("artifact", "path"), digester
     )
     findings.extend(found)
+    if artifact is not None and digests is not None:
+        digests[art.path] = artifact.digest
     for index, extra in enumerate(art.external_data):
-        _, found = check_file(
+        checked, found = check_file(
             folder,
             extra.path,
             extra.sha256,
@@ -114,6 +128,9 @@ def check_integrity(manifest: Manifest, display: str) -> tuple[CheckedFile | Non
             manifest,
             display,
             ("artifact", "external_data", index, "path"),
+            digester,
         )
         findings.extend(found)
+        if checked is not None and digests is not None:
+            digests[extra.path] = checked.digest
     return artifact, findings

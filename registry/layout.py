@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from registry.errors import LayoutError
@@ -22,11 +23,11 @@ class VersionDir:
     name: str
     version: str
 
-    @property
+    @cached_property
     def path(self) -> Path:
         return self.root / MODELS_DIR / self.name / self.version
 
-    @property
+    @cached_property
     def manifest(self) -> Path:
         return self.path / MANIFEST_NAME
 

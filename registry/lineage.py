@@ -171,6 +171,14 @@ class LineageGraph:
         return cls(frozenset(manifests), frozenset(datasets), frozenset(edges))
 
     @cached_property
+    def _out(self) -> dict[str, list[str]]:
+        """Node -> what it was made from (its edges' targets)."""
+        found: dict[str, list[str]] = {}
+        for a, b in self.edges:
+            found.setdefault(a, []).append(b)
+        return found
+
+    @cached_property
     def _bases(self) -> dict[str, set[str]]:
         """Version -> the versions it is derived from."""
         bases: dict[str, set[str]] = {}
@@ -207,7 +215,9 @@ class LineageGraph:
         keep = self._reach(versions, self._bases, radius) | self._reach(
             versions, self._derived, radius
         )
-        edges = {(a, b) for a, b in self.edges if a in keep and (b in keep or b in self.datasets)}
+        edges = {
+            (a, b) for a in keep for b in self._out.get(a, ()) if b in keep or b in self.datasets
+        }
         data = {b for _, b in edges if b in self.datasets}
         return LineageGraph(frozenset(keep), frozenset(data), frozenset(edges))
 

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import multiprocessing.util
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from registry import git
+from registry.cache import Cache, Write, key_of
 from registry.config import RegistryConfig, load_config
 from registry.console import Progress, log
-from registry.errors import ModelregError
+from registry.errors import FormatError, ModelregError
 from registry.findings import Finding, error, has_errors, warning
 from registry.formatcheck import check_format
-from registry.formats import ModelInfo
+from registry.formats import ModelInfo, handlers
+from registry.hashing import ChunkedDigest
 from registry.immutability import changed_signatures, check_history, resolve_base
 from registry.integrity import check_integrity
 from registry.layout import VersionDir, all_versions, layout_findings, require_models
@@ -21,12 +28,16 @@ from registry.manifest import Manifest, load_manifest
 from registry.policy import Decision, decide
 from registry.repocheck import changed_findings, repository_findings
 from registry.reports import REPORTS_DIR, Report, load_reports
+from registry.resultcache import KIND, from_json, references, still_valid, to_json, version_key
+from registry.runoptions import RunOptions
 from registry.sandbox import Inspector
 from registry.semantics import check_semantics
 from registry.signature import SignatureResult, check_signature
 from registry.signing import SIGNATURE_FILE
 from registry.versions import MANIFEST_NAME
 
+# Inspection failures that depend on the moment (a loaded machine), not only on the bytes.
+_TRANSIENT = {"format.crashed", "format.timeout"}
 # Files a version folder may hold besides those its manifest names.
 _KNOWN_FILES = {MANIFEST_NAME, SIGNATURE_FILE}
 _KNOWN_DIRS = {REPORTS_DIR}
@@ -41,6 +52,9 @@ class VersionResult:
     reports: tuple[Report, ...] = ()
     decision: Decision | None = None  # the governance decision (allow, review or block)
     signature: SignatureResult | None = None
+    inputs_key: str = ""  # what the result was computed from, for the build's cache ("": none)
+    # Chunk digests (registry.merkle) of each file the manifest names, by relative path.
+    chunks: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
     def ok(self, strict: bool = False) -> bool:
         return not has_errors(self.findings, strict)
@@ -90,6 +104,29 @@ class _Run:
     manifests: ManifestIndex
     published: frozenset[str]  # models/<name>/<version> folders already published
     new_signatures: frozenset[str] = frozenset()  # folders whose model.sig changed since --base
+    cache: Cache = dataclasses.field(default_factory=lambda: Cache(Path(), enabled=False))
+    context: str = ""  # the configuration, for cache keys
+
+    def inspect(self, format_name: str, path: Path, sha256: str) -> ModelInfo:
+        """The sandboxed inspection, from the cache when the same bytes were read before by the
+        same handler version under the same limits. Crashes and timeouts are not kept."""
+        handler = handlers()[format_name]
+        key = key_of("inspect", format_name, handler.version, sha256, self.config.limits)
+        found = self.cache.get("inspect", key)
+        if found is not None:
+            if "error" in found:
+                raise FormatError(found["error"]["code"], found["error"]["message"])
+            return ModelInfo.from_json(found["result"])
+        try:
+            info = self.inspector.inspect(format_name, path)
+        except FormatError as exc:
+            if exc.code not in _TRANSIENT:
+                self.cache.put(
+                    "inspect", key, {"error": {"code": exc.code, "message": exc.message}}
+                )
+            raise
+        self.cache.put("inspect", key, {"result": info.to_json()})
+        return info
 
 
 def validate_version(version: VersionDir, run: _Run) -> VersionResult:
@@ -114,11 +151,15 @@ def validate_version(version: VersionDir, run: _Run) -> VersionResult:
     if manifest is None:
         return VersionResult(version, None, None, tuple(findings))
     findings = check_semantics(manifest, version, display)
-    artifact, found = check_integrity(manifest, display)
+    digests: dict[str, ChunkedDigest] = {}
+    artifact, found = check_integrity(manifest, display, run.cache.digest, digests)
     findings += found
     model_info = None
     if artifact is not None:
-        model_info, found = check_format(manifest, artifact.path, display, run.inspector)
+        sha256 = artifact.digest.sha256
+        model_info, found = check_format(
+            manifest, artifact.path, display, lambda name, path: run.inspect(name, path, sha256)
+        )
         findings += found
     findings += _stray_files(manifest, version)
     reports, found = load_reports(version.path, version.relative, max_bytes)
@@ -132,7 +173,14 @@ def validate_version(version: VersionDir, run: _Run) -> VersionResult:
     )
     findings += found
     return VersionResult(
-        version, manifest, model_info, tuple(findings), tuple(reports), decision, signature
+        version,
+        manifest,
+        model_info,
+        tuple(findings),
+        tuple(reports),
+        decision,
+        signature,
+        chunks={relative: digest.chunks for relative, digest in digests.items()},
     )
 
 
@@ -186,51 +234,137 @@ def validate_registry(
     versions: list[VersionDir] | None = None,
     base: str | None = None,
     since: str | None = None,
+    options: RunOptions | None = None,
 ) -> ValidationReport:
     """Validate `versions` (default: every version under models/) of the registry at `root`.
 
     With `base` (a Git revision), also check that nothing published at `base` was rewritten.
     With `since`, `versions` are those changed since that revision, and the repository checks
     look at the changed paths only. The cost follows the versions given: nothing here lists the
-    whole registry unless asked to.
+    whole registry unless asked to. `options`: the cache, parallel jobs, a shard.
     """
+    options = options or RunOptions()
     config = load_config(root)
     require_models(root)
-    results = []
     selected = all_versions(root) if versions is None else versions
-    with (
-        Inspector(config.limits.sandbox) as inspector,
-        Progress("validating", len(selected), "versions") as progress,
-    ):
-        run = _Run(
-            root,
-            config,
-            inspector,
-            ManifestIndex(root, config.limits.yaml_max_bytes),
-            _published(root, base),
-            frozenset(changed_signatures(root, resolve_base(root, base))) if base else frozenset(),
-        )
-        for version in selected:
-            result = _validate_one(version, run)
-            results.append(result)
-            log(
-                "validated",
-                f"{version.id}: {'ok' if result.ok() else 'failed'}",
-                detail=True,
-                version=version.id,
-                ok=result.ok(),
-                findings=len(result.findings),
-            )
-            progress.update()
+    if options.shard is not None:
+        selected = [v for v in selected if options.shard.holds(v.id)]
+    cache = Cache(root, options.cache)
+    run = _Run(
+        root,
+        config,
+        Inspector(config.limits.sandbox),
+        ManifestIndex(root, config.limits.yaml_max_bytes),
+        _published(root, base),
+        frozenset(changed_signatures(root, resolve_base(root, base))) if base else frozenset(),
+        cache,
+        config_context(root, config),
+    )
+    try:
+        with Progress("validating", len(selected), "versions") as progress:
+            results = _validate_all(run, selected, options.jobs, progress)
+    finally:
+        run.inspector.dispose()
+        cache.close()
     scope: list[Finding] = []
-    if versions is None:
+    first_shard = options.shard is None or options.shard.index == 1
+    if versions is None and first_shard:
         scope += layout_findings(root) + repository_findings(root)
-    elif since is not None:
+    elif since is not None and first_shard:
         scope += changed_findings(root, resolve_base(root, since))
-    if base is not None:
+    if base is not None and first_shard:
         scope += check_history(root, base)
     unique = list({(f.code, f.file): f for f in scope}.values())  # a link: on disk and in Git
     return _attach(results, unique)
+
+
+def config_context(root: Path, config: RegistryConfig) -> str:
+    """What of the configuration every result depends on: the settings and the trust roots."""
+    roots = [(name, (root / name).read_bytes().hex()) for name in config.governance.trust_roots]
+    return key_of("config", repr(config), roots)
+
+
+def _validate_all(
+    run: _Run, selected: list[VersionDir], jobs: int, progress: Progress
+) -> list[VersionResult]:
+    """Every result: from the cache when nothing it depends on changed, else computed; on
+    `jobs` processes when there are several."""
+    results = []
+    if jobs <= 1 or len(selected) < 2:
+        for version in selected:
+            key, stored, live = _settle(version, run)
+            result = live or VersionResult(version, *from_json(version, stored))
+            results.append(dataclasses.replace(result, inputs_key=_if_cached(run, key)))
+            _done(results[-1], progress)
+        return results
+    global _WORKER_RUN
+    _WORKER_RUN = run  # inherited by the forked workers
+    fork = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(jobs, mp_context=fork, initializer=_start_worker) as pool:
+        for version, (key, stored, writes) in zip(
+            selected, pool.map(_settle_in_worker, selected, chunksize=8), strict=True
+        ):
+            run.cache.apply(writes)
+            result = VersionResult(version, *from_json(version, stored))
+            results.append(dataclasses.replace(result, inputs_key=_if_cached(run, key)))
+            _done(results[-1], progress)
+    _WORKER_RUN = None
+    return results
+
+
+def _if_cached(run: _Run, key: str) -> str:
+    return key if run.cache.enabled else ""
+
+
+def _settle(version: VersionDir, run: _Run) -> tuple[str, dict[str, Any], VersionResult | None]:
+    """The key of `version`'s inputs and its stored result, from the cache or validated now
+    (then also the live result, which keeps the manifest's positions)."""
+    key = version_key(
+        run.cache,
+        version,
+        run.context,
+        version.relative in run.published,
+        version.relative in run.new_signatures,
+    )
+    found = run.cache.get(KIND, key)
+    if found is not None and still_valid(run.cache, run.root, found):
+        return key, found, None
+    result, stored = _validate_one(version, run)
+    run.cache.put(KIND, key, stored)
+    return key, stored, result
+
+
+_WORKER_RUN: _Run | None = None
+
+
+def _start_worker() -> None:
+    """In a forked worker: its own sandbox, and a cache whose writes go back to the parent."""
+    global _WORKER_RUN
+    assert _WORKER_RUN is not None
+    own = Cache(_WORKER_RUN.root, _WORKER_RUN.cache.enabled, deferred=True)
+    inspector = Inspector(_WORKER_RUN.config.limits.sandbox)
+    _WORKER_RUN = dataclasses.replace(_WORKER_RUN, inspector=inspector, cache=own)
+    # Workers end with os._exit: multiprocessing's finalizers are what still runs.
+    multiprocessing.util.Finalize(inspector, inspector.dispose, exitpriority=10)
+    multiprocessing.util.Finalize(own, own.close, exitpriority=10)
+
+
+def _settle_in_worker(version: VersionDir) -> tuple[str, dict[str, Any], list[Write]]:
+    assert _WORKER_RUN is not None
+    key, stored, _ = _settle(version, _WORKER_RUN)
+    return key, stored, _WORKER_RUN.cache.drain()
+
+
+def _done(result: VersionResult, progress: Progress) -> None:
+    log(
+        "validated",
+        f"{result.version.id}: {'ok' if result.ok() else 'failed'}",
+        detail=True,
+        version=result.version.id,
+        ok=result.ok(),
+        findings=len(result.findings),
+    )
+    progress.update()
 
 
 def _attach(results: list[VersionResult], findings: list[Finding]) -> ValidationReport:
@@ -253,9 +387,21 @@ def _attach(results: list[VersionResult], findings: list[Finding]) -> Validation
     return ValidationReport(merged, tuple(remaining))
 
 
-def _validate_one(version: VersionDir, run: _Run) -> VersionResult:
+def _validate_one(version: VersionDir, run: _Run) -> tuple[VersionResult, dict[str, Any]]:
+    """The result, and what the cache keeps of it (with the references it depends on)."""
     result = validate_version(version, run)
     extra = _check_references(run.root, result)
     if extra:
         result = dataclasses.replace(result, findings=result.findings + tuple(extra))
-    return result
+    refs = references(run.cache, result.manifest, run.manifests) if result.manifest else {}
+    stored = to_json(
+        result.manifest,
+        result.model_info,
+        result.findings,
+        result.reports,
+        result.decision,
+        result.signature,
+        refs,
+        result.chunks,
+    )
+    return result, stored

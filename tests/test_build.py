@@ -210,10 +210,10 @@ def test_openapi_is_valid_and_describes_every_json_file(site: Path) -> None:
         errors = list(matching[0].iter_errors(json.loads(path.read_text())))
         assert errors == [], (relative, [e.message for e in errors][:3])
         checked += 1
-    # index, 3 models, 4 records with 3 SBOMs each, events.json with one page, head.json,
-    # stats.json, lineage.json and the published schemas
+    # index, 3 models, 4 records with 3 SBOMs and chunks.json each, events.json with one page,
+    # head.json, stats.json, lineage.json and the published schemas
     schemas = len(list((site / "v1/schema").rglob("*.json")))
-    assert checked == 1 + 3 + 4 * 4 + 2 + 1 + 1 + 1 + schemas
+    assert checked == 1 + 3 + 4 * 5 + 2 + 1 + 1 + 1 + schemas
 
 
 # The build's duration, in the monitoring files, is the one figure taken from the clock.
@@ -354,7 +354,8 @@ def test_failed_build_leaves_previous_site_untouched(
     assert code == 3 and "No space left on device" in err
     assert len(calls) == 2
     assert tree_digest(out) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".git", "models", "registry.yaml", "site"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [".git", ".modelreg-cache", "models", "registry.yaml", "site"]
 
 
 def test_broken_docs_config_fails_before_publishing(tmp_path: Path) -> None:

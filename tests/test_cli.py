@@ -118,14 +118,18 @@ def test_missing_manifest_and_lfs_pointer(tmp_path: Path) -> None:
 
 
 def test_hash_verb(tmp_path: Path) -> None:
-    code, out, _ = run("hash", REAL_MODELS / "mul_1.onnx", REAL_MODELS / "logreg_iris.onnx")
-    assert code == 0
-    assert out.splitlines() == [
+    expected = [
         f"71f431c4e9321ec6fbeb158d02ed240459a7dcc98673fa79a4f439ce42efaf10  130  "
         f"{REAL_MODELS / 'mul_1.onnx'}",
         f"8224784c98d73412d9fd99abcd57a38568bd590980d0fbe5916464531c52e8fc  670  "
         f"{REAL_MODELS / 'logreg_iris.onnx'}",
     ]
+    for jobs in ("1", "2"):
+        code, out, _ = run(
+            "hash", REAL_MODELS / "mul_1.onnx", REAL_MODELS / "logreg_iris.onnx", "--jobs", jobs
+        )
+        assert code == 0
+        assert out.splitlines() == expected  # in the order given, whatever finished first
     code, _, err = run("hash", tmp_path / "nope")
     assert code == 1 and "not a file" in err
 

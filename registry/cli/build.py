@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from registry.cli.common import add_root_argument, resolve_root
+from registry.cli.common import add_root_argument, add_run_arguments, resolve_root, run_options
 
 HELP = "build the static site (JSON API, SBOMs, HTML catalog, docs) into a folder"
 
@@ -34,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="build from a shallow clone, publishing the event log marked partial",
     )
+    add_run_arguments(parser)
     add_root_argument(parser)
 
 
@@ -43,7 +44,13 @@ def run(args: argparse.Namespace) -> int:
     root = resolve_root(args)
     out = args.out if args.out.is_absolute() else Path.cwd() / args.out
     result = build_site(
-        root, out, args.base_url, args.allow_invalid, args.previous_log, args.allow_shallow
+        root,
+        out,
+        args.base_url,
+        args.allow_invalid,
+        args.previous_log,
+        args.allow_shallow,
+        run_options(args),
     )
     for excluded in result.excluded:
         print(f"left out (validation errors): {excluded}")

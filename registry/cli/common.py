@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from registry.runoptions import RunOptions
 
 
 def add_root_argument(parser: argparse.ArgumentParser) -> None:
@@ -22,3 +26,41 @@ def resolve_root(args: argparse.Namespace, paths: list[Path] | None = None) -> P
         return Path(args.root).resolve()
     start = paths[0] if paths else Path.cwd()
     return find_root(start if start.is_dir() else start.parent)
+
+
+def add_jobs_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    from registry.runoptions import jobs_argument
+
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=jobs_argument,
+        default=1,
+        metavar="N",
+        help=f"{what} at the same time (0: one per core; default: 1)",
+    )
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, shard: bool = False) -> None:
+    """--jobs, --no-cache (and --shard): how the work is done, never what is checked."""
+    add_jobs_argument(parser, "processes working")
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compute everything again, ignoring and not updating .modelreg-cache/",
+    )
+    if shard:
+        from registry.runoptions import Shard
+
+        parser.add_argument(
+            "--shard",
+            type=Shard.parse,
+            metavar="I/N",
+            help="validate only part I of N (a deterministic partition; CI matrices)",
+        )
+
+
+def run_options(args: argparse.Namespace) -> RunOptions:
+    from registry.runoptions import RunOptions
+
+    return RunOptions(not args.no_cache, args.jobs, getattr(args, "shard", None))

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from registry.cli.common import add_root_argument, resolve_root
+from registry.cli.common import add_root_argument, add_run_arguments, resolve_root, run_options
 from registry.errors import ModelregError, UsageError
 
 HELP = "validate the registry, or the given manifests, version folders or model folders"
@@ -45,11 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write a Markdown summary here (default with --format github: "
         "$GITHUB_STEP_SUMMARY when set)",
     )
+    add_run_arguments(parser, shard=True)
     add_root_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from registry import reporters
+    from registry import git, reporters
     from registry.immutability import changed_versions
     from registry.layout import versions_for_paths
     from registry.validate import validate_registry
@@ -58,9 +59,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give PATHs or --changed-since, not both")
     root = resolve_root(args, args.paths)
     versions = versions_for_paths(root, args.paths) if args.paths else None
-    if args.changed_since:
-        versions = changed_versions(root, args.changed_since)
-    report = validate_registry(root, versions, args.base, args.changed_since)
+    with git.snapshot():  # the checks ask Git the same questions: each is read once
+        if args.changed_since:
+            versions = changed_versions(root, args.changed_since)
+        report = validate_registry(root, versions, args.base, args.changed_since, run_options(args))
     render = {"text": reporters.to_text, "json": reporters.to_json, "github": reporters.to_github}
     sys.stdout.write(render[args.format](report, args.strict))
     summary = args.summary

@@ -108,6 +108,11 @@ class Inspector:
             return ""
         return result[0] if result else ""
 
+    def dispose(self) -> None:
+        """Stop the zygote and remove its scratch folder: this Inspector is not used again."""
+        self.close()
+        self._scratch.cleanup()
+
     def close(self) -> None:
         process, self._process = self._process, None
         if process is not None and process.poll() is None:

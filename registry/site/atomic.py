@@ -27,30 +27,43 @@ def _exchange(first: Path, second: Path) -> bool:
     return bool(result == 0)
 
 
-def replace_folder(staged: Path, target: Path) -> None:
-    """Put `staged` in place of `target`; the old content is removed afterwards."""
+def replace_folder(staged: Path, target: Path, spare: Path | None = None) -> None:
+    """Put `staged` in place of `target`. The old content is kept at `spare` when given (a later
+    build updates it instead of writing a whole site), else removed."""
     if not target.exists():
         staged.rename(target)
         return
     if _exchange(staged, target):
-        shutil.rmtree(staged)  # now holds the previous content
-        return
-    previous = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
-    target.rename(previous)
-    staged.rename(target)
-    shutil.rmtree(previous)
+        previous = staged  # now holds the old content
+    else:
+        previous = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
+        target.rename(previous)
+        staged.rename(target)
+    if spare is None:
+        shutil.rmtree(previous)
+    elif previous != spare:
+        if spare.exists():
+            shutil.rmtree(spare)
+        previous.rename(spare)
 
 
 @contextlib.contextmanager
-def staging(target: Path) -> Iterator[Path]:
-    """A fresh folder beside `target`; swapped in on success, deleted on any failure."""
+def staging(target: Path, reuse: Path | None = None, spare: Path | None = None) -> Iterator[Path]:
+    """The folder to build into: `reuse` (a spare site updated in place) or a fresh one beside
+    `target`. On success it takes the place of `target` (whose content goes to `spare`, or
+    away); on a failure a fresh folder is deleted, and a reused one is left for the next build
+    to set right or remove."""
     target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
-    staged = target.with_name(f".{target.name}.tmp-{secrets.token_hex(4)}")
-    staged.mkdir()
+    if reuse is not None:
+        staged = reuse
+    else:
+        staged = target.with_name(f".{target.name}.tmp-{secrets.token_hex(4)}")
+        staged.mkdir()
     try:
         yield staged
     except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
+        if reuse is None:
+            shutil.rmtree(staged, ignore_errors=True)
         raise
-    replace_folder(staged, target)
+    replace_folder(staged, target, spare)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
+import multiprocessing
+import multiprocessing.util
 import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -14,12 +16,15 @@ from typing import Any
 
 from markupsafe import Markup
 
-from registry.catalog import Catalog, PublishedVersion, build_catalog
+from registry.cache import Cache, Write, key_of
+from registry.catalog import Catalog, ModelEntry, PublishedVersion, build_catalog
 from registry.config import load_config, normalized_base_url
+from registry.console import Progress
 from registry.errors import ModelregError
 from registry.eventlog import check_extends, registry_log
 from registry.events import Event
 from registry.findings import Severity
+from registry.runoptions import RunOptions
 from registry.sbom import cyclonedx, spdx2, spdx3
 from registry.sbom.facts import collect
 from registry.schemas import schema_dir
@@ -31,13 +36,16 @@ from registry.site.guard import check_output
 from registry.site.html import render_page
 from registry.site.lineage_svg import render_svg
 from registry.site.records import (
+    chunks_document,
     index_document,
     lineage_document,
     link,
     model_document,
     version_record,
 )
+from registry.site.spare import claim, record, spare_path, usable
 from registry.site.stats import prometheus_text, stats_document
+from registry.site.writer import Bundle, Entry, SiteWriter, dumps
 from registry.validate import ValidationReport, validate_registry
 
 
@@ -51,27 +59,6 @@ class BuildResult:
     versions: int
     excluded: tuple[str, ...]
     docs: bool
-
-
-class SiteWriter:
-    """Writes site files under one folder; JSON always with sorted keys and a final newline."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def path(self, relative: str) -> Path:
-        target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return target
-
-    def text(self, relative: str, content: str) -> None:
-        self.path(relative).write_text(content, encoding="utf-8")
-
-    def json(self, relative: str, data: Any) -> None:
-        self.text(relative, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-
-    def copy(self, source: Path, relative: str) -> None:
-        shutil.copyfile(source, self.path(relative))
 
 
 def _admit(report: ValidationReport, allow_invalid: bool) -> None:
@@ -121,8 +108,6 @@ def _page_context(catalog: Catalog, has_docs: bool) -> dict[str, Any]:
     return {
         "registry": {"name": catalog.config.name, "description": catalog.config.description},
         "generator": "modelreg",
-        "commit": catalog.commit.sha if catalog.commit else None,
-        "generated_at": catalog.generated_at,
         "has_docs": has_docs,
     }
 
@@ -130,43 +115,131 @@ def _page_context(catalog: Catalog, has_docs: bool) -> dict[str, Any]:
 def _write_version(
     out: SiteWriter, catalog: Catalog, version: PublishedVersion, context: dict[str, Any]
 ) -> None:
-    record = version_record(catalog, version)
-    out.json(paths.version_json(version.name, version.version), record)
-    facts = collect(catalog, version)
-    for kind, module in (("spdx", spdx2), ("spdx3", spdx3), ("cdx", cyclonedx)):
-        out.text(paths.sbom(version.name, version.version, kind), module.render(facts))
-    page = paths.version_page(version.name, version.version)
-    artifact_href = None
-    if catalog.config.publish_artifacts and version.manifest.artifact.path:
-        artifact_href = link(
-            page, paths.artifact(version.name, version.version, version.manifest.artifact.path)
-        )
-        art = version.manifest.artifact
-        for relative in [art.path, *(e.path for e in art.external_data)]:
-            assert relative is not None
-            out.copy(
+    """The record, the SBOMs, the files and the page of one version."""
+    name, number = version.name, version.version
+    page = paths.version_page(name, number)
+    art = version.manifest.artifact
+    if catalog.config.publish_artifacts and art.path:
+        files = [(art.path, art.sha256, art.size)]
+        files += [(e.path, e.sha256, e.size) for e in art.external_data]
+        for relative, sha256, size in files:
+            out.artifact(
                 version.manifest.folder / relative,
-                paths.artifact(version.name, version.version, relative),
+                paths.artifact(name, number, relative),
+                sha256,
+                size,
             )
-    elif version.manifest.artifact.url:
-        artifact_href = version.manifest.artifact.url
+    lineage = catalog.lineage.around({version.id}, VERSION_PAGE_RADIUS)
+    events = catalog.events_of(name, number)
+    key = ""
+    if version.inputs_key:
+        # Everything the version's files are made of: what validation read, what the log and
+        # the rest of the catalog say about this version, and the settings.
+        key = key_of(
+            "version-files",
+            version.inputs_key,
+            [e.hash for e in events],
+            [f.to_json() for f in version.findings],
+            version.decision.to_json() if version.decision else None,
+            sorted(lineage.versions),
+            sorted(lineage.edges),
+            catalog.lineage.descendants(version.id),
+            repr(catalog.config),
+            catalog.commit.sha
+            if catalog.commit and "{commit}" in catalog.config.artifact_url_template
+            else None,
+            context,
+        )
+    out.bundle(key, lambda files: _render_version(files, catalog, version, context, page))
+
+
+def _render_version(
+    files: Bundle,
+    catalog: Catalog,
+    version: PublishedVersion,
+    context: dict[str, Any],
+    page: str,
+) -> None:
+    out = files.writer
+    name, number = version.name, version.version
+    record = version_record(catalog, version)
+    files.add(
+        paths.version_json(name, number),
+        out.stored(paths.version_json(name, number), dumps(record)),
+    )
+    if version.chunks:
+        relative = paths.chunks(name, number)
+        files.add(relative, out.stored(relative, dumps(chunks_document(version))))
+    facts = collect(catalog, version)
+    material = repr(facts)  # a frozen dataclass of plain values: its repr is its content
+    for kind, module in (("spdx", spdx2), ("spdx3", spdx3), ("cdx", cyclonedx)):
+        relative = paths.sbom(name, number, kind)
+        files.add(
+            relative,
+            out.cached(
+                relative,
+                f"sbom-{kind}",
+                material,
+                lambda module=module: module.render(facts),  # type: ignore[misc]
+            ),
+        )
+    art = version.manifest.artifact
+    artifact_href = art.url
+    if catalog.config.publish_artifacts and art.path:
+        artifact_href = link(page, paths.artifact(name, number, art.path))
     signature_href = None
     if catalog.config.publish_artifacts and version.signature and version.signature.present:
-        target = paths.artifact(version.name, version.version, SIGNATURE_FILE)
-        out.copy(version.manifest.folder / SIGNATURE_FILE, target)
+        target = paths.artifact(name, number, SIGNATURE_FILE)
+        files.add(
+            target, out.stored(target, (version.manifest.folder / SIGNATURE_FILE).read_bytes())
+        )
         signature_href = link(page, target)
-    out.text(
+    svg = _lineage_svg(catalog, {version.id}, page, VERSION_PAGE_RADIUS)
+    events = _timeline(catalog, catalog.events_of(name, number))
+    files.add(
         page,
-        render_page(
-            "version.html",
+        out.cached(
             page,
-            record=record,
-            io=_io_rows(version),
-            artifact_href=artifact_href,
-            signature_href=signature_href,
-            lineage_svg=_lineage_svg(catalog, {version.id}, page, VERSION_PAGE_RADIUS),
-            events=_timeline(catalog, catalog.events_of(version.name, version.version)),
-            **context,
+            "version-page",
+            [
+                files.entries[0][1] if files.entries else "",
+                artifact_href,
+                signature_href,
+                svg,
+                events,
+                context,
+            ],
+            lambda: render_page(
+                "version.html",
+                page,
+                record=record,
+                io=_io_rows(version),
+                artifact_href=artifact_href,
+                signature_href=signature_href,
+                lineage_svg=svg,
+                events=events,
+                **context,
+            ),
+        ),
+    )
+
+
+def _write_model(
+    out: SiteWriter, catalog: Catalog, model: ModelEntry, context: dict[str, Any]
+) -> None:
+    for version in model.versions:
+        _write_version(out, catalog, version, context)
+    document = model_document(catalog, model)
+    document_sha = out.stored(paths.model_json(model.name), dumps(document))
+    page = paths.model_page(model.name)
+    timeline = _timeline(catalog, catalog.events_of(model.name))
+    svg = _lineage_svg(catalog, {v.id for v in model.versions}, page)
+    out.cached(
+        page,
+        "model-page",
+        [document_sha, timeline, svg, context],
+        lambda: render_page(
+            "model.html", page, model=document, events=timeline, lineage_svg=svg, **context
         ),
     )
 
@@ -272,37 +345,75 @@ def _timeline(catalog: Catalog, events: tuple[Event, ...]) -> list[dict[str, Any
     ]
 
 
-def write_site(out: SiteWriter, catalog: Catalog, root: Path) -> bool:
+def write_site(out: SiteWriter, catalog: Catalog, root: Path, jobs: int = 1) -> bool:
     """Every file of the site; returns whether documentation was built."""
     epoch = int(dt.datetime.fromisoformat(catalog.generated_at.replace("Z", "+00:00")).timestamp())
+    shutil.rmtree(out.root / paths.DOCS, ignore_errors=True)  # a reused tree has older docs
     has_docs = build_docs(
         root, out.root / paths.DOCS, epoch, catalog.config.base_url + paths.DOCS + "/"
     )
+    # Pages of one model or version carry nothing that changes with every commit, so that an
+    # unchanged one is found in the cache; the registry-wide pages say which commit they show.
     context = _page_context(catalog, has_docs)
+    stamped = {
+        **context,
+        "commit": catalog.commit.sha if catalog.commit else None,
+        "generated_at": catalog.generated_at,
+    }
     index = index_document(catalog)
     out.json(paths.INDEX_JSON, index)
-    _write_events(out, catalog, context)
-    _write_lineage(out, catalog, context)
+    _write_events(out, catalog, stamped)
+    _write_lineage(out, catalog, stamped)
     for number, name in enumerate(catalog.config.governance.trust_roots, start=1):
         out.copy(root / name, paths.trust_root(number))
     _write_schemas(out)
     _write_static(out)
-    out.text(paths.HOME_PAGE, render_page("index.html", paths.HOME_PAGE, index=index, **context))
-    for model in catalog.models:
-        document = model_document(catalog, model)
-        out.json(paths.model_json(model.name), document)
-        page = paths.model_page(model.name)
-        timeline = _timeline(catalog, catalog.events_of(model.name))
-        svg = _lineage_svg(catalog, {v.id for v in model.versions}, page)
-        out.text(
-            page,
-            render_page(
-                "model.html", page, model=document, events=timeline, lineage_svg=svg, **context
-            ),
-        )
-        for version in model.versions:
-            _write_version(out, catalog, version, context)
+    out.text(paths.HOME_PAGE, render_page("index.html", paths.HOME_PAGE, index=index, **stamped))
+    with Progress("writing", len(catalog.models), "models") as progress:
+        if jobs <= 1 or len(catalog.models) < 2:
+            for model in catalog.models:
+                _write_model(out, catalog, model, context)
+                progress.update()
+        else:
+            _write_models_in_parallel(out, catalog, context, jobs, progress)
     return has_docs
+
+
+# What forked workers inherit: the catalog is built once, in the parent.
+_SHARED: tuple[SiteWriter, Catalog, dict[str, Any]] | None = None
+
+
+def _write_models_in_parallel(
+    out: SiteWriter, catalog: Catalog, context: dict[str, Any], jobs: int, progress: Progress
+) -> None:
+    global _SHARED
+    _SHARED = (out, catalog, context)
+    out.cache.close()  # each process opens its own connection
+    fork = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(jobs, mp_context=fork, initializer=_start_writer) as pool:
+        for writes, produced in pool.map(_write_model_at, range(len(catalog.models)), chunksize=4):
+            out.cache.apply(writes)
+            out.produced.update(produced)
+            progress.update()
+    _SHARED = None
+
+
+def _start_writer() -> None:
+    global _SHARED
+    assert _SHARED is not None
+    out, catalog, context = _SHARED
+    cache = Cache(out.cache.folder.parent, out.cache.enabled, deferred=True)
+    multiprocessing.util.Finalize(cache, cache.close, exitpriority=10)
+    _SHARED = (SiteWriter(out.root, cache, out.previous), catalog, context)
+
+
+def _write_model_at(index: int) -> tuple[list[Write], dict[str, Entry]]:
+    """In a worker: one model's files; what it wrote goes back to the parent."""
+    assert _SHARED is not None
+    out, catalog, context = _SHARED
+    _write_model(out, catalog, catalog.models[index], context)
+    produced, out.produced = out.produced, {}
+    return out.cache.drain(), produced
 
 
 def build_site(
@@ -312,23 +423,36 @@ def build_site(
     allow_invalid: bool = False,
     previous_log: str | None = None,
     allow_shallow: bool = False,
+    options: RunOptions | None = None,
 ) -> BuildResult:
     started = time.monotonic()
+    options = options or RunOptions()
     config = load_config(root)
     if base_url is not None:
         config = dataclasses.replace(config, base_url=normalized_base_url(base_url))
     check_output(root, out)
-    report = validate_registry(root)
+    report = validate_registry(root, options=dataclasses.replace(options, shard=None))
     _admit(report, allow_invalid)
-    log = registry_log(root, allow_shallow)
-    if previous_log is not None:
-        check_extends(log.events, previous_log)
-    catalog = build_catalog(root, config, report, log.events, log.partial)
-    with staging(out) as staged:
-        writer = SiteWriter(staged)
-        has_docs = write_site(writer, catalog, root)
-        stats = stats_document(catalog, time.monotonic() - started)
-        writer.json(paths.STATS, stats)
-        writer.text(paths.METRICS, prometheus_text(stats))
+    cache = Cache(root, options.cache)
+    try:
+        log = registry_log(root, allow_shallow, cache)
+        if previous_log is not None:
+            check_extends(log.events, previous_log)
+        catalog = build_catalog(root, config, report, log.events, log.partial)
+        spare = spare_path(out)
+        previous = claim(cache, spare)
+        reuse = spare if previous is not None else None
+        keep = spare if previous is not None or usable(cache, spare) else None
+        with staging(out, reuse, keep) as staged:
+            writer = SiteWriter(staged, cache, previous)
+            has_docs = write_site(writer, catalog, root, options.jobs)
+            stats = stats_document(catalog, time.monotonic() - started)
+            writer.json(paths.STATS, stats)
+            writer.text(paths.METRICS, prometheus_text(stats))
+            files = writer.finish()
+            if keep is not None:
+                record(cache, staged, files)
+    finally:
+        cache.close()
     count = sum(len(m.versions) for m in catalog.models)
     return BuildResult(out, count, catalog.excluded, has_docs)

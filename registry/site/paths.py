@@ -37,6 +37,10 @@ def version_json(name: str, version: str) -> str:
     return f"v1/models/{name}/{version}/index.json"
 
 
+def chunks(name: str, version: str) -> str:
+    return f"v1/models/{name}/{version}/chunks.json"
+
+
 def sbom(name: str, version: str, kind: str) -> str:
     return f"v1/models/{name}/{version}/{SBOM_FILES[kind]}"
 

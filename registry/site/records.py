@@ -14,6 +14,7 @@ from registry.catalog import Catalog, CommitRef, ModelEntry, PublishedVersion
 from registry.evidence import governance, rmf_evidence, signature
 from registry.hashing import hash_file
 from registry.lineage import DATASET_PREFIX
+from registry.merkle import CHUNK_SIZE, merkle_root
 from registry.signing import SIGNATURE_FILE
 from registry.site import paths
 
@@ -48,6 +49,8 @@ def _artifact(catalog: Catalog, version: PublishedVersion, doc: str) -> dict[str
             "size": size,
             "url": catalog.artifact_url(version, relative),
         }
+        if relative in version.chunks:
+            item["merkle_root"] = merkle_root(version.chunks[relative])
         if published:
             item["href"] = link(doc, paths.artifact(version.name, version.version, relative))
         return item
@@ -118,7 +121,37 @@ def version_record(catalog: Catalog, version: PublishedVersion) -> dict[str, Any
             "sbom_spdx": link(doc, paths.sbom(version.name, version.version, "spdx")),
             "sbom_spdx3": link(doc, paths.sbom(version.name, version.version, "spdx3")),
             "sbom_cyclonedx": link(doc, paths.sbom(version.name, version.version, "cdx")),
+            "chunks": link(doc, paths.chunks(version.name, version.version))
+            if version.chunks
+            else None,
         },
+    }
+
+
+def chunks_document(version: PublishedVersion) -> dict[str, Any]:
+    """The Merkle chunk digests of each file of a version (registry.merkle), so that a client
+    verifies a download chunk by chunk and fetches a corrupted chunk again alone."""
+    art = version.manifest.artifact
+    sizes = {e.path: (e.sha256, e.size) for e in art.external_data}
+    if art.path is not None:
+        sizes[art.path] = (art.sha256, art.size)
+    return {
+        "api_version": API_VERSION,
+        "algorithm": "sha256",
+        "chunk_size": CHUNK_SIZE,
+        "tree": "leaf: SHA-256 of each chunk; node: SHA-256(0x01 || left || right); an odd "
+        "last node moves up unchanged",
+        "files": [
+            {
+                "path": relative,
+                "sha256": sizes[relative][0],
+                "size": sizes[relative][1],
+                "root": merkle_root(digests),
+                "chunks": list(digests),
+            }
+            for relative, digests in sorted(version.chunks.items())
+            if relative in sizes
+        ],
     }
 
 

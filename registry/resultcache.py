@@ -1,0 +1,183 @@
+"""A version's validation result in the cache: what it depends on, and the result as JSON.
+
+The key covers the version folder's files (each by its SHA-256, from the cache's stat fast path),
+the configuration, the code, and the facts from outside the folder that validation reads:
+whether the version is published, whether its signature is new in the change, when model.sig
+was committed. Versions it references (its base models, its redirect) are recorded with the
+digest of their manifest when the result is stored, and compared again when it is found: a
+changed or removed reference means the result is computed again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from registry import git
+from registry.cache import Cache, key_of
+from registry.findings import Finding, Severity
+from registry.formats import ModelInfo
+from registry.layout import MODELS_DIR, VersionDir
+from registry.lineage import ManifestIndex, ancestors, base_model
+from registry.manifest import Manifest
+from registry.policy import Decision
+from registry.reports import Report
+from registry.signature import SignatureResult
+from registry.signing import SIGNATURE_FILE
+from registry.versions import MANIFEST_NAME
+from registry.yamlsafe import LoadedYaml
+
+KIND = "version"
+
+
+def folder_state(cache: Cache, folder: Path) -> list[tuple[str, str]]:
+    """(relative path, SHA-256 or what the entry is) for everything under a version folder."""
+    state: list[tuple[str, str]] = []
+    pending = [(str(folder), "")]
+    while pending:  # os.scandir: one call per folder, no Path objects (a hot path)
+        directory, prefix = pending.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                relative = prefix + entry.name
+                if entry.is_symlink():
+                    state.append((relative, f"symlink:{Path(entry.path).readlink()}"))
+                elif entry.is_dir():
+                    pending.append((entry.path, relative + "/"))
+                elif entry.is_file():
+                    state.append((relative, cache.digest(entry.path).sha256))
+                else:
+                    state.append((relative, "special"))
+    return sorted(state)
+
+
+def version_key(
+    cache: Cache,
+    version: VersionDir,
+    context: Any,
+    published: bool,
+    new_signature: bool,
+) -> str:
+    signed_at = None
+    if (version.path / SIGNATURE_FILE).is_file() and not new_signature:
+        committed = git.last_commit_time(
+            version.root, f"{git.models_prefix(version.root)}{version.display(SIGNATURE_FILE)}"
+        )
+        signed_at = committed.astimezone(dt.UTC).isoformat() if committed else "uncommitted"
+    return key_of(
+        KIND,
+        version.relative,
+        context,
+        folder_state(cache, version.path),
+        published,
+        new_signature,
+        signed_at,
+    )
+
+
+def references(cache: Cache, manifest: Manifest, index: ManifestIndex) -> dict[str, str | None]:
+    """The versions a result depends on: base models (the whole chain) and the redirect, each
+    with the SHA-256 of its manifest (None: there is none)."""
+    chain, _ = ancestors(manifest.id, base_model(manifest.data), index)
+    redirect = (manifest.data.get("deprecation") or {}).get("redirect_to")
+    return {ref: manifest_digest(cache, index.root, ref) for ref in {*chain, redirect} if ref}
+
+
+def manifest_digest(cache: Cache, root: Path, reference: str) -> str | None:
+    name, _, version = reference.partition("@")
+    path = root / MODELS_DIR / name / version / MANIFEST_NAME
+    if "/" in name + version or not path.is_file() or path.is_symlink():
+        return None
+    return cache.digest(path).sha256
+
+
+def to_json(
+    manifest: Manifest | None,
+    model_info: ModelInfo | None,
+    findings: tuple[Finding, ...],
+    reports: tuple[Report, ...],
+    decision: Decision | None,
+    signature: SignatureResult | None,
+    refs: dict[str, str | None],
+    chunks: Mapping[str, tuple[str, ...]],
+) -> dict[str, Any]:
+    return {
+        "chunks": {relative: list(digests) for relative, digests in chunks.items()},
+        "manifest": dict(manifest.data) if manifest else None,
+        "model_info": model_info.to_json() if model_info else None,
+        "findings": [f.to_json() for f in findings],
+        "reports": [
+            {"path": r.path, "kind": r.kind, "date": r.date, "data": r.data} for r in reports
+        ],
+        "decision": decision.to_json() if decision else None,
+        "signature": signature.to_json() if signature else None,
+        "references": refs,
+    }
+
+
+def _finding(data: dict[str, Any]) -> Finding:
+    return Finding(
+        Severity(data["severity"]),
+        data["code"],
+        data["message"],
+        data["file"],
+        data["line"],
+        data["column"],
+    )
+
+
+def _decision(data: dict[str, Any]) -> Decision:
+    return Decision(
+        data["decision"],
+        data["risk_tier"],
+        tuple(data["reasons"]),
+        tuple(data["flags"]),
+        data["figures"],
+        data["review"],
+        data["review_status"],
+        data["signature_required"],
+    )
+
+
+def _signature(data: dict[str, Any]) -> SignatureResult:
+    return SignatureResult(
+        data["present"],
+        data["verified"],
+        data["problem"],
+        data["message"],
+        data["identity"],
+        data["issuer"],
+        data["signed_at"],
+    )
+
+
+def from_json(version: VersionDir, data: dict[str, Any]) -> tuple[Any, ...]:
+    """The fields of a VersionResult after `version`, from to_json's output. Positions in the
+    manifest and reports are not kept: the findings already carry theirs."""
+    manifest = (
+        Manifest.from_loaded(version.manifest, LoadedYaml(data["manifest"], {}))
+        if data["manifest"] is not None
+        else None
+    )
+    return (
+        manifest,
+        ModelInfo.from_json(data["model_info"]) if data["model_info"] else None,
+        tuple(_finding(f) for f in data["findings"]),
+        tuple(
+            Report(r["path"], r["kind"], r["date"], LoadedYaml(r["data"], {}))
+            for r in data["reports"]
+        ),
+        _decision(data["decision"]) if data["decision"] else None,
+        _signature(data["signature"]) if data["signature"] else None,
+        "",
+        {relative: tuple(digests) for relative, digests in data["chunks"].items()},
+    )
+
+
+def still_valid(cache: Cache, root: Path, data: dict[str, Any]) -> bool:
+    """Whether every version the stored result referenced is as it was."""
+    return all(
+        manifest_digest(cache, root, ref) == digest for ref, digest in data["references"].items()
+    )

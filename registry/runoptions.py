@@ -1,0 +1,44 @@
+"""How a run works, not what it checks: the cache, parallel jobs, and a shard of the registry."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Part `index` of `count` (from 1): a version belongs to the part its id's SHA-256 picks,
+    so the parts are disjoint, their union is the whole registry, and adding a version moves
+    no other."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """--shard I/N (argparse reports a wrong value as a usage error)."""
+        index, _, count = text.partition("/")
+        if not (index.isdigit() and count.isdigit()) or not 1 <= int(index) <= int(count):
+            raise argparse.ArgumentTypeError(f"{text!r}: write I/N with 1 <= I <= N, e.g. 2/4")
+        return cls(int(index), int(count))
+
+    def holds(self, version_id: str) -> bool:
+        number = int.from_bytes(hashlib.sha256(version_id.encode()).digest()[:8], "big")
+        return number % self.count == self.index - 1
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    cache: bool = True  # .modelreg-cache/ (off: --no-cache)
+    jobs: int = 1  # processes that validate or render at the same time
+    shard: Shard | None = None
+
+
+def jobs_argument(text: str) -> int:
+    """--jobs N; 0 means one per core."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of processes (0: one per core)")
+    return int(text) or (os.cpu_count() or 1)

@@ -1,0 +1,255 @@
+"""The content-addressed cache, incremental builds, parallel jobs and shards: every shortcut gives
+exactly what the work done again from nothing gives."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from registry import cache as cache_module
+from registry.cache import CACHE_DIR, RACY_NS, Cache
+from registry.site.spare import claim, spare_path
+from tests.helpers import (
+    VALID_REAL_MODELS,
+    commit_all,
+    manifest_data,
+    run,
+    sha256_of,
+    tree_digest,
+    write_version,
+)
+
+IRIS = VALID_REAL_MODELS["logreg_iris.onnx"]
+# Written at each build from the clock and the work done, not from the registry.
+PER_BUILD = {"v1/stats.json", "metrics.prom"}
+
+
+def make_registry(root: Path, count: int) -> list[str]:
+    """`count` versions of a real ONNX model, three per name, in one commit; their ids."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "registry.yaml").write_text("name: Cache\nbase_url: https://models.example.org/\n")
+    ids = []
+    for index in range(count):
+        data = manifest_data(IRIS, name=f"iris-{index // 3}", version=f"1.0.{index % 3}")
+        data["intended_use"] = f"Version {index} of a registry that tests the cache."
+        write_version(root, data, IRIS.path)
+        ids.append(f"iris-{index // 3}@1.0.{index % 3}")
+    commit_all(root, "models")
+    return ids
+
+
+def built(root: Path, out: Path, *options: str) -> dict[str, str]:
+    code, _, err = run("build", "--root", root, "--out", out, *options)
+    assert code == 0, err
+    return {k: v for k, v in tree_digest(out).items() if k not in PER_BUILD}
+
+
+def settle() -> None:
+    """Wait until files written now are older than the cache's racy window."""
+    time.sleep(RACY_NS / 1e9 + 0.1)
+
+
+# -- file digests ------------------------------------------------------------------------------
+def digest_once(root: Path, path: Path) -> tuple[str, int, int]:
+    """SHA-256, hits and misses of one lookup by a new run."""
+    with Cache(root) as cache:
+        found = cache.digest(path).sha256
+        return found, cache.hits, cache.misses
+
+
+def test_stat_fast_path_and_what_invalidates_it(tmp_path: Path) -> None:
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"a" * 1000)
+    first = sha256_of(model)
+    assert digest_once(tmp_path, model) == (first, 0, 1)
+    assert digest_once(tmp_path, model) == (first, 0, 1)  # too recent to be recorded
+    settle()
+    assert digest_once(tmp_path, model) == (first, 0, 1)
+    assert digest_once(tmp_path, model) == (first, 1, 0)  # not read again
+
+    # Same size, same mtime put back: the ctime still changes, and so does the digest.
+    stat = model.stat()
+    model.write_bytes(b"b" * 1000)
+    os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert digest_once(tmp_path, model) == (sha256_of(model), 0, 1)
+
+    # Another file renamed over it (a checkout does this): another inode.
+    settle()
+    digest_once(tmp_path, model)
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"c" * 1000)
+    os.utime(other, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    other.replace(model)
+    assert digest_once(tmp_path, model) == (sha256_of(model), 0, 1)
+
+
+def test_a_locked_index_never_stops_a_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache_module, "LOCK_SECONDS", 0.2)
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"a" * 1000)
+    with Cache(tmp_path) as first:
+        first.put("test", "key", {"value": 1})
+    blocker = sqlite3.connect(tmp_path / CACHE_DIR / "index.sqlite3", timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")  # another run holding the index
+    try:
+        cache = Cache(tmp_path)
+        cache.put("test", "other", {"value": 2})
+        cache.flush()  # gives up after sqlite's timeout, and the run goes on without cache
+        assert not cache.enabled
+        assert cache.digest(model).sha256 == sha256_of(model)
+        cache.close()
+    finally:
+        blocker.rollback()
+        blocker.close()
+    with Cache(tmp_path) as after:
+        assert after.get("test", "key") == {"value": 1}
+        assert after.get("test", "other") is None
+
+
+def test_damaged_index_is_set_aside_and_rebuilt(tmp_path: Path) -> None:
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"x" * 100)
+    with Cache(tmp_path) as cache:
+        cache.put("test", "key", {"value": 1})
+    index = tmp_path / CACHE_DIR / "index.sqlite3"
+    for suffix in ("-wal", "-shm"):
+        index.with_name(index.name + suffix).unlink(missing_ok=True)
+    index.write_bytes(b"this is not a database" * 100)
+    with Cache(tmp_path) as again:
+        assert again.get("test", "key") is None  # nothing is trusted from a damaged index
+        assert again.digest(model).sha256 == sha256_of(model)
+    assert list((tmp_path / CACHE_DIR).glob("index.damaged-*"))
+    sqlite3.connect(index).execute("SELECT count(*) FROM entries").fetchone()
+
+
+# -- builds -------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cache") / "registry"
+    make_registry(root, 6)
+    return root
+
+
+def test_rebuilds_equal_a_build_without_cache(registry: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    cold = built(registry, site)
+    spare = spare_path(site)
+    warm = built(registry, site)  # the first site is kept as the spare...
+    assert spare.is_dir()
+    again = built(registry, site)  # ...and updated in place by the next build
+    assert cold == warm == again == built(registry, tmp_path / "fresh", "--no-cache")
+    record = site / "v1/models/iris-0/1.0.0/index.json"
+    assert record.stat().st_nlink > 1  # linked from the cache's object store, not rewritten
+
+
+def test_a_changed_version_is_rebuilt_and_nothing_stale_survives(
+    tmp_path: Path, registry: Path
+) -> None:
+    root = tmp_path / "registry"
+    make_registry(root, 6)
+    site = tmp_path / "site"
+    built(root, site)
+    built(root, site)
+    manifest = root / "models/iris-1/1.0.2/manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("Version 5 of", "The fifth version of"))
+    commit_all(root, "describe version 5", "2025-02-01T00:00:00+00:00")
+    after = built(root, site)
+    assert after == built(root, tmp_path / "fresh", "--no-cache")
+    record = json.loads((site / "v1/models/iris-1/1.0.2/index.json").read_text())
+    assert record["manifest"]["intended_use"].startswith("The fifth version of")
+    page = (site / "models/iris-1/1.0.2/index.html").read_text()
+    assert "The fifth version of" in page
+
+
+def test_a_site_file_changed_in_place_is_not_published_again(
+    registry: Path, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    expected = built(registry, site)
+    record = site / "v1/models/iris-0/1.0.1/index.json"
+    assert record.stat().st_nlink > 1
+    text = record.read_text()
+    record.chmod(0o644)  # the object store's files are read-only: an editor would do this
+    with record.open("r+") as handle:  # the same size, written through the link
+        handle.write(text.replace('"1.0.1"', '"9.9.9"', 1))
+    assert built(registry, site) == expected
+    assert built(registry, site) == expected
+
+
+def test_an_interrupted_update_of_the_spare_is_not_reused(registry: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    expected = built(registry, site)
+    built(registry, site)
+    spare = spare_path(site)
+    cache = Cache(registry)
+    assert claim(cache, spare) is not None  # marked as being changed, then the build "dies"
+    cache.close()
+    (spare / "v1/models/iris-0/1.0.0/index.json").unlink()
+    (spare / "half-written.tmp").write_text("")
+    assert built(registry, site) == expected
+    assert built(registry, site) == expected
+    assert not (site / "half-written.tmp").exists() and not (spare / "half-written.tmp").exists()
+
+
+def test_a_folder_the_cache_does_not_know_is_never_touched(registry: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    spare = spare_path(site)
+    spare.mkdir()
+    (spare / "mine.txt").write_text("someone else's")
+    expected = built(registry, site)
+    assert built(registry, site) == expected
+    assert [p.name for p in spare.iterdir()] == ["mine.txt"]
+
+
+def test_parallel_jobs_give_the_same_report_and_site(registry: Path, tmp_path: Path) -> None:
+    reports = []
+    for jobs in ("1", "2"):
+        code, out, err = run(
+            "validate", "--format", "json", "--root", registry, "--jobs", jobs, "--no-cache"
+        )
+        assert code == 0, err
+        reports.append(json.loads(out))
+    assert reports[0] == reports[1]
+    one = built(registry, tmp_path / "one", "--jobs", "1", "--no-cache")
+    assert one == built(registry, tmp_path / "two", "--jobs", "2", "--no-cache")
+    assert one == built(registry, tmp_path / "cached", "--jobs", "2")
+    assert one == built(registry, tmp_path / "cached", "--jobs", "2")
+
+
+# -- shards -------------------------------------------------------------------------------------
+def test_shards_partition_the_registry(tmp_path: Path) -> None:
+    root = tmp_path / "registry"
+    ids = make_registry(root, 12)
+    (root / "models/notes.txt").write_text("a stray file: a registry-wide finding")
+    shards = []
+    for index in (1, 2, 3):
+        code, out, _ = run("validate", "--format", "json", "--root", root, "--shard", f"{index}/3")
+        report = json.loads(out)
+        shards.append(report)
+        stray = [f["file"] for f in report["findings"] if f["code"] == "layout.unexpected-file"]
+        assert code == 0
+        assert stray == (["models/notes.txt"] if index == 1 else [])  # reported once
+    held = [{v["id"] for v in report["versions"]} for report in shards]
+    assert set().union(*held) == set(ids)
+    assert sum(len(h) for h in held) == len(ids)  # disjoint
+    assert all(held)  # 12 versions over 3 shards: none empty with this hash
+    code, out, _ = run("validate", "--format", "json", "--root", root, "--shard", "2/3")
+    assert {v["id"] for v in json.loads(out)["versions"]} == held[1]  # deterministic
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "hint"),
+    [("--shard", v, "I/N") for v in ["0/3", "4/3", "1", "a/b", "1/0"]]
+    + [("--jobs", v, "number of processes") for v in ["-1", "two"]],
+)
+def test_a_wrong_shard_or_jobs_is_a_usage_error(
+    registry: Path, option: str, value: str, hint: str
+) -> None:
+    code, _, err = run("validate", "--root", registry, option, value)
+    assert code == 2
+    assert f"argument {option}" in err and hint in err
