@@ -7,6 +7,7 @@ only when every check passed: an interrupted or corrupted download leaves nothin
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -19,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from registry.chunkfetch import ChunkError, ChunkPlan, fetch_chunked, plan_from
 from registry.errors import ModelregError
 
 CHUNK = 1 << 20
+PARTIAL_DIR = ".modelreg-partial"  # downloads to resume, by SHA-256, in the target folder
 MAX_DOCUMENT = 64 << 20
 Progress = Callable[[int], None]  # called with the number of bytes just received
 
@@ -142,12 +145,28 @@ class RegistryClient:
         to.mkdir(parents=True, exist_ok=True)
         files = [(artifact, artifact.get("path") or _file_name(artifact["url"]))]
         files += [(extra, extra["path"]) for extra in artifact.get("external_data", [])]
+        plans = self._chunk_plans(resolved)
         # Everything lands in a staging folder first: the signature covers the folder.
         staging = Path(tempfile.mkdtemp(prefix=".modelreg-fetch-", dir=to))
         try:
             for entry, relative in files:
                 url = _source(entry, resolved.url)
-                download(url, _inside(staging, relative), entry["sha256"], entry["size"], progress)
+                target = _inside(staging, relative)
+                plan = plans.get(relative)
+                if plan is None or not entry.get("merkle_root"):
+                    download(url, target, entry["sha256"], entry["size"], progress)
+                    continue
+                partial = to / PARTIAL_DIR / f"{entry['sha256']}.part"
+                try:
+                    plan.check(str(entry["merkle_root"]))
+                    fetch_chunked(url, partial, plan, progress)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    partial.replace(target)
+                except ChunkError as exc:
+                    raise FetchError(f"{resolved.id}: {exc}") from exc
+                finally:
+                    with contextlib.suppress(OSError):
+                        partial.parent.rmdir()  # unless a download is waiting to resume
             signer = None
             if signed and not policy.skip:
                 from registry.client_signature import verify_signature
@@ -162,6 +181,20 @@ class RegistryClient:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return Fetched(resolved.id, tuple(written), artifact["sha256"], signer)
+
+    def _chunk_plans(self, resolved: Resolved) -> dict[str, ChunkPlan]:
+        """The chunk digests of each file (chunks.json), when the registry publishes them."""
+        link = (resolved.record.get("links") or {}).get("chunks")
+        if not link:
+            return {}
+        document = read_document(urllib.parse.urljoin(resolved.url, str(link)))
+        try:
+            size = int(document["chunk_size"])
+            if size <= 0:
+                raise ValueError("chunk_size must be positive")
+            return {str(f["path"]): plan_from(f, size) for f in document["files"]}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FetchError(f"{resolved.id}: chunks.json is malformed ({exc})") from exc
 
 
 def refuse_unusable(record: dict[str, Any], allow_deprecated: bool) -> None:

@@ -120,7 +120,8 @@ def test_new_user_adds_builds_serves_and_fetches(tmp_path: Path, serve: object) 
     target = tmp_path / "corrupted"
     code, _, err = run("fetch", "nmp-tflite", "--registry", url, "--to", target)
     assert code == 1
-    assert "SHA-256" in err and "corrupted" in err
+    assert "chunk 0 (bytes 0-" in err and "does not match its SHA-256" in err
+    assert "the file on the server is corrupted" in err
     assert list(target.iterdir()) == []
 
 

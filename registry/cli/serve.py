@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from registry.cli.common import add_root_argument, resolve_root
+from registry.site.server import RangeRequestHandler
 
 HELP = "build the site into a temporary folder and serve it on http://127.0.0.1:PORT/"
 
@@ -23,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_root_argument(parser)
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
+class _Handler(RangeRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         from registry.console import log
 

@@ -1,0 +1,190 @@
+"""Downloading a file chunk by chunk against its Merkle chunk digests (chunks.json).
+
+Each chunk is verified as it arrives; a corrupted chunk is fetched again on its own (an HTTP
+range request) instead of restarting, and when it stays corrupted nothing is kept; an interrupted
+download leaves the verified chunks in a partial file that the next attempt resumes from (after
+checking them again). The whole file's SHA-256 is still checked at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from registry.errors import ModelregError
+from registry.merkle import merkle_root
+
+RETRIES = 3  # attempts to fetch one corrupted chunk again
+READ = 1 << 20
+Progress = Callable[[int], None]
+
+
+class ChunkError(ModelregError):
+    """The download failed; the message says whether running it again resumes it."""
+
+
+class CorruptChunk(ChunkError):
+    """The server keeps sending a chunk that does not verify: resuming would not help."""
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    sha256: str
+    size: int
+    chunk_size: int
+    chunks: tuple[str, ...]
+
+    def span(self, index: int) -> tuple[int, int]:
+        """First byte and length of chunk `index`."""
+        start = index * self.chunk_size
+        return start, min(self.chunk_size, self.size - start)
+
+    def check(self, root: str) -> None:
+        expected = max(1, -(-self.size // self.chunk_size))
+        if len(self.chunks) != expected or merkle_root(self.chunks) != root:
+            raise ChunkError(
+                "the chunk list does not match the record's Merkle root (or the file's size): "
+                "the registry's chunks.json is corrupted or was replaced"
+            )
+
+
+def _open(url: str, start: int, end: int | None) -> tuple[BinaryIO, int]:
+    """A stream of `url` from byte `start` (to `end`, inclusive), and the offset it actually
+    starts at: 0 when the server ignores the range."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme == "file":
+        handle = Path(urllib.request.url2pathname(parsed.path)).open("rb")  # noqa: SIM115
+        handle.seek(start)
+        return handle, start
+    if parsed.scheme not in ("http", "https"):
+        raise ChunkError(f"{url}: only file:// and http(s):// URLs are followed")
+    request = urllib.request.Request(url)  # noqa: S310 - scheme checked
+    if start or end is not None:
+        request.add_header("Range", f"bytes={start}-{'' if end is None else end}")
+    try:
+        response: Any = urllib.request.urlopen(request, timeout=60)  # noqa: S310
+    except (OSError, ValueError) as exc:
+        raise ChunkError(f"cannot read {url}: {exc}; run the same command to resume") from exc
+    return response, start if response.status == 206 else 0
+
+
+def _read(stream: BinaryIO, length: int) -> bytes:
+    parts, missing = [], length
+    while missing:
+        data = stream.read(min(READ, missing))
+        if not data:
+            break
+        parts.append(data)
+        missing -= len(data)
+    return b"".join(parts)
+
+
+def _verified_prefix(partial: Path, plan: ChunkPlan) -> int:
+    """How many chunks at the start of `partial` are intact; the file is cut after them."""
+    if not partial.is_file():
+        return 0
+    good = 0
+    with partial.open("r+b") as handle:
+        for index in range(len(plan.chunks)):
+            _, length = plan.span(index)
+            data = handle.read(length)
+            if len(data) != length or hashlib.sha256(data).hexdigest() != plan.chunks[index]:
+                break
+            good += 1
+        handle.truncate(plan.span(good)[0] if good < len(plan.chunks) else plan.size)
+    return good
+
+
+def fetch_chunked(
+    url: str, partial: Path, plan: ChunkPlan, progress: Progress | None = None
+) -> int:
+    """Complete `partial` from `url`, verifying each chunk; the number of chunks fetched
+    again after a mismatch. Raises ChunkError (the partial file is kept for a resume)."""
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    first = _verified_prefix(partial, plan)
+    if progress is not None:
+        progress(plan.span(first)[0] if first < len(plan.chunks) else plan.size)
+    refetched = 0
+    try:
+        with partial.open("ab") as out:
+            if first < len(plan.chunks):
+                refetched = _stream(url, out, plan, first, progress)
+    except CorruptChunk:
+        partial.unlink()  # an interruption keeps the verified chunks; a corrupt server does not
+        raise
+    whole = hashlib.sha256()
+    with partial.open("rb") as handle:
+        while data := handle.read(READ):
+            whole.update(data)
+    if whole.hexdigest() != plan.sha256:
+        partial.unlink()
+        raise ChunkError(
+            f"{url}: every chunk verified but the file's SHA-256 is {whole.hexdigest()}, not "
+            f"{plan.sha256}: the registry's chunks.json and record disagree; nothing was kept"
+        )
+    return refetched
+
+
+def _receive(stream: BinaryIO, length: int, url: str, where: str) -> bytes:
+    """Exactly `length` bytes; a cut connection is an error that running again resumes."""
+    try:
+        data = _read(stream, length)
+    except (OSError, http.client.HTTPException) as exc:
+        raise ChunkError(
+            f"{url}: the download was interrupted {where} ({exc}); run the same command to resume"
+        ) from exc
+    if len(data) != length:
+        raise ChunkError(f"{url}: the download stopped {where}; run the same command to resume")
+    return data
+
+
+def _stream(url: str, out: BinaryIO, plan: ChunkPlan, first: int, progress: Progress | None) -> int:
+    start = plan.span(first)[0]
+    stream, offset = _open(url, start, None)
+    refetched = 0
+    with stream:
+        _receive(stream, start - offset, url, "at the start")  # a server that ignored the range
+        for index in range(first, len(plan.chunks)):
+            _, length = plan.span(index)
+            where = f"after {index} of {len(plan.chunks)} chunks"
+            data = _receive(stream, length, url, where)
+            if hashlib.sha256(data).hexdigest() != plan.chunks[index]:
+                data = _refetch(url, plan, index)
+                refetched += 1
+            out.write(data)
+            out.flush()
+            if progress is not None:
+                progress(length)
+    return refetched
+
+
+def _refetch(url: str, plan: ChunkPlan, index: int) -> bytes:
+    """Chunk `index` alone, again, until it verifies (at most RETRIES times)."""
+    start, length = plan.span(index)
+    where = f"while fetching chunk {index} again"
+    for _ in range(RETRIES):
+        stream, offset = _open(url, start, start + length - 1)
+        with stream:
+            _receive(stream, start - offset, url, where)
+            data = _receive(stream, length, url, where)
+        if hashlib.sha256(data).hexdigest() == plan.chunks[index]:
+            return data
+    raise CorruptChunk(
+        f"{url}: chunk {index} (bytes {start}-{start + length - 1}) does not match its SHA-256 "
+        f"in chunks.json after {RETRIES} more attempts: the file on the server is corrupted; "
+        "nothing was kept"
+    )
+
+
+def plan_from(entry: dict[str, Any], chunk_size: int) -> ChunkPlan:
+    """The plan of one file of chunks.json."""
+    chunks: Sequence[Any] = entry.get("chunks") or ()
+    return ChunkPlan(
+        str(entry["sha256"]), int(entry["size"]), chunk_size, tuple(str(c) for c in chunks)
+    )

@@ -1,0 +1,252 @@
+"""Chunked verification: the Merkle tree over 8 MiB chunks, chunks.json, and `modelreg fetch`
+verifying each chunk, fetching a corrupted chunk again alone and resuming a cut download, over
+HTTP range requests against a local server."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import pytest
+from jsonschema import Draft202012Validator
+
+from registry.client import PARTIAL_DIR
+from registry.hashing import hash_file_chunked
+from registry.merkle import CHUNK_SIZE, merkle_root
+from registry.schemas import schema_dir
+from registry.site.server import RangeRequestHandler
+from tests.helpers import commit_all, run, write_version
+
+WEIGHTS = "weights.bin"
+ID = "wide/1.0.0"
+
+
+def sha(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def test_merkle_root_by_hand() -> None:
+    a, b, c = sha(b"a"), sha(b"b"), sha(b"c")
+    node = sha(b"\x01" + a + b)
+    assert merkle_root([a.hex()]) == a.hex()
+    assert merkle_root([a.hex(), b.hex()]) == node.hex()
+    assert merkle_root([a.hex(), b.hex(), c.hex()]) == sha(b"\x01" + node + c).hex()
+    assert merkle_root([]) == sha(b"").hex()
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 2 * CHUNK_SIZE])
+def test_chunked_hashing_equals_hashlib(tmp_path: Path, size: int) -> None:
+    data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
+    path = tmp_path / "file"
+    path.write_bytes(data)
+    found = hash_file_chunked(path)
+    slices = [data[i : i + CHUNK_SIZE] for i in range(0, size, CHUNK_SIZE)] or [b""]
+    assert found.sha256 == hashlib.sha256(data).hexdigest()
+    assert found.size == size
+    assert found.chunks == tuple(hashlib.sha256(s).hexdigest() for s in slices)
+
+
+def _wide_model(folder: Path) -> None:
+    """An ONNX model whose 20 MiB of weights (three chunks: 8 + 8 + 4 MiB) are external data."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    values = np.random.default_rng(7).standard_normal((64, 81920), dtype=np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        "wide",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 81920])],
+        [numpy_helper.from_array(values, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    folder.mkdir(parents=True)
+    onnx.save_model(
+        model, folder / "model.onnx", save_as_external_data=True, location=WEIGHTS, size_threshold=0
+    )
+
+
+def _reference(folder: Path, name: str) -> dict[str, Any]:
+    data = (folder / name).read_bytes()
+    return {"path": name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("chunks") / "registry"
+    root.mkdir()
+    (root / "registry.yaml").write_text("name: Chunks\nbase_url: https://models.example.org/\n")
+    folder = root / "models" / ID
+    _wide_model(folder)
+    manifest = {
+        "schema_version": "1.1",
+        "model_name": "wide",
+        "version": "1.0.0",
+        "framework": {"name": "onnx", "version": "1.17.0"},
+        "format": "onnx",
+        "artifact": {
+            **_reference(folder, "model.onnx"),
+            "external_data": [_reference(folder, WEIGHTS)],
+        },
+        "input_shape": [{"name": "x", "dtype": "float32", "shape": ["n", 64]}],
+        "output_schema": [{"name": "y", "dtype": "float32", "shape": ["n", 81920]}],
+        "license": "MIT",
+        "intended_use": "A model large enough to be published in several chunks.",
+        "publisher": {"name": "tests"},
+        "risk_tier": "tier-1",
+    }
+    write_version(root, manifest)
+    commit_all(root, "a wide model")
+    out = root.parent / "site"
+    code, _, err = run("build", "--root", root, "--out", out)
+    assert code == 0, err
+    return out
+
+
+def test_chunks_document_matches_the_files_and_the_record(site: Path) -> None:
+    record = json.loads((site / "v1/models" / ID / "index.json").read_text())
+    document = json.loads((site / "v1/models" / ID / "chunks.json").read_text())
+    schema = json.loads((schema_dir() / "api/chunks.json").read_text())
+    Draft202012Validator(schema).validate(document)
+    assert record["links"]["chunks"].endswith("chunks.json")
+    assert document["chunk_size"] == CHUNK_SIZE
+    served = site / "artifacts" / ID
+    by_path = {entry["path"]: entry for entry in document["files"]}
+    assert set(by_path) == {"model.onnx", WEIGHTS}
+    for entry in by_path.values():
+        data = (served / entry["path"]).read_bytes()
+        slices = [data[i : i + CHUNK_SIZE] for i in range(0, len(data), CHUNK_SIZE)]
+        assert entry["chunks"] == [hashlib.sha256(s).hexdigest() for s in slices]
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    assert len(by_path[WEIGHTS]["chunks"]) == 3
+    artifact = record["artifact"]
+    assert artifact["merkle_root"] == by_path["model.onnx"]["root"]
+    assert artifact["external_data"][0]["merkle_root"] == by_path[WEIGHTS]["root"]
+    assert by_path[WEIGHTS]["root"] == merkle_root(by_path[WEIGHTS]["chunks"])
+
+
+class FaultyServer(RangeRequestHandler):
+    """Serves a site; can corrupt chunk 1 of the weights on some responses, or cut the first
+    whole-file response after `cut_after` bytes. Records every Range header asked for."""
+
+    ranges: list[str | None]
+    corrupt_responses = 0  # how many responses carrying chunk 1 come corrupted
+    cut_after: int | None = None
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def copyfile(self, source: BinaryIO, outputfile: BinaryIO) -> None:  # type: ignore[override]
+        if not self.path.endswith(WEIGHTS):
+            super().copyfile(source, outputfile)
+            return
+        wanted = self.headers.get("Range")
+        type(self).ranges.append(wanted)
+        start = int(wanted[6:].split("-")[0]) if wanted else 0
+        data = source.read(self._remaining if self._remaining is not None else -1)
+        if type(self).corrupt_responses and start <= CHUNK_SIZE < start + len(data):
+            type(self).corrupt_responses -= 1
+            position = CHUNK_SIZE + 1000 - start
+            data = data[:position] + bytes([data[position] ^ 0xFF]) + data[position + 1 :]
+        if type(self).cut_after is not None and wanted is None:
+            data = data[: type(self).cut_after]
+            type(self).cut_after = None
+            self.close_connection = True
+        outputfile.write(data)
+
+
+@pytest.fixture
+def server(site: Path) -> Iterator[tuple[str, type[FaultyServer]]]:
+    handler_class = type("Handler", (FaultyServer,), {"ranges": []})
+    handler = functools.partial(handler_class, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/", handler_class
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _fetch(url: str, to: Path) -> tuple[int, str]:
+    code, _, err = run("fetch", "wide@1.0.0", "--registry", url, "--to", to)
+    return code, err
+
+
+def _same_files(site: Path, to: Path) -> None:
+    for name in ("model.onnx", WEIGHTS):
+        assert (to / name).read_bytes() == (site / "artifacts" / ID / name).read_bytes()
+
+
+def test_fetch_verifies_every_chunk(site: Path, server: tuple[str, type[FaultyServer]]) -> None:
+    url, handler = server
+    code, err = _fetch(url, site.parent / "plain")
+    assert code == 0, err
+    _same_files(site, site.parent / "plain")
+    assert handler.ranges == [None]
+
+
+def test_a_corrupted_chunk_is_fetched_again_alone(
+    site: Path, tmp_path: Path, server: tuple[str, type[FaultyServer]]
+) -> None:
+    url, handler = server
+    handler.corrupt_responses = 1
+    code, err = _fetch(url, tmp_path / "to")
+    assert code == 0, err
+    _same_files(site, tmp_path / "to")
+    assert handler.ranges == [None, f"bytes={CHUNK_SIZE}-{2 * CHUNK_SIZE - 1}"]
+    assert not (tmp_path / "to" / PARTIAL_DIR).exists()
+
+
+def test_a_chunk_that_stays_corrupted_fails_and_keeps_nothing(
+    tmp_path: Path, server: tuple[str, type[FaultyServer]]
+) -> None:
+    url, handler = server
+    handler.corrupt_responses = 10
+    code, err = _fetch(url, tmp_path / "to")
+    assert code == 1
+    assert f"chunk 1 (bytes {CHUNK_SIZE}-{2 * CHUNK_SIZE - 1}) does not match its SHA-256" in err
+    assert handler.ranges == [None] + [f"bytes={CHUNK_SIZE}-{2 * CHUNK_SIZE - 1}"] * 3
+    assert list((tmp_path / "to").iterdir()) == []
+
+
+def test_a_cut_download_resumes_from_the_last_verified_chunk(
+    site: Path, tmp_path: Path, server: tuple[str, type[FaultyServer]]
+) -> None:
+    url, handler = server
+    handler.cut_after = CHUNK_SIZE + CHUNK_SIZE // 2
+    to = tmp_path / "to"
+    code, err = _fetch(url, to)
+    assert code == 1
+    assert "interrupted after 1 of 3 chunks" in err or "stopped after 1 of 3 chunks" in err
+    assert "run the same command to resume" in err
+    partial = list((to / PARTIAL_DIR).iterdir())
+    assert [p.stat().st_size for p in partial] == [CHUNK_SIZE]  # only the verified chunk
+    assert not (to / WEIGHTS).exists()
+    code, err = _fetch(url, to)
+    assert code == 0, err
+    _same_files(site, to)
+    assert handler.ranges == [None, f"bytes={CHUNK_SIZE}-"]
+    assert not (to / PARTIAL_DIR).exists()
+
+
+def test_a_resumed_download_checks_what_it_kept(
+    site: Path, tmp_path: Path, server: tuple[str, type[FaultyServer]]
+) -> None:
+    url, handler = server
+    handler.cut_after = CHUNK_SIZE + 10
+    to = tmp_path / "to"
+    assert _fetch(url, to)[0] == 1
+    (partial,) = (to / PARTIAL_DIR).iterdir()
+    with partial.open("r+b") as handle:  # the kept chunk damaged on disk meanwhile
+        handle.write(b"\0" * 16)
+    code, err = _fetch(url, to)
+    assert code == 0, err
+    _same_files(site, to)
+    assert handler.ranges == [None, None]  # started over: nothing kept was trusted
