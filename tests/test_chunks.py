@@ -9,6 +9,8 @@ import hashlib
 import http.server
 import json
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -250,3 +252,27 @@ def test_a_resumed_download_checks_what_it_kept(
     assert code == 0, err
     _same_files(site, to)
     assert handler.ranges == [None, None]  # started over: nothing kept was trusted
+
+
+def test_the_preview_server_answers_range_requests(
+    site: Path, server: tuple[str, type[FaultyServer]]
+) -> None:
+    url = server[0] + f"artifacts/{ID}/model.onnx"
+    data = (site / "artifacts" / ID / "model.onnx").read_bytes()
+
+    def get(wanted: str) -> tuple[int, bytes, str | None]:
+        request = urllib.request.Request(url, headers={"Range": wanted})  # noqa: S310 - http
+        try:
+            with urllib.request.urlopen(request) as response:  # noqa: S310
+                return response.status, response.read(), response.headers["Content-Range"]
+        except urllib.error.HTTPError as exc:
+            return exc.code, b"", exc.headers["Content-Range"]
+
+    assert get("bytes=10-19") == (206, data[10:20], f"bytes 10-19/{len(data)}")
+    assert get("bytes=-10") == (
+        206,
+        data[-10:],
+        f"bytes {len(data) - 10}-{len(data) - 1}/{len(data)}",
+    )
+    assert get(f"bytes={len(data)}-") == (416, b"", f"bytes */{len(data)}")
+    assert get("items=1-2") == (416, b"", f"bytes */{len(data)}")
