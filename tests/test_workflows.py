@@ -49,6 +49,16 @@ def test_validate_workflow_is_safe_for_untrusted_pull_requests() -> None:
     assert "${{" not in scripts  # expressions only through env: no script injection
 
 
+def test_full_validation_is_sharded_over_the_whole_registry() -> None:
+    workflow = _workflow("validate.yml")
+    full = workflow["jobs"]["full"]
+    shards = full["strategy"]["matrix"]["shard"]
+    assert shards == list(range(1, full["env"]["SHARDS"] + 1))  # every part, once
+    scripts = "\n".join(str(s.get("run", "")) for s in full["steps"])
+    assert '--shard "${SHARD}/${SHARDS}"' in scripts
+    assert "--changed-since" not in scripts  # the whole registry, split
+
+
 def test_publish_workflow_deploys_to_pages_with_the_previous_log() -> None:
     workflow = _workflow("publish.yml")
     assert workflow[True]["push"]["branches"] == ["main"]
