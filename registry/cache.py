@@ -6,7 +6,8 @@ what changed, not the size of the registry.
   change one of them). An entry recorded less than RACY_NS after the file last changed is not
   kept: a write within the same clock tick could leave the stat unchanged (git's "racy" files).
 - Values by key: a key is the SHA-256 of everything a result depends on, including the code
-  itself (CODE_DIGEST), so a stale entry is never found, only never used again.
+  itself and its libraries' versions (code_digest), so that a changed input finds another key;
+  results that depend on the clock (a signature judged now) are not kept.
 - Objects: site files by the SHA-256 of their bytes, read-only, hard-linked into the site. The
   index keeps each object's mtime_ns: a write through a link into the site (which file modes do
   not stop for root) changes it, and the object is then discarded instead of published again.
@@ -25,12 +26,13 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from functools import cache
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
 from registry import __version__
 from registry.console import log
+from registry.errors import ModelregError
 from registry.hashing import ChunkedDigest, Progress, hash_file_chunked
 
 CACHE_DIR = ".modelreg-cache"
@@ -52,10 +54,34 @@ CREATE TABLE IF NOT EXISTS objects (sha256 TEXT PRIMARY KEY, mtime_ns INTEGER);
 """
 
 
+# Libraries whose version changes what validation or the build produce.
+_LIBRARIES = (
+    "onnx",
+    "tflite",
+    "flatbuffers",
+    "model-signing",
+    "spdx-tools",
+    "license-expression",
+    "cyclonedx-python-lib",
+    "jsonschema",
+    "mkdocs",
+    "mkdocs-material",
+    "jinja2",
+    "pyyaml",
+)
+
+
 @cache
 def code_digest() -> str:
-    """Of modelreg's own code and schemas: any change to them is a new cache generation."""
+    """Of modelreg's own code and schemas and the versions of the libraries it works with: any
+    change to them is a new cache generation."""
     digest = hashlib.sha256(__version__.encode())
+    for name in _LIBRARIES:
+        try:
+            found = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found = "absent"
+        digest.update(f"{name}={found}\0".encode())
     package = resources.files("registry")
     for suffix in ("*.py", "*.json", "*.html", "*.css", "*.js", "*.yaml"):
         for path in sorted(Path(str(package)).rglob(suffix)):
@@ -96,12 +122,14 @@ class Cache:
         if not self.enabled:
             return None
         if self._db is None:
-            self.folder.mkdir(exist_ok=True)
-            (self.folder / ".gitignore").write_text("*\n")  # never committed by accident
             path = self.folder / "index.sqlite3"
             try:
+                self.folder.mkdir(exist_ok=True)
+                ignore = self.folder / ".gitignore"
+                if not ignore.exists():
+                    ignore.write_text("*\n")  # never committed by accident
                 self._db = self._open(path)
-            except sqlite3.OperationalError as exc:  # locked, read-only, out of space...
+            except (OSError, sqlite3.OperationalError) as exc:  # locked, read-only, full...
                 self._give_up(exc)
                 return None
             except sqlite3.DatabaseError as exc:
@@ -111,8 +139,8 @@ class Cache:
         return self._db
 
     def _give_up(self, exc: Exception) -> None:
-        """The cache only saves work: when its index cannot be used, the run goes on without."""
-        log("cache", f"{self.folder}/index.sqlite3 cannot be used ({exc}); working without cache")
+        """The cache only saves work: when it cannot be used, the run goes on without."""
+        log("cache", f"the cache {self.folder}/ cannot be used ({exc}); working without it")
         self.enabled = False
         self._pending.clear()
 
@@ -249,21 +277,51 @@ class Cache:
         return os.path.isfile(self._object(sha256))
 
     def store(self, data: bytes) -> str | None:
-        """Keep `data` as a read-only object; its SHA-256, or None when the cache is off."""
+        """Keep `data` as a read-only object; its SHA-256, or None when the cache is off (or
+        cannot store it)."""
         if not self.enabled:
             return None
         sha = hashlib.sha256(data).hexdigest()
-        if not self.has(sha):
-            temporary = self._temporary(sha)
-            temporary.write_bytes(data)
-            self._keep(temporary, sha)
+        if not self.known(sha):
+            try:
+                temporary = self._temporary(sha)
+                temporary.write_bytes(data)
+                self._keep(temporary, sha)
+            except OSError as exc:
+                self._give_up(exc)
+                return None
         return sha
 
-    def adopt(self, source: Path, sha256: str) -> None:
-        """Copy a file whose SHA-256 was just verified into the object store."""
-        temporary = self._temporary(sha256)
-        shutil.copyfile(source, temporary)
-        self._keep(temporary, sha256)
+    def adopt(self, source: Path, sha256: str) -> bool:
+        """Copy a validated file into the object store, checking on the way that its bytes still
+        have that SHA-256 (it may have changed since); whether the store now holds it."""
+        if not self.enabled:
+            return False
+        if self.known(sha256):
+            return True
+        try:
+            temporary = self._temporary(sha256)
+            digest = hashlib.sha256()
+            with source.open("rb") as reading, temporary.open("wb") as writing:
+                while data := reading.read(1 << 20):
+                    digest.update(data)
+                    writing.write(data)
+            if digest.hexdigest() != sha256:
+                temporary.unlink()
+                raise ModelregError(
+                    f"{source} changed while the build ran (its SHA-256 is now "
+                    f"{digest.hexdigest()}); run the build again"
+                )
+            self._keep(temporary, sha256)
+        except OSError as exc:
+            self._give_up(exc)
+            return False
+        return True
+
+    def known(self, sha256: str) -> bool:
+        """Whether object `sha256` is in the store and in the index (an object the index does
+        not know, after the index was lost, is stored again)."""
+        return self.has(sha256) and self._stored_mtime(sha256) is not None
 
     def _temporary(self, sha256: str) -> Path:
         target = self.object_path(sha256)

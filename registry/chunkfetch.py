@@ -8,21 +8,24 @@ checking them again). The whole file's SHA-256 is still checked at the end.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import http.client
+import re
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from registry.errors import ModelregError
+from registry.hashing import READ_SIZE, Progress
 from registry.merkle import merkle_root
 
+SHA256 = re.compile(r"[0-9a-f]{64}")
 RETRIES = 3  # attempts to fetch one corrupted chunk again
-READ = 1 << 20
-Progress = Callable[[int], None]
 
 
 class ChunkError(ModelregError):
@@ -45,12 +48,18 @@ class ChunkPlan:
         start = index * self.chunk_size
         return start, min(self.chunk_size, self.size - start)
 
-    def check(self, root: str) -> None:
+    def check(self, sha256: str, size: int, root: str) -> None:
+        """That this plan is the one of the file the record describes: the same SHA-256 and
+        size, as many chunks as the size makes, and the record's Merkle root over them."""
         expected = max(1, -(-self.size // self.chunk_size))
-        if len(self.chunks) != expected or merkle_root(self.chunks) != root:
+        if (
+            (self.sha256, self.size) != (sha256, size)
+            or len(self.chunks) != expected
+            or merkle_root(self.chunks) != root
+        ):
             raise ChunkError(
-                "the chunk list does not match the record's Merkle root (or the file's size): "
-                "the registry's chunks.json is corrupted or was replaced"
+                "chunks.json does not match the record (SHA-256, size or Merkle root): the "
+                "registry's chunks.json is corrupted or was replaced"
             )
 
 
@@ -59,7 +68,10 @@ def _open(url: str, start: int, end: int | None) -> tuple[BinaryIO, int]:
     starts at: 0 when the server ignores the range."""
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme == "file":
-        handle = Path(urllib.request.url2pathname(parsed.path)).open("rb")  # noqa: SIM115
+        try:
+            handle = Path(urllib.request.url2pathname(parsed.path)).open("rb")  # noqa: SIM115
+        except OSError as exc:
+            raise ChunkError(f"cannot read {url}: {exc.strerror}") from exc
         handle.seek(start)
         return handle, start
     if parsed.scheme not in ("http", "https"):
@@ -77,7 +89,7 @@ def _open(url: str, start: int, end: int | None) -> tuple[BinaryIO, int]:
 def _read(stream: BinaryIO, length: int) -> bytes:
     parts, missing = [], length
     while missing:
-        data = stream.read(min(READ, missing))
+        data = stream.read(min(READ_SIZE, missing))
         if not data:
             break
         parts.append(data)
@@ -107,6 +119,30 @@ def fetch_chunked(
     """Complete `partial` from `url`, verifying each chunk; the number of chunks fetched
     again after a mismatch. Raises ChunkError (the partial file is kept for a resume)."""
     partial.parent.mkdir(parents=True, exist_ok=True)
+    with _alone(partial):
+        return _complete(url, partial, plan, progress)
+
+
+@contextlib.contextmanager
+def _alone(partial: Path) -> Iterator[None]:
+    """One fetch at a time completes a partial file: a second one into the same folder fails
+    instead of writing into it too."""
+    lock = partial.with_name(partial.name + ".lock")
+    with lock.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ChunkError(
+                f"another fetch is downloading the same file into {partial.parent.parent}; "
+                "wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
+
+
+def _complete(url: str, partial: Path, plan: ChunkPlan, progress: Progress | None) -> int:
     first = _verified_prefix(partial, plan)
     if progress is not None:
         progress(plan.span(first)[0] if first < len(plan.chunks) else plan.size)
@@ -120,7 +156,7 @@ def fetch_chunked(
         raise
     whole = hashlib.sha256()
     with partial.open("rb") as handle:
-        while data := handle.read(READ):
+        while data := handle.read(READ_SIZE):
             whole.update(data)
     if whole.hexdigest() != plan.sha256:
         partial.unlink()
@@ -183,8 +219,10 @@ def _refetch(url: str, plan: ChunkPlan, index: int) -> bytes:
 
 
 def plan_from(entry: dict[str, Any], chunk_size: int) -> ChunkPlan:
-    """The plan of one file of chunks.json."""
+    """The plan of one file of chunks.json; ValueError (or KeyError, TypeError) when the entry
+    is not one."""
     chunks: Sequence[Any] = entry.get("chunks") or ()
-    return ChunkPlan(
-        str(entry["sha256"]), int(entry["size"]), chunk_size, tuple(str(c) for c in chunks)
-    )
+    digests = (entry["sha256"], *chunks)
+    if not all(isinstance(d, str) and SHA256.fullmatch(d) for d in digests):
+        raise ValueError("a digest is not a SHA-256 in hexadecimal")
+    return ChunkPlan(str(entry["sha256"]), int(entry["size"]), chunk_size, tuple(chunks))

@@ -15,18 +15,16 @@ import shutil
 import tempfile
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from registry.chunkfetch import ChunkError, ChunkPlan, fetch_chunked, plan_from
+from registry.chunkfetch import SHA256, ChunkError, ChunkPlan, fetch_chunked, plan_from
 from registry.errors import ModelregError
+from registry.hashing import READ_SIZE, Progress
 
-CHUNK = 1 << 20
 PARTIAL_DIR = ".modelreg-partial"  # downloads to resume, by SHA-256, in the target folder
 MAX_DOCUMENT = 64 << 20
-Progress = Callable[[int], None]  # called with the number of bytes just received
 
 
 class FetchError(ModelregError):
@@ -152,13 +150,14 @@ class RegistryClient:
             for entry, relative in files:
                 url = _source(entry, resolved.url)
                 target = _inside(staging, relative)
+                sha256, size = _expected(entry, relative)
                 plan = plans.get(relative)
                 if plan is None or not entry.get("merkle_root"):
-                    download(url, target, entry["sha256"], entry["size"], progress)
+                    download(url, target, sha256, size, progress)
                     continue
-                partial = to / PARTIAL_DIR / f"{entry['sha256']}.part"
+                partial = to / PARTIAL_DIR / f"{sha256}.part"  # a name only a digest makes
                 try:
-                    plan.check(str(entry["merkle_root"]))
+                    plan.check(sha256, size, str(entry["merkle_root"]))
                     fetch_chunked(url, partial, plan, progress)
                     target.parent.mkdir(parents=True, exist_ok=True)
                     partial.replace(target)
@@ -213,6 +212,16 @@ def refuse_unusable(record: dict[str, Any], allow_deprecated: bool) -> None:
         )
 
 
+def _expected(entry: dict[str, Any], relative: str) -> tuple[str, int]:
+    """The SHA-256 and size the record declares for a file, checked to be what they say."""
+    sha256, size = entry.get("sha256"), entry.get("size")
+    if not (isinstance(sha256, str) and SHA256.fullmatch(sha256)):
+        raise FetchError(f"the record's sha256 for {relative!r} is not a SHA-256: {sha256!r}")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise FetchError(f"the record's size for {relative!r} is not a size: {size!r}")
+    return sha256, size
+
+
 def _file_name(url: str) -> str:
     return Path(urllib.parse.urlparse(url).path).name or "model"
 
@@ -246,7 +255,7 @@ def download(
         digest = hashlib.sha256()
         received = 0
         with os.fdopen(handle, "wb") as out, _open(url) as response:
-            while chunk := response.read(CHUNK):
+            while chunk := response.read(READ_SIZE):
                 received += len(chunk)
                 if received > size:
                     raise FetchError(f"{url} sends more than the {size} bytes the record declares")

@@ -32,7 +32,11 @@ def registry_log(root: Path, allow_shallow: bool, cache: Cache | None = None) ->
     head = git.head(root)
     key = None
     if cache is not None and head is not None:
-        key = key_of("events", head.sha, git.models_prefix(root), git.is_shallow(root))
+        # A shallow clone's log is refused unless allowed: the permission is part of the key.
+        shallow = git.is_shallow(root)
+        key = key_of(
+            "events", head.sha, git.models_prefix(root), shallow, shallow and allow_shallow
+        )
         found = cache.get("events", key)
         if found is not None:
             return EventLog(tuple(Event.from_json(e) for e in found["events"]), found["partial"])

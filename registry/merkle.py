@@ -2,9 +2,11 @@
 verified chunk by chunk and a corrupted chunk fetched again alone.
 
 Leaves are the plain SHA-256 of each CHUNK_SIZE chunk (the last one may be shorter; an empty file
-has one empty chunk). An inner node is SHA-256(0x01 || left || right) over the binary digests;
-the prefix keeps a node from ever equalling a leaf. An odd node at the end of a level moves up
-unchanged. The root of one chunk is that chunk's digest.
+has one empty chunk), so that a chunk checks against its digest with any SHA-256 tool. An inner
+node is SHA-256(0x01 || left || right) over the binary digests. An odd node at the end of a
+level moves up unchanged. The root of one chunk is that chunk's digest. Leaves carry no prefix
+of their own, so the tree's shape is fixed by the file's size instead: a client checks that
+there are ceil(size / chunk_size) chunks before it trusts the root.
 """
 
 from __future__ import annotations

@@ -47,7 +47,10 @@ def folder_state(cache: Cache, folder: Path) -> list[tuple[str, str]]:
                 elif entry.is_dir():
                     pending.append((entry.path, relative + "/"))
                 elif entry.is_file():
-                    state.append((relative, cache.digest(entry.path).sha256))
+                    try:
+                        state.append((relative, cache.digest(entry.path).sha256))
+                    except OSError as exc:  # validation reports it; here it is only a state
+                        state.append((relative, f"unreadable:{exc.errno}"))
                 else:
                     state.append((relative, "special"))
     return sorted(state)
@@ -59,21 +62,21 @@ def version_key(
     context: Any,
     published: bool,
     new_signature: bool,
-) -> str:
+) -> str | None:
+    """The key of a version's result; None when the result depends on the moment: a signature
+    that is new or uncommitted is judged against the clock (its certificate may expire)."""
     signed_at = None
-    if (version.path / SIGNATURE_FILE).is_file() and not new_signature:
+    if (version.path / SIGNATURE_FILE).is_file():
+        if new_signature:
+            return None
         committed = git.last_commit_time(
             version.root, f"{git.models_prefix(version.root)}{version.display(SIGNATURE_FILE)}"
         )
-        signed_at = committed.astimezone(dt.UTC).isoformat() if committed else "uncommitted"
+        if committed is None:
+            return None
+        signed_at = committed.astimezone(dt.UTC).isoformat()
     return key_of(
-        KIND,
-        version.relative,
-        context,
-        folder_state(cache, version.path),
-        published,
-        new_signature,
-        signed_at,
+        KIND, version.relative, context, folder_state(cache, version.path), published, signed_at
     )
 
 

@@ -28,7 +28,15 @@ from registry.manifest import Manifest, load_manifest
 from registry.policy import Decision, decide
 from registry.repocheck import changed_findings, repository_findings
 from registry.reports import REPORTS_DIR, Report, load_reports
-from registry.resultcache import KIND, from_json, references, still_valid, to_json, version_key
+from registry.resultcache import (
+    KIND,
+    folder_state,
+    from_json,
+    references,
+    still_valid,
+    to_json,
+    version_key,
+)
 from registry.runoptions import RunOptions
 from registry.sandbox import Inspector
 from registry.semantics import check_semantics
@@ -107,11 +115,20 @@ class _Run:
     cache: Cache = dataclasses.field(default_factory=lambda: Cache(Path(), enabled=False))
     context: str = ""  # the configuration, for cache keys
 
-    def inspect(self, format_name: str, path: Path, sha256: str) -> ModelInfo:
+    def inspect(self, format_name: str, path: Path, sha256: str, folder: Path) -> ModelInfo:
         """The sandboxed inspection, from the cache when the same bytes were read before by the
-        same handler version under the same limits. Crashes and timeouts are not kept."""
+        same handler version under the same limits. The other files of the version folder are
+        part of the key: a model may read them (ONNX external data). Crashes and timeouts are
+        not kept."""
+        if not self.cache.enabled:
+            return self.inspector.inspect(format_name, path)
         handler = handlers()[format_name]
-        key = key_of("inspect", format_name, handler.version, sha256, self.config.limits)
+        beside = [
+            (relative, sha)
+            for relative, sha in folder_state(self.cache, folder)
+            if relative not in _KNOWN_FILES and relative.partition("/")[0] not in _KNOWN_DIRS
+        ]
+        key = key_of("inspect", format_name, handler.version, sha256, beside, self.config.limits)
         found = self.cache.get("inspect", key)
         if found is not None:
             if "error" in found:
@@ -158,7 +175,10 @@ def validate_version(version: VersionDir, run: _Run) -> VersionResult:
     if artifact is not None:
         sha256 = artifact.digest.sha256
         model_info, found = check_format(
-            manifest, artifact.path, display, lambda name, path: run.inspect(name, path, sha256)
+            manifest,
+            artifact.path,
+            display,
+            lambda name, path: run.inspect(name, path, sha256, version.path),
         )
         findings += found
     findings += _stray_files(manifest, version)
@@ -294,44 +314,46 @@ def _validate_all(
         for version in selected:
             key, stored, live = _settle(version, run)
             result = live or VersionResult(version, *from_json(version, stored))
-            results.append(dataclasses.replace(result, inputs_key=_if_cached(run, key)))
+            results.append(dataclasses.replace(result, inputs_key=key))
             _done(results[-1], progress)
         return results
     global _WORKER_RUN
     _WORKER_RUN = run  # inherited by the forked workers
     fork = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(jobs, mp_context=fork, initializer=_start_worker) as pool:
-        for version, (key, stored, writes) in zip(
-            selected, pool.map(_settle_in_worker, selected, chunksize=8), strict=True
-        ):
-            run.cache.apply(writes)
-            result = VersionResult(version, *from_json(version, stored))
-            results.append(dataclasses.replace(result, inputs_key=_if_cached(run, key)))
-            _done(results[-1], progress)
-    _WORKER_RUN = None
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=fork, initializer=_start_worker) as pool:
+            for version, (key, stored, writes) in zip(
+                selected, pool.map(_settle_in_worker, selected, chunksize=8), strict=True
+            ):
+                run.cache.apply(writes)
+                result = VersionResult(version, *from_json(version, stored))
+                results.append(dataclasses.replace(result, inputs_key=key))
+                _done(results[-1], progress)
+    finally:
+        _WORKER_RUN = None
     return results
 
 
-def _if_cached(run: _Run, key: str) -> str:
-    return key if run.cache.enabled else ""
-
-
 def _settle(version: VersionDir, run: _Run) -> tuple[str, dict[str, Any], VersionResult | None]:
-    """The key of `version`'s inputs and its stored result, from the cache or validated now
-    (then also the live result, which keeps the manifest's positions)."""
-    key = version_key(
-        run.cache,
-        version,
-        run.context,
-        version.relative in run.published,
-        version.relative in run.new_signatures,
-    )
-    found = run.cache.get(KIND, key)
-    if found is not None and still_valid(run.cache, run.root, found):
-        return key, found, None
+    """The key of `version`'s inputs ("" when not cached) and its stored result, from the cache
+    or validated now (then also the live result, which keeps the manifest's positions)."""
+    key = None
+    if run.cache.enabled:
+        key = version_key(
+            run.cache,
+            version,
+            run.context,
+            version.relative in run.published,
+            version.relative in run.new_signatures,
+        )
+    if key is not None:
+        found = run.cache.get(KIND, key)
+        if found is not None and still_valid(run.cache, run.root, found):
+            return key, found, None
     result, stored = _validate_one(version, run)
-    run.cache.put(KIND, key, stored)
-    return key, stored, result
+    if key is not None:
+        run.cache.put(KIND, key, stored)
+    return key or "", stored, result
 
 
 _WORKER_RUN: _Run | None = None

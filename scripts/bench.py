@@ -6,7 +6,7 @@
 - hash: `modelreg hash` against `openssl dgst -sha256` on one page-cached file (best of 3), and
   many files with `--jobs 2` against `--jobs 1`;
 - memory: peak memory validating a large ONNX model with external data and a large TFLite model;
-- build: a synthetic registry's cold build (no cache), the rebuild with nothing changed, and the
+- build: a synthetic registry's cold build (empty cache), the rebuild with nothing changed, and the
   rebuild after one changed version (a commit editing one manifest);
 - changed-since: `validate --changed-since` with that one change against validating the same
   version alone in a one-version registry (both without cache, so both do the version's work);
@@ -106,7 +106,7 @@ def bench_registry(scratch: Path, versions: int) -> list[Row]:
     build = [*MODELREG, "build", "--out", str(root.parent / "site")]
     cold = seconds(build, root)
     warm = seconds(build, root)
-    warm = min(warm, seconds(build, root))  # the second no-change build also reuses the spare
+    warm = min(warm, seconds(build, root))  # best of two: the second also reuses the spare
     commit_one_change(root, versions // 2)
     changed = seconds(build, root)
     validate = [*MODELREG, "validate", "--no-cache"]
@@ -118,7 +118,7 @@ def bench_registry(scratch: Path, versions: int) -> list[Row]:
     jobs_two = seconds([*validate, "--jobs", "2"], root)
     n = f"{versions:,}"
     return [
-        (f"build {n}: cold (no cache)", f"{cold:.1f} s", "", ""),
+        (f"build {n}: cold (empty cache)", f"{cold:.1f} s", "", ""),
         (f"build {n}: no change", f"{warm:.1f} s", "", ""),
         checked(f"build {n}: cold / no change", cold / warm, ">= 10"),
         (f"build {n}: one version changed", f"{changed:.1f} s", "", ""),

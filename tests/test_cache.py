@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -196,6 +198,40 @@ def test_an_interrupted_update_of_the_spare_is_not_reused(registry: Path, tmp_pa
     assert not (site / "half-written.tmp").exists() and not (spare / "half-written.tmp").exists()
 
 
+def test_files_added_to_a_published_site_do_not_come_back(registry: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    expected = built(registry, site)
+    (site / "stray.txt").write_text("added by hand")
+    (site / "v1/models/iris-0/9.9.9").mkdir()
+    (site / "v1/models/iris-0/9.9.9/index.json").write_text("{}")
+    (site / "v1/link").symlink_to(site / "v1/models")
+    assert built(registry, site) == expected  # the first site is now the spare...
+    assert built(registry, site) == expected  # ...updated in place: nothing stray survives
+    assert not (site / "v1/link").exists() and not (site / "v1/models/iris-0/9.9.9").exists()
+
+
+def test_a_lost_index_is_rebuilt_with_its_objects(registry: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    built(registry, site)
+    for index in (registry / CACHE_DIR).glob("index.sqlite3*"):
+        index.unlink()
+    expected = built(registry, site)
+    assert built(registry, site) == expected
+    assert (site / "v1/models/iris-0/1.0.0/index.json").stat().st_nlink > 1  # linked again
+
+
+def test_concurrent_builds_take_turns(registry: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    expected = built(registry, site)
+    built(registry, site)  # now there is a spare for both to want
+    command = [sys.executable, "-m", "registry", "--quiet", "build", "--out", str(site)]
+    builds = [subprocess.Popen(command, cwd=registry, stderr=subprocess.PIPE) for _ in range(2)]
+    for build in builds:
+        _, err = build.communicate(timeout=300)
+        assert build.returncode == 0, err.decode()
+    assert {k: v for k, v in tree_digest(site).items() if k not in PER_BUILD} == expected
+
+
 def test_a_folder_the_cache_does_not_know_is_never_touched(registry: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     spare = spare_path(site)
@@ -253,3 +289,25 @@ def test_a_wrong_shard_or_jobs_is_a_usage_error(
     code, _, err = run("validate", "--root", registry, option, value)
     assert code == 2
     assert f"argument {option}" in err and hint in err
+
+
+def test_an_inspection_depends_on_the_files_beside_the_model(tmp_path: Path) -> None:
+    """ONNX reads its external data: adding or changing it must not find the old inspection."""
+    from tests.test_external_data import _external_model, _manifest
+
+    folder = tmp_path / "models/ext/1.0.0"
+    _external_model(folder)
+    weights = (folder / "weights.bin").read_bytes()
+    complete = _manifest(folder)
+    (folder / "weights.bin").unlink()
+    write_version(tmp_path, {**complete, "artifact": {**complete["artifact"], "external_data": []}})
+    code, out, _ = run("validate", "--format", "json", "--root", tmp_path)
+    assert code == 1
+    assert "format.external-data" in {f["code"] for f in json.loads(out)["findings"]}
+    (folder / "weights.bin").write_bytes(weights)
+    write_version(tmp_path, complete)
+    code, out, _ = run("validate", "--format", "json", "--root", tmp_path)
+    assert code == 0, json.loads(out)["findings"]
+    (folder / "weights.bin").write_bytes(weights[: len(weights) // 2])  # truncated
+    code, out, _ = run("validate", "--format", "json", "--root", tmp_path)
+    assert code == 1

@@ -276,3 +276,80 @@ def test_the_preview_server_answers_range_requests(
     )
     assert get(f"bytes={len(data)}-") == (416, b"", f"bytes */{len(data)}")
     assert get("items=1-2") == (416, b"", f"bytes */{len(data)}")
+
+
+def _tampered_site(site: Path, tmp_path: Path, edit: Any) -> Path:
+    """A copy of the site with its record or chunks.json changed by `edit(record, chunks)`."""
+    import shutil
+
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    folder = copy / "v1/models" / ID
+    record = json.loads((folder / "index.json").read_text())
+    chunks = json.loads((folder / "chunks.json").read_text())
+    edit(record, chunks)
+    (folder / "index.json").write_text(json.dumps(record))
+    (folder / "chunks.json").write_text(json.dumps(chunks))
+    return copy
+
+
+def _set_weights_sha(record: dict[str, Any], _: dict[str, Any], value: str) -> None:
+    record["artifact"]["external_data"][0]["sha256"] = value
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            functools.partial(_set_weights_sha, value="../../../../victim/precious"),
+            "the record's sha256 for 'weights.bin' is not a SHA-256",
+        ),
+        (
+            functools.partial(_set_weights_sha, value="ab" * 32),
+            "chunks.json does not match the record",
+        ),
+        (
+            lambda _, chunks: chunks["files"][1]["chunks"].__setitem__(0, "zz"),
+            "chunks.json is malformed",
+        ),
+        (
+            lambda _, chunks: chunks.__setitem__("chunk_size", "big"),
+            "chunks.json is malformed",
+        ),
+    ],
+)
+def test_a_hostile_record_or_chunk_list_is_refused(
+    site: Path, tmp_path: Path, edit: Any, message: str
+) -> None:
+    tampered = _tampered_site(site, tmp_path, edit)
+    to = tmp_path / "out" / "a" / "b"
+    code, err = _fetch(str(tampered), to)
+    assert code == 1, err
+    assert message in err
+    assert not list(to.iterdir())
+    assert not (tmp_path / "victim").exists()
+
+
+def test_a_missing_file_on_a_local_registry_is_a_clear_error(site: Path, tmp_path: Path) -> None:
+    tampered = _tampered_site(site, tmp_path, lambda record, chunks: None)
+    (tampered / "artifacts" / ID / WEIGHTS).unlink()
+    code, err = _fetch(tampered.as_uri(), tmp_path / "to")
+    assert code == 1
+    assert "cannot read" in err and WEIGHTS in err
+
+
+def test_two_fetches_of_one_file_into_one_folder_do_not_mix(site: Path, tmp_path: Path) -> None:
+    import fcntl
+
+    record = json.loads((site / "v1/models" / ID / "index.json").read_text())
+    sha256 = record["artifact"]["external_data"][0]["sha256"]
+    partial_dir = tmp_path / "to" / PARTIAL_DIR
+    partial_dir.mkdir(parents=True)
+    with (partial_dir / f"{sha256}.part.lock").open("w") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)  # another fetch at work
+        code, err = _fetch(str(site), tmp_path / "to")
+    assert code == 1
+    assert "another fetch is downloading the same file" in err
+    code, err = _fetch(str(site), tmp_path / "to")  # once it is done
+    assert code == 0, err
+    assert not partial_dir.exists()

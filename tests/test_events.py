@@ -382,6 +382,8 @@ def test_shallow_clone(history: dict[str, Any], tmp_path: Path) -> None:
     code, _, err = _build(clone, tmp_path / "site", "--allow-shallow")
     assert code == 0, err
     assert json.loads((tmp_path / "site/v1/log/head.json").read_text())["partial"] is True
+    code, _, err = _build(clone, tmp_path / "again")  # the cached partial log is not a pass
+    assert code == 1 and "shallow clone" in err
 
 
 def test_events_verb(history: dict[str, Any]) -> None:

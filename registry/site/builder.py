@@ -43,7 +43,7 @@ from registry.site.records import (
     model_document,
     version_record,
 )
-from registry.site.spare import claim, record, spare_path, usable
+from registry.site.spare import claim, one_build_at_a_time, record, spare_path, usable
 from registry.site.stats import prometheus_text, stats_document
 from registry.site.writer import Bundle, Entry, SiteWriter, dumps
 from registry.validate import ValidationReport, validate_registry
@@ -146,7 +146,7 @@ def _write_version(
             catalog.lineage.descendants(version.id),
             repr(catalog.config),
             catalog.commit.sha
-            if catalog.commit and "{commit}" in catalog.config.artifact_url_template
+            if catalog.commit and "{commit" in catalog.config.artifact_url_template
             else None,
             context,
         )
@@ -163,10 +163,8 @@ def _render_version(
     out = files.writer
     name, number = version.name, version.version
     record = version_record(catalog, version)
-    files.add(
-        paths.version_json(name, number),
-        out.stored(paths.version_json(name, number), dumps(record)),
-    )
+    record_sha = out.stored(paths.version_json(name, number), dumps(record))
+    files.add(paths.version_json(name, number), record_sha)
     if version.chunks:
         relative = paths.chunks(name, number)
         files.add(relative, out.stored(relative, dumps(chunks_document(version))))
@@ -202,7 +200,7 @@ def _render_version(
             page,
             "version-page",
             [
-                files.entries[0][1] if files.entries else "",
+                record_sha or dumps(record),
                 artifact_href,
                 signature_href,
                 svg,
@@ -390,12 +388,15 @@ def _write_models_in_parallel(
     _SHARED = (out, catalog, context)
     out.cache.close()  # each process opens its own connection
     fork = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(jobs, mp_context=fork, initializer=_start_writer) as pool:
-        for writes, produced in pool.map(_write_model_at, range(len(catalog.models)), chunksize=4):
-            out.cache.apply(writes)
-            out.produced.update(produced)
-            progress.update()
-    _SHARED = None
+    models = range(len(catalog.models))
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=fork, initializer=_start_writer) as pool:
+            for writes, produced in pool.map(_write_model_at, models, chunksize=4):
+                out.cache.apply(writes)
+                out.produced.update(produced)
+                progress.update()
+    finally:
+        _SHARED = None
 
 
 def _start_writer() -> None:
@@ -440,18 +441,19 @@ def build_site(
             check_extends(log.events, previous_log)
         catalog = build_catalog(root, config, report, log.events, log.partial)
         spare = spare_path(out)
-        previous = claim(cache, spare)
-        reuse = spare if previous is not None else None
-        keep = spare if previous is not None or usable(cache, spare) else None
-        with staging(out, reuse, keep) as staged:
-            writer = SiteWriter(staged, cache, previous)
-            has_docs = write_site(writer, catalog, root, options.jobs)
-            stats = stats_document(catalog, time.monotonic() - started)
-            writer.json(paths.STATS, stats)
-            writer.text(paths.METRICS, prometheus_text(stats))
-            files = writer.finish()
-            if keep is not None:
-                record(cache, staged, files)
+        with one_build_at_a_time(cache):
+            previous = claim(cache, spare)
+            reuse = spare if previous is not None else None
+            keep = spare if previous is not None or usable(cache, spare) else None
+            with staging(out, reuse, keep) as staged:
+                writer = SiteWriter(staged, cache, previous)
+                has_docs = write_site(writer, catalog, root, options.jobs)
+                stats = stats_document(catalog, time.monotonic() - started)
+                writer.json(paths.STATS, stats)
+                writer.text(paths.METRICS, prometheus_text(stats))
+                files = writer.finish()
+                if keep is not None:
+                    record(cache, staged, files)
     finally:
         cache.close()
     count = sum(len(m.versions) for m in catalog.models)

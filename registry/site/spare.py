@@ -9,10 +9,14 @@ folder of that name that the cache does not know is never touched.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from registry.cache import Cache
+from registry.console import log
 from registry.site.writer import Entry
 
 KIND = "tree"
@@ -53,3 +57,25 @@ def usable(cache: Cache, spare: Path) -> bool:
 def record(cache: Cache, tree: Path, files: dict[str, Entry]) -> None:
     cache.put(KIND, tree_id(tree), {"files": files})
     cache.flush()
+
+
+@contextlib.contextmanager
+def one_build_at_a_time(cache: Cache) -> Iterator[None]:
+    """Builds of one registry that use the cache take turns: two builds into the same output
+    would otherwise update, and swap, the same spare tree."""
+    handle = None
+    if cache.enabled:
+        with contextlib.suppress(OSError):  # no lock where the cache cannot be written
+            cache.folder.mkdir(exist_ok=True)
+            handle = (cache.folder / "build.lock").open("a")
+    try:
+        if handle is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log("build", "waiting for another build of this registry to finish")
+                fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        if handle is not None:
+            handle.close()  # releases the lock

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.cache import Cache, key_of
+from registry.site.paths import DOCS as DOCS_DIR
 
 # A file of a site tree: (SHA-256 of an object, size, inode); ("", 0, 0) for one written
 # directly (not from the object store), which is never kept from one build to the next.
@@ -61,6 +62,7 @@ class SiteWriter:
         self.root = root
         self.cache = cache or Cache(root, enabled=False)
         self.previous = dict(previous or {})
+        self.reused = previous is not None  # the root holds an older site
         self.produced: dict[str, Entry] = {}  # every file of this build (but docs/)
         self._base = str(root)
         self._folders: set[str] = set()
@@ -72,9 +74,6 @@ class SiteWriter:
             os.makedirs(folder, exist_ok=True)
             self._folders.add(folder)
         return target
-
-    def path(self, relative: str) -> Path:
-        return Path(self._target(relative))
 
     def _write(self, relative: str, data: bytes) -> None:
         target = self._target(relative)
@@ -154,24 +153,26 @@ class SiteWriter:
     def artifact(self, source: Path, relative: str, sha256: str, size: int) -> None:
         """A model file (validated: its SHA-256 is known), kept once in the object store and
         linked into every build instead of copied again."""
-        if self.cache.enabled and not self.cache.has(sha256):
-            self.cache.adopt(source, sha256)
-        if not self.cache.enabled or not self._link(relative, sha256, size):
+        if not (self.cache.adopt(source, sha256) and self._link(relative, sha256, size)):
             self.copy(source, relative)
 
     def finish(self) -> dict[str, Entry]:
-        """Remove what a reused tree held and this build did not produce; what the tree holds."""
-        emptied = set()
-        for relative in self.previous.keys() - self.produced.keys():
-            _remove(os.path.join(self._base, relative))
-            emptied.add(os.path.dirname(relative))
-        for folder in sorted(emptied, key=len, reverse=True):
-            while folder:
-                try:
-                    os.rmdir(os.path.join(self._base, folder))
-                except OSError:
-                    break  # not empty (or gone): its parents are not either
-                folder = os.path.dirname(folder)
+        """In a reused tree, remove every file this build did not produce (what the older build
+        left, and anything added to that site since), then the folders left empty; what the
+        tree holds. docs/ is not listed: it is built again whole at every build."""
+        if self.reused:
+            for directory, folders, files in os.walk(self._base, topdown=False):
+                inside = os.path.relpath(directory, self._base)
+                if inside.split(os.sep)[0] == DOCS_DIR:
+                    continue
+                prefix = "" if inside == "." else inside.replace(os.sep, "/") + "/"
+                links = [name for name in folders if os.path.islink(os.path.join(directory, name))]
+                for name in files + links:  # os.walk lists a link to a folder as a folder
+                    if prefix + name not in self.produced:
+                        os.unlink(os.path.join(directory, name))
+                if prefix:
+                    with contextlib.suppress(OSError):
+                        os.rmdir(directory)  # only when empty
         return self.produced
 
 
