@@ -12,6 +12,18 @@ from registry.findings import Finding, error, warning
 from registry.versions import MANIFEST_NAME
 
 MODELS_DIR = "models"
+
+
+def referenced_manifest(root: Path, reference: str) -> Path | None:
+    """The manifest `name@version` names, when it is a regular file of this registry (not a
+    link, not outside models/<name>/<version>/)."""
+    name, _, version = reference.partition("@")
+    path = root / MODELS_DIR / name / version / MANIFEST_NAME
+    if not name or not version or "/" in name + version or ".." in (name, version):
+        return None
+    return path if path.is_file() and not path.is_symlink() else None
+
+
 CONFIG_NAME = "registry.yaml"
 
 

@@ -20,14 +20,13 @@ from registry import git
 from registry.cache import Cache, key_of
 from registry.findings import Finding, Severity
 from registry.formats import ModelInfo
-from registry.layout import MODELS_DIR, VersionDir
+from registry.layout import VersionDir, referenced_manifest
 from registry.lineage import ManifestIndex, ancestors, base_model
 from registry.manifest import Manifest
 from registry.policy import Decision
 from registry.reports import Report
 from registry.signature import SignatureResult
 from registry.signing import SIGNATURE_FILE
-from registry.versions import MANIFEST_NAME
 from registry.yamlsafe import LoadedYaml
 
 KIND = "version"
@@ -89,11 +88,8 @@ def references(cache: Cache, manifest: Manifest, index: ManifestIndex) -> dict[s
 
 
 def manifest_digest(cache: Cache, root: Path, reference: str) -> str | None:
-    name, _, version = reference.partition("@")
-    path = root / MODELS_DIR / name / version / MANIFEST_NAME
-    if "/" in name + version or not path.is_file() or path.is_symlink():
-        return None
-    return cache.digest(path).sha256
+    path = referenced_manifest(root, reference)
+    return None if path is None else cache.digest(path).sha256
 
 
 def to_json(

@@ -22,7 +22,13 @@ from registry.formats import ModelInfo, handlers
 from registry.hashing import ChunkedDigest
 from registry.immutability import changed_signatures, check_history, resolve_base
 from registry.integrity import check_integrity
-from registry.layout import VersionDir, all_versions, layout_findings, require_models
+from registry.layout import (
+    VersionDir,
+    all_versions,
+    layout_findings,
+    referenced_manifest,
+    require_models,
+)
 from registry.lineage import ManifestIndex, check_lineage
 from registry.manifest import Manifest, load_manifest
 from registry.policy import Decision, decide
@@ -217,11 +223,6 @@ def _published(root: Path, base: str | None) -> frozenset[str]:
     return frozenset(f[len(prefix) : -len(suffix)] for f in files if f.endswith(suffix))
 
 
-def _exists(root: Path, reference: str) -> bool:
-    name, _, version = reference.partition("@")
-    return (root / "models" / name / version / MANIFEST_NAME).is_file()
-
-
 def _check_references(root: Path, result: VersionResult) -> list[Finding]:
     """`name@version` references must name a version of this registry."""
     manifest = result.manifest
@@ -236,7 +237,7 @@ def _check_references(root: Path, result: VersionResult) -> list[Finding]:
         ),
     ]
     for path, target in references:
-        if target is not None and not _exists(root, target):
+        if target is not None and referenced_manifest(root, target) is None:
             findings.append(
                 error(
                     "reference.unresolved",

@@ -161,19 +161,26 @@ class SiteWriter:
         left, and anything added to that site since), then the folders left empty; what the
         tree holds. docs/ is not listed: it is built again whole at every build."""
         if self.reused:
-            for directory, folders, files in os.walk(self._base, topdown=False):
-                inside = os.path.relpath(directory, self._base)
-                if inside.split(os.sep)[0] == DOCS_DIR:
-                    continue
-                prefix = "" if inside == "." else inside.replace(os.sep, "/") + "/"
-                links = [name for name in folders if os.path.islink(os.path.join(directory, name))]
-                for name in files + links:  # os.walk lists a link to a folder as a folder
-                    if prefix + name not in self.produced:
-                        os.unlink(os.path.join(directory, name))
-                if prefix:
-                    with contextlib.suppress(OSError):
-                        os.rmdir(directory)  # only when empty
+            self._prune(self._base, "")
         return self.produced
+
+    def _prune(self, directory: str, prefix: str) -> bool:
+        """Remove what this build did not produce under `directory`; whether it is now empty.
+        (os.scandir and plain strings: this visits every file of a large site.)"""
+        empty = True
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                relative = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if relative != DOCS_DIR and self._prune(entry.path, relative + "/"):
+                        os.rmdir(entry.path)
+                    else:
+                        empty = False
+                elif relative in self.produced:
+                    empty = False
+                else:
+                    os.unlink(entry.path)  # a file or a link, never followed
+        return empty
 
 
 def _remove(target: str) -> None:
