@@ -3,9 +3,11 @@ leaf; EC P-256): a valid signature passes, and each way one can be wrong fails w
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -297,3 +299,24 @@ def test_fetch_survives_a_hostile_record(tmp_path: Path) -> None:
     path.write_text(json.dumps(record))
     code, _, err = run("fetch", "signed", "--registry", site, "--to", tmp_path / "c")
     assert code == 1 and list((tmp_path / "c").iterdir()) == []
+
+
+def test_a_signature_judged_now_is_not_cached(tmp_path: Path) -> None:
+    """A new or uncommitted signature is judged against the clock: its result is not kept (the
+    certificate may expire before the next run); once committed, it is judged at its commit."""
+    root, pki = registry(tmp_path)
+    assert sign(root, pki)[0] == 0
+    index = root / ".modelreg-cache/index.sqlite3"
+
+    def kept() -> int:
+        with contextlib.closing(sqlite3.connect(index)) as db:
+            return int(
+                db.execute("SELECT count(*) FROM entries WHERE kind = 'version'").fetchone()[0]
+            )
+
+    code, report = validate_json(root)
+    assert code == 0, report["findings"]
+    assert kept() == 0
+    commit_all(root, "signed", NOW_ISO)
+    assert validate_json(root)[0] == 0
+    assert kept() == 1

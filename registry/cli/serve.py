@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import functools
-import http.server
 import tempfile
 from pathlib import Path
 
 from registry.cli.common import add_root_argument, resolve_root
-from registry.site.server import RangeRequestHandler
 
 HELP = "build the site into a temporary folder and serve it on http://127.0.0.1:PORT/"
 
@@ -24,15 +22,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_root_argument(parser)
 
 
-class _Handler(RangeRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        from registry.console import log
-
-        log("serve.request", format % args, detail=True)
-
-
 def run(args: argparse.Namespace) -> int:
+    import http.server  # here, not at the top: every verb's start-up would pay for it
+
+    from registry.console import log
     from registry.site.builder import build_site
+    from registry.site.server import RangeRequestHandler
+
+    class _Handler(RangeRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            log("serve.request", format % args, detail=True)
 
     root = resolve_root(args)
     with tempfile.TemporaryDirectory(prefix="modelreg-preview-") as scratch:
