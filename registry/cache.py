@@ -13,7 +13,8 @@ what changed, not the size of the registry.
   not stop for root) changes it, and the object is then discarded instead of published again.
 
 SQLite (in the standard library) holds the index: one file, atomic writes, safe across the
-processes of `--jobs`. A damaged cache is set aside and rebuilt, never trusted.
+processes of `--jobs`. A damaged index is set aside and rebuilt, never trusted; a locked,
+read-only or full cache turns itself off for the run: the cache only ever saves work.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import http.client
 import re
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -81,6 +82,8 @@ def _open(url: str, start: int, end: int | None) -> tuple[BinaryIO, int]:
         request.add_header("Range", f"bytes={start}-{'' if end is None else end}")
     try:
         response: Any = urllib.request.urlopen(request, timeout=60)  # noqa: S310
+    except urllib.error.HTTPError as exc:
+        raise ChunkError(f"cannot read {url}: the server answered {exc.code} {exc.reason}") from exc
     except (OSError, ValueError) as exc:
         raise ChunkError(f"cannot read {url}: {exc}; run the same command to resume") from exc
     return response, start if response.status == 206 else 0
@@ -154,6 +157,10 @@ def _complete(url: str, partial: Path, plan: ChunkPlan, progress: Progress | Non
     except CorruptChunk:
         partial.unlink()  # an interruption keeps the verified chunks; a corrupt server does not
         raise
+    except ChunkError:
+        if partial.stat().st_size == 0:
+            partial.unlink()  # nothing to resume from
+        raise
     whole = hashlib.sha256()
     with partial.open("rb") as handle:
         while data := handle.read(READ_SIZE):
@@ -180,12 +187,19 @@ def _receive(stream: BinaryIO, length: int, url: str, where: str) -> bytes:
     return data
 
 
+def _skip(stream: BinaryIO, count: int, url: str) -> None:
+    """Read past `count` bytes a server sent although a range was asked (never kept)."""
+    while count > 0:
+        _receive(stream, min(READ_SIZE, count), url, "at the start")
+        count -= min(READ_SIZE, count)
+
+
 def _stream(url: str, out: BinaryIO, plan: ChunkPlan, first: int, progress: Progress | None) -> int:
     start = plan.span(first)[0]
     stream, offset = _open(url, start, None)
     refetched = 0
     with stream:
-        _receive(stream, start - offset, url, "at the start")  # a server that ignored the range
+        _skip(stream, start - offset, url)  # a server that ignored the range
         for index in range(first, len(plan.chunks)):
             _, length = plan.span(index)
             where = f"after {index} of {len(plan.chunks)} chunks"
@@ -207,7 +221,7 @@ def _refetch(url: str, plan: ChunkPlan, index: int) -> bytes:
     for _ in range(RETRIES):
         stream, offset = _open(url, start, start + length - 1)
         with stream:
-            _receive(stream, start - offset, url, where)
+            _skip(stream, start - offset, url)
             data = _receive(stream, length, url, where)
         if hashlib.sha256(data).hexdigest() == plan.chunks[index]:
             return data

@@ -102,7 +102,9 @@ class RegistryClient:
         try:
             model = read_document(model_url)
         except FetchError as exc:
-            raise FetchError(f"no model {name!r} in the registry at {self.base} ({exc})") from exc
+            raise FetchError(
+                f"cannot read model {name!r} from the registry at {self.base} ({exc})"
+            ) from exc
         if version is None:
             version = str(model.get("latest"))
         entry = next((v for v in model.get("versions", []) if v.get("version") == version), None)
@@ -133,6 +135,20 @@ class RegistryClient:
     ) -> Fetched:
         """Every file of a resolved version into `to`, kept only when every file and the
         signature (when the version is signed) verified."""
+        try:
+            return self._download(resolved, to, allow_deprecated, progress, signature)
+        except OSError as exc:  # reading from the registry is handled: this is the target
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise FetchError(f"cannot write into {to}: {where}{exc.strerror or exc}") from exc
+
+    def _download(
+        self,
+        resolved: Resolved,
+        to: Path,
+        allow_deprecated: bool,
+        progress: Progress | None,
+        signature: SignaturePolicy | None,
+    ) -> Fetched:
         policy = signature or SignaturePolicy()
         record = resolved.record
         refuse_unusable(record, allow_deprecated)
@@ -191,6 +207,8 @@ class RegistryClient:
             size = int(document["chunk_size"])
             if size <= 0:
                 raise ValueError("chunk_size must be positive")
+            if document.get("algorithm") != "sha256":
+                raise ValueError(f"algorithm {document.get('algorithm')!r} is not sha256")
             return {str(f["path"]): plan_from(f, size) for f in document["files"]}
         except (KeyError, TypeError, ValueError) as exc:
             raise FetchError(f"{resolved.id}: chunks.json is malformed ({exc})") from exc

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import multiprocessing.util
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -31,6 +29,7 @@ from registry.layout import (
 )
 from registry.lineage import ManifestIndex, check_lineage
 from registry.manifest import Manifest, load_manifest
+from registry.parallel import ordered_map
 from registry.policy import Decision, decide
 from registry.repocheck import changed_findings, repository_findings
 from registry.reports import REPORTS_DIR, Report, load_reports
@@ -320,16 +319,13 @@ def _validate_all(
         return results
     global _WORKER_RUN
     _WORKER_RUN = run  # inherited by the forked workers
-    fork = multiprocessing.get_context("fork")
     try:
-        with ProcessPoolExecutor(jobs, mp_context=fork, initializer=_start_worker) as pool:
-            for version, (key, stored, writes) in zip(
-                selected, pool.map(_settle_in_worker, selected, chunksize=8), strict=True
-            ):
-                run.cache.apply(writes)
-                result = VersionResult(version, *from_json(version, stored))
-                results.append(dataclasses.replace(result, inputs_key=key))
-                _done(results[-1], progress)
+        settled = ordered_map(_settle_in_worker, selected, jobs, _start_worker, chunksize=8)
+        for version, (key, stored, writes) in zip(selected, settled, strict=True):
+            run.cache.apply(writes)
+            result = VersionResult(version, *from_json(version, stored))
+            results.append(dataclasses.replace(result, inputs_key=key))
+            _done(results[-1], progress)
     finally:
         _WORKER_RUN = None
     return results

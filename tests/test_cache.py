@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -208,6 +209,28 @@ def test_files_added_to_a_published_site_do_not_come_back(registry: Path, tmp_pa
     assert built(registry, site) == expected  # the first site is now the spare...
     assert built(registry, site) == expected  # ...updated in place: nothing stray survives
     assert not (site / "v1/link").exists() and not (site / "v1/models/iris-0/9.9.9").exists()
+
+
+def test_links_planted_in_the_spare_are_not_followed(registry: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    expected = built(registry, site)
+    built(registry, site)
+    spare = spare_path(site)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for folder in (spare / "v1/models/iris-1", spare / "artifacts/iris-1"):
+        shutil.rmtree(folder)
+        folder.symlink_to(outside)
+    assert built(registry, site) == expected
+    assert list(outside.iterdir()) == []  # nothing written through the links
+
+
+def test_folders_of_stopped_builds_are_removed(registry: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    for leftover in (".site.tmp-0badf00d", ".site.old-0badf00d"):
+        (tmp_path / leftover / "v1").mkdir(parents=True)  # a build stopped while swapping
+    built(registry, site)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
 
 
 def test_a_lost_index_is_rebuilt_with_its_objects(registry: Path, tmp_path: Path) -> None:

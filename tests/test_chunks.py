@@ -353,3 +353,38 @@ def test_two_fetches_of_one_file_into_one_folder_do_not_mix(site: Path, tmp_path
     code, err = _fetch(str(site), tmp_path / "to")  # once it is done
     assert code == 0, err
     assert not partial_dir.exists()
+
+
+@pytest.mark.parametrize("obstacle", ["file-as-target", "folder-as-file", "file-as-partial-dir"])
+def test_a_target_that_cannot_be_written_is_a_clear_error(
+    site: Path, tmp_path: Path, obstacle: str
+) -> None:
+    to = tmp_path / "to"
+    if obstacle == "file-as-target":
+        to.write_text("a file")
+    elif obstacle == "folder-as-file":
+        (to / WEIGHTS).mkdir(parents=True)
+    else:
+        to.mkdir()
+        (to / PARTIAL_DIR).write_text("a file")
+    code, err = _fetch(str(site), to)
+    assert code == 1, err
+    assert f"cannot write into {to}" in err
+
+
+def test_a_missing_file_on_a_server_is_not_a_resumable_interruption(
+    site: Path, tmp_path: Path
+) -> None:
+    tampered = _tampered_site(site, tmp_path, lambda record, chunks: None)
+    (tampered / "artifacts" / ID / WEIGHTS).unlink()
+    handler = functools.partial(RangeRequestHandler, directory=str(tampered))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        code, err = _fetch(f"http://127.0.0.1:{httpd.server_address[1]}/", tmp_path / "to")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert code == 1
+    assert "the server answered 404" in err and "resume" not in err
+    assert list((tmp_path / "to").iterdir()) == []

@@ -67,3 +67,13 @@ def staging(target: Path, reuse: Path | None = None, spare: Path | None = None) 
             shutil.rmtree(staged, ignore_errors=True)
         raise
     replace_folder(staged, target, spare)
+
+
+def remove_leftovers(target: Path) -> None:
+    """Folders that stopped builds (Ctrl-C, a crash, a full disk) left beside `target`: a fresh
+    staging folder or the old site being deleted. Only while no other build of `target` runs."""
+    target = target.resolve()
+    for pattern in (f".{target.name}.tmp-*", f".{target.name}.old-*"):
+        for path in target.parent.glob(pattern):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)

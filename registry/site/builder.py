@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import multiprocessing
 import multiprocessing.util
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -24,13 +22,14 @@ from registry.errors import ModelregError
 from registry.eventlog import check_extends, registry_log
 from registry.events import Event
 from registry.findings import Severity
+from registry.parallel import ordered_map
 from registry.runoptions import RunOptions
 from registry.sbom import cyclonedx, spdx2, spdx3
 from registry.sbom.facts import collect
 from registry.schemas import schema_dir
 from registry.signing import SIGNATURE_FILE
 from registry.site import eventpages, paths
-from registry.site.atomic import staging
+from registry.site.atomic import remove_leftovers, staging
 from registry.site.docs import build_docs
 from registry.site.guard import check_output
 from registry.site.html import render_page
@@ -387,14 +386,12 @@ def _write_models_in_parallel(
     global _SHARED
     _SHARED = (out, catalog, context)
     out.cache.close()  # each process opens its own connection
-    fork = multiprocessing.get_context("fork")
     models = range(len(catalog.models))
     try:
-        with ProcessPoolExecutor(jobs, mp_context=fork, initializer=_start_writer) as pool:
-            for writes, produced in pool.map(_write_model_at, models, chunksize=4):
-                out.cache.apply(writes)
-                out.produced.update(produced)
-                progress.update()
+        for writes, produced in ordered_map(_write_model_at, models, jobs, _start_writer, 4):
+            out.cache.apply(writes)
+            out.produced.update(produced)
+            progress.update()
     finally:
         _SHARED = None
 
@@ -441,12 +438,16 @@ def build_site(
             check_extends(log.events, previous_log)
         catalog = build_catalog(root, config, report, log.events, log.partial)
         spare = spare_path(out)
-        with one_build_at_a_time(cache):
+        with one_build_at_a_time(cache) as alone:
+            if alone:  # no other build's staging folder is there
+                remove_leftovers(out)
             previous = claim(cache, spare)
             reuse = spare if previous is not None else None
             keep = spare if previous is not None or usable(cache, spare) else None
             with staging(out, reuse, keep) as staged:
                 writer = SiteWriter(staged, cache, previous)
+                if previous is not None:
+                    writer.clear_strays()
                 has_docs = write_site(writer, catalog, root, options.jobs)
                 stats = stats_document(catalog, time.monotonic() - started)
                 writer.json(paths.STATS, stats)

@@ -60,9 +60,9 @@ def record(cache: Cache, tree: Path, files: dict[str, Entry]) -> None:
 
 
 @contextlib.contextmanager
-def one_build_at_a_time(cache: Cache) -> Iterator[None]:
+def one_build_at_a_time(cache: Cache) -> Iterator[bool]:
     """Builds of one registry that use the cache take turns: two builds into the same output
-    would otherwise update, and swap, the same spare tree."""
+    would otherwise update, and swap, the same spare tree. Yields whether the lock is held."""
     handle = None
     if cache.enabled:
         with contextlib.suppress(OSError):  # no lock where the cache cannot be written
@@ -75,7 +75,7 @@ def one_build_at_a_time(cache: Cache) -> Iterator[None]:
             except BlockingIOError:
                 log("build", "waiting for another build of this registry to finish")
                 fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+        yield handle is not None
     finally:
         if handle is not None:
             handle.close()  # releases the lock

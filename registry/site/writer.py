@@ -62,7 +62,6 @@ class SiteWriter:
         self.root = root
         self.cache = cache or Cache(root, enabled=False)
         self.previous = dict(previous or {})
-        self.reused = previous is not None  # the root holds an older site
         self.produced: dict[str, Entry] = {}  # every file of this build (but docs/)
         self._base = str(root)
         self._folders: set[str] = set()
@@ -157,29 +156,42 @@ class SiteWriter:
             self.copy(source, relative)
 
     def finish(self) -> dict[str, Entry]:
-        """In a reused tree, remove every file this build did not produce (what the older build
-        left, and anything added to that site since), then the folders left empty; what the
-        tree holds. docs/ is not listed: it is built again whole at every build."""
-        if self.reused:
-            self._prune(self._base, "")
+        """Remove what the reused tree held and this build did not produce, and the folders
+        left empty; what the tree holds."""
+        emptied = set()
+        for relative in self.previous.keys() - self.produced.keys():
+            _remove(os.path.join(self._base, relative))
+            emptied.add(os.path.dirname(relative))
+        for folder in sorted(emptied, key=len, reverse=True):
+            while folder:
+                try:
+                    os.rmdir(os.path.join(self._base, folder))
+                except OSError:
+                    break  # not empty (or gone): its parents are not either
+                folder = os.path.dirname(folder)
         return self.produced
 
+    def clear_strays(self) -> None:
+        """Before a reused tree is written into: remove every link (a write would follow it
+        out of the tree) and every file its record does not list (added to the published
+        site by hand). docs/ is built again whole."""
+        self._prune(self._base, "")
+
     def _prune(self, directory: str, prefix: str) -> bool:
-        """Remove what this build did not produce under `directory`; whether it is now empty.
-        (os.scandir and plain strings: this visits every file of a large site.)"""
+        """clear_strays under `directory`; whether it is now empty. (os.scandir and plain
+        strings: this visits every file of a large site.)"""
         empty = True
         with os.scandir(directory) as entries:
             for entry in entries:
                 relative = prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    if relative != DOCS_DIR and self._prune(entry.path, relative + "/"):
-                        os.rmdir(entry.path)
-                    else:
-                        empty = False
-                elif relative in self.produced:
+                if entry.is_symlink() or not (entry.is_dir() or relative in self.previous):
+                    os.unlink(entry.path)
+                elif entry.is_file() or relative == DOCS_DIR:
                     empty = False
+                elif self._prune(entry.path, relative + "/"):
+                    os.rmdir(entry.path)
                 else:
-                    os.unlink(entry.path)  # a file or a link, never followed
+                    empty = False
         return empty
 
 
