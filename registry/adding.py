@@ -9,11 +9,12 @@ from pathlib import Path
 
 from registry.config import load_config
 from registry.errors import FormatError, ModelregError, UsageError
-from registry.formats import describe_content, detect, read_head
+from registry.formats import detect_file
 from registry.hashing import hash_file
 from registry.layout import VersionDir
+from registry.manifest import FileRef
 from registry.sandbox import Inspector
-from registry.scaffold import FileEntry, NewVersion, render, todos
+from registry.scaffold import NewVersion, render, todos
 from registry.semver import is_semver
 from registry.versions import MANIFEST_NAME
 
@@ -62,14 +63,7 @@ def add_version(root: Path, source: Path, request: AddRequest) -> Added:
             f"{version.relative}/ already exists; published versions never "
             "change: choose a new version number"
         )
-    if not source.is_file():
-        raise ModelregError(f"{source}: not a file")
-    head = read_head(source)
-    handler = detect(head)
-    if handler is None:
-        raise ModelregError(
-            f"{source}: not a model file of a known format ({describe_content(head)})"
-        )
+    handler = detect_file(source)
     config = load_config(root)
     try:
         with Inspector(config.limits.sandbox) as inspector:
@@ -77,14 +71,12 @@ def add_version(root: Path, source: Path, request: AddRequest) -> Added:
     except FormatError as exc:
         raise ModelregError(f"{source}: {exc.code}: {exc.message}") from exc
     digest = hash_file(source)
-    externals = tuple(
-        FileEntry(name, *_digest(source.parent / name)) for name in info.external_files
-    )
+    externals = tuple(FileRef(name, *_digest(source.parent / name)) for name in info.external_files)
     new = NewVersion(
         name=request.name,
         version=request.version,
         info=info,
-        artifact=FileEntry(source.name, digest.sha256, digest.size),
+        artifact=FileRef(source.name, digest.sha256, digest.size),
         url=request.url,
         external_data=externals,
         license=request.license,

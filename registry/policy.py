@@ -113,6 +113,12 @@ class _Decider:
     def escalate(self, to: str) -> None:
         self.verdict = max(self.verdict, to, key=DECISIONS.index)
 
+    def flag(self, flag: str, reason: str, code: str, message: str) -> None:
+        """A catalog flag, its reason in the decision, and a warning on the manifest."""
+        self.flags.append(flag)
+        self.reasons.append(reason)
+        self.findings.append(warning(code, message, self.display, self.where))
+
     def need_review(self, why: str, since: str | None, problem: str) -> None:
         """A human review is required; recorded on or after `since` (a date) when given."""
         self.escalate("review")
@@ -188,15 +194,11 @@ class _Decider:
                 ),
             )
         else:
-            self.flags.append("drift")
-            self.reasons.append(f"{text}; monitored")
-            self.findings.append(
-                warning(
-                    "governance.drift-monitor",
-                    f"{text}: keep monitoring it (flagged on the catalog)",
-                    self.display,
-                    self.where,
-                )
+            self.flag(
+                "drift",
+                f"{text}; monitored",
+                "governance.drift-monitor",
+                f"{text}: keep monitoring it (flagged on the catalog)",
             )
 
     def evaluations(self, reports: Sequence[Report]) -> None:
@@ -208,16 +210,8 @@ class _Decider:
             evaluation_passed=latest.data.get("passed"), evaluation_report=latest.path
         )
         if latest.data.get("passed") is False:
-            self.flags.append("evaluation-failed")
-            self.reasons.append(f"the latest evaluation ({latest.path}) did not pass")
-            self.findings.append(
-                warning(
-                    "governance.evaluation-failed",
-                    f"the latest evaluation ({latest.path}) did not pass",
-                    self.display,
-                    self.where,
-                )
-            )
+            text = f"the latest evaluation ({latest.path}) did not pass"
+            self.flag("evaluation-failed", text, "governance.evaluation-failed", text)
 
 
 def decide(

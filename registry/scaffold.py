@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from registry.formats.base import ModelInfo
+from registry.manifest import FileRef
 from registry.tensors import UNSTATED_DTYPE, TensorSpec
 from registry.versions import LATEST_SCHEMA_VERSION
 
@@ -28,20 +29,13 @@ _FRAMEWORKS = (
 
 
 @dataclass(frozen=True)
-class FileEntry:
-    path: str
-    sha256: str
-    size: int
-
-
-@dataclass(frozen=True)
 class NewVersion:
     name: str
     version: str
     info: ModelInfo
-    artifact: FileEntry  # path is the file name in the version folder
+    artifact: FileRef  # path is the file name in the version folder
     url: str | None = None  # the artifact lives at this https URL instead of beside the manifest
-    external_data: tuple[FileEntry, ...] = ()
+    external_data: tuple[FileRef, ...] = ()
     license: str | None = None
     risk_tier: str | None = None
     intended_use: str | None = None

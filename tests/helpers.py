@@ -8,6 +8,8 @@ import hashlib
 import io
 import json
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,24 @@ from registry.cli import main
 
 PROJECT = Path(__file__).resolve().parent.parent
 REAL_MODELS = PROJECT.parent / "shared" / "real-models"
+SPDX3_VALIDATOR = PROJECT.parent / "shared" / "tools" / "spdx3-validate-offline"
+
+
+def spdx3_validation(path: Path) -> subprocess.Popen[str]:
+    """The real spdx3-validate (JSON Schema + SHACL, offline) started on one document: one
+    process per file, since it merges the files it is given into one graph. Wait for it with
+    `assert_spdx3_valid`."""
+    return subprocess.Popen(
+        [sys.executable, str(SPDX3_VALIDATOR), str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def assert_spdx3_valid(process: subprocess.Popen[str], what: object = "") -> None:
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 0, (what, output[-3000:])
 
 
 @dataclass(frozen=True)

@@ -54,19 +54,12 @@ def describe(info: ModelInfo) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from registry.config import load_config
-    from registry.formats import describe_content, detect, read_head
+    from registry.formats import detect_file
     from registry.layout import find_root
     from registry.sandbox import Inspector, SandboxLimits
 
     path: Path = args.file
-    if not path.is_file():
-        raise ModelregError(f"{path}: not a file")
-    head = read_head(path)
-    handler = detect(head)
-    if handler is None:
-        raise ModelregError(
-            f"{path}: not a model file of a known format ({describe_content(head)})"
-        )
+    handler = detect_file(path)
     try:
         limits = load_config(find_root(path.parent)).limits.sandbox
     except ModelregError:

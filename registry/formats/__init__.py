@@ -61,6 +61,20 @@ def detect(head: bytes, preferred: str | None = None) -> FormatHandler | None:
     return accepting[0] if accepting else None
 
 
+def detect_file(path: Path) -> FormatHandler:
+    """The handler of a model file given on the command line; a clear error when it is not a
+    file, or not a model file of a known format."""
+    if not path.is_file():
+        raise ModelregError(f"{path}: not a file")
+    head = read_head(path)
+    handler = detect(head)
+    if handler is None:
+        raise ModelregError(
+            f"{path}: not a model file of a known format ({describe_content(head)})"
+        )
+    return handler
+
+
 def describe_content(head: bytes) -> str:
     """What a file that no handler recognizes looks like, for the error message."""
     if not head:
