@@ -58,7 +58,7 @@ bench: install
 
 # Long coverage-guided fuzzing (atheris) of each parser; crashes are saved in .fuzz/.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= onnx tflite torchscript manifest
+FUZZ_TARGETS ?= onnx tflite torchscript manifest zip torchscript-code lite-bytecode
 fuzz: install
 	mkdir -p .fuzz
 	for target in $(FUZZ_TARGETS); do \

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from registry.config import load_config
 from registry.errors import FormatError, ModelregError, UsageError
-from registry.formats import detect_file
+from registry.formats import article, detect_file
 from registry.hashing import hash_file
 from registry.layout import VersionDir
 from registry.manifest import FileRef
@@ -64,6 +64,12 @@ def add_version(root: Path, source: Path, request: AddRequest) -> Added:
             "change: choose a new version number"
         )
     handler = detect_file(source)
+    if source.suffix.lower() not in handler.suffixes:
+        raise ModelregError(
+            f"{source}: path.suffix-mismatch: {article(handler.title)} is named "
+            f"*{' or *'.join(handler.suffixes)}; a consumer picks the loader by the name, so "
+            "rename the file first"
+        )
     config = load_config(root)
     try:
         with Inspector(config.limits.sandbox) as inspector:

@@ -1,5 +1,5 @@
-"""The content-addressed cache (`.modelreg-cache/` at the registry's root), so that work follows
-what changed, not the size of the registry.
+"""The content-addressed cache (outside the working tree: registry.cacheplace says where, and
+signs every row), so that work follows what changed, not the size of the registry.
 
 - File digests (SHA-256 and Merkle chunk digests) by path, trusted only while the file's device,
   inode, size, mtime_ns and ctime_ns are all unchanged (a rename, a write, `touch`, a checkout all
@@ -13,8 +13,10 @@ what changed, not the size of the registry.
   not stop for root) changes it, and the object is then discarded instead of published again.
 
 SQLite (in the standard library) holds the index: one file, atomic writes, safe across the
-processes of `--jobs`. A damaged index is set aside and rebuilt, never trusted; a locked,
-read-only or full cache turns itself off for the run: the cache only ever saves work.
+processes of `--jobs`. A damaged index is set aside and rebuilt, never trusted; a row whose HMAC
+does not verify (copied from another machine, forged, edited) is a miss; a locked, read-only or
+full cache, or one the repository holds, turns itself off for the run: the cache only ever saves
+work.
 """
 
 from __future__ import annotations
@@ -32,32 +34,42 @@ from pathlib import Path
 from typing import Any
 
 from registry import __version__
+from registry.cacheplace import (
+    CacheUnavailable,
+    Signer,
+    check_location,
+    load_key,
+    repository_folder,
+)
 from registry.console import log
 from registry.errors import ModelregError
 from registry.hashing import ChunkedDigest, Progress, hash_file_chunked
 
-CACHE_DIR = ".modelreg-cache"
+INDEX_NAME = "index-2.sqlite3"  # 2: every row signed
 RACY_NS = 2_000_000_000
 LOCK_SECONDS = 30.0  # how long to wait for another run holding the index
 Write = tuple[str, tuple[Any, ...]]  # (table, row)
 _OBJECT = "\0object"  # an object's mtime among the recent writes
 _INSERT = {
-    "files": "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    "entries": "INSERT OR REPLACE INTO entries VALUES (?, ?, ?)",
-    "objects": "INSERT OR REPLACE INTO objects VALUES (?, ?)",
+    "files": "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "entries": "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)",
+    "objects": "INSERT OR REPLACE INTO objects VALUES (?, ?, ?)",
 }
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
   path TEXT PRIMARY KEY, dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER,
-  ctime_ns INTEGER, sha256 TEXT, chunks TEXT);
-CREATE TABLE IF NOT EXISTS entries (kind TEXT, key TEXT, value TEXT, PRIMARY KEY (kind, key));
-CREATE TABLE IF NOT EXISTS objects (sha256 TEXT PRIMARY KEY, mtime_ns INTEGER);
+  ctime_ns INTEGER, sha256 TEXT, chunks TEXT, mac TEXT);
+CREATE TABLE IF NOT EXISTS entries (
+  kind TEXT, key TEXT, value TEXT, mac TEXT, PRIMARY KEY (kind, key));
+CREATE TABLE IF NOT EXISTS objects (sha256 TEXT PRIMARY KEY, mtime_ns INTEGER, mac TEXT);
 """
 
 
 # Libraries whose version changes what validation or the build produce.
 _LIBRARIES = (
     "onnx",
+    "protobuf",
+    "torch",  # its archive reader is the TorchScript cross-check
     "tflite",
     "flatbuffers",
     "model-signing",
@@ -104,10 +116,19 @@ def key_of(*parts: Any) -> str:
 class Cache:
     """The cache of one registry; `enabled=False` (--no-cache) computes everything again."""
 
-    def __init__(self, root: Path, enabled: bool = True, deferred: bool = False) -> None:
+    def __init__(
+        self,
+        root: Path,
+        enabled: bool = True,
+        deferred: bool = False,
+        cache_dir: Path | None = None,
+        folder: Path | None = None,
+    ) -> None:
         """`deferred`: keep writes to hand them to another process (drain), which applies them:
-        one writer to the index, so parallel workers never wait for each other's locks."""
-        self.folder = root / CACHE_DIR
+        one writer to the index, so parallel workers never wait for each other's locks.
+        `cache_dir`: the cache root (--cache-dir); `folder`: this registry's folder in it."""
+        self.root = root
+        self.folder = folder or repository_folder(root, cache_dir)
         self._objects = str(self.folder / "objects")
         self.enabled = enabled
         self.deferred = deferred
@@ -117,18 +138,31 @@ class Cache:
         self._files: dict[str, tuple[Any, ...]] | None = None
         self._object_times: dict[str, int] | None = None
         self.hits = self.misses = 0
+        self._signer: Signer | None = None
+        if enabled:
+            try:
+                check_location(self.folder, root)
+                self._signer = Signer(load_key(self.folder.parent))
+            except (CacheUnavailable, OSError) as exc:
+                self._give_up(exc)
 
     # -- the index -------------------------------------------------------------------------
+    def worker(self) -> Cache:
+        """The same cache for a parallel worker: its writes go back to this process."""
+        return Cache(self.root, self.enabled, deferred=True, folder=self.folder)
+
+    @property
+    def signer(self) -> Signer:
+        assert self._signer is not None, "an enabled cache has its key"
+        return self._signer
+
     def _connect(self) -> sqlite3.Connection | None:
         if not self.enabled:
             return None
         if self._db is None:
-            path = self.folder / "index.sqlite3"
+            path = self.folder / INDEX_NAME
             try:
-                self.folder.mkdir(exist_ok=True)
-                ignore = self.folder / ".gitignore"
-                if not ignore.exists():
-                    ignore.write_text("*\n")  # never committed by accident
+                self.folder.mkdir(parents=True, exist_ok=True)
                 self._db = self._open(path)
             except (OSError, sqlite3.OperationalError) as exc:  # locked, read-only, full...
                 self._give_up(exc)
@@ -141,7 +175,7 @@ class Cache:
 
     def _give_up(self, exc: Exception) -> None:
         """The cache only saves work: when it cannot be used, the run goes on without."""
-        log("cache", f"the cache {self.folder}/ cannot be used ({exc}); working without it")
+        log("cache", f"the cache {self.folder}/ is not used ({exc}); working without it")
         self.enabled = False
         self._pending.clear()
 
@@ -224,7 +258,7 @@ class Cache:
         row = self._recent.get(("file", name))
         if row is None:
             row = self._known_files(db).get(name)
-        if row is not None and tuple(row[:5]) == stat:
+        if row is not None and tuple(row[:5]) == stat and self.signer.valid(row[7], name, *row[:7]):
             self.hits += 1
             return ChunkedDigest(row[5], before.st_size, tuple(row[6].split(",")))
         self.misses += 1
@@ -232,14 +266,15 @@ class Cache:
         after = os.stat(name)
         settled = time.time_ns() - max(after.st_mtime_ns, after.st_ctime_ns) > RACY_NS
         if settled and (after.st_ino, after.st_size, after.st_mtime_ns) == stat[1:4]:
-            self._write(("files", (name, *stat, digest.sha256, ",".join(digest.chunks))))
+            fields = (name, *stat, digest.sha256, ",".join(digest.chunks))
+            self._write(("files", (*fields, self.signer.sign(*fields))))
         return digest
 
     def _known_files(self, db: sqlite3.Connection) -> dict[str, tuple[Any, ...]]:
         """The whole file index, read once: one query instead of one per file."""
         if self._files is None:
             rows = db.execute(
-                "SELECT path, dev, ino, size, mtime_ns, ctime_ns, sha256, chunks FROM files"
+                "SELECT path, dev, ino, size, mtime_ns, ctime_ns, sha256, chunks, mac FROM files"
             )
             self._files = {row[0]: tuple(row[1:]) for row in rows}
         return self._files
@@ -254,10 +289,10 @@ class Cache:
             self.hits += 1
             return json.loads(recent[0])
         found = db.execute(
-            "SELECT value FROM entries WHERE kind = ? AND key = ?", (kind, key)
+            "SELECT value, mac FROM entries WHERE kind = ? AND key = ?", (kind, key)
         ).fetchone()
-        if found is None:
-            self.misses += 1
+        if found is None or not self.signer.valid(found[1], kind, key, found[0]):
+            self.misses += 1  # absent, or not written by this cache: never a result
             return None
         self.hits += 1
         return json.loads(found[0])
@@ -265,7 +300,7 @@ class Cache:
     def put(self, kind: str, key: str, value: Any) -> None:
         if self.enabled:
             text = json.dumps(value, separators=(",", ":"))  # key order kept: it is content
-            self._write(("entries", (kind, key, text)))
+            self._write(("entries", (kind, key, text, self.signer.sign(kind, key, text))))
 
     # -- objects ---------------------------------------------------------------------------
     def object_path(self, sha256: str) -> Path:
@@ -333,7 +368,7 @@ class Cache:
         temporary.chmod(0o444)
         mtime_ns = temporary.stat().st_mtime_ns
         temporary.replace(self.object_path(sha256))
-        self._write(("objects", (sha256, mtime_ns)))
+        self._write(("objects", (sha256, mtime_ns, self.signer.sign(sha256, mtime_ns))))
 
     def _stored_mtime(self, sha256: str) -> int | None:
         recent = self._recent.get((_OBJECT, sha256))
@@ -343,8 +378,10 @@ class Cache:
         if db is None:
             return None
         if self._object_times is None:  # read once, like the file index
-            rows = db.execute("SELECT sha256, mtime_ns FROM objects")
-            self._object_times = dict(rows.fetchall())
+            rows = db.execute("SELECT sha256, mtime_ns, mac FROM objects")
+            self._object_times = {
+                sha: mtime for sha, mtime, mac in rows if self.signer.valid(mac, sha, mtime)
+            }
         return self._object_times.get(sha256)
 
     def intact(self, sha256: str, mtime_ns: int) -> bool:

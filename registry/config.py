@@ -34,6 +34,8 @@ class RegistryConfig:
     # Copy artifacts into the site (artifacts/<name>/<version>/...) so it serves them itself.
     publish_artifacts: bool = True
     events_page_size: int = 1000
+    # Hosts (host or host:port) that artifact URLs may name: validation downloads from them.
+    allowed_hosts: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     governance: GovernancePolicy = field(default_factory=GovernancePolicy)
 
@@ -136,6 +138,9 @@ def load_config(root: Path) -> RegistryConfig:
         artifact_url_template=data.get("artifact_url_template", defaults.artifact_url_template),
         publish_artifacts=data.get("publish_artifacts", defaults.publish_artifacts),
         events_page_size=data.get("events_page_size", defaults.events_page_size),
+        allowed_hosts=tuple(
+            host.lower() for host in data.get("artifacts", {}).get("allowed_hosts", [])
+        ),
         governance=governance,
         limits=_limits(data.get("limits", {})),
     )

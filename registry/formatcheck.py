@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from registry.errors import FormatError
 from registry.findings import Finding, error, warning
-from registry.formats import ModelInfo, describe_content, detect, handlers, read_head
+from registry.formats import ModelInfo, article, describe_content, detect, handlers, read_head
 from registry.iocompare import compare_io
 from registry.manifest import Manifest
 from registry.pathrules import normalized
@@ -38,7 +38,8 @@ def check_format(
         return None, [
             error(
                 "format.unrecognized",
-                f"{manifest.artifact.path}: not a {declared.title} ({describe_content(head)})",
+                f"{manifest.artifact.path}: not {article(declared.title)} "
+                f"({describe_content(head)})",
                 display,
                 position,
             )
@@ -47,10 +48,22 @@ def check_format(
         return None, [
             error(
                 "format.mismatch",
-                f"{manifest.artifact.path} is a {detected.title}, but format says "
+                f"{manifest.artifact.path} is {article(detected.title)}, but format says "
                 f"`{manifest.format}`; set format: {detected.name}",
                 display,
                 position,
+            )
+        ]
+    named = manifest.artifact.path  # a URL artifact keeps whatever name its server gives
+    if named is not None and PurePosixPath(named).suffix.lower() not in declared.suffixes:
+        return None, [
+            error(
+                "path.suffix-mismatch",
+                f"{manifest.artifact.path}: a file of format `{declared.name}` is named "
+                f"*{' or *'.join(declared.suffixes)}; a consumer picks the loader by the name, "
+                "so rename it (and artifact.path) accordingly",
+                display,
+                manifest.field_position("artifact", "path"),
             )
         ]
     try:
@@ -59,7 +72,11 @@ def check_format(
         return None, [
             error(exc.code, f"{manifest.artifact.path}: {exc.message}", display, position)
         ]
-    return model, compare_io(manifest, model, display) + _external_files(manifest, model, display)
+    return model, (
+        compare_io(manifest, model, display)
+        + _external_files(manifest, model, display)
+        + [warning(code, message, display, position) for code, message in model.coded_warnings()]
+    )
 
 
 def _external_files(manifest: Manifest, model: ModelInfo, display: str) -> list[Finding]:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from registry.findings import Finding, error, info
+from registry.findings import Finding, error
 from registry.formats import LFS_POINTER_PREFIX
 from registry.hashing import ChunkedDigest, hash_file_chunked
 from registry.manifest import Manifest
@@ -102,17 +102,7 @@ def check_integrity(
     art = manifest.artifact
     findings: list[Finding] = []
     if art.path is None:
-        if art.url is not None:
-            findings.append(
-                info(
-                    "integrity.remote-artifact",
-                    f"artifact.url {art.url} is not downloaded by validation; its size and "
-                    "sha256 are checked when it is fetched",
-                    display,
-                    manifest.field_position("artifact", "url"),
-                )
-            )
-        return None, findings
+        return None, findings  # named by URL: registry.remotecheck downloads and checks it
     artifact, found = check_file(
         folder, art.path, art.sha256, art.size, manifest, display, ("artifact", "path"), digester
     )

@@ -25,6 +25,7 @@ class FileRef:
     path: str
     sha256: str
     size: int
+    url: str | None = None  # external data of an artifact named by URL
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ class Manifest:
             path=art.get("path"),
             url=art.get("url"),
             external_data=tuple(
-                FileRef(e["path"], e["sha256"], e["size"]) for e in art.get("external_data", [])
+                FileRef(e["path"], e["sha256"], e["size"], e.get("url"))
+                for e in art.get("external_data", [])
             ),
         )
         return cls(

@@ -6,6 +6,7 @@ import argparse
 import hashlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ class Shard:
 
 @dataclass(frozen=True)
 class RunOptions:
-    cache: bool = True  # .modelreg-cache/ (off: --no-cache)
+    cache: bool = True  # off: --no-cache
+    cache_dir: Path | None = None  # --cache-dir: the cache root (default: the user's cache folder)
     jobs: int = 1  # processes that validate or render at the same time
     shard: Shard | None = None
 

@@ -118,6 +118,14 @@ def check_semantics(manifest: Manifest, version: VersionDir, display: str) -> li
             "artifact needs exactly one of `path` (a file beside the manifest) or `url`",
             "artifact",
         )
+    if art.path is not None and any(e.url is not None for e in art.external_data):
+        fail(
+            "artifact.location",
+            "external data has a url while the artifact is a file beside the manifest; keep "
+            "the external data beside it too, or name the artifact by url as well",
+            "artifact",
+            "external_data",
+        )
     for path, value in _artifact_paths(manifest):
         bad = path_problem(value)
         if bad:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing.util
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -31,6 +32,7 @@ from registry.lineage import ManifestIndex, check_lineage
 from registry.manifest import Manifest, load_manifest
 from registry.parallel import ordered_map
 from registry.policy import Decision, decide
+from registry.remotecheck import UNVERIFIED, RemoteFiles, check_remote
 from registry.repocheck import changed_findings, repository_findings
 from registry.reports import REPORTS_DIR, Report, load_reports
 from registry.resultcache import (
@@ -51,6 +53,8 @@ from registry.versions import MANIFEST_NAME
 
 # Inspection failures that depend on the moment (a loaded machine), not only on the bytes.
 _TRANSIENT = {"format.crashed", "format.timeout"}
+# Results that depend on the moment (the network): never kept.
+_MOMENTARY = _TRANSIENT | {UNVERIFIED}
 # Files a version folder may hold besides those its manifest names.
 _KNOWN_FILES = {MANIFEST_NAME, SIGNATURE_FILE}
 _KNOWN_DIRS = {REPORTS_DIR}
@@ -119,6 +123,10 @@ class _Run:
     new_signatures: frozenset[str] = frozenset()  # folders whose model.sig changed since --base
     cache: Cache = dataclasses.field(default_factory=lambda: Cache(Path(), enabled=False))
     context: str = ""  # the configuration, for cache keys
+    staging: Path = Path()  # where files named by URL are downloaded (outside the repository)
+
+    def remote_files(self) -> RemoteFiles:
+        return RemoteFiles(self.staging, self.config.allowed_hosts, self.cache.digest)
 
     def inspect(self, format_name: str, path: Path, sha256: str, folder: Path) -> ModelInfo:
         """The sandboxed inspection, from the cache when the same bytes were read before by the
@@ -174,16 +182,24 @@ def validate_version(version: VersionDir, run: _Run) -> VersionResult:
         return VersionResult(version, None, None, tuple(findings))
     findings = check_semantics(manifest, version, display)
     digests: dict[str, ChunkedDigest] = {}
-    artifact, found = check_integrity(manifest, display, run.cache.digest, digests)
+    if manifest.artifact.url is not None and manifest.artifact.path is None:
+        artifact, externals, found = check_remote(manifest, display, run.remote_files())
+        for relative, checked in externals.items():
+            digests[relative] = checked.digest
+        if artifact is not None:
+            digests[artifact.path.name] = artifact.digest
+    else:
+        artifact, found = check_integrity(manifest, display, run.cache.digest, digests)
     findings += found
     model_info = None
     if artifact is not None:
         sha256 = artifact.digest.sha256
+        folder = artifact.path.parent if manifest.artifact.path is None else version.path
         model_info, found = check_format(
             manifest,
             artifact.path,
             display,
-            lambda name, path: run.inspect(name, path, sha256, version.path),
+            lambda name, path: run.inspect(name, path, sha256, folder),
         )
         findings += found
     findings += _stray_files(manifest, version)
@@ -269,7 +285,9 @@ def validate_registry(
     selected = all_versions(root) if versions is None else versions
     if options.shard is not None:
         selected = [v for v in selected if options.shard.holds(v.id)]
-    cache = Cache(root, options.cache)
+    cache = Cache(root, options.cache, cache_dir=options.cache_dir)
+    # Downloads are kept in the cache (outside the repository), else for this run only.
+    scratch = None if cache.enabled else tempfile.TemporaryDirectory(prefix="modelreg-remote-")
     run = _Run(
         root,
         config,
@@ -279,6 +297,7 @@ def validate_registry(
         frozenset(changed_signatures(root, resolve_base(root, base))) if base else frozenset(),
         cache,
         config_context(root, config),
+        Path(scratch.name) if scratch is not None else cache.folder / "remote",
     )
     try:
         with Progress("validating", len(selected), "versions") as progress:
@@ -286,6 +305,8 @@ def validate_registry(
     finally:
         run.inspector.dispose()
         cache.close()
+        if scratch is not None:
+            scratch.cleanup()
     scope: list[Finding] = []
     first_shard = options.shard is None or options.shard.index == 1
     if versions is None and first_shard:
@@ -348,7 +369,7 @@ def _settle(version: VersionDir, run: _Run) -> tuple[str, dict[str, Any], Versio
         if found is not None and still_valid(run.cache, run.root, found):
             return key, found, None
     result, stored = _validate_one(version, run)
-    if key is not None:
+    if key is not None and not any(f.code in _MOMENTARY for f in result.findings):
         run.cache.put(KIND, key, stored)
     return key or "", stored, result
 
@@ -360,7 +381,7 @@ def _start_worker() -> None:
     """In a forked worker: its own sandbox, and a cache whose writes go back to the parent."""
     global _WORKER_RUN
     assert _WORKER_RUN is not None
-    own = Cache(_WORKER_RUN.root, _WORKER_RUN.cache.enabled, deferred=True)
+    own = _WORKER_RUN.cache.worker()
     inspector = Inspector(_WORKER_RUN.config.limits.sandbox)
     _WORKER_RUN = dataclasses.replace(_WORKER_RUN, inspector=inspector, cache=own)
     # Workers end with os._exit: multiprocessing's finalizers are what still runs.

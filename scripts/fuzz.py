@@ -1,12 +1,14 @@
 """Coverage-guided fuzzing (atheris/libFuzzer) of the format parsers and the manifest loader.
 
     python scripts/fuzz.py TARGET [--seconds 600] [--corpus DIR]
-    TARGET: onnx | tflite | torchscript | manifest
+    TARGET: onnx | tflite | torchscript | manifest | zip | torchscript-code | lite-bytecode
 
 Every input must either be read or be refused with a FormatError (the parsers) or with findings
 (the manifest loader); any other exception is a crash, and libFuzzer saves the input as
-crash-<hash> in the working folder. Inputs that take over 10 s are reported as timeouts. The seed
-corpus is the example registry's files. `make fuzz` runs every target.
+crash-<hash> in the working folder. `zip` also checks a property: what the strict zip reader
+accepts, Python's zipfile and torch's reader read alike. Inputs that take over 10 s are reported
+as timeouts. The seed corpus is the example registry's files (and, for the lite bytecode, a
+scripted nn.Linear). `make fuzz` runs every target.
 """
 
 from __future__ import annotations
@@ -30,7 +32,11 @@ SEEDS = {
         f"models/{p}/manifest.yaml"
         for p in ("iris-mlp/1.0.0", "iris-mlp/1.1.0", "keyword-dense/2.0.0", "tiny-convnet/0.1.0")
     ],
+    "zip": ["models/tiny-convnet/0.1.0/model.pt"],
+    "torchscript-code": [],  # the example archive's code files, written at start
+    "lite-bytecode": [],  # a scripted nn.Linear's bytecode.pkl, written at start
 }
+sys.path.insert(0, str(PROJECT))  # tests.factories.fuzz_targets
 
 with atheris.instrument_imports():
     from registry.errors import FormatError
@@ -40,6 +46,7 @@ with atheris.instrument_imports():
     from registry.manifest import schema_for
     from registry.schemas import validate_against
     from registry.yamlsafe import load_yaml_bytes
+    from tests.factories import fuzz_targets
 
 HANDLERS: dict[str, Any] = {
     "onnx": OnnxHandler(),
@@ -71,6 +78,33 @@ def manifest_target(data: bytes) -> None:
         validate_against(schema, loaded, "fuzz.yaml")
 
 
+def file_target(check: Any) -> Any:
+    """A target whose reader takes a path: each input written to one scratch file."""
+    path = Path(tempfile.mkdtemp(prefix="fuzz-")) / "input.pt"
+
+    def one_input(data: bytes) -> None:
+        path.write_bytes(data)
+        check(path)
+
+    return one_input
+
+
+def generated_seeds(target: str) -> list[bytes]:
+    if target == "torchscript-code":
+        return fuzz_targets.code_seeds()
+    if target == "lite-bytecode":
+        return [fuzz_targets.lite_seed()[0]]
+    return []
+
+
+TARGETS: dict[str, Any] = {
+    "manifest": lambda: manifest_target,
+    "zip": lambda: file_target(fuzz_targets.zip_agreement),
+    "torchscript-code": lambda: fuzz_targets.code_judge,
+    "lite-bytecode": lambda: fuzz_targets.lite_bytecode,
+}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("target", choices=sorted(SEEDS))
@@ -81,7 +115,10 @@ def main() -> int:
     corpus.mkdir(parents=True, exist_ok=True)
     for seed in SEEDS[args.target]:
         (corpus / Path(seed).name.replace("/", "_")).write_bytes((PROJECT / seed).read_bytes())
-    target = manifest_target if args.target == "manifest" else parser_target(args.target)
+    for index, data in enumerate(generated_seeds(args.target)):
+        (corpus / f"seed-{index}").write_bytes(data)
+    make = TARGETS.get(args.target)
+    target = make() if make is not None else parser_target(args.target)
     os.environ.setdefault("PYTHONHASHSEED", "0")
     atheris.Setup(
         [

@@ -110,9 +110,11 @@ def _deterministic_archive(archive: bytes) -> bytes:
     return out.getvalue()
 
 
-def tflite_dense(seed: int, features: int = 16) -> bytes:
+def tflite_dense(seed: int, features: int = 16, weights_offset: int | None = None) -> bytes:
     """FULLY_CONNECTED + SOFTMAX: mfcc[1, features] float32 -> scores[1, 4] float32 (the
-    benchmarks make one of 1 GiB with a large `features`)."""
+    benchmarks make one of 1 GiB with a large `features`). With `weights_offset`, the weights
+    are addressed by offset and size after the flatbuffer, as converters write models over
+    2 GB: the caller writes them there (the returned bytes are the flatbuffer alone)."""
     import importlib
 
     import flatbuffers
@@ -150,14 +152,17 @@ def tflite_dense(seed: int, features: int = 16) -> bytes:
             {"int": b.PrependInt32, "off": b.PrependUOffsetTRelative}[kind](item)
         return int(b.EndVector())
 
-    def make_buffer(data: bytes) -> int:
-        data_vec = b.CreateByteVector(data) if data else None
+    def make_buffer(data: bytes, offset: int | None = None) -> int:
+        data_vec = b.CreateByteVector(data) if data and offset is None else None
         Buffer.BufferStart(b)
         if data_vec is not None:
             Buffer.BufferAddData(b, data_vec)
+        if offset is not None:
+            Buffer.BufferAddOffset(b, offset)
+            Buffer.BufferAddSize(b, len(data))
         return int(Buffer.BufferEnd(b))
 
-    buffers = [make_buffer(b""), make_buffer(weights), make_buffer(bias)]
+    buffers = [make_buffer(b""), make_buffer(weights, weights_offset), make_buffer(bias)]
     buffers += [make_buffer(b"") for _ in range(3)]
 
     def make_tensor(name: str, shape: list[int], buffer: int) -> int:

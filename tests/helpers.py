@@ -124,6 +124,13 @@ VALID_REAL_MODELS = {
 }
 
 
+def cache_index(root: Path) -> Path:
+    """The cache index of the registry at `root` (in the test session's cache folder)."""
+    from registry.cache import INDEX_NAME, Cache
+
+    return Cache(root, enabled=False).folder / INDEX_NAME
+
+
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

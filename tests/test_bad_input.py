@@ -78,7 +78,7 @@ def test_forward_signature_scan_is_linear(tmp_path: Path) -> None:
     code = "class TinyConvNet(Module):\n  def forward(" + "(" * 200_000 + "\n"
     target = tmp_path / "slow.pt"
     rewrite_zip(EXAMPLE_PT, target, {"archive/code/__torch__.py": code.encode()})
-    assert _inspect_code(TorchScriptHandler(), target) == "format.invalid"
+    assert _inspect_code(TorchScriptHandler(), target) == "security.torchscript-code"
 
 
 @pytest.mark.parametrize("kind", ["method", "deflate", "encrypted", "dotdot", "ratio"])

@@ -342,7 +342,7 @@ def test_failed_build_leaves_previous_site_untouched(
     assert len(calls) == 2
     assert tree_digest(out) == before
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == [".git", ".modelreg-cache", "models", "registry.yaml", "site"]
+    assert names == [".git", "models", "registry.yaml", "site"]
 
 
 def test_broken_docs_config_fails_before_publishing(tmp_path: Path) -> None:

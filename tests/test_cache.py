@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from registry import cache as cache_module
-from registry.cache import CACHE_DIR, RACY_NS, Cache
+from registry.cache import RACY_NS, Cache
 from registry.site.spare import claim, spare_path
 from tests.helpers import (
     VALID_REAL_MODELS,
+    cache_index,
     commit_all,
     manifest_data,
     run,
@@ -97,7 +98,7 @@ def test_a_locked_index_never_stops_a_run(tmp_path: Path, monkeypatch: pytest.Mo
     model.write_bytes(b"a" * 1000)
     with Cache(tmp_path) as first:
         first.put("test", "key", {"value": 1})
-    blocker = sqlite3.connect(tmp_path / CACHE_DIR / "index.sqlite3", timeout=0)
+    blocker = sqlite3.connect(cache_index(tmp_path), timeout=0)
     blocker.execute("BEGIN EXCLUSIVE")  # another run holding the index
     try:
         cache = Cache(tmp_path)
@@ -119,14 +120,14 @@ def test_damaged_index_is_set_aside_and_rebuilt(tmp_path: Path) -> None:
     model.write_bytes(b"x" * 100)
     with Cache(tmp_path) as cache:
         cache.put("test", "key", {"value": 1})
-    index = tmp_path / CACHE_DIR / "index.sqlite3"
+    index = cache_index(tmp_path)
     for suffix in ("-wal", "-shm"):
         index.with_name(index.name + suffix).unlink(missing_ok=True)
     index.write_bytes(b"this is not a database" * 100)
     with Cache(tmp_path) as again:
         assert again.get("test", "key") is None  # nothing is trusted from a damaged index
         assert again.digest(model).sha256 == sha256_of(model)
-    assert list((tmp_path / CACHE_DIR).glob("index.damaged-*"))
+    assert list(index.parent.glob("index-2.damaged-*"))
     sqlite3.connect(index).execute("SELECT count(*) FROM entries").fetchone()
 
 
@@ -236,7 +237,7 @@ def test_folders_of_stopped_builds_are_removed(registry: Path, tmp_path: Path) -
 def test_a_lost_index_is_rebuilt_with_its_objects(registry: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     built(registry, site)
-    for index in (registry / CACHE_DIR).glob("index.sqlite3*"):
+    for index in cache_index(registry).parent.glob(cache_index(registry).name + "*"):
         index.unlink()
     expected = built(registry, site)
     assert built(registry, site) == expected

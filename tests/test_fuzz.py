@@ -22,6 +22,7 @@ from registry.formats.onnx_handler import OnnxHandler
 from registry.formats.tflite_handler import TfliteHandler
 from registry.formats.torchscript_handler import TorchScriptHandler
 from registry.yamlsafe import load_yaml_text
+from tests.factories import fuzz_targets
 from tests.helpers import PROJECT, REAL_MODELS
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
@@ -87,3 +88,40 @@ def test_manifest_loader_never_raises(text: str) -> None:
     assert (loaded is None) == bool(findings)
     for finding in findings:
         assert finding.code.startswith("yaml.") and finding.message
+
+
+@FUZZ
+@given(mutated("torchscript"))
+def test_what_the_strict_zip_reader_accepts_every_reader_reads_alike(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "model.pt"
+        path.write_bytes(data)
+        fuzz_targets.zip_agreement(path)
+
+
+CODE = st.sampled_from(fuzz_targets.code_seeds())
+
+
+@st.composite
+def edited_code(draw: st.DrawFn) -> bytes:
+    data = bytearray(draw(CODE))
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, max(len(data) - 1, 0)))
+        data[at:at] = draw(st.sampled_from([b"torch.", b"ops.prim.", b"(", b")", b"\n  ", b"x"]))
+    return bytes(data)
+
+
+@FUZZ
+@given(edited_code())
+def test_the_code_judge_never_raises_anything_but_format_error(data: bytes) -> None:
+    fuzz_targets.code_judge(data)
+
+
+@FUZZ
+@given(
+    st.binary(max_size=64).map(
+        lambda tail: fuzz_targets.lite_seed()[0][: -len(tail) or None] + tail
+    )
+)
+def test_the_bytecode_judge_never_raises_anything_but_format_error(data: bytes) -> None:
+    fuzz_targets.lite_bytecode(data)

@@ -14,6 +14,7 @@ from typing import Any
 from registry.signing import sign_folder
 from tests.helpers import (
     VALID_REAL_MODELS,
+    cache_index,
     commit_all,
     manifest_data,
     run,
@@ -306,7 +307,7 @@ def test_a_signature_judged_now_is_not_cached(tmp_path: Path) -> None:
     certificate may expire before the next run); once committed, it is judged at its commit."""
     root, pki = registry(tmp_path)
     assert sign(root, pki)[0] == 0
-    index = root / ".modelreg-cache/index.sqlite3"
+    index = cache_index(root)
 
     def kept() -> int:
         with contextlib.closing(sqlite3.connect(index)) as db:

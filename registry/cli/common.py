@@ -47,7 +47,14 @@ def add_run_arguments(parser: argparse.ArgumentParser, shard: bool = False) -> N
     parser.add_argument(
         "--no-cache",
         action="store_true",
-        help="compute everything again, ignoring and not updating .modelreg-cache/",
+        help="compute everything again, ignoring and not updating the cache",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="the cache's folder (default: $MODELREG_CACHE_DIR, else the user's cache folder, "
+        "~/.cache/modelreg); never inside the repository",
     )
     if shard:
         from registry.runoptions import Shard
@@ -63,4 +70,4 @@ def add_run_arguments(parser: argparse.ArgumentParser, shard: bool = False) -> N
 def run_options(args: argparse.Namespace) -> RunOptions:
     from registry.runoptions import RunOptions
 
-    return RunOptions(not args.no_cache, args.jobs, getattr(args, "shard", None))
+    return RunOptions(not args.no_cache, args.cache_dir, args.jobs, getattr(args, "shard", None))

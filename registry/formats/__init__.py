@@ -13,7 +13,16 @@ ENTRY_POINT_GROUP = "modelreg.formats"
 HEAD_SIZE = 4096
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
 
-__all__ = ["FormatHandler", "ModelInfo", "describe_content", "detect", "handlers", "read_head"]
+__all__ = [
+    "FormatHandler",
+    "ModelInfo",
+    "article",
+    "describe_content",
+    "detect",
+    "handlers",
+    "inspect_file",
+    "read_head",
+]
 
 
 @functools.cache
@@ -44,6 +53,19 @@ def handlers() -> dict[str, FormatHandler]:
     return found
 
 
+def inspect_file(format_name: str, path: Path) -> ModelInfo:
+    """Read `path` with the `format_name` handler, after checking that no other loader would
+    open it as its own (registry.formats.polyglot). What the sandbox runs for every file."""
+    from registry.formats.polyglot import check_not_polyglot
+
+    installed = handlers()
+    head = read_head(path)
+    others = [h.name for h in installed.values() if h.name != format_name and h.sniff(head)]
+    handler = installed[format_name]
+    check_not_polyglot(path, format_name, others, getattr(handler, "checks_own_tail", False))
+    return handler.inspect(path)
+
+
 def read_head(path: Path) -> bytes:
     with path.open("rb") as handle:
         return handle.read(HEAD_SIZE)
@@ -69,10 +91,17 @@ def detect_file(path: Path) -> FormatHandler:
     head = read_head(path)
     handler = detect(head)
     if handler is None:
+        known = ", ".join(sorted(article(h.title) for h in handlers().values()))
         raise ModelregError(
-            f"{path}: not a model file of a known format ({describe_content(head)})"
+            f"{path}: format.unrecognized: not a model file of a known format "
+            f"({describe_content(head)}); modelreg reads {known}"
         )
     return handler
+
+
+def article(title: str) -> str:
+    """`an ONNX model`, `a TFLite model`."""
+    return f"{'an' if title[:1].upper() in 'AEIOU' else 'a'} {title}"
 
 
 def describe_content(head: bytes) -> str:

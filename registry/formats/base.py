@@ -31,7 +31,19 @@ class ModelInfo:
     unstated: tuple[str, ...] = ()
     # Files beside the model that it reads (ONNX external data), relative to its folder.
     external_files: tuple[str, ...] = ()
+    # "code: message" (e.g. "format.shape-inference: ..."): each becomes a warning finding.
     warnings: tuple[str, ...] = ()
+
+    def coded_warnings(self) -> list[tuple[str, str]]:
+        """(finding code, message) of each warning; `format.warning` when it names no code."""
+        found = []
+        for text in self.warnings:
+            code, separator, message = text.partition(": ")
+            if separator and "." in code and " " not in code:
+                found.append((code, message))
+            else:
+                found.append(("format.warning", text))
+        return found
 
     def to_json(self) -> dict[str, Any]:
         return {

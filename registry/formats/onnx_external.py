@@ -6,7 +6,7 @@ relative path inside the model's folder (no `..`, no link), and offset+length mu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +15,6 @@ from registry.pathrules import normalized, open_problem, path_problem
 
 ALLOWED_KEYS = frozenset({"location", "offset", "length", "checksum"})
 EXTERNAL = 1  # TensorProto.DataLocation.EXTERNAL
-
-
-def tensors(graphs: Iterator[Any]) -> Iterator[Any]:
-    """Every TensorProto of the graphs: initializers, sparse initializers, Constant values."""
-    for graph in graphs:
-        yield from graph.initializer
-        for sparse in graph.sparse_initializer:
-            yield sparse.values
-            yield sparse.indices
-        for node in graph.node:
-            for attribute in node.attribute:
-                if attribute.HasField("t"):
-                    yield attribute.t
-                yield from attribute.tensors
 
 
 def _integer(value: str, key: str, tensor: str) -> int:
@@ -40,10 +26,10 @@ def _integer(value: str, key: str, tensor: str) -> int:
     return int(value)
 
 
-def check_external_data(graphs: Iterator[Any], folder: Path) -> tuple[str, ...]:
-    """The external files the model uses (normalized), after checking every reference."""
+def check_external_data(tensors: Iterable[Any], folder: Path) -> tuple[str, ...]:
+    """The external files the tensors use (normalized), after checking every reference."""
     sizes: dict[str, int] = {}
-    for tensor in tensors(graphs):
+    for tensor in tensors:
         if tensor.data_location != EXTERNAL:
             continue
         entries = {entry.key: entry.value for entry in tensor.external_data}

@@ -7,6 +7,7 @@ storages a TorchScript `data.pkl` refers to. Nothing is imported, called or cons
 
 from __future__ import annotations
 
+import contextlib
 import pickletools
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,10 @@ class PickleSummary:
     globals: list[Global] = field(default_factory=list)
     storages: list[Storage] = field(default_factory=list)
     opcodes: int = 0
+    # What the pickle builds, as inert values: tuples, lists, dicts, str, int, float, None,
+    # and Global / Call placeholders (lite bytecode is read from it).
+    value: Any = None
+    end: int | None = None  # the position after STOP
 
 
 class _Mark:
@@ -83,12 +88,28 @@ _IGNORED = {"PROTO", "FRAME", "STOP", "MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT"}
 def scan_pickle(data: bytes, max_opcodes: int = 5_000_000) -> PickleSummary:
     """Walk every opcode; raise PickleScanError for anything malformed or unsupported."""
     summary = PickleSummary()
+    _walk(data, summary, max_opcodes)
+    if summary.end is None:
+        raise PickleScanError("the pickle ends without a STOP opcode")
+    return summary
+
+
+def scan_prefix(data: bytes, max_opcodes: int = 1_000_000) -> PickleSummary:
+    """What an unpickler would do with `data` until its first error or STOP: the globals it
+    would import (INST and extensions count as globals) and where it stops (`end`, None when
+    it fails first). Never raises."""
+    summary = PickleSummary()
+    with contextlib.suppress(PickleScanError):
+        _walk(data, summary, max_opcodes)
+    return summary
+
+
+def _walk(data: bytes, summary: PickleSummary, max_opcodes: int) -> None:
     stack: list[Any] = []
     memo: dict[int, Any] = {}
-    stopped = False
     try:
         arg: Any
-        for opcode, arg, _position in pickletools.genops(data):
+        for opcode, arg, position in pickletools.genops(data):
             summary.opcodes += 1
             if summary.opcodes > max_opcodes:
                 raise PickleScanError(f"more than {max_opcodes} opcodes")
@@ -98,7 +119,17 @@ def scan_pickle(data: bytes, max_opcodes: int = 5_000_000) -> PickleSummary:
             elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
                 memo[int(arg)] = stack[-1]
             elif name == "STOP":
-                stopped = True
+                summary.value = stack[-1] if stack else None
+                summary.end = (position or 0) + 1
+            elif name in ("GLOBAL", "INST"):
+                # pickletools joins the two lines with a space and undoes escapes; the unpickler
+                # takes each line as it is (UTF-8): read them the unpickler's way.
+                _global(stack, summary, *_global_lines(data, position or 0))
+                if name == "INST":
+                    raise PickleScanError("opcode INST (protocol 0 object creation)")
+            elif name in ("EXT1", "EXT2", "EXT4"):
+                summary.globals.append(Global("copyreg extension", str(arg)))
+                raise PickleScanError(f"opcode {name} (a registered extension)")
             elif name in _IGNORED:
                 pass
             else:
@@ -107,9 +138,16 @@ def scan_pickle(data: bytes, max_opcodes: int = 5_000_000) -> PickleSummary:
         raise
     except (ValueError, IndexError, KeyError, TypeError) as exc:
         raise PickleScanError(f"malformed pickle: {exc}") from exc
-    if not stopped:
-        raise PickleScanError("the pickle ends without a STOP opcode")
-    return summary
+
+
+def _global_lines(data: bytes, position: int) -> tuple[str, str]:
+    """Module and name of the GLOBAL opcode at `position`: two lines, each decoded as UTF-8."""
+    first = data.index(b"\n", position + 1)
+    second = data.index(b"\n", first + 1)
+    return (
+        data[position + 1 : first].decode("utf-8"),
+        data[first + 1 : second].decode("utf-8"),
+    )
 
 
 def _pop_mark(stack: list[Any]) -> list[Any]:
@@ -163,9 +201,6 @@ def _step(name: str, arg: Any, stack: list[Any], memo: dict[int, Any], out: Pick
         _pop_mark(stack)
     elif name in ("FROZENSET",):
         stack.append(frozenset(map(_hashable, _pop_mark(stack))))
-    elif name == "GLOBAL":
-        module, _, attribute = str(arg).partition(" ")
-        _global(stack, out, module, attribute)
     elif name == "STACK_GLOBAL":
         attribute, module = stack.pop(), stack.pop()
         if not isinstance(module, str) or not isinstance(attribute, str):
@@ -190,8 +225,8 @@ def _step(name: str, arg: Any, stack: list[Any], memo: dict[int, Any], out: Pick
         _pop_mark(stack)
     elif name == "DUP":
         stack.append(stack[-1])
-    elif name in ("OBJ", "INST"):
-        raise PickleScanError(f"opcode {name} (protocol 0/1 object creation) is not supported")
+    elif name == "OBJ":
+        raise PickleScanError(f"opcode {name} (protocol 1 object creation) is not supported")
     else:
         raise PickleScanError(f"unsupported opcode {name}")
 

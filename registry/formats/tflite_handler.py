@@ -11,11 +11,14 @@ import functools
 import math
 import mmap
 import struct
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from registry.errors import FormatError
 from registry.formats.base import ModelInfo
+from registry.formats.flatwalk import FlatWalk
+from registry.formats.zipstrict import TAIL_SEARCH, StrictZip
 from registry.tensors import Dim, TensorSpec
 
 _TFLITE_DTYPES = {
@@ -52,44 +55,10 @@ _READER_ERRORS = (
     RecursionError,
     MemoryError,
 )
-# Upper bound on table and vector elements visited, against crafted lengths and offset loops.
-VISIT_BUDGET = 20_000_000
-
-
-class _Reader:
-    """Bounds checks and a visit budget around the generated flatbuffer accessors."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.budget = VISIT_BUDGET
-
-    def visit(self, count: int = 1) -> None:
-        self.budget -= count
-        if self.budget < 0:
-            raise FormatError("format.invalid", "the flatbuffer is too large or loops on itself")
-
-    def vector(
-        self, obj: Any, field: int, element_size: int, what: str, visited: bool = True
-    ) -> int:
-        """Length of the vector in vtable slot `field`, after checking it lies inside the file.
-        `visited`: its elements will be read one by one (weights are not: they only count
-        against the file's size, or every large model would exhaust the budget)."""
-        table = obj._tab
-        offset = table.Offset(field)
-        if not offset:
-            return 0
-        start = table.Vector(offset)
-        length = table.VectorLen(offset)
-        if start < 0 or start + length * element_size > self.size:
-            raise FormatError("format.invalid", f"{what} extends past the end of the file")
-        if visited:
-            self.visit(length)
-        return int(length)
-
-    def index(self, value: int, limit: int, what: str, optional: bool = False) -> int:
-        if (optional and value == -1) or 0 <= value < limit:
-            return value
-        raise FormatError("format.invalid", f"{what} {value} is out of range (0..{limit - 1})")
+# Bytes a real file may hold after the last one its flatbuffer refers to (alignment padding).
+TRAILING_SLACK = 16
+MAX_ASSOCIATED_FILES = 1000
+_ZIP_END = b"PK\x05\x06"
 
 
 def _text(raw: bytes | None) -> str:
@@ -111,11 +80,37 @@ def _operator_name(code: Any) -> str:
     return _builtin_names().get(builtin, f"BUILTIN_{builtin}")
 
 
+def _associated_files(handle: BinaryIO, size: int, end: int) -> None:
+    """What follows the flatbuffer may only be the zip of associated files that TFLite model
+    metadata appends (label maps, vocabularies): one archive, read alike by every zip reader, of
+    plain files without folders, so that torch's reader (which needs a root folder) can never
+    take it for a TorchScript archive. Anything else after the model is refused."""
+    handle.seek(end)
+    padding = handle.read(TRAILING_SLACK + 4)
+    starts = [padding.find(s) for s in (b"PK\x03\x04", _ZIP_END) if s in padding]
+    start = end + min(starts) if starts else -1
+    if start < 0 or padding[: start - end].strip(b"\0"):
+        raise FormatError(
+            "security.polyglot",
+            f"the file goes on for {size - end} bytes after the last one its flatbuffer refers "
+            "to: data no TFLite reader sees",
+        )
+    archive = StrictZip(handle, size, MAX_ASSOCIATED_FILES, start=start)
+    folders = [e.name for e in archive.entries if "/" in e.name or e.name.endswith(".pkl")]
+    if folders:
+        raise FormatError(
+            "security.polyglot",
+            f"the archive appended to the model holds {folders[0]}: associated files are plain "
+            "files, and torch could load an archive with folders as TorchScript",
+        )
+
+
 class TfliteHandler:
     name = "tflite"
     title = "TFLite model"
     suffixes = (".tflite",)
-    version = "2"  # 2: weights no longer count against the visit budget
+    version = "3"  # 3: every object bounds-checked, no aliasing, nothing after the flatbuffer
+    checks_own_tail = True  # metadata may append a zip of associated files: judged here
 
     def sniff(self, head: bytes) -> bool:
         return len(head) >= 8 and head[4:8] == b"TFL3"
@@ -124,10 +119,13 @@ class TfliteHandler:
         size = path.stat().st_size
         if size < 8:
             raise FormatError("format.invalid", f"{size} bytes is too short for a TFLite model")
-        with path.open("rb") as handle:
-            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        handle = path.open("rb")
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         try:
-            return self._describe(memoryview(mapped), size)
+            info, end = self._describe(memoryview(mapped), size)
+            if size - end > TRAILING_SLACK or _ZIP_END in mapped[max(end, size - TAIL_SEARCH) :]:
+                _associated_files(handle, size, end)
+            return info
         except FormatError:
             raise
         except _READER_ERRORS as exc:
@@ -138,8 +136,10 @@ class TfliteHandler:
             # Views of the map may still live in a traceback; the map then closes when they go.
             with contextlib.suppress(BufferError):
                 mapped.close()
+            handle.close()
 
-    def _describe(self, buffer: memoryview, size: int) -> ModelInfo:
+    def _describe(self, buffer: memoryview, size: int) -> tuple[ModelInfo, int]:
+        """The model's description and where its flatbuffer ends."""
         import tflite
 
         if bytes(buffer[4:8]) != b"TFL3":
@@ -147,63 +147,33 @@ class TfliteHandler:
         root = struct.unpack_from("<I", buffer, 0)[0]
         if not 8 <= root < size:
             raise FormatError("format.invalid", "the root table offset is outside the file")
-        reader = _Reader(size)
+        walk = FlatWalk(buffer, size)
         model = tflite.Model.GetRootAsModel(buffer, 0)
+        walk.table(model, "the model")
         if model.Version() != SCHEMA_VERSION:
             raise FormatError(
                 "format.invalid",
                 f"TFLite schema version {model.Version()}; only version {SCHEMA_VERSION} is read",
             )
-        n_codes = reader.vector(model, 6, 4, "operator_codes")
-        n_subgraphs = reader.vector(model, 8, 4, "subgraphs")
-        n_buffers = reader.vector(model, 12, 4, "buffers")
+        operators = self._operator_codes(walk, model)
+        n_buffers = walk.vector(model, 12, 4, "buffers")
+        buffer_sizes = [self._buffer(walk, model.Buffers(i), i) for i in range(n_buffers)]
+        walk.string(model, 10, "the description")
+        walk.vector(model, 14, 4, "metadata_buffer")
+        for i in range(walk.vector(model, 16, 4, "metadata")):
+            entry = model.Metadata(i)
+            walk.table(entry, f"metadata {i}")
+            walk.string(entry, 4, f"metadata {i} name")
+            walk.index(entry.Buffer(), max(n_buffers, 1), f"metadata {i} buffer index")
+        n_subgraphs = walk.vector(model, 8, 4, "subgraphs")
         if n_subgraphs < 1:
             raise FormatError("format.invalid", "the model has no subgraph")
-        operators = [_operator_name(model.OperatorCodes(i)) for i in range(n_codes)]
-        buffer_sizes = [self._buffer_size(reader, model.Buffers(i), size) for i in range(n_buffers)]
-
-        subgraph_names: list[str] = []
-        parameters = 0
-        quantized = False
-        io: tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]] = ((), ())
-        for s in range(n_subgraphs):
-            graph = model.Subgraphs(s)
-            n_tensors = reader.vector(graph, 4, 4, f"subgraph {s} tensors")
-            tensors = [graph.Tensors(t) for t in range(n_tensors)]
-            for t, tensor in enumerate(tensors):
-                reader.vector(tensor, 4, 4, f"tensor {t} shape")
-                reader.vector(tensor, 18, 4, f"tensor {t} shape_signature")
-                b = reader.index(tensor.Buffer(), max(n_buffers, 1), f"tensor {t} buffer index")
-                if n_buffers and buffer_sizes[b]:
-                    parameters += (
-                        math.prod(int(d) for d in tensor.ShapeAsNumpy())
-                        if tensor.ShapeLength()
-                        else 1
-                    )
-                q = tensor.Quantization()
-                quantized |= bool(q is not None and q.ScaleLength() > 0)
-            n_ops = reader.vector(graph, 10, 4, f"subgraph {s} operators")
-            for o in range(n_ops):
-                op = graph.Operators(o)
-                reader.index(op.OpcodeIndex(), n_codes, f"operator {o} opcode index")
-                for side, field in (("input", 6), ("output", 8)):
-                    count = reader.vector(op, field, 4, f"operator {o} {side}s")
-                    values = op.InputsAsNumpy() if side == "input" else op.OutputsAsNumpy()
-                    for k in range(count):
-                        reader.index(int(values[k]), n_tensors, f"operator {o} {side}", True)
-            ends = []
-            for field, accessor in ((6, graph.InputsAsNumpy), (8, graph.OutputsAsNumpy)):
-                count = reader.vector(graph, field, 4, f"subgraph {s} inputs/outputs")
-                indices = [int(i) for i in accessor()] if count else []
-                ends.append(
-                    tuple(
-                        self._spec(tensors[reader.index(i, n_tensors, "subgraph tensor index")])
-                        for i in indices
-                    )
-                )
-            if s == 0:
-                io = (ends[0], ends[1])
-            subgraph_names.append(_text(graph.Name()) or f"subgraph_{s}")
+        graphs = [
+            self._subgraph(walk, model.Subgraphs(s), s, len(operators), buffer_sizes)
+            for s in range(n_subgraphs)
+        ]
+        signatures = self._signatures(walk, model, n_subgraphs)
+        io = graphs[0].inputs, graphs[0].outputs
         return ModelInfo(
             format=self.name,
             format_version=f"schema {SCHEMA_VERSION}",
@@ -211,25 +181,95 @@ class TfliteHandler:
             inputs=io[0],
             outputs=io[1],
             operators=tuple(sorted(set(operators))),
-            parameter_count=parameters,
-            quantization="int8" if quantized else None,
+            parameter_count=sum(g.parameters for g in graphs),
+            quantization="int8" if any(g.quantized for g in graphs) else None,
             custom_ops=tuple(sorted({op for op in operators if op.startswith("custom:")})),
-            subgraphs=tuple(subgraph_names),
-            signatures=self._signatures(reader, model, n_subgraphs),
-        )
+            subgraphs=tuple(g.name or f"subgraph_{i}" for i, g in enumerate(graphs)),
+            signatures=signatures,
+        ), walk.end
 
     @staticmethod
-    def _buffer_size(reader: _Reader, buf: Any, size: int) -> int:
-        length = reader.vector(buf, 4, 1, "buffer data", visited=False)
+    def _operator_codes(walk: FlatWalk, model: Any) -> list[str]:
+        names = []
+        for i in range(walk.vector(model, 6, 4, "operator_codes")):
+            code = model.OperatorCodes(i)
+            walk.table(code, f"operator code {i}")
+            walk.string(code, 6, f"operator code {i} custom name")
+            names.append(_operator_name(code))
+        return names
+
+    @staticmethod
+    def _buffer(walk: FlatWalk, buf: Any, index: int) -> int:
+        walk.table(buf, f"buffer {index}")
+        length = walk.vector(buf, 4, 1, f"buffer {index} data", visited=False)
         if length:
             return length
         # Models over 2 GB keep weights after the flatbuffer, addressed by offset and size.
         offset, nbytes = buf.Offset(), buf.Size()
-        if offset > 1 and offset + nbytes > size:
-            raise FormatError(
-                "format.invalid", "a buffer's offset+size lies past the end of the file"
-            )
+        walk.beyond(offset, nbytes, f"buffer {index}")
         return int(nbytes) if offset > 1 else 0
+
+    def _subgraph(
+        self, walk: FlatWalk, graph: Any, s: int, n_codes: int, buffer_sizes: list[int]
+    ) -> _Graph:
+        walk.table(graph, f"subgraph {s}")
+        walk.string(graph, 12, f"subgraph {s} name")
+        n_tensors = walk.vector(graph, 4, 4, f"subgraph {s} tensors")
+        tensors = [graph.Tensors(t) for t in range(n_tensors)]
+        parameters = 0
+        quantized = False
+        for t, tensor in enumerate(tensors):
+            where = f"subgraph {s} tensor {t}"
+            walk.table(tensor, where)
+            walk.vector(tensor, 4, 4, f"{where} shape")
+            walk.vector(tensor, 18, 4, f"{where} shape_signature")
+            walk.string(tensor, 10, f"{where} name")
+            walk.union(tensor, 16, f"{where} sparsity")
+            for v in range(walk.vector(tensor, 22, 4, f"{where} variant tensors")):
+                walk.table(tensor.VariantTensors(v), f"{where} variant {v}")
+            b = walk.index(tensor.Buffer(), max(len(buffer_sizes), 1), f"{where} buffer index")
+            if buffer_sizes and buffer_sizes[b]:
+                parameters += (
+                    math.prod(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else 1
+                )
+            q = tensor.Quantization()
+            if q is not None:
+                walk.table(q, f"{where} quantization")
+                for slot, width in ((4, 4), (6, 4), (8, 4), (10, 8)):
+                    walk.vector(q, slot, width, f"{where} quantization", visited=False)
+                walk.union(q, 14, f"{where} quantization details")
+                quantized |= q.ScaleLength() > 0
+        for o in range(walk.vector(graph, 10, 4, f"subgraph {s} operators")):
+            self._operator(
+                walk, graph.Operators(o), f"subgraph {s} operator {o}", n_codes, n_tensors
+            )
+        ends = []
+        for slot, accessor in ((6, graph.InputsAsNumpy), (8, graph.OutputsAsNumpy)):
+            count = walk.vector(graph, slot, 4, f"subgraph {s} inputs/outputs")
+            indices = [int(i) for i in accessor()] if count else []
+            ends.append(
+                tuple(
+                    self._spec(tensors[walk.index(i, n_tensors, "subgraph tensor index")])
+                    for i in indices
+                )
+            )
+        return _Graph(_text(graph.Name()), ends[0], ends[1], parameters, quantized)
+
+    @staticmethod
+    def _operator(walk: FlatWalk, op: Any, where: str, n_codes: int, n_tensors: int) -> None:
+        walk.table(op, where)
+        walk.index(op.OpcodeIndex(), n_codes, f"{where} opcode index")
+        for side, slot in (("input", 6), ("output", 8), ("intermediate", 20)):
+            count = walk.vector(op, slot, 4, f"{where} {side}s")
+            if count:
+                values = getattr(op, f"{side.capitalize()}sAsNumpy")()
+                for k in range(count):
+                    walk.index(int(values[k]), n_tensors, f"{where} {side}", True)
+        walk.vector(op, 14, 1, f"{where} custom options", visited=False)
+        walk.vector(op, 18, 1, f"{where} mutating inputs", visited=False)
+        walk.union(op, 12, f"{where} options")
+        walk.union(op, 28, f"{where} options")
+        walk.beyond(op.LargeCustomOptionsOffset(), op.LargeCustomOptionsSize(), where)
 
     @staticmethod
     def _spec(tensor: Any) -> TensorSpec:
@@ -242,16 +282,31 @@ class TfliteHandler:
 
     @staticmethod
     def _signatures(
-        reader: _Reader, model: Any, n_subgraphs: int
+        walk: FlatWalk, model: Any, n_subgraphs: int
     ) -> dict[str, dict[str, tuple[str, ...]]]:
         signatures: dict[str, dict[str, tuple[str, ...]]] = {}
-        for i in range(reader.vector(model, 18, 4, "signature_defs")):
+        for i in range(walk.vector(model, 18, 4, "signature_defs")):
             sig = model.SignatureDefs(i)
-            reader.index(sig.SubgraphIndex(), n_subgraphs, "signature subgraph index")
-            n_in = reader.vector(sig, 4, 4, "signature inputs")
-            n_out = reader.vector(sig, 6, 4, "signature outputs")
-            signatures[_text(sig.SignatureKey())] = {
-                "inputs": tuple(_text(sig.Inputs(j).Name()) for j in range(n_in)),
-                "outputs": tuple(_text(sig.Outputs(j).Name()) for j in range(n_out)),
-            }
+            walk.table(sig, f"signature {i}")
+            walk.string(sig, 8, f"signature {i} key")
+            walk.index(sig.SubgraphIndex(), n_subgraphs, "signature subgraph index")
+            sides: dict[str, tuple[str, ...]] = {}
+            for side, slot, accessor in (("inputs", 4, sig.Inputs), ("outputs", 6, sig.Outputs)):
+                names = []
+                for j in range(walk.vector(sig, slot, 4, f"signature {i} {side}")):
+                    tensor_map = accessor(j)
+                    walk.table(tensor_map, f"signature {i} {side} {j}")
+                    walk.string(tensor_map, 4, f"signature {i} {side} {j} name")
+                    names.append(_text(tensor_map.Name()))
+                sides[side] = tuple(names)
+            signatures[_text(sig.SignatureKey())] = sides
         return signatures
+
+
+@dataclass(frozen=True)
+class _Graph:
+    name: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    parameters: int
+    quantized: bool

@@ -9,6 +9,7 @@ is an attempt to run code at load time.
 from __future__ import annotations
 
 from registry.formats.pickle_scan import Global
+from registry.formats.torchscript_ops import PICKLE_GLOBALS, TORCHBIND_CLASSES
 
 _STORAGE_KINDS = (
     "Double",
@@ -60,11 +61,17 @@ ALLOWED_GLOBALS = frozenset(
         "torch.per_channel_affine_float_qparams",
     }
     | {f"torch.{kind}Storage" for kind in _STORAGE_KINDS}
+    # And whatever else the pickles of real archives name (derived with the operators).
+    | PICKLE_GLOBALS
 )
 
 
 def is_allowed_global(found: Global) -> bool:
-    # Classes under __torch__ are the archive's own modules, defined by its code/ folder.
+    # C++ classes (TorchBind) run their own __setstate__: only those real models use.
+    if found.qualified.startswith("__torch__.torch.classes."):
+        return found.qualified in TORCHBIND_CLASSES
+    # Other classes under __torch__ are the archive's own, defined by its code/ folder (the
+    # handler checks that the code defines each).
     if found.module == "__torch__" or found.module.startswith("__torch__."):
         return True
     return found.qualified in ALLOWED_GLOBALS

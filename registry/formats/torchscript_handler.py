@@ -1,23 +1,34 @@
-"""TorchScript, statically: the zip archive, its pickles opcode by opcode, and `forward` from code/.
+"""TorchScript, statically, read the way torch.jit.load reads it.
 
-torch.jit.load executes code from the archive, so this handler never calls it: everything here is
-read from the zip's bytes.
+torch.jit.load runs code from the archive, so this handler never calls it. It reads the zip the
+way torch's reader does (zipstrict, with Python's zipfile and torch's reader as cross-checks), gives
+every entry a role by its case-folded name (as torch looks names up), checks every pickle opcode by
+opcode against an allowlist, judges every line of code and of lite bytecode against the operators
+real models use (torchscript_code, torchscript_bytecode), and reads `forward` from the code.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-import struct
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from registry.errors import FormatError
+from registry.formats import torchscript_ops as ops
 from registry.formats.base import ModelInfo
 from registry.formats.pickle_scan import Global, PickleScanError, PickleSummary, scan_pickle
 from registry.formats.torchscript_allowlist import is_allowed_global
+from registry.formats.torchscript_bytecode import judge_bytecode
+from registry.formats.torchscript_code import (
+    Allowlist,
+    CodeFile,
+    CodeSummary,
+    judge_code,
+    module_of,
+)
+from registry.formats.zipagreement import torch_agrees, zipfile_agrees
+from registry.formats.zipstrict import Entry, StrictZip
 from registry.tensors import UNSTATED_DTYPE, TensorSpec
 
 
@@ -30,28 +41,43 @@ class ArchiveLimits:
     max_code_size: int = 64 << 20
 
 
-# What reading a damaged zip can raise: each becomes format.invalid, never a traceback.
-_ZIP_ERRORS = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    OSError,
-    EOFError,
-    ValueError,
-    KeyError,
-    NotImplementedError,
-    RuntimeError,
-    UnicodeDecodeError,
-    zlib.error,
-    struct.error,
+def allowlist() -> Allowlist:
+    """What code and bytecode may use, from torchscript_ops.py (derived from real archives)."""
+    return Allowlist(
+        operators=set(ops.OPERATORS),
+        builtins=set(ops.BUILTINS),
+        types=set(ops.TYPES),
+        class_bases=set(ops.CLASS_BASES),
+        torchbind=set(ops.TORCHBIND_CLASSES),
+        torchbind_methods=set(ops.TORCHBIND_METHODS),
+        instructions=set(ops.INSTRUCTIONS),
+        bytecode_versions=set(ops.BYTECODE_VERSIONS),
+    )
+
+
+# What each entry of an archive is, by its case-folded name inside the root folder: what torch's
+# writer produces (torch.jit.save, _save_for_lite_interpreter, extra files), nothing else.
+_ROLES = (
+    ("pickle", re.compile(r"(data|constants|bytecode|traced_inputs)\.pkl")),
+    ("version", re.compile(r"(\.data/)?version")),
+    ("text", re.compile(r"byteorder|\.data/serialization_id|\.format_version|\.storage_alignment")),
+    ("tensor", re.compile(r"(data|constants|traced_inputs)/\d+")),
+    ("code", re.compile(r"code/__torch__(/[a-z0-9_]+)*\.py")),
+    ("pickle", re.compile(r"code/__torch__(/[a-z0-9_]+)*\.py\.debug_pkl")),
+    ("extra", re.compile(r"extra/[^/]+")),
 )
-
-
 _SCALAR_TYPES = {"int": "int64", "float": "float64", "bool": "bool", "str": "string"}
-_OPS = re.compile(r"\b(?:ops\.[a-z_0-9]+|torch)\.[A-Za-z_][A-Za-z_0-9]*(?=\()")
-# TorchScript builtins that touch files; in code they would run at load time (in __setstate__).
-_FILE_CALLS = re.compile(r"\b(torch\.(?:save|load|from_file)|ops\.aten\.(?:save|from_file))\s*\(")
-# Longest forward() signature read; real ones are a few hundred characters.
-MAX_SIGNATURE = 16_384
+
+
+def _role(relative: str) -> str:
+    folded = relative.lower()
+    for role, pattern in _ROLES:
+        if pattern.fullmatch(folded):
+            return role
+    raise FormatError(
+        "format.unsafe-archive",
+        f"entry {relative} has no role in a TorchScript archive (torch.jit.save never writes it)",
+    )
 
 
 def _annotation(node: ast.expr | None) -> str:
@@ -79,40 +105,32 @@ def _spec(name: str, dtype: str) -> TensorSpec:
     return TensorSpec(name, dtype, () if dtype in _SCALAR_TYPES.values() else None)
 
 
-def _forward_header(body: str, class_name: str) -> tuple[str, str]:
-    """Parameters and return annotation of `def forward(...) -> ...:`, found in linear time."""
-    start = body.find("def forward(")
-    if start < 0:
-        raise FormatError("format.invalid", f"class {class_name} in the archive has no forward()")
-    open_at = start + len("def forward(")
-    depth = 1
-    for index in range(open_at, min(len(body), open_at + MAX_SIGNATURE)):
-        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(body[index], 0)
-        if depth == 0:
-            end = body.find(":", index, index + MAX_SIGNATURE)
-            arrow = body[index + 1 : end if end >= 0 else index + 1].strip()
-            return body[open_at:index], arrow.removeprefix("->").strip() or "Tensor"
-    raise FormatError("format.invalid", f"{class_name}.forward() has an unreadable signature")
-
-
-def parse_forward(source: str, class_name: str) -> tuple[list[TensorSpec], list[TensorSpec]]:
-    """Inputs and outputs of `class_name.forward` read from TorchScript code, without running it."""
-    start = re.search(rf"^class {re.escape(class_name)}\(", source, re.MULTILINE)
-    if start is None:
-        raise FormatError("format.invalid", f"the archive's code has no class {class_name}")
-    body = source[start.end() :]
-    following = re.search(r"^class ", body, re.MULTILINE)
-    body = body[: following.start()] if following else body
-    params, returns = _forward_header(body, class_name)
-    try:
-        tree = ast.parse(f"def forward({params}) -> {returns}:\n  pass\n")
-    except (SyntaxError, ValueError, RecursionError) as exc:
-        raise FormatError("format.invalid", f"cannot read the forward() signature: {exc}") from exc
-    function = tree.body[0]
-    assert isinstance(function, ast.FunctionDef)
-    arguments = function.args.args[1:]  # after self
-    inputs = [_spec(a.arg, _annotation(a.annotation)) for a in arguments]
-    returned = function.returns
+def forward_signature(
+    code: CodeSummary, root_class: Global
+) -> tuple[list[TensorSpec], list[TensorSpec]]:
+    """Inputs and outputs of the root class's `forward`, read from its parsed code."""
+    tree = code.sources.get(root_class.module)
+    found = next(
+        (
+            node
+            for node in tree.body
+            if isinstance(node, ast.ClassDef) and node.name == root_class.name
+        )
+        if tree is not None
+        else iter(()),
+        None,
+    )
+    if found is None:
+        raise FormatError("format.invalid", f"the archive's code has no class {root_class.name}")
+    # A scripted module with overloads (nn.LSTM as the root) has forward__0, forward__1, ...
+    methods = {n.name: n for n in found.body if isinstance(n, ast.FunctionDef)}
+    forward = methods.get("forward", methods.get("forward__0"))
+    if forward is None:
+        raise FormatError(
+            "format.invalid", f"class {root_class.name} in the archive has no forward()"
+        )
+    inputs = [_spec(a.arg, _annotation(a.annotation)) for a in forward.args.args[1:]]
+    returned = forward.returns
     if isinstance(returned, ast.Subscript) and _annotation(returned).startswith("tuple<"):
         elements = (
             returned.slice.elts if isinstance(returned.slice, ast.Tuple) else [returned.slice]
@@ -123,77 +141,26 @@ def parse_forward(source: str, class_name: str) -> tuple[list[TensorSpec], list[
     return inputs, outputs
 
 
-def _refuse_file_access(archive: zipfile.ZipFile, code: list[str]) -> None:
-    """Code that reads or writes files runs at load time in __setstate__: refuse the archive."""
-    for name in code:
-        text = archive.read(name).decode("utf-8", errors="replace")
-        match = _FILE_CALLS.search(text)
-        if match is None:
-            continue
-        before = text[: match.start()]
-        function = re.findall(r"\bdef (\w+)\(", before)
-        where = f" in {function[-1]}()" if function else ""
-        raise FormatError(
-            "security.torchscript-io",
-            f"{name} calls {match.group(1)}{where}: TorchScript code that reads or writes files "
-            "would run when the archive is loaded; a model never needs it",
-        )
-
-
-def _check_names(infos: list[zipfile.ZipInfo]) -> str:
-    """Entry names must be plain relative paths under one root folder; returns that root."""
-    seen: set[str] = set()
-    roots: set[str] = set()
-    for entry in infos:
-        name = entry.filename
-        if "\\" in name or "\x00" in name:
-            raise FormatError(
-                "format.unsafe-archive", f"entry name {name!r} has a backslash or NUL"
-            )
-        if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-            raise FormatError("format.unsafe-archive", f"entry name {name!r} is an absolute path")
-        if ".." in name.split("/"):
-            raise FormatError("format.unsafe-archive", f"entry name {name!r} contains `..`")
-        if name in seen:
-            raise FormatError("format.unsafe-archive", f"entry {name!r} appears twice")
-        seen.add(name)
-        roots.add(name.split("/", 1)[0] if "/" in name else "")
-    if len(roots) != 1 or "" in roots:
+def root_folder(archive: StrictZip) -> str:
+    """The folder every entry sits in; torch takes its name from the first entry."""
+    first = archive.entries[0].name if archive.entries else ""
+    root = first.split("/", 1)[0]
+    outside = [e.name for e in archive.entries if not e.name.startswith(f"{root}/")]
+    if "/" not in first or outside:
         raise FormatError(
             "format.invalid",
-            f"a TorchScript archive has exactly one root folder; found {sorted(roots)[:5]}",
+            "a TorchScript archive keeps every entry in one root folder, named by its first "
+            f"entry; found {(outside or [first or 'no entry'])[0]!r}",
         )
-    return roots.pop()
-
-
-def _check_sizes(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
-    if len(infos) > limits.max_entries:
-        raise FormatError(
-            "format.resource-limit",
-            f"{len(infos)} zip entries, over the limit {limits.max_entries}",
-        )
-    total = sum(entry.file_size for entry in infos)
-    if total > limits.max_total_size:
-        raise FormatError(
-            "format.resource-limit",
-            f"the zip declares {total} uncompressed bytes, over the limit {limits.max_total_size}",
-        )
-    for entry in infos:
-        if entry.flag_bits & 0x1:
-            raise FormatError("format.unsafe-archive", f"entry {entry.filename} is encrypted")
-        if entry.compress_size and entry.file_size / entry.compress_size > limits.max_ratio:
-            raise FormatError(
-                "format.resource-limit",
-                f"entry {entry.filename} expands {entry.file_size / entry.compress_size:.0f}x, "
-                f"over the limit {limits.max_ratio:.0f}x (a zip bomb?)",
-            )
+    return root
 
 
 class TorchScriptHandler:
     name = "torchscript"
     title = "TorchScript archive"
     suffixes = (".pt", ".pth", ".jit", ".torchscript", ".ptl")
-    version = "1"
+    version = "2"  # 2: read as torch reads it; code and bytecode judged by the allowlist
+    preload = ("torch",)  # the sandbox imports it once: torch's own reader is the cross-check
 
     def __init__(self, limits: ArchiveLimits | None = None) -> None:
         self.limits = limits or ArchiveLimits()
@@ -201,111 +168,146 @@ class TorchScriptHandler:
     def sniff(self, head: bytes) -> bool:
         return head.startswith(b"PK\x03\x04")
 
-    def _read(self, archive: zipfile.ZipFile, name: str) -> bytes:
-        with archive.open(name) as handle:
-            data = handle.read(self.limits.max_pickle_size + 1)
-        if len(data) > self.limits.max_pickle_size:
-            raise FormatError("format.resource-limit", f"{name} is larger than its limit")
-        return data
-
-    def _scan(self, archive: zipfile.ZipFile, name: str) -> PickleSummary:
-        try:
-            summary = scan_pickle(self._read(archive, name))
-        except PickleScanError as exc:
-            raise FormatError(
-                "format.invalid", f"{name} cannot be read as a pickle: {exc}"
-            ) from exc
-        refused = sorted({g.qualified for g in summary.globals if not is_allowed_global(g)})
-        if refused:
-            raise FormatError(
-                "security.pickle-global",
-                f"{name} imports {', '.join(refused)}, which TorchScript archives never need; "
-                "refusing a file that would run arbitrary code when loaded",
-            )
-        return summary
-
     def inspect(self, path: Path) -> ModelInfo:
         try:
-            with zipfile.ZipFile(path) as archive:
-                return self._inspect(archive)
-        except _ZIP_ERRORS as exc:
-            raise FormatError(
-                "format.invalid", f"not a readable zip archive ({type(exc).__name__}: {exc})"
-            ) from exc
+            with path.open("rb") as handle:
+                archive = StrictZip(handle, path.stat().st_size, self.limits.max_entries)
+                root = root_folder(archive)
+                zipfile_agrees(path, archive)
+                torch_agrees(path, archive, root)
+                return _Inspection(archive, root, self.limits).run()
+        except OSError as exc:
+            raise FormatError("format.invalid", f"the archive cannot be read ({exc})") from None
 
-    def _inspect(self, archive: zipfile.ZipFile) -> ModelInfo:
-        infos = archive.infolist()
-        _check_sizes(infos, self.limits)
-        root = _check_names(infos)
-        names = {entry.filename for entry in infos}
-        code = sorted(n for n in names if n.startswith(f"{root}/code/") and n.endswith(".py"))
-        if f"{root}/data.pkl" not in names:
-            raise FormatError("format.invalid", f"the archive has no {root}/data.pkl")
-        if not code:
+
+class _Inspection:
+    """One archive's checks, in the order that lets each rely on the previous."""
+
+    def __init__(self, archive: StrictZip, root: str, limits: ArchiveLimits) -> None:
+        self.archive = archive
+        self.root = root
+        self.limits = limits
+        self.roles = {e.name: _role(e.name[len(root) + 1 :]) for e in archive.entries}
+
+    def _entry(self, relative: str) -> Entry | None:
+        return self.archive.find(f"{self.root}/{relative}")
+
+    def _read(self, entry: Entry, limit: int) -> bytes:
+        return self.archive.read(entry, limit)
+
+    def run(self) -> ModelInfo:
+        self._check_sizes()
+        for entry in self.archive.entries:
+            self.archive.verify(entry)
+        data_entry = self._entry("data.pkl")
+        if data_entry is None:
+            raise FormatError("format.invalid", f"the archive has no {self.root}/data.pkl")
+        code_entries = [e for e in self.archive.entries if self.roles[e.name] == "code"]
+        if not code_entries:
             raise FormatError(
                 "format.not-torchscript",
                 "not a TorchScript archive: a torch.save checkpoint (zip without code/); "
                 "export the model with torch.jit.script or torch.jit.trace and torch.jit.save",
             )
-        code_size = sum(archive.getinfo(n).file_size for n in code)
+        version = self._version()
+        pickles = {
+            e.name: self._scan(e) for e in self.archive.entries if self.roles[e.name] == "pickle"
+        }
+        allow = allowlist()
+        code = judge_code(self._code_files(code_entries), allow)
+        for name, summary in pickles.items():
+            self._check_classes(name, summary, code)
+        bytecode = self._entry("bytecode.pkl")
+        if bytecode is not None:
+            judge_bytecode(pickles[bytecode.name].value, bytecode.name, code, allow)
+        data = pickles[data_entry.name]
+        root_class = next((g for g in data.globals if g.module.startswith("__torch__")), None)
+        if root_class is None:
+            raise FormatError("format.invalid", "data.pkl names no __torch__ module class")
+        inputs, outputs = forward_signature(code, root_class)
+        quantized = any(s.type_name.split(".")[-1].startswith("Q") for s in data.storages)
+        return ModelInfo(
+            format=TorchScriptHandler.name,
+            format_version=f"archive {version}",
+            producer="torch.jit",
+            inputs=tuple(inputs),
+            outputs=tuple(outputs),
+            operators=tuple(sorted(code.operators)),
+            parameter_count=sum(s.numel for s in data.storages),
+            quantization="int8" if quantized else None,
+            unstated=("output_names",),
+        )
+
+    def _check_sizes(self) -> None:
+        entries = self.archive.entries
+        total = sum(e.size for e in entries)
+        if total > self.limits.max_total_size:
+            raise FormatError(
+                "format.resource-limit",
+                f"the zip declares {total} uncompressed bytes, over the limit "
+                f"{self.limits.max_total_size}",
+            )
+        for entry in entries:
+            if entry.compressed_size and entry.size / entry.compressed_size > self.limits.max_ratio:
+                raise FormatError(
+                    "format.resource-limit",
+                    f"entry {entry.name} expands {entry.size / entry.compressed_size:.0f}x, over "
+                    f"the limit {self.limits.max_ratio:.0f}x (a zip bomb?)",
+                )
+        code_size = sum(e.size for e in entries if self.roles[e.name] == "code")
         if code_size > self.limits.max_code_size:
             raise FormatError(
                 "format.resource-limit",
                 f"code/ holds {code_size} bytes, over the limit {self.limits.max_code_size}",
             )
-        data = self._scan(archive, f"{root}/data.pkl")
-        # Every pickle torch may unpickle, debug info included, is checked the same way.
-        for extra in sorted(n for n in names if n.endswith((".pkl", ".debug_pkl"))):
-            if extra != f"{root}/data.pkl":
-                self._scan(archive, extra)
-        version = self._archive_version(archive, root, names)
-        root_class = self._root_class(data)
-        module_file = self._code_file(root, root_class)
-        if module_file not in names:
-            raise FormatError("format.invalid", f"the archive has no {module_file}")
-        source = self._read(archive, module_file).decode("utf-8", errors="replace")
-        all_code = "\n".join(self._read(archive, n).decode("utf-8", errors="replace") for n in code)
-        _refuse_file_access(archive, code)
-        inputs, outputs = parse_forward(source, root_class.name)
-        operators = sorted(set(_OPS.findall(all_code)))
-        custom = [
-            op
-            for op in operators
-            if op.startswith("ops.") and op.split(".")[1] not in ("prim", "aten", "quantized")
-        ]
-        quantized = any(s.type_name.split(".")[-1].startswith("Q") for s in data.storages)
-        return ModelInfo(
-            format=self.name,
-            format_version=f"archive {version}",
-            producer="torch.jit",
-            inputs=tuple(inputs),
-            outputs=tuple(outputs),
-            operators=tuple(operators),
-            parameter_count=sum(s.numel for s in data.storages),
-            quantization="int8" if quantized else None,
-            custom_ops=tuple(custom),
-            unstated=("output_names",),
-        )
 
-    def _archive_version(self, archive: zipfile.ZipFile, root: str, names: set[str]) -> str:
-        for candidate in (f"{root}/.data/version", f"{root}/version"):
-            if candidate in names:
-                text = self._read(archive, candidate).decode("ascii", errors="replace").strip()
-                if not text.isdigit():
-                    raise FormatError("format.invalid", f"{candidate} is not a version number")
-                return text
-        raise FormatError("format.invalid", f"the archive has no {root}/version")
+    def _version(self) -> str:
+        # torch reads .data/version when there is one, else version.
+        for relative in (".data/version", "version"):
+            entry = self._entry(relative)
+            if entry is not None:
+                text = self._read(entry, 64).decode("ascii", errors="replace")
+                if not re.fullmatch(r"[0-9]{1,3}\n?", text):
+                    raise FormatError("format.invalid", f"{entry.name} is not a version number")
+                return text.strip()
+        raise FormatError("format.invalid", f"the archive has no {self.root}/version")
+
+    def _scan(self, entry: Entry) -> PickleSummary:
+        try:
+            summary = scan_pickle(self._read(entry, self.limits.max_pickle_size))
+        except PickleScanError as exc:
+            raise FormatError(
+                "format.invalid", f"{entry.name} cannot be read as a pickle: {exc}"
+            ) from exc
+        refused = sorted({g.qualified for g in summary.globals if not is_allowed_global(g)})
+        if refused:
+            raise FormatError(
+                "security.pickle-global",
+                f"{entry.name} imports {', '.join(refused)}, which TorchScript archives never "
+                "need; refusing a file that would run arbitrary code when loaded",
+            )
+        return summary
+
+    def _code_files(self, entries: list[Entry]) -> list[CodeFile]:
+        files = []
+        for entry in entries:
+            module = module_of(entry.name[len(self.root) + 1 :])
+            if module is None:
+                raise FormatError("format.unsafe-archive", f"{entry.name} is not a code module")
+            files.append(CodeFile(entry.name, module, self._read(entry, self.limits.max_code_size)))
+        return files
 
     @staticmethod
-    def _root_class(data: PickleSummary) -> Global:
-        for found in data.globals:
-            if found.module.startswith("__torch__"):
-                return found
-        raise FormatError("format.invalid", "data.pkl names no __torch__ module class")
-
-    @staticmethod
-    def _code_file(root: str, cls: Global) -> str:
-        parts = cls.module.split(".")
-        if len(parts) == 1:
-            return f"{root}/code/__torch__.py"
-        return f"{root}/code/{'/'.join(parts)}.py"
+    def _check_classes(name: str, summary: PickleSummary, code: CodeSummary) -> None:
+        """The archive classes a pickle builds must be defined by the archive's own code."""
+        for found in summary.globals:
+            qualified = found.qualified
+            if (
+                found.module.startswith("__torch__")
+                and not qualified.startswith("__torch__.torch.classes.")
+                and qualified not in code.classes
+            ):
+                raise FormatError(
+                    "security.pickle-global",
+                    f"{name} builds {qualified}, which the archive's code does not define",
+                )

@@ -13,7 +13,7 @@ _CLONE_NEWNET = 0x40000000
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    memory_mb: int = 4096  # address space of the inspecting process
+    memory_mb: int = 4096  # data segment of the inspecting process (heap; not mapped files)
     cpu_seconds: int = 120
     wall_seconds: int = 300
     file_size_mb: int = 16  # the largest file the inspection may write
@@ -25,8 +25,10 @@ class SandboxLimits:
 
 def apply(limits: SandboxLimits) -> None:
     """Set the limits on the current process (the forked child, just before it inspects)."""
+    # The data segment, not the address space: a model file is memory-mapped, and mapping a
+    # 4 GiB TFLite must not count as allocating it (RLIMIT_DATA counts private writable memory).
     memory = limits.memory_mb << 20
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
     size = limits.file_size_mb << 20
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))

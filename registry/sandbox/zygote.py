@@ -37,6 +37,18 @@ def _warm_up() -> None:
             importlib.import_module(module)
 
 
+def _preload(format_name: str) -> None:
+    """Import what a handler declares it needs (`preload`), once, before the first fork: every
+    later child then starts with it loaded. A missing module is the handler's to report."""
+    from registry.formats import handlers
+
+    handler = handlers().get(format_name)
+    for module in getattr(handler, "preload", ()):
+        if module not in sys.modules:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(module)
+
+
 def _child(request: dict[str, Any], limits: SandboxLimits, out: int) -> None:
     """Runs in the forked child: inspect, write the result, exit. Never returns."""
     try:
@@ -44,10 +56,10 @@ def _child(request: dict[str, Any], limits: SandboxLimits, out: int) -> None:
         drop_network()
         apply(limits)
         from registry.errors import FormatError
-        from registry.formats import handlers
+        from registry.formats import inspect_file
 
         try:
-            info = handlers()[request["format"]].inspect(Path(request["path"]))
+            info = inspect_file(request["format"], Path(request["path"]))
             reply: dict[str, Any] = {"result": info.to_json()}
         except FormatError as exc:
             reply = {"error": {"code": exc.code, "message": exc.message}}
@@ -119,6 +131,7 @@ def _describe_signal(number: int, limits: SandboxLimits) -> tuple[str, str]:
 
 
 def inspect_one(request: dict[str, Any], limits: SandboxLimits) -> dict[str, Any]:
+    _preload(request["format"])
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:

@@ -40,7 +40,7 @@ def _time(timestamp: str) -> dt.datetime:
     return dt.datetime.fromisoformat(timestamp).astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def _location(url: str | None) -> str | SpdxNoAssertion:
+def download_location(url: str | None) -> str | SpdxNoAssertion:
     """spdx-tools' own URL rule decides; localhost or bare-IP URLs become NOASSERTION."""
     if url and not validate_download_location(url):
         return url
@@ -68,7 +68,7 @@ def build_document(facts: SbomFacts) -> Document:
         name=facts.name,
         version=facts.version,
         file_name=facts.filename,
-        download_location=_location(facts.download_url),
+        download_location=download_location(facts.download_url),
         supplier=publisher,
         files_analyzed=False,
         checksums=[Checksum(ChecksumAlgorithm.SHA256, facts.sha256)],
@@ -110,7 +110,7 @@ def build_document(facts: SbomFacts) -> Document:
             Package(
                 data_id,
                 data.name,
-                _location(data.url),
+                download_location(data.url),
                 files_analyzed=False,
                 checksums=[Checksum(ChecksumAlgorithm.SHA256, data.sha256)] if data.sha256 else [],
                 license_declared=licensing.parse(data.license) if data.license else None,
@@ -139,7 +139,7 @@ def build_document(facts: SbomFacts) -> Document:
             Package(
                 "SPDXRef-BaseModel",
                 name,
-                _location(facts.base_model_url),
+                download_location(facts.base_model_url),
                 version=version,
                 files_analyzed=False,
                 comment="base model (lineage.base_model)",

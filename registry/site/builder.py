@@ -400,7 +400,7 @@ def _start_writer() -> None:
     global _SHARED
     assert _SHARED is not None
     out, catalog, context = _SHARED
-    cache = Cache(out.cache.folder.parent, out.cache.enabled, deferred=True)
+    cache = out.cache.worker()
     multiprocessing.util.Finalize(cache, cache.close, exitpriority=10)
     _SHARED = (SiteWriter(out.root, cache, out.previous), catalog, context)
 
@@ -431,7 +431,7 @@ def build_site(
     check_output(root, out)
     report = validate_registry(root, options=dataclasses.replace(options, shard=None))
     _admit(report, allow_invalid)
-    cache = Cache(root, options.cache)
+    cache = Cache(root, options.cache, cache_dir=options.cache_dir)
     try:
         log = registry_log(root, allow_shallow, cache)
         if previous_log is not None:

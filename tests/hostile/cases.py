@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from tests.factories import attacks
+from tests.factories.attacks import CANARY
 from tests.helpers import (
     PROJECT,
     REAL_MODELS,
@@ -28,7 +30,6 @@ from tests.helpers import (
     manifest_data,
 )
 
-CANARY = Path("/tmp/modelreg-hostile-canary")  # a payload would create this; none may
 EXAMPLE_PT = PROJECT / "models/tiny-convnet/0.1.0/model.pt"
 EXAMPLE_TFLITE = PROJECT / "models/keyword-dense/2.0.0/model.tflite"
 
@@ -41,6 +42,9 @@ class Case:
     file: str  # a fragment of the file the finding must name
     exit_code: int = 1
     config: str = ""  # extra registry.yaml lines
+    # The torch loaders under which the file runs its payload (proof that the attack is real).
+    loaders: tuple[str, ...] = ()
+    fetched: bool = False  # also check that `fetch` of a site built with --allow-invalid refuses it
 
 
 def _version(
@@ -81,7 +85,9 @@ def _zip(entries: list[tuple[str, bytes]], method: int = zipfile.ZIP_STORED) -> 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", method) as archive:
         for name, data in entries:
-            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
+            info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+            info.compress_type = method
+            archive.writestr(info, data)
     return buffer.getvalue()
 
 
@@ -153,6 +159,8 @@ def _zip_declaring(size: int) -> Callable[[Path], None]:
         )
         marker = data.rfind(b"PK\x01\x02")  # the last central directory record: the bomb
         struct.pack_into("<I", data, marker + 24, min(size, 0xFFFFFFFE))  # uncompressed size
+        local = data.find(b"archive/extra/bomb") - 30  # and its local header, to agree
+        struct.pack_into("<I", data, local + 22, min(size, 0xFFFFFFFE))
         _version(root, bytes(data), "model.pt", "torchscript")
 
     return build
@@ -179,6 +187,37 @@ def _legacy_pickle(root: Path) -> None:
 def _torch_save_zip(root: Path) -> None:
     entries = [(n, d) for n, d in _example_entries() if "/code/" not in n]
     _torchscript(root, entries)
+
+
+JIT, LITE, LOAD = attacks.LOADERS  # the loaders a payload runs under
+_EXAMPLE_ONNX = PROJECT / "models/iris-mlp/1.0.0/model.onnx"
+# The payload's line written the ways a text pattern misses and TorchScript still compiles.
+CODE_VARIANTS = [
+    ('    torch .save(x, "CANARY")\n', "security.torchscript-op"),
+    ('    torch. save(x, "CANARY")\n', "security.torchscript-op"),
+    ('    torch.save\t(x, "CANARY")\n', "security.torchscript-code"),
+    ('    (torch).save(x, "CANARY")\n', "security.torchscript-op"),
+    ('    torch.\\\n      save(x, "CANARY")\n', "security.torchscript-op"),
+    ('    torch.autograd.save(x, "CANARY")\n', "security.torchscript-op"),
+    ('    ops.quantized.autograd.save(x, "CANARY")\n', "security.torchscript-op"),
+    ('    _f = getattr(torch, "save")\n    _f(x, "CANARY")\n', "security.torchscript-op"),
+    ('    _f = torch.save\n    _f(x, "CANARY")\n', "security.torchscript-op"),
+    (
+        '    self.x = torch.fill_(torch.from_file("CANARY", True, 16), 1.)\n',
+        "security.torchscript-op",
+    ),
+]
+
+
+def _attack(root: Path, data: bytes, filename: str = "model.pt", fmt: str = "torchscript") -> None:
+    _version(root, data, filename, fmt)
+
+
+def _code_variant(payload: str) -> Callable[[Path], None]:
+    def build(root: Path) -> None:
+        _attack(root, attacks.code_variant(payload))
+
+    return build
 
 
 # ---------------------------------------------------------------- ONNX
@@ -229,6 +268,70 @@ def _onnx_external(
                         "size": 64,
                     }
                 ]
+
+        _version(root, model.SerializeToString(), "model.onnx", "onnx", change)
+
+    return build
+
+
+def _external(tensor: Any, location: str) -> None:
+    from onnx import TensorProto
+
+    tensor.data_location = TensorProto.EXTERNAL
+    for key, value in {"location": location, "offset": "0", "length": "64"}.items():
+        tensor.external_data.add(key=key, value=value)
+
+
+def _onnx_hidden_tensor(where: str) -> Callable[[Path], None]:
+    """A tensor outside the main graph that reads a file: a Constant in a local function
+    (reading weights.bin beside the model, unlisted), or a training-info initializer."""
+
+    def build(root: Path) -> None:
+        import numpy as np
+        from onnx import TensorProto, helper
+
+        folder = root / "models/hostile/1.0.0"
+        folder.mkdir(parents=True)
+        (folder / "weights.bin").write_bytes(np.ones(16, np.float32).tobytes())
+        graph = helper.make_graph(
+            [helper.make_node("AddW", ["x"], ["y"], domain="custom")],
+            "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 4])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 4])],
+        )
+        constant = helper.make_tensor("w", TensorProto.FLOAT, [4, 4], np.zeros(16, np.float32))
+        if where == "function":
+            constant.ClearField("float_data")
+            _external(constant, "weights.bin")
+        function = helper.make_function(
+            "custom",
+            "AddW",
+            ["x"],
+            ["y"],
+            [
+                helper.make_node("Constant", [], ["w"], value=constant),
+                helper.make_node("Add", ["x", "w"], ["y"]),
+            ],
+            [helper.make_opsetid("", 17)],
+        )
+        model = helper.make_model(
+            graph,
+            functions=[function],
+            opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("custom", 1)],
+        )
+        model.ir_version = 8
+        if where == "training":
+            training = model.training_info.add()
+            init = training.initialization
+            init.name = "init"
+            secret = init.initializer.add()
+            secret.CopyFrom(helper.make_tensor("s", TensorProto.FLOAT, [16], np.zeros(16)))
+            secret.ClearField("float_data")
+            _external(secret, "/etc/passwd")
+
+        def change(data: dict[str, Any]) -> None:
+            data["input_shape"] = [{"name": "x", "dtype": "float32", "shape": [4, 4]}]
+            data["output_schema"] = [{"name": "y", "dtype": "float32", "shape": [4, 4]}]
 
         _version(root, model.SerializeToString(), "model.onnx", "onnx", change)
 
@@ -412,7 +515,7 @@ CASES = [
     Case(
         "torchscript __setstate__ writes a file",
         _setstate_writes_file,
-        "security.torchscript-io",
+        "security.torchscript-op",
         "models/hostile/1.0.0/manifest.yaml",
     ),
     Case(
@@ -469,7 +572,7 @@ CASES = [
     Case(
         "duplicate entry",
         lambda root: _torchscript(root, [*_example_entries(), ("archive/version", b"3\n")]),
-        "format.unsafe-archive",
+        "security.zip-duplicate-name",
         "manifest.yaml",
     ),
     Case(
@@ -538,6 +641,18 @@ CASES = [
         "external data not listed in the manifest",
         _onnx_external("weights.bin", listed=False),
         "integrity.unlisted-external-data",
+        "manifest.yaml",
+    ),
+    Case(
+        "a local function's Constant reads an unlisted file",
+        _onnx_hidden_tensor("function"),
+        "integrity.unlisted-external-data",
+        "manifest.yaml",
+    ),
+    Case(
+        "a training-info initializer reads /etc/passwd",
+        _onnx_hidden_tensor("training"),
+        "format.external-data",
         "manifest.yaml",
     ),
     Case("empty ONNX file", _onnx_bytes(lambda: b""), "format.unrecognized", "manifest.yaml"),
@@ -716,4 +831,88 @@ CASES = [
         "manifest.yaml",
         config=SANDBOX_LIMITS,
     ),
+    *[
+        Case(name, build, code, "manifest.yaml", loaders=loaders, fetched=True)
+        for name, build, code, loaders in [
+            (
+                "two central directories",
+                lambda root: _attack(root, attacks.two_central_directories()),
+                "security.zip-ambiguous",
+                (JIT, LOAD),
+            ),
+            (
+                "data before the archive",
+                lambda root: _attack(root, attacks.prepended()),
+                "security.zip-ambiguous",
+                (JIT,),
+            ),
+            (
+                "offsets relative to data before the archive",
+                lambda root: _attack(root, attacks.relative_offsets()),
+                "security.zip-ambiguous",
+                (),
+            ),
+            (
+                "a second end record in the comment",
+                lambda root: _attack(root, attacks.second_end_record()),
+                "security.zip-ambiguous",
+                (),
+            ),
+            (
+                "code names equal ignoring case",
+                lambda root: _attack(root, attacks.case_folded_code()),
+                "security.zip-duplicate-name",
+                (JIT, LOAD),
+            ),
+            (
+                "lite bytecode calls aten::save, its code is clean",
+                lambda root: _attack(root, attacks.lite_with_clean_code(), "model.ptl"),
+                "security.torchscript-op",
+                (LITE,),
+            ),
+            (
+                "lite bytecode calls an operator its code does not",
+                lambda root: _attack(root, attacks.lite_code_disagrees(), "model.ptl"),
+                "security.torchscript-bytecode",
+                (),
+            ),
+            (
+                "an ONNX model holding an archive in an unknown field",
+                lambda root: _attack(root, attacks.onnx_holding_archive(), "model.onnx", "onnx"),
+                "security.polyglot",
+                (JIT,),
+            ),
+            (
+                "a TFLite model with an archive appended",
+                lambda root: _attack(root, attacks.tflite_with_archive(), "m.tflite", "tflite"),
+                "security.polyglot",
+                (JIT,),
+            ),
+            (
+                "a TFLite model that starts with a pickle",
+                lambda root: _attack(
+                    root, attacks.tflite_starting_with_pickle(), "m.tflite", "tflite"
+                ),
+                "security.polyglot",
+                (LOAD,),
+            ),
+            (
+                "an ONNX model named model.pt",
+                lambda root: _attack(root, _EXAMPLE_ONNX.read_bytes(), "model.pt", "onnx"),
+                "path.suffix-mismatch",
+                (),
+            ),
+        ]
+    ],
+    *[
+        Case(
+            f"code: {payload.strip()!r}",
+            _code_variant(payload),
+            code,
+            "manifest.yaml",
+            loaders=(JIT, LOAD),
+            fetched=True,
+        )
+        for payload, code in CODE_VARIANTS
+    ],
 ]

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from registry.formats import handlers
+from tests.factories.attacks import CANARY, loaders_that_run
 from tests.helpers import commit_all, run, validate_json
-from tests.hostile.cases import CANARY, CASES, SANDBOX_PLUGIN, Case, _sandbox, _version
+from tests.hostile.cases import CASES, SANDBOX_PLUGIN, Case, _sandbox, _version
 
 TIME_LIMIT = 60  # seconds for one validation: far above the sandbox's own limits in these cases
 
@@ -72,6 +73,23 @@ def test_hostile_input_is_refused(
     code, _, err = run("build", "--root", root, "--out", site)
     assert code == 1 and "nothing was published" in err
     assert not site.exists()
+    if case.fetched:
+        _assert_never_fetched(root, tmp_path)
+    if case.loaders:  # the attack is real: what the registry refused runs code when loaded
+        artifact = next(p for p in (root / "models/hostile/1.0.0").iterdir() if p.suffix != ".yaml")
+        assert set(case.loaders) <= set(loaders_that_run(artifact))
+
+
+def _assert_never_fetched(root: Path, tmp_path: Path) -> None:
+    """A site built with --allow-invalid leaves the version out: fetch finds nothing to label
+    verified, and writes nothing."""
+    site = tmp_path / "allowed-site"
+    code, _, err = run("build", "--root", root, "--out", site, "--allow-invalid")
+    assert code == 0, err
+    target = tmp_path / "fetched"
+    code, _, err = run("fetch", "hostile@1.0.0", "--registry", site, "--to", target)
+    assert code == 1 and "verified" not in err, err
+    assert not target.exists() or list(target.iterdir()) == []
 
 
 def test_the_corpus_is_large_enough() -> None:

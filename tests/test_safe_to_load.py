@@ -1,0 +1,382 @@
+"""What modelreg verifies is what the loaders load: the TorchScript allowlist on ordinary
+archives, the code judge's resolution rules, pickles read as the unpickler reads them, ONNX and
+TFLite read whole, and the limits that keep hostile files cheap. (The attacks: tests/hostile.)"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import importlib
+import io
+import json
+import os
+import pickle
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from registry.errors import FormatError
+from registry.formats import inspect_file
+from registry.formats.onnx_handler import OnnxHandler
+from registry.formats.pickle_scan import scan_pickle
+from registry.formats.tflite_handler import TfliteHandler
+from registry.formats.torchscript_allowlist import is_allowed_global
+from registry.formats.torchscript_code import CodeFile, judge_code, module_operator
+from registry.formats.torchscript_handler import allowlist
+from registry.formats.torchscript_ops import OPERATORS
+from registry.sandbox import Inspector
+from tests.factories.torchscript_models import write_corpus
+from tests.helpers import PROJECT, REAL_MODELS, error_codes, run, validate_json
+
+EXAMPLE_TFLITE = PROJECT / "models/keyword-dense/2.0.0/model.tflite"
+
+
+# -- the allowlist on ordinary archives --------------------------------------------------------
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return write_corpus(tmp_path_factory.mktemp("torchscript-corpus"))
+
+
+def test_every_ordinary_archive_is_accepted(corpus: list[Path]) -> None:
+    """Common layers and model families, scripted, traced, lite, frozen, optimized: the
+    allowlist refuses none of them (read with the polyglot checks, as the sandbox reads)."""
+    refused = {}
+    for path in [*corpus, REAL_MODELS / "silero_vad.jit"]:
+        try:
+            inspect_file("torchscript", path)
+        except FormatError as exc:
+            refused[path.name] = f"{exc.code}: {exc.message}"
+    assert refused == {}
+    assert len(corpus) > 500
+    assert {p.suffix for p in corpus} == {".pt", ".ptl"}
+
+
+def test_the_allowlist_is_what_the_derivation_gives() -> None:
+    """registry/formats/torchscript_ops.py is generated from real archives; editing it by hand,
+    or a torch that writes other archives, shows here."""
+    done = subprocess.run(
+        [sys.executable, "scripts/derive_torchscript_allowlist.py", "--check"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 300 < len(OPERATORS) < 1000
+    assert all(op.split("::")[0] in ("aten", "prim", "quantized") for op in OPERATORS)
+    dangerous = {"aten::save", "aten::from_file", "aten::load", "prim::rpc_async"}
+    assert not dangerous & OPERATORS
+
+
+def test_scripted_archives_run_in_the_sandbox(corpus: list[Path]) -> None:
+    chosen = [p for p in corpus if p.name.startswith(("text-classifier.", "quantized-dynamic."))]
+    with Inspector() as inspector:
+        for path in chosen:
+            info = inspector.inspect("torchscript", path)
+            assert info.operators and all("::" in op for op in info.operators)
+
+
+# -- how the code judge resolves names ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("chain", "operator"),
+    [
+        ("torch.add", "aten::add"),
+        ("torch.autograd.save", "aten::save"),
+        ("torch.autograd.autograd.from_file", "aten::from_file"),
+        ("ops.prim.device", "prim::device"),
+        ("ops.quantized.autograd.save", "aten::save"),
+        ("ops.c10d.allreduce", "c10d::allreduce"),
+        ("torch.nn.relu", None),
+    ],
+)
+def test_operators_resolve_as_torch_resolves_them(chain: str, operator: str | None) -> None:
+    assert module_operator(chain.split(".")) == operator
+
+
+def _judge(body: str) -> str | None:
+    """The finding code of a method body inside a module class, or None when accepted."""
+    code = (
+        "class M(Module):\n  __parameters__ = []\n  __buffers__ = []\n  training : bool\n"
+        "  def forward(self: __torch__.M,\n    x: Tensor) -> Tensor:\n" + body
+    )
+    try:
+        judge_code([CodeFile("a/code/__torch__.py", "__torch__", code.encode())], allowlist())
+    except FormatError as exc:
+        return exc.code
+    return None
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ("    return torch.relu(x)\n", None),
+        ("    _0 = torch.relu\n    return _0(x)\n", None),
+        ("    return (self).forward(x, )\n", None),
+        ('    return torch.save(x, "p")\n', "security.torchscript-op"),
+        ("    _0 = torch.save\n    return x\n", "security.torchscript-op"),
+        ('    return x.save("p")\n', "security.torchscript-op"),
+        ('    return "p".from_file(True, 1)\n', "security.torchscript-op"),
+        ("    torch = x\n    return torch.relu(x)\n", "security.torchscript-op"),
+        ('    return getattr(torch, "save")(x)\n', "security.torchscript-code"),
+        ("    _0 = getattr(self, x)\n    return x\n", "security.torchscript-op"),
+        ("    return open(x)\n", "security.torchscript-op"),
+        ("    return os.system(x)\n", "security.torchscript-op"),
+        ("    import os\n    return x\n", "security.torchscript-code"),
+        ("    return x + x\n", "security.torchscript-code"),
+        ("    return lambda: x\n", "security.torchscript-code"),
+        ("    return __torch__.Missing.__new__(__torch__.Missing)\n", "security.torchscript-op"),
+        ("    return ops.c10d.allreduce(x)\n", "security.torchscript-op"),
+        ("    return x\n\tpass\n", "security.torchscript-code"),
+        ("    return x\x00\n", "security.torchscript-code"),
+    ],
+)
+def test_the_judge(body: str, code: str | None) -> None:
+    assert _judge(body) == code
+
+
+def test_every_refused_operator_is_named_at_once() -> None:
+    body = '    _0 = torch.from_file("p", True, 1)\n    return torch.save(_0, "q")\n'
+    code = (
+        "class M(Module):\n  __parameters__ = []\n  __buffers__ = []\n"
+        "  def forward(self: __torch__.M,\n    x: Tensor) -> Tensor:\n" + body
+    )
+    with pytest.raises(FormatError) as caught:
+        judge_code([CodeFile("a/code/__torch__.py", "__torch__", code.encode())], allowlist())
+    assert "aten::from_file" in caught.value.message and "aten::save" in caught.value.message
+
+
+def test_a_class_member_is_not_an_operator() -> None:
+    """`stft` is an operator torch has and real models do not call; a submodule of that name
+    is an ordinary attribute (silero_vad.jit has one)."""
+    code = (
+        "class M(Module):\n  __parameters__ = []\n  __buffers__ = []\n"
+        "  stft : __torch__.S\n"
+        "  def forward(self: __torch__.M,\n    x: Tensor) -> Tensor:\n"
+        "    stft = self.stft\n    return (stft).forward(x, )\n"
+        "class S(Module):\n  __parameters__ = []\n  __buffers__ = []\n"
+        "  def forward(self: __torch__.S,\n    x: Tensor) -> Tensor:\n    return x\n"
+    )
+    summary = judge_code([CodeFile("a/code/__torch__.py", "__torch__", code.encode())], allowlist())
+    assert summary.classes == {"__torch__.M", "__torch__.S"}
+    assert ast.parse(code)  # the judge parsed exactly this
+
+
+# -- pickles read as the unpickler reads them -----------------------------------------------------
+class _Recorder(pickle.Unpickler):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(io.BytesIO(data))
+        self.found: list[tuple[str, str]] = []
+
+    def find_class(self, module: str, name: str) -> object:
+        self.found.append((module, name))
+        return lambda *args: None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"c__torch__ os\nsystem\n(S'x'\ntR.",  # a space in the module line
+        b"ccollections\nOrderedDict\n)R.",
+        b"c__torch__.M\nClass x\n)R.",  # a space in the name line
+        b"cos\\x20x\nsystem\n)R.",  # what pickletools would decode as an escape
+    ],
+)
+def test_global_is_read_as_pickle_reads_it(data: bytes) -> None:
+    recorder = _Recorder(data)
+    with contextlib.suppress(Exception):  # only what it asked for matters here
+        recorder.load()
+    found = [(g.module, g.name) for g in scan_pickle(data).globals]
+    assert found == recorder.found
+
+
+def test_a_module_with_a_space_is_not_an_archive_class() -> None:
+    [found] = scan_pickle(b"c__torch__ os\nsystem\n(S'x'\ntR.").globals
+    assert found.module == "__torch__ os" and not is_allowed_global(found)
+
+
+# -- ONNX ---------------------------------------------------------------------------------------
+def _mvn_model(path: Path) -> Path:
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("MeanVarianceNormalization", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 4])],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    return path
+
+
+def test_onnx_strict_shape_inference_only_warns(tmp_path: Path) -> None:
+    """onnx's own function-body inference fails on MeanVarianceNormalization with its default
+    axes, which onnxruntime runs: the plain checker decides, inference warns."""
+    import onnxruntime
+
+    path = _mvn_model(tmp_path / "mvn.onnx")
+    onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    info = OnnxHandler().inspect(path)
+    assert [code for code, _ in info.coded_warnings()] == ["format.shape-inference"]
+
+
+def test_an_onnx_file_over_2_gib_gets_a_message_that_says_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "huge.onnx"
+    with path.open("wb") as handle:
+        handle.write((PROJECT / "models/iris-mlp/1.0.0/model.onnx").read_bytes())
+        handle.truncate(4 << 30)  # sparse: no disk is used
+    with pytest.raises(FormatError) as caught:
+        OnnxHandler().inspect(path)
+    assert caught.value.code == "format.invalid"
+    assert "external data" in caught.value.message and "2 GiB" in caught.value.message
+
+
+# -- TFLite -------------------------------------------------------------------------------------
+def _aliasing_tflite(count: int) -> bytes:
+    """A model whose subgraph lists one tensor table `count` times (aliasing)."""
+    import flatbuffers
+
+    # The builder functions live in the modules the tflite package names after each table.
+    Buffer, Model, SubGraph, Tensor = (
+        importlib.import_module(f"tflite.{n}") for n in ("Buffer", "Model", "SubGraph", "Tensor")
+    )
+
+    b = flatbuffers.Builder(1024)
+    Buffer.BufferStart(b)
+    buffer = Buffer.BufferEnd(b)
+    name = b.CreateString("x")
+    Tensor.TensorStartShapeVector(b, 2)
+    b.PrependInt32(4)
+    b.PrependInt32(1)
+    shape = b.EndVector()
+    Tensor.TensorStart(b)
+    Tensor.TensorAddShape(b, shape)
+    Tensor.TensorAddName(b, name)
+    tensor = Tensor.TensorEnd(b)
+    SubGraph.SubGraphStartTensorsVector(b, count)
+    for _ in range(count):
+        b.PrependUOffsetTRelative(tensor)
+    tensors = b.EndVector()
+    SubGraph.SubGraphStartInputsVector(b, 1)
+    b.PrependInt32(0)
+    inputs = b.EndVector()
+    SubGraph.SubGraphStart(b)
+    SubGraph.SubGraphAddTensors(b, tensors)
+    SubGraph.SubGraphAddInputs(b, inputs)
+    SubGraph.SubGraphAddOutputs(b, inputs)
+    graph = SubGraph.SubGraphEnd(b)
+    Model.ModelStartSubgraphsVector(b, 1)
+    b.PrependUOffsetTRelative(graph)
+    graphs = b.EndVector()
+    Model.ModelStartBuffersVector(b, 1)
+    b.PrependUOffsetTRelative(buffer)
+    buffers = b.EndVector()
+    Model.ModelStart(b)
+    Model.ModelAddVersion(b, 3)
+    Model.ModelAddSubgraphs(b, graphs)
+    Model.ModelAddBuffers(b, buffers)
+    b.Finish(Model.ModelEnd(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def test_aliased_tables_are_refused_fast(tmp_path: Path) -> None:
+    path = tmp_path / "alias.tflite"
+    path.write_bytes(_aliasing_tflite(6000))
+    assert 20_000 < path.stat().st_size < 30_000
+    started = time.process_time()
+    with pytest.raises(FormatError) as caught:
+        TfliteHandler().inspect(path)
+    assert time.process_time() - started < 5
+    assert caught.value.code == "format.invalid" and "aliasing" in caught.value.message
+
+
+def test_a_tflite_model_over_4_gib_is_read_in_the_sandbox(tmp_path: Path) -> None:
+    """Weights addressed past 4 GiB: the file is mapped, and mapping is not allocating."""
+    sys.path.insert(0, str(PROJECT / "scripts"))
+    from make_examples import tflite_dense
+
+    offset = (4 << 30) + 4096
+    path = tmp_path / "large.tflite"
+    with path.open("wb") as handle:
+        handle.write(tflite_dense(3, 16, weights_offset=offset))
+        handle.seek(offset)
+        handle.write(os.urandom(4 * 16 * 4))
+    assert path.stat().st_size > 4 << 30
+    with Inspector() as inspector:
+        info = inspector.inspect("tflite", path)
+    assert info.parameter_count == 4 * 16 + 4
+
+
+def test_inspect_names_the_code_of_every_refusal(tmp_path: Path) -> None:
+    text = tmp_path / "notes.onnx"
+    text.write_text("not a model\n")
+    for path in (REAL_MODELS / "facenet_pnet.pt", text):
+        code, _, err = run("inspect", path)
+        assert code == 1 and "format.unrecognized" in err, err
+    code, _, err = run("inspect", tmp_path / "missing.onnx")
+    assert code == 1 and "not a file" in err
+
+
+def test_a_scaffold_keeps_the_exporters_dim_symbols(tmp_path: Path) -> None:
+    """`?` and an exporter's expression are symbols as the file names them: `modelreg add`
+    copies them, and the manifest it writes validates."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    dims: list[str | int | None] = ["?", "(floor(height/2 - 1/2) + 1)*w", 4]
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, dims)],
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", 17)],
+        producer_name="pytorch",
+        producer_version="2.13.0",
+    )
+    source = tmp_path / "dims.onnx"
+    onnx.save(model, source)
+    root = tmp_path / "registry"
+    (root / "models").mkdir(parents=True)
+    (root / "registry.yaml").write_text("name: dims\n")
+    code, _, err = run(
+        "add",
+        source,
+        "--root",
+        root,
+        "--name",
+        "dims",
+        "--version",
+        "1.0.0",
+        "--license",
+        "MIT",
+        "--risk-tier",
+        "tier-1",
+        "--publisher",
+        "tests",
+        "--intended-use",
+        "Checks that symbolic dims survive the scaffold.",
+    )
+    assert code == 0, err
+    code, report = validate_json(root)
+    assert code == 0, report["findings"]
+    assert report["versions"][0]["model_info"]["inputs"][0]["shape"] == dims
+    manifest = root / "models/dims/1.0.0/manifest.yaml"
+    manifest.write_text(manifest.read_text().replace('"?"', json.dumps("?\n"), 1))
+    code, report = validate_json(root)  # printable text only: a newline is not a symbol
+    assert code == 1 and "schema.pattern" in error_codes(report)
+
+
+def test_add_refuses_a_file_named_for_another_format(tmp_path: Path) -> None:
+    source = tmp_path / "model.pt"
+    source.write_bytes((PROJECT / "models/iris-mlp/1.0.0/model.onnx").read_bytes())
+    root = tmp_path / "registry"
+    (root / "models").mkdir(parents=True)
+    code, _, err = run("add", source, "--root", root, "--name", "iris", "--version", "1.0.0")
+    assert code == 1 and "path.suffix-mismatch" in err and "an ONNX model" in err
+    assert not (root / "models/iris").exists()
