@@ -16,6 +16,7 @@ from registry.errors import FormatError
 from registry.formats.onnx_handler import OnnxHandler
 from registry.formats.tflite_handler import TfliteHandler
 from registry.formats.torchscript_handler import TorchScriptHandler
+from tests.factories.onnx_models import WEIGHTS, matmul_reading
 from tests.helpers import (
     PROJECT,
     VALID_REAL_MODELS,
@@ -259,30 +260,9 @@ def test_dtype_typo_and_list_schema_version(tmp_path: Path) -> None:
 def _external_model(
     folder: Path, location: str = "weights.bin", extra: dict[str, str] | None = None
 ) -> None:
-    import numpy as np
-    from onnx import TensorProto, helper
-
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "weights.bin").write_bytes(np.ones(16, np.float32).tobytes())
-    weights = TensorProto(
-        name="w", data_type=TensorProto.FLOAT, dims=[4, 4], data_location=TensorProto.EXTERNAL
-    )
-    for key, value in {
-        "location": location,
-        "offset": "0",
-        "length": "64",
-        **(extra or {}),
-    }.items():
-        weights.external_data.add(key=key, value=value)
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"])],
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
-        [weights],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
+    (folder / "weights.bin").write_bytes(WEIGHTS)
+    model = matmul_reading(location, extra)
     (folder / "model.onnx").write_bytes(model.SerializeToString())
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from tests.factories.attacks import evil_archive
 from tests.factories.https_server import Served
+from tests.factories.onnx_models import MATMUL_IO, WEIGHTS, matmul_reading
 from tests.helpers import (
     REAL_MODELS,
     VALID_REAL_MODELS,
@@ -147,30 +148,13 @@ def test_a_failed_download_is_not_remembered(tmp_path: Path, served: Served) -> 
 
 
 def test_external_data_at_urls(tmp_path: Path, served: Served) -> None:
-    import numpy as np
-    from onnx import TensorProto, helper
-
-    weights = np.ones(16, np.float32).tobytes()
-    tensor = TensorProto(
-        name="w", data_type=TensorProto.FLOAT, dims=[4, 4], data_location=TensorProto.EXTERNAL
-    )
-    for key, value in {"location": "weights.bin", "offset": "0", "length": "64"}.items():
-        tensor.external_data.add(key=key, value=value)
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"])],
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
-        [tensor],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
+    model = matmul_reading("weights.bin")
+    weights = WEIGHTS
     served.files["blobs/w"] = weights
 
     def onnx_with_weights(data: dict[str, Any], listed: bool = True) -> None:
         data["format"] = "onnx"
-        data["input_shape"] = [{"name": "x", "dtype": "float32", "shape": [1, 4]}]
-        data["output_schema"] = [{"name": "y", "dtype": "float32", "shape": [1, 4]}]
+        data.update(MATMUL_IO)
         if listed:
             data["artifact"]["external_data"] = [
                 {

@@ -8,8 +8,6 @@ import io
 import os
 import pickle
 import struct
-import subprocess
-import sys
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ import yaml
 
 from tests.factories import attacks
 from tests.factories.attacks import CANARY
+from tests.factories.onnx_models import MATMUL_IO, WEIGHTS, matmul_reading
 from tests.helpers import (
     PROJECT,
     REAL_MODELS,
@@ -123,32 +122,7 @@ def _evil_pickle(function: Any, *args: Any) -> Callable[[Path], None]:
 
 def _setstate_writes_file(root: Path) -> None:
     """A real scripted module whose __setstate__ would write a file when torch.jit.load runs."""
-    script = f"""
-import torch
-from typing import Tuple
-class Loader(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.x = torch.zeros(1)
-    @torch.jit.export
-    def __getstate__(self) -> Tuple[torch.Tensor, bool]:
-        return (self.x, self.training)
-    @torch.jit.export
-    def __setstate__(self, state: Tuple[torch.Tensor, bool]) -> None:
-        self.x = state[0]
-        self.training = state[1]
-        torch.save(self.x, "{CANARY}")
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.x
-torch.jit.save(torch.jit.script(Loader()), "{root / "loader.pt"}")
-"""
-    source = root / "loader_source.py"  # torch.jit.script reads the class's source file
-    source.write_text(script)
-    subprocess.run([sys.executable, str(source)], check=True, capture_output=True)
-    source.unlink()
-    data = (root / "loader.pt").read_bytes()
-    (root / "loader.pt").unlink()
-    _version(root, data, "model.pt", "torchscript")
+    _version(root, attacks.evil_archive(), "model.pt", "torchscript")
 
 
 def _zip_declaring(size: int) -> Callable[[Path], None]:
@@ -227,44 +201,21 @@ def _onnx_external(
     location: str, extra: dict[str, str] | None = None, listed: bool = True, link: str | None = None
 ) -> Callable[[Path], None]:
     def build(root: Path) -> None:
-        import numpy as np
-        from onnx import TensorProto, helper
-
         folder = root / "models/hostile/1.0.0"
         folder.mkdir(parents=True)
-        weights = np.ones(16, np.float32).tobytes()
         if link:
             (folder / "weights.bin").symlink_to(link)
         else:
-            (folder / "weights.bin").write_bytes(weights)
-        tensor = TensorProto(
-            name="w", data_type=TensorProto.FLOAT, dims=[4, 4], data_location=TensorProto.EXTERNAL
-        )
-        for key, value in {
-            "location": location,
-            "offset": "0",
-            "length": "64",
-            **(extra or {}),
-        }.items():
-            tensor.external_data.add(key=key, value=value)
-        graph = helper.make_graph(
-            [helper.make_node("MatMul", ["x", "w"], ["y"])],
-            "g",
-            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
-            [tensor],
-        )
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-        model.ir_version = 8
+            (folder / "weights.bin").write_bytes(WEIGHTS)
+        model = matmul_reading(location, extra)
 
         def change(data: dict[str, Any]) -> None:
-            data["input_shape"] = [{"name": "x", "dtype": "float32", "shape": [1, 4]}]
-            data["output_schema"] = [{"name": "y", "dtype": "float32", "shape": [1, 4]}]
+            data.update(MATMUL_IO)
             if listed and not link:
                 data["artifact"]["external_data"] = [
                     {
                         "path": "weights.bin",
-                        "sha256": hashlib.sha256(weights).hexdigest(),
+                        "sha256": hashlib.sha256(WEIGHTS).hexdigest(),
                         "size": 64,
                     }
                 ]
