@@ -18,7 +18,7 @@ EXTERNAL = 1  # TensorProto.DataLocation.EXTERNAL
 
 
 def _integer(value: str, key: str, tensor: str) -> int:
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # "²" is a digit to str.isdigit, not to int
         raise FormatError(
             "format.external-data",
             f"tensor {tensor}: external data {key} {value!r} is not a non-negative integer",

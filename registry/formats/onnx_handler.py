@@ -33,6 +33,9 @@ _MODEL_TAGS = {
 # Largest element count accepted for one tensor, checked before anything is allocated.
 MAX_ELEMENTS = 1 << 40
 MAX_PROTOBUF = (2 << 30) - 1  # protobuf's limit on one serialized message
+# Nodes local functions may expand into: this many per stored node, and this many more.
+MAX_EXPANDED_FACTOR = 100
+MAX_EXPANDED_EXTRA = 10_000
 _STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.training", "ai.onnx.preview.training"}
 _QUANT_OPS = {
     "QuantizeLinear",
@@ -168,6 +171,54 @@ def every_tensor(model: Any) -> list[Any]:
     return tensors
 
 
+def _nodes(graph_nodes: Any) -> Iterator[Any]:
+    """Nodes, and the nodes of every subgraph in their attributes (If, Loop, Scan bodies)."""
+    pending = list(graph_nodes)
+    while pending:
+        node = pending.pop()
+        yield node
+        for attribute in node.attribute:
+            if attribute.HasField("g"):
+                pending.extend(attribute.g.node)
+            for graph in attribute.graphs:
+                pending.extend(graph.node)
+
+
+def _check_expansion(model: Any) -> None:
+    """Local functions are inlined by shape inference and by runtimes (onnxruntime): a function
+    calling another twice, nested 30 deep, is a 2 KB file that expands to a billion nodes. The
+    expanded count is computed (each function's once) and bounded by the stored one."""
+    functions = {(f.domain, f.name, f.overload): f for f in model.functions}
+    expanded: dict[tuple[str, str, str], int] = {}
+    stored = sum(1 for _ in _nodes(model.graph.node))
+    for function in model.functions:
+        stored += sum(1 for _ in _nodes(function.node))
+
+    def size(nodes: Any, calling: tuple[tuple[str, str, str], ...]) -> int:
+        total = 0
+        for node in _nodes(nodes):
+            key = (node.domain, node.op_type, node.overload)
+            total += 1
+            if key in functions:
+                if key in calling:
+                    raise FormatError("format.invalid", f"local function {key[1]} calls itself")
+                if key not in expanded:
+                    expanded[key] = size(functions[key].node, (*calling, key))
+                total += expanded[key]
+            if total > MAX_EXPANDED_FACTOR * stored + MAX_EXPANDED_EXTRA:
+                raise FormatError(
+                    "format.resource-limit",
+                    f"its local functions expand {stored} stored nodes into more than {total} "
+                    "(each call inlines the callee): shape inference and runtimes would hang",
+                )
+        return total
+
+    try:
+        size(model.graph.node, ())
+    except RecursionError:
+        raise FormatError("format.resource-limit", "local functions nest too deeply") from None
+
+
 def _reason(exc: BaseException) -> str:
     """An exception as a message that is never empty (MemoryError and some protobuf errors have
     no text)."""
@@ -253,6 +304,7 @@ class OnnxHandler:
                     f"tensor {_text(tensor.name)} declares {_numel(tensor.dims)} elements, over "
                     f"the limit {MAX_ELEMENTS}",
                 )
+        _check_expansion(model)
         # Before the checker touches any external file, every reference must be safe.
         external_files = external.check_external_data(tensors, path.parent)
         _check(path)

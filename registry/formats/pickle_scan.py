@@ -7,7 +7,6 @@ storages a TorchScript `data.pkl` refers to. Nothing is imported, called or cons
 
 from __future__ import annotations
 
-import contextlib
 import pickletools
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,16 +90,6 @@ def scan_pickle(data: bytes, max_opcodes: int = 5_000_000) -> PickleSummary:
     _walk(data, summary, max_opcodes)
     if summary.end is None:
         raise PickleScanError("the pickle ends without a STOP opcode")
-    return summary
-
-
-def scan_prefix(data: bytes, max_opcodes: int = 1_000_000) -> PickleSummary:
-    """What an unpickler would do with `data` until its first error or STOP: the globals it
-    would import (INST and extensions count as globals) and where it stops (`end`, None when
-    it fails first). Never raises."""
-    summary = PickleSummary()
-    with contextlib.suppress(PickleScanError):
-        _walk(data, summary, max_opcodes)
     return summary
 
 

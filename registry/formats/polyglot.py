@@ -9,11 +9,12 @@ a tar header runs code on a consumer who loads it with torch. Each is `security.
 
 from __future__ import annotations
 
+import pickle
 import tarfile
 from pathlib import Path
+from typing import Any
 
 from registry.errors import FormatError
-from registry.formats.pickle_scan import scan_prefix
 from registry.formats.zipstrict import TAIL_SEARCH
 
 POLYGLOT = "security.polyglot"
@@ -39,28 +40,68 @@ def check_zip_tail(path: Path, size: int) -> None:
             )
 
 
-def check_pickle_prefix(head: bytes) -> None:
-    """Refuse a file whose first bytes torch.load's legacy unpickler would act on: a pickle that
-    imports anything (an import alone can run code) before it fails, or pickles that go on for
-    longer than a model file's first bytes ever do. torch.load reads several pickles in a row:
-    each STOP starts the next. Unpickled with the scanner's symbolic stack, so a file that only
-    looks like an opcode (\\x93NUMPY) is not mistaken for one that acts."""
-    position = 0
-    while position < len(head):
-        summary = scan_prefix(head[position:])
-        if summary.globals:
-            imported = summary.globals[0]
+class _Acted(Exception):
+    """The unpickler reached for a global or a persistent object: it would act."""
+
+
+class _Recording(pickle.Unpickler):
+    """Python's own unpickler (what torch.load uses), stopped at the first thing that acts."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise _Acted(f"imports {module}.{name}")
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise _Acted("loads a persistent object")
+
+
+class _Window:
+    """The file's first bytes as the unpickler reads them, noting whether it read past them
+    (the pickle would go on into the rest of the file)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.at = 0
+        self.past_end = False
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = len(self.data) - self.at if size < 0 else size
+        chunk = self.data[self.at : self.at + wanted]
+        self.at += len(chunk)
+        self.past_end |= len(chunk) < wanted
+        return chunk
+
+    def readline(self) -> bytes:
+        end = self.data.find(b"\n", self.at)
+        if end < 0:
+            self.past_end = True
+            end = len(self.data) - 1
+        return self.read(end + 1 - self.at)
+
+
+def check_pickle_prefix(head: bytes, whole_file: bool) -> None:
+    """Refuse a file whose first bytes torch.load's legacy unpickler would act on. They are
+    unpickled for real, by the same unpickler, with imports and persistent loads stopped: an
+    opcode a symbolic scanner does not model cannot hide what follows. torch.load reads several
+    pickles in a row, each after the previous STOP. Where the unpickling fails only because it
+    reached the end of `head` and the file goes on (`whole_file` false), what follows is
+    unknown: a pickle that long is refused too (real model files fail within a few bytes)."""
+    stream = _Window(head)
+    while stream.at < len(head):
+        try:
+            _Recording(stream).load()
+        except _Acted as acted:
             raise _refuse(
-                f"the file starts with a pickle that imports {imported.qualified}: "
-                "torch.load(weights_only=False) would run it"
-            )
-        if summary.end is None:
+                f"the file starts with a pickle that {acted}: torch.load(weights_only=False) "
+                "would run it"
+            ) from None
+        except Exception:  # noqa: BLE001 - where unpickling fails, nothing further runs
+            if stream.past_end and not whole_file:
+                break
             return
-        position += summary.end
-    if len(head) >= PICKLE_WINDOW:
+    if not whole_file:
         raise _refuse(
-            f"the first {PICKLE_WINDOW} bytes of the file parse as pickles: torch.load would "
-            "unpickle it"
+            f"the first {len(head)} bytes of the file parse as pickles that go on: "
+            "torch.load would unpickle it"
         )
 
 
@@ -93,4 +134,4 @@ def check_not_polyglot(
     if not checks_own_tail:
         check_zip_tail(path, size)
     check_tar_header(head)
-    check_pickle_prefix(head)
+    check_pickle_prefix(head, whole_file=size <= len(head))

@@ -5,7 +5,11 @@
 is judged against the same allowlist as the code, every instruction against the instructions
 torch's own lite serializer writes, and the two halves of the archive must agree: every function
 of the bytecode is a function of the code, and every operator it calls is one the code names or
-implies. A `.ptl` whose code is clean while its bytecode calls `aten::from_file` is refused.
+implies. A `.ptl` whose code is clean while its bytecode calls `aten::from_file` is refused for
+that, by name.
+
+The operands are not judged here: lite_recompile requires the whole bytecode to be what torch
+compiles from the judged code.
 """
 
 from __future__ import annotations
@@ -88,12 +92,10 @@ def judge_bytecode(value: Any, entry: str, code: CodeSummary, allow: Allowlist) 
                 OP_CODE,
             )
             if op not in known and not allow.recording:
-                allow.refusals.append(
-                    (
-                        BYTECODE_CODE,
-                        f"{entry}: {name} calls {op}, which the archive's code neither names "
-                        "nor implies: the bytecode and the code disagree",
-                    )
+                allow.refuse(
+                    BYTECODE_CODE,
+                    f"{entry}: {name} calls {op}, which the archive's code neither names nor "
+                    "implies: the bytecode and the code disagree",
                 )
         for type_name in _tuples(sections.get("types", ()), entry, "type", str):
             for qualified in _CLASS_NAME.findall(type_name):

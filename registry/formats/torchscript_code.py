@@ -27,7 +27,6 @@ from registry.formats.torchscript_syntax import (
     chain,
     construct,
     is_name_list,
-    is_torch_import,
     is_version_line,
     literal,
     module_of,
@@ -47,6 +46,9 @@ __all__ = [
 ]
 
 
+MAX_REFUSALS = 100
+
+
 @dataclass
 class Allowlist:
     """What code may use. With `recording`, whatever is found is added instead of refused."""
@@ -61,7 +63,8 @@ class Allowlist:
     bytecode_versions: set[str] = field(default_factory=set)
     recording: bool = False
 
-    refusals: list[tuple[str, str]] = field(default_factory=list)  # (code, message)
+    # (code, message) of each refusal, in order (a dict: the same one twice is kept once).
+    refusals: dict[tuple[str, str], None] = field(default_factory=dict)
 
     def require(self, kind: set[str], item: str, message: str, code: str = OP_CODE) -> None:
         """Allow `item` if `kind` holds it; else record a refusal (all are reported at once)."""
@@ -69,15 +72,21 @@ class Allowlist:
             return
         if self.recording:
             kind.add(item)
-        elif (code, message) not in self.refusals:
-            self.refusals.append((code, message))
+        else:
+            self.refuse(code, message)
+
+    def refuse(self, code: str, message: str) -> None:
+        self.refusals[(code, message)] = None
+        if len(self.refusals) >= MAX_REFUSALS:
+            self.raise_refusals()  # enough to say why: a hostile file stops costing here
 
     def raise_refusals(self) -> None:
         if self.refusals:
-            shown = [message for _, message in self.refusals[:5]]
-            more = len(self.refusals) - len(shown)
+            refused = list(self.refusals)
+            shown = [message for _, message in refused[:5]]
+            more = len(refused) - len(shown)
             raise FormatError(
-                self.refusals[0][0], "; ".join(shown) + (f"; and {more} more" if more else "")
+                refused[0][0], "; ".join(shown) + (f"; and {more} more" if more else "")
             )
 
 
@@ -111,6 +120,17 @@ class CodeJudge:
         self.trees: dict[str, ast.Module] = {}
         self.entries: dict[str, str] = {}
         for code in files:
+            if f"{code.module}.".startswith(TORCHBIND):
+                # torch's serializer writes these empty (quantized lite archives have them);
+                # torch resolves such names to its C++ classes and never reads the file.
+                if code.data.strip():
+                    raise FormatError(
+                        CODE_CODE,
+                        f"{code.entry}: torch resolves names under __torch__.torch.classes to "
+                        "its own C++ classes and never reads this file, which torch writes "
+                        "empty: its content could only mislead a reader",
+                    )
+                continue
             self.entries[code.module] = code.entry
             self.trees[code.module] = parse_code(code.entry, code.data)
         self.classes: dict[str, _Class] = {}
@@ -168,8 +188,8 @@ class CodeJudge:
             self._class(statement, f"{module}.{statement.name}", entry)
         elif isinstance(statement, ast.FunctionDef):
             FunctionJudge(self, statement, None, entry).judge()
-        elif is_version_line(statement) or is_torch_import(statement):
-            pass  # `op_version_set = N` and `import __torch__…`: torch's importer skips them
+        elif is_version_line(statement):
+            pass  # `op_version_set = N`: torch's importer reads it as the file's version
         else:
             raise construct(entry, statement, "at the top level of a code file")
 

@@ -48,10 +48,12 @@ class FunctionJudge:
         if arguments.vararg or arguments.kwarg or arguments.posonlyargs or arguments.kwonlyargs:
             raise construct(self.entry, self.node, "(*args, **kwargs or keyword-only arguments)")
         for index, argument in enumerate(arguments.args):
-            declared = self._class_of_type(argument.annotation)
-            if index == 0 and self.cls is not None and argument.annotation is None:
-                declared = self.cls
-            self.locals[argument.arg] = declared
+            if index == 0 and self.cls is not None:
+                # A method's first argument is an object of its class, whatever its annotation
+                # says: torch ignores that annotation, so the judge must too.
+                self.locals[argument.arg] = self.cls
+            else:  # torch checks every other argument against its annotation
+                self.locals[argument.arg] = self._class_of_type(argument.annotation)
 
     def _bind(self, target: ast.expr, value: ast.expr | None) -> None:
         if isinstance(target, ast.Name) and (target.id in RESERVED or target.id in FLOAT_NAMES):

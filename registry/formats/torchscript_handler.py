@@ -1,10 +1,12 @@
 """TorchScript, statically, read the way torch.jit.load reads it.
 
-torch.jit.load runs code from the archive, so this handler never calls it. It reads the zip the
+torch.jit.load runs code from the archive, so this handler calls it only on code already judged
+(lite archives, to compile their bytecode again: lite_recompile). It reads the zip the
 way torch's reader does (zipstrict, with Python's zipfile and torch's reader as cross-checks), gives
 every entry a role by its case-folded name (as torch looks names up), checks every pickle opcode by
 opcode against an allowlist, judges every line of code and of lite bytecode against the operators
-real models use (torchscript_code, torchscript_bytecode), and reads `forward` from the code.
+real models use (torchscript_code, torchscript_bytecode), requires lite bytecode to be torch's own
+compilation of that judged code (lite_recompile), and reads `forward` from the code.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from registry.errors import FormatError
 from registry.formats import torchscript_ops as ops
 from registry.formats.base import ModelInfo
+from registry.formats.lite_recompile import check_compiled
 from registry.formats.pickle_scan import Global, PickleScanError, PickleSummary, scan_pickle
 from registry.formats.torchscript_allowlist import is_allowed_global
 from registry.formats.torchscript_bytecode import judge_bytecode
@@ -175,7 +178,7 @@ class TorchScriptHandler:
                 root = root_folder(archive)
                 zipfile_agrees(path, archive)
                 torch_agrees(path, archive, root)
-                return _Inspection(archive, root, self.limits).run()
+                return _Inspection(path, archive, root, self.limits).run()
         except OSError as exc:
             raise FormatError("format.invalid", f"the archive cannot be read ({exc})") from None
 
@@ -183,7 +186,8 @@ class TorchScriptHandler:
 class _Inspection:
     """One archive's checks, in the order that lets each rely on the previous."""
 
-    def __init__(self, archive: StrictZip, root: str, limits: ArchiveLimits) -> None:
+    def __init__(self, path: Path, archive: StrictZip, root: str, limits: ArchiveLimits) -> None:
+        self.path = path
         self.archive = archive
         self.root = root
         self.limits = limits
@@ -219,7 +223,9 @@ class _Inspection:
             self._check_classes(name, summary, code)
         bytecode = self._entry("bytecode.pkl")
         if bytecode is not None:
-            judge_bytecode(pickles[bytecode.name].value, bytecode.name, code, allow)
+            value = pickles[bytecode.name].value
+            judge_bytecode(value, bytecode.name, code, allow)
+            check_compiled(self.path, value, bytecode.name)
         data = pickles[data_entry.name]
         root_class = next((g for g in data.globals if g.module.startswith("__torch__")), None)
         if root_class is None:

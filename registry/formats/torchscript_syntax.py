@@ -4,6 +4,8 @@ module chains, and the small predicates the code judge (torchscript_code) is bui
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from collections.abc import Iterator
 
 from registry.errors import FormatError
@@ -74,6 +76,9 @@ def module_operator(parts: list[str]) -> str | None:
 
 
 def parse_code(entry: str, data: bytes) -> ast.Module:
+    """The code's syntax tree, once it is sure that TorchScript's lexer and Python's read it
+    alike: only what the serializer writes (printable ASCII, newlines), and no comment (torch's
+    lexer keeps reading after `# type:`, Python's stops) and no line continuation."""
     unexpected = next((b for b in data if b not in CODE_CHARACTERS), None)
     if unexpected is not None:
         raise FormatError(
@@ -81,9 +86,21 @@ def parse_code(entry: str, data: bytes) -> ast.Module:
             f"{entry} holds the byte 0x{unexpected:02x}, which torch's serializer never "
             "writes in code (only printable ASCII and newlines)",
         )
+    text = data.decode("ascii")
+    if "\\\n" in text:
+        raise FormatError(
+            CODE_CODE, f"{entry} continues a line with `\\`, as the serializer never does"
+        )
     try:
-        return ast.parse(data.decode("ascii"), filename=entry)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT:
+                raise FormatError(
+                    CODE_CODE,
+                    f"{entry}:{token.start[0]} holds a comment; torch's serializer writes none, "
+                    "and torch's lexer reads some (`# type:`) that Python's skips",
+                )
+        return ast.parse(text, filename=entry)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, tokenize.TokenError) as exc:
         raise FormatError(
             CODE_CODE, f"{entry} cannot be parsed as TorchScript code ({exc})"
         ) from None
@@ -160,12 +177,6 @@ def is_version_line(node: ast.stmt) -> bool:
         and node.targets[0].id == "op_version_set"
         and isinstance(node.value, ast.Constant)
         and type(node.value.value) is int
-    )
-
-
-def is_torch_import(node: ast.stmt) -> bool:
-    return isinstance(node, ast.Import) and all(
-        alias.asname is None and alias.name.split(".")[0] == "__torch__" for alias in node.names
     )
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import io
 import os
+import pickle
+import re
 import struct
 import subprocess
 import sys
@@ -32,7 +34,8 @@ from tests.factories.zipcraft import (
 # A payload writes here; the tests check it (one per test process: runs may overlap).
 CANARY = Path(f"/tmp/modelreg-hostile-canary-{os.getpid()}")
 PROJECT = Path(__file__).resolve().parent.parent.parent
-SAVE_LINE = f'    torch.save(x, "{CANARY}")\n'
+# The payload's line as torch prints it (the path may be hoisted into a local: `_0 = "..."`).
+SAVE_LINE = re.compile(rb"^    torch\.save\(x, [^\n]*\)\n", re.MULTILINE)
 
 _SOURCE = f"""
 import sys
@@ -95,7 +98,8 @@ def _code(members: list[Member]) -> bytes:
 def clean_members(name: str = "evil.pt") -> list[Member]:
     """The evil archive with the payload's line removed from its code."""
     members = evil_members(name)
-    code = _code(members).replace(SAVE_LINE.encode(), b"")
+    code, count = SAVE_LINE.subn(b"", _code(members))
+    assert count == 1, "the evil archive's code no longer prints its payload as expected"
     return replace(members, "code/__torch__.py", code)
 
 
@@ -106,8 +110,10 @@ def evil_archive() -> bytes:
 def code_variant(payload: str) -> bytes:
     """The evil archive with its `torch.save(...)` line written another way."""
     members = evil_members()
-    code = _code(members).decode().replace(SAVE_LINE, payload.replace("CANARY", str(CANARY)))
-    return layout(replace(members, "code/__torch__.py", code.encode()))
+    line = payload.replace("CANARY", str(CANARY)).encode()
+    code, count = SAVE_LINE.subn(lambda _: line, _code(members))
+    assert count == 1, "the evil archive's code no longer prints its payload as expected"
+    return layout(replace(members, "code/__torch__.py", code))
 
 
 # -- zip readers that disagree ----------------------------------------------------------------
@@ -158,6 +164,34 @@ def lite_with_clean_code() -> bytes:
     return layout(clean_members("evil.ptl"))
 
 
+def lite_operand_out_of_range() -> bytes:
+    """A harmless .ptl whose forward builds a list of 60 values from a stack of two: the lite
+    interpreter does not check operands and reads, then frees, memory before its stack."""
+    members = evil_members("benign.ptl")
+    value = pickle.loads(next(m.data for m in members if m.name.endswith("/bytecode.pkl")))
+    functions = []
+    for name, sections, *rest in value[1:]:
+        if name.endswith(".forward"):
+            table = dict(sections)
+            table["instructions"] = (("STOREN", 1, 2), ("LIST_CONSTRUCT", 0, 60), ("RET", 0, 0))
+            table["types"] = ("List[Tensor]",)
+            sections = tuple(table.items())
+        functions.append((name, sections, *rest))
+    bytecode = pickle.dumps((value[0], *functions), protocol=2)
+    return layout(replace(members, "bytecode.pkl", bytecode))
+
+
+def type_comment_smuggling() -> bytes:
+    """Two classes Loader: Python's tokenizer drops the `# type:` comment and sees the clean one,
+    torch's lexer reads on into a string that swallows it and compiles the evil one."""
+    members = evil_members()
+    clean = _code(clean_members()).decode()
+    evil = _code(members).decode()
+    clean_head = clean[: clean.index("    x0 = self.x")]
+    code = f"import __torch__ # type: '''\n{clean_head}    '''\n{evil}# '''\n"
+    return layout(replace(members, "code/__torch__.py", code.encode()))
+
+
 def lite_code_disagrees() -> bytes:
     """A harmless .ptl whose bytecode calls aten::add while its code was edited not to."""
     members = evil_members("benign.ptl")
@@ -176,10 +210,16 @@ def tflite_with_archive() -> bytes:
     return layout(evil_members(), prefix=tflite)
 
 
-def tflite_starting_with_pickle() -> bytes:
+# Opcodes a partial unpickler may not know, which CPython's reads and goes on from: SHORT_BINBYTES
+# b"x", READONLY_BUFFER (protocol 5), POP.
+READONLY_BUFFER = b"C\x01x\x980"
+
+
+def tflite_starting_with_pickle(before: bytes = b"") -> bytes:
     """A valid TFLite model whose first bytes are also a pickle that runs a command: padding
     inserted after the file identifier moves the root table so that its offset reads as the
-    pickle opcode SHORT_BINUNICODE, whose string swallows the identifier."""
+    pickle opcode SHORT_BINUNICODE, whose string swallows the identifier. `before`: opcodes
+    run before the payload."""
     tflite = bytearray((PROJECT / "models/keyword-dense/2.0.0/model.tflite").read_bytes())
     root = struct.unpack_from("<I", tflite, 0)[0]
     swallowed = 8  # the string's length: up to and past the TFL3 identifier
@@ -190,7 +230,8 @@ def tflite_starting_with_pickle() -> bytes:
     inserted = bytearray(new_root - root)
     pickle_at = 2 + swallowed - 8  # where the string ends, counted from the inserted bytes
     command = f"echo ran > {CANARY}".encode()
-    payload = b"\x8c\x02os\x8c\x06system\x93\x8c" + bytes([len(command)]) + command + b"\x85R."
+    payload = before + b"\x8c\x02os\x8c\x06system\x93\x8c" + bytes([len(command)])
+    payload += command + b"\x85R."
     inserted[pickle_at : pickle_at + len(payload)] = payload
     data = tflite[:8] + inserted + tflite[8:]
     struct.pack_into("<I", data, 0, new_root)

@@ -1,6 +1,6 @@
-"""Ordinary TorchScript archives, written by torch itself: every common layer and a few model
-families, each scripted and traced, saved for the full and the lite interpreter, frozen and
-optimized for inference.
+"""Ordinary TorchScript archives, written by torch itself: every common layer, common tensor
+functions (torchscript_functions.py) and a few model families, each scripted and traced, saved
+for the full and the lite interpreter, frozen and optimized for inference.
 
 The TorchScript allowlist (registry/formats/torchscript_ops.py) is derived from these archives
 and from real published ones by scripts/derive_torchscript_allowlist.py, and the tests check that
@@ -20,6 +20,8 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+
+from tests.factories.torchscript_functions import function_modules
 
 Example = tuple[Any, ...] | None  # inputs for tracing; None: script only
 
@@ -564,6 +566,7 @@ def _layers() -> dict[str, tuple[Callable[[], nn.Module], Example]]:
             ),
         ),
     }
+    layers.update(_more_layers())
     activations = (
         "ReLU ReLU6 LeakyReLU PReLU ELU SELU CELU GELU SiLU Mish Sigmoid Tanh Hardtanh Hardswish "
         "Hardsigmoid Hardshrink Softshrink Tanhshrink Softplus Softsign LogSigmoid Softmax "
@@ -576,6 +579,103 @@ def _layers() -> dict[str, tuple[Callable[[], nn.Module], Example]]:
     losses = "MSELoss L1Loss SmoothL1Loss HuberLoss BCEWithLogitsLoss BCELoss KLDivLoss".split()
     for name in losses:
         layers[name.lower()] = (getattr(nn, name), (_x(2, 4).sigmoid(), _x(2, 4).sigmoid()))
+    return layers
+
+
+class _Unpool(nn.Module):
+    """Max pooling that returns indices, and the unpooling that takes them (functional: torch
+    cannot script nn.MaxUnpool2d)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        y, indices = F.max_pool2d_with_indices(x, [2, 2])
+        return F.max_unpool2d(y, indices, [2, 2])
+
+
+def _more_layers() -> dict[str, tuple[Callable[[], nn.Module], Example]]:
+    """The rest of torch.nn: other options, other dimensions, every loss."""
+    signal, image, volume = _x(1, 2, 16), _x(1, 2, 8, 8), _x(1, 2, 4, 8, 8)
+    layers: dict[str, tuple[Callable[[], nn.Module], Example]] = {
+        "max-pool2d-ceil": (lambda: nn.MaxPool2d(3, 2, ceil_mode=True), (image,)),
+        "max-pool2d-dilated": (lambda: nn.MaxPool2d(2, dilation=2, padding=1), (image,)),
+        "avg-pool2d-options": (
+            lambda: nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False),
+            (image,),
+        ),
+        "adaptive-max3d": (lambda: nn.AdaptiveMaxPool3d(2), (volume,)),
+        "fractional-max2d": (lambda: nn.FractionalMaxPool2d(2, output_size=3), (image,)),
+        "fractional-max3d": (lambda: nn.FractionalMaxPool3d(2, output_size=2), (volume,)),
+        "lp-pool1d": (lambda: nn.LPPool1d(2, 3), (signal,)),
+        "lp-pool3d": (lambda: nn.LPPool3d(2, 2), (volume,)),
+        "reflection-pad3d": (lambda: nn.ReflectionPad3d(1), (volume,)),
+        "replication-pad1d": (lambda: nn.ReplicationPad1d(2), (signal,)),
+        "replication-pad3d": (lambda: nn.ReplicationPad3d(1), (volume,)),
+        "zero-pad1d": (lambda: nn.ZeroPad1d(1), (signal,)),
+        "zero-pad3d": (lambda: nn.ZeroPad3d(1), (volume,)),
+        "constant-pad2d": (lambda: nn.ConstantPad2d(1, 0.5), (image,)),
+        "constant-pad3d": (lambda: nn.ConstantPad3d(1, 0.5), (volume,)),
+        "circular-pad1d": (lambda: nn.CircularPad1d(1), (signal,)),
+        "circular-pad3d": (lambda: nn.CircularPad3d(1), (volume,)),
+        "upsample-bicubic": (lambda: nn.Upsample(scale_factor=2, mode="bicubic"), (image,)),
+        "upsample-trilinear": (lambda: nn.Upsample(scale_factor=2, mode="trilinear"), (volume,)),
+        "upsample-linear": (lambda: nn.Upsample(scale_factor=2, mode="linear"), (signal,)),
+        "upsample-nearest-exact": (
+            lambda: nn.Upsample(size=(5, 5), mode="nearest-exact"),
+            (image,),
+        ),
+        "upsampling-nearest2d": (lambda: nn.UpsamplingNearest2d(scale_factor=2), (image,)),
+        "upsampling-bilinear2d": (lambda: nn.UpsamplingBilinear2d(scale_factor=2), (image,)),
+        "embedding-max-norm": (
+            lambda: nn.Embedding(10, 4, max_norm=1.0, padding_idx=0),
+            (torch.tensor([[1, 2], [3, 4]]),),
+        ),
+        "embedding-bag-sum": (
+            lambda: nn.EmbeddingBag(10, 4, mode="sum"),
+            (torch.tensor([1, 2, 3, 4]), torch.tensor([0, 2])),
+        ),
+        "instance-norm3d": (lambda: nn.InstanceNorm3d(2), (volume,)),
+        "layer-norm-plain": (lambda: nn.LayerNorm(16, elementwise_affine=False), (signal,)),
+        "group-norm-plain": (lambda: nn.GroupNorm(1, 2, affine=False), (image,)),
+        "dropout3d": (lambda: nn.Dropout3d(0.1), (volume,)),
+        "feature-alpha-dropout": (lambda: nn.FeatureAlphaDropout(0.1), (image,)),
+        "transformer-decoder-stack": (
+            lambda: nn.TransformerDecoder(
+                nn.TransformerDecoderLayer(16, 2, 32, batch_first=True), 2
+            ),
+            (_x(2, 5, 16), _x(2, 7, 16)),
+        ),
+        "transformer-encoder-norm-first": (
+            lambda: nn.TransformerEncoderLayer(16, 2, 32, activation="gelu", norm_first=True),
+            (_x(5, 2, 16),),
+        ),
+        "multihead-attention-kdim": (
+            lambda: nn.MultiheadAttention(16, 2, kdim=8, vdim=8, batch_first=True),
+            (_x(2, 5, 16), _x(2, 3, 8), _x(2, 3, 8)),
+        ),
+        "gru-bidirectional": (
+            lambda: nn.GRU(8, 16, 2, batch_first=True, bidirectional=True),
+            (_x(2, 5, 8),),
+        ),
+        "rnn-tanh": (lambda: nn.RNN(8, 16, 2, bidirectional=True), (_x(5, 2, 8),)),
+        "max-unpool2d": (_Unpool, (image,)),
+    }
+    pair = (_x(2, 4), _x(2, 4))
+    target = torch.tensor([1.0, -1.0])
+    losses: dict[str, tuple[Callable[[], nn.Module], tuple[Any, ...]]] = {
+        "soft-margin-loss": (nn.SoftMarginLoss, (_x(2, 4), torch.ones(2, 4))),
+        "multilabel-soft-margin-loss": (nn.MultiLabelSoftMarginLoss, (_x(2, 4), torch.ones(2, 4))),
+        "multilabel-margin-loss": (
+            nn.MultiLabelMarginLoss,
+            (_x(2, 4), torch.tensor([[1, 0, -1, 0], [2, -1, 0, 0]])),
+        ),
+        "multi-margin-loss": (nn.MultiMarginLoss, (_x(2, 4), torch.tensor([1, 2]))),
+        "margin-ranking-loss": (nn.MarginRankingLoss, (_x(2), _x(2), target)),
+        "hinge-embedding-loss": (nn.HingeEmbeddingLoss, (_x(2, 4), torch.ones(2, 4))),
+        "cosine-embedding-loss": (nn.CosineEmbeddingLoss, (*pair, target)),
+        "triplet-margin-loss": (nn.TripletMarginLoss, (*pair, _x(2, 4))),
+        "poisson-nll-loss": (nn.PoissonNLLLoss, pair),
+        "gaussian-nll-loss": (nn.GaussianNLLLoss, (*pair, torch.ones(2, 4))),
+    }
+    layers.update(losses)
     return layers
 
 
@@ -616,10 +716,20 @@ def _saved(module: torch.jit.ScriptModule, lite: bool = False) -> bytes:
     return buffer.getvalue()
 
 
+# What torch raises for a module it cannot script or trace.
+_CANNOT = (
+    RuntimeError,
+    TypeError,
+    AttributeError,
+    AssertionError,
+    torch.jit.frontend.FrontendError,
+)
+
+
 def _variants(name: str, make: Callable[[], nn.Module], example: Example) -> Iterator[Archive]:
     """The archives torch writes for one module: scripted (full, lite, frozen, optimized for
     inference) and traced. A variant torch itself cannot write for this module is skipped."""
-    with contextlib.suppress(RuntimeError, TypeError, AttributeError, AssertionError):
+    with contextlib.suppress(*_CANNOT):
         scripted = torch.jit.script(make().eval())
         yield Archive(f"{name}.script.pt", _saved(scripted))
         with contextlib.suppress(RuntimeError):
@@ -630,7 +740,7 @@ def _variants(name: str, make: Callable[[], nn.Module], example: Example) -> Ite
             optimized = torch.jit.optimize_for_inference(torch.jit.script(make().eval()))
             yield Archive(f"{name}.inference.pt", _saved(optimized))
     if example is not None:
-        with contextlib.suppress(RuntimeError, TypeError, AttributeError, AssertionError):
+        with contextlib.suppress(*_CANNOT):
             traced = torch.jit.trace(make().eval(), example, check_trace=False)
             yield Archive(f"{name}.trace.pt", _saved(traced))
 
@@ -638,7 +748,7 @@ def _variants(name: str, make: Callable[[], nn.Module], example: Example) -> Ite
 def corpus(families_only: bool = False) -> Iterator[Archive]:
     """Every archive of the corpus (a few hundred; about a minute on two cores)."""
     torch.manual_seed(0)
-    every = _families() if families_only else {**_layers(), **_families()}
+    every = _families() if families_only else {**_layers(), **function_modules(), **_families()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name, (make, example) in every.items():

@@ -171,7 +171,9 @@ CODE_VARIANTS = [
     ('    torch. save(x, "CANARY")\n', "security.torchscript-op"),
     ('    torch.save\t(x, "CANARY")\n', "security.torchscript-code"),
     ('    (torch).save(x, "CANARY")\n', "security.torchscript-op"),
-    ('    torch.\\\n      save(x, "CANARY")\n', "security.torchscript-op"),
+    ('    torch.\\\n      save(x, "CANARY")\n', "security.torchscript-code"),
+    # the serializer writes no comment, and torch's lexer reads `# type:` ones as code
+    ('    torch.save(x, "CANARY")  # a comment\n', "security.torchscript-code"),
     ('    torch.autograd.save(x, "CANARY")\n', "security.torchscript-op"),
     ('    ops.quantized.autograd.save(x, "CANARY")\n', "security.torchscript-op"),
     ('    _f = getattr(torch, "save")\n    _f(x, "CANARY")\n', "security.torchscript-op"),
@@ -296,6 +298,32 @@ def _onnx_bytes(make: Callable[[], bytes]) -> Callable[[Path], None]:
     return build
 
 
+def _nested_functions(depth: int = 30) -> bytes:
+    """Local functions each calling the previous one twice: 2 KB stored, 2**depth nodes once
+    inlined (shape inference and runtimes inline every call)."""
+    from onnx import TensorProto, helper
+
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("local", 1)]
+    functions = [
+        helper.make_function(
+            "local", "f0", ["x"], ["y"], [helper.make_node("Relu", ["x"], ["y"])], opsets
+        )
+    ]
+    for i in range(1, depth + 1):
+        calls = [
+            helper.make_node(f"f{i - 1}", ["x"], ["a"], domain="local"),
+            helper.make_node(f"f{i - 1}", ["a"], ["y"], domain="local"),
+        ]
+        functions.append(helper.make_function("local", f"f{i}", ["x"], ["y"], calls, opsets))
+    io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [4]) for n in ("x", "y")]
+    graph = helper.make_graph(
+        [helper.make_node(f"f{depth}", ["x"], ["y"], domain="local")], "g", io[:1], io[1:]
+    )
+    model = helper.make_model(graph, opset_imports=opsets, functions=functions)
+    model.ir_version = 8
+    return bytes(model.SerializeToString())
+
+
 def _huge_dims() -> bytes:
     from onnx import TensorProto, helper
 
@@ -371,6 +399,15 @@ def _with_artifact(change: Callable[[Path, dict[str, Any]], None]) -> Callable[[
         (folder / "manifest.yaml").write_text(dump_manifest(data))
 
     return build
+
+
+def _artifact_path(path: str) -> Callable[[Path, dict[str, Any]], None]:
+    return lambda folder, data: data["artifact"].update(path=path)
+
+
+def _external_file(name: str) -> Callable[[Path, dict[str, Any]], None]:
+    listed = [{"path": name, "sha256": "0" * 64, "size": 1}]
+    return lambda folder, data: data["artifact"].update(external_data=listed)
 
 
 def _artifact_symlink_to(target: str) -> Callable[[Path, dict[str, Any]], None]:
@@ -571,6 +608,12 @@ CASES = [
         "manifest.yaml",
     ),
     Case(
+        "external data offset '\u00b2' (a digit to str.isdigit, not to int)",
+        _onnx_external("weights.bin", {"offset": "\u00b2"}),
+        "format.external-data",
+        "manifest.yaml",
+    ),
+    Case(
         "external data with an unknown key",
         _onnx_external("weights.bin", {"basepath": "/"}),
         "format.external-data",
@@ -607,6 +650,12 @@ CASES = [
         "manifest.yaml",
     ),
     Case("empty ONNX file", _onnx_bytes(lambda: b""), "format.unrecognized", "manifest.yaml"),
+    Case(
+        "local functions that double at every level, 30 deep",
+        _onnx_bytes(_nested_functions),
+        "format.resource-limit",
+        "manifest.yaml",
+    ),
     Case("tensor with 2^70 elements", _onnx_bytes(_huge_dims), "format.invalid", "manifest.yaml"),
     Case(
         "truncated ONNX protobuf",
@@ -727,6 +776,48 @@ CASES = [
         "path.absolute",
         "manifest.yaml",
     ),
+    *[
+        Case(
+            f"artifact path {path!r}",
+            _with_artifact(_artifact_path(path)),
+            "path.invalid",
+            "manifest.yaml",
+        )
+        for path in [
+            "%2e%2e/nmp.tflite",
+            "./nmp.tflite",
+            "a//nmp.tflite",
+            "nmp.tflite.",
+            "nmp.tflite ",
+        ]
+    ],
+    *[
+        Case(
+            f"a published file named {name}",
+            _with_artifact(_external_file(name)),
+            "path.risky-name",
+            "manifest.yaml",
+        )
+        for name in ["payload.html", "img/payload.svg", "x.XHTML", "run.js"]
+    ],
+    Case(
+        "a model named model.html",
+        _with_artifact(lambda f, d: d["artifact"].update(path="model.html")),
+        "path.risky-name",
+        "manifest.yaml",
+    ),
+    Case(
+        "NUL in an author's name",
+        _manifest_text(lambda t: t + 'authors:\n  - name: "Ann\\0 Lee"\n'),
+        "yaml.control-character",
+        "manifest.yaml",
+    ),
+    Case(
+        "a right-to-left override in the description",
+        _manifest_text(lambda t: t + "description: safe \u202egnp.exe\n"),
+        "yaml.control-character",
+        "manifest.yaml",
+    ),
     Case(
         "model folder committed as a symlink", _committed_link, "security.symlink", "models/linked"
     ),
@@ -820,6 +911,29 @@ CASES = [
                 lambda root: _attack(root, attacks.lite_with_clean_code(), "model.ptl"),
                 "security.torchscript-op",
                 (LITE,),
+            ),
+            (
+                "lite bytecode builds a list of 60 values from a stack of 2",
+                lambda root: _attack(root, attacks.lite_operand_out_of_range(), "model.ptl"),
+                "security.torchscript-bytecode",
+                (),
+            ),
+            (
+                "code hidden from Python in a `# type:` comment",
+                lambda root: _attack(root, attacks.type_comment_smuggling()),
+                "security.torchscript-code",
+                (JIT, LOAD),
+            ),
+            (
+                "a TFLite model starting with a protocol-5 pickle",
+                lambda root: _attack(
+                    root,
+                    attacks.tflite_starting_with_pickle(attacks.READONLY_BUFFER),
+                    "m.tflite",
+                    "tflite",
+                ),
+                "security.polyglot",
+                (LOAD,),
             ),
             (
                 "lite bytecode calls an operator its code does not",
