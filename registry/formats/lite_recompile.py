@@ -86,7 +86,15 @@ def canonical(value: Any) -> dict[str, Any]:
 
 def _compiled_bytecode(path: Path) -> Any:
     """What torch's lite serializer writes for the archive's code (the sandbox preloads torch)."""
-    import torch
+    try:
+        import torch
+    except ImportError:  # without torch, nothing can prove the operands: refused, not trusted
+        raise FormatError(
+            BYTECODE_CODE,
+            "a lite-interpreter archive is verified by compiling its code again with torch, "
+            "which is not installed here; install modelreg with torch (pip install "
+            "'modelreg[torch]') to validate .ptl files",
+        ) from None
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch deprecates the lite interpreter for ExecuTorch
