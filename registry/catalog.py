@@ -123,7 +123,9 @@ class Catalog:
     def _by_id(self) -> dict[str, PublishedVersion]:
         return {v.id: v for v in self.versions()}
 
-    def artifact_url(self, version: PublishedVersion, relative: str | None) -> str | None:
+    def artifact_url(
+        self, version: PublishedVersion, relative: str | None, sha256: str
+    ) -> str | None:
         """Where a file of `version` is downloaded: the manifest's url, or the template's."""
         if relative is None:
             return version.manifest.artifact.url
@@ -132,6 +134,7 @@ class Catalog:
             name=version.name,
             version=version.version,
             path=relative,
+            sha256=sha256,
             commit=self.commit.sha if self.commit else "HEAD",
         )
 

@@ -169,7 +169,10 @@ class RegistryClient:
                 sha256, size = _expected(entry, relative)
                 plan = plans.get(relative)
                 if plan is None or not entry.get("merkle_root"):
-                    download(url, target, sha256, size, progress)
+                    try:
+                        download(url, target, sha256, size, progress)
+                    except FetchError as exc:
+                        raise FetchError(f"{relative}: {exc}") from exc
                     continue
                 partial = to / PARTIAL_DIR / f"{sha256}.part"  # a name only a digest makes
                 try:
@@ -178,7 +181,7 @@ class RegistryClient:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     partial.replace(target)
                 except ChunkError as exc:
-                    raise FetchError(f"{resolved.id}: {exc}") from exc
+                    raise FetchError(f"{resolved.id}: {relative}: {exc}") from exc
                 finally:
                     with contextlib.suppress(OSError):
                         partial.parent.rmdir()  # unless a download is waiting to resume

@@ -15,7 +15,7 @@ from registry.sandbox.limits import SandboxLimits
 from registry.schemas import validate_against
 from registry.yamlsafe import DEFAULT_MAX_BYTES, load_yaml_file
 
-DEFAULT_ARTIFACT_URL = "{base_url}artifacts/{name}/{version}/{path}"
+DEFAULT_ARTIFACT_URL = "{base_url}artifacts/sha256/{sha256}"
 MAX_PEM = 1 << 20  # a few CA certificates
 
 
@@ -36,6 +36,8 @@ class RegistryConfig:
     events_page_size: int = 1000
     # Hosts (host or host:port) that artifact URLs may name: validation downloads from them.
     allowed_hosts: tuple[str, ...] = ()
+    # New model names the maintainers accept although they read almost like an existing one.
+    similar_names_allowed: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     governance: GovernancePolicy = field(default_factory=GovernancePolicy)
 
@@ -51,7 +53,7 @@ def _limits(data: dict[str, Any]) -> Limits:
     )
 
 
-ARTIFACT_PLACEHOLDERS = frozenset({"base_url", "name", "version", "path", "commit"})
+ARTIFACT_PLACEHOLDERS = frozenset({"base_url", "name", "version", "path", "commit", "sha256"})
 
 
 def check_artifact_template(template: str) -> None:
@@ -141,6 +143,7 @@ def load_config(root: Path) -> RegistryConfig:
         allowed_hosts=tuple(
             host.lower() for host in data.get("artifacts", {}).get("allowed_hosts", [])
         ),
+        similar_names_allowed=tuple(data.get("similar_names_allowed", [])),
         governance=governance,
         limits=_limits(data.get("limits", {})),
     )

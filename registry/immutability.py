@@ -39,9 +39,36 @@ class _Folder:
         return f"models/{self.name}/{self.version}"
 
 
+# Characters and pairs a reader takes for one another: folded to one spelling.
+_LOOKALIKES = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("1", "l"), ("i", "l"), ("0", "o"))
+
+
 def confusable(name: str) -> str:
-    """Names that differ only by case or by `-`/`_` (iris, Iris, iri-s, ir_is) read as one."""
-    return re.sub(r"[-_]", "", name.casefold())
+    """What a name reads as: case, `-`/`_` and look-alikes folded (iris-m1p reads iris-mlp)."""
+    folded = re.sub(r"[-_]", "", name.casefold())
+    for pair, into in _LOOKALIKES:
+        folded = folded.replace(pair, into)
+    return folded
+
+
+MIN_EDITED = 5  # shorter names one character apart (vit, vgg) are too common to flag
+
+
+def _confusable(a: str, b: str) -> bool:
+    return a == b or (min(len(a), len(b)) >= MIN_EDITED and within_one_edit(a, b))
+
+
+def within_one_edit(a: str, b: str) -> bool:
+    """Whether one insertion, deletion or substitution turns `a` into `b` (or they are equal)."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    for index, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            rest = index + 1
+            return a[index:] == b[rest:] if len(a) < len(b) else a[rest:] == b[rest:]
+    return True
 
 
 def changed_folders(root: Path, base: str) -> list[_Folder]:
@@ -74,6 +101,7 @@ class _Checker:
         self.blobs = git.BlobReader(root)
         self.prefix = git.models_prefix(root)
         self.findings: list[Finding] = []
+        self.similar_allowed = frozenset(load_config(root).similar_names_allowed)
 
     def fail(self, code: str, message: str, file: str, position: Position | None = None) -> None:
         self.findings.append(error(code, message, file, position))
@@ -168,7 +196,7 @@ class _Checker:
             display,
         )
 
-    def check_added(self, folder: _Folder, base_names: dict[str, str]) -> None:
+    def check_added(self, folder: _Folder, base_names: set[str]) -> None:
         display = f"{folder.relative}/{MANIFEST_NAME}"
         if git.path_existed(self.root, self.base, f"{self.prefix}{folder.relative}/"):
             self.fail(
@@ -177,13 +205,16 @@ class _Checker:
                 "version number is never reused: publish a new version number",
                 display,
             )
-        if folder.name not in base_names:
-            twin = base_names.get(f"~{confusable(folder.name)}")
+        if folder.name not in base_names and folder.name not in self.similar_allowed:
+            folded = confusable(folder.name)
+            twin = next((n for n in sorted(base_names) if _confusable(folded, confusable(n))), None)
             if twin is not None:
                 self.fail(
                     "history.confusable-name",
-                    f"the new model name `{folder.name}` differs from the existing `{twin}` only "
-                    f"by case or `-`/`_`; publish under `{twin}` or choose a distinct name",
+                    f"the new model name `{folder.name}` reads almost like the existing `{twin}` "
+                    "(one character apart once case, `-`/`_` and look-alikes such as 1/l, 0/o, "
+                    f"rn/m are folded); publish under `{twin}`, choose a distinct name, or have "
+                    "the maintainers list it in registry.yaml `similar_names_allowed`",
                     display,
                 )
 
@@ -195,8 +226,7 @@ def check_history(root: Path, ref: str, folders: Iterable[_Folder] | None = None
     try:
         changed = list(folders) if folders is not None else changed_folders(root, base)
         new = [f for f in changed if not checker.published(f)]
-        names = git.list_dir(root, base, f"{checker.prefix}models")
-        base_names = {name: name for name in names} | {f"~{confusable(n)}": n for n in names}
+        base_names = set(git.list_dir(root, base, f"{checker.prefix}models"))
         for folder in changed:
             if folder in new:
                 checker.check_added(folder, base_names)

@@ -7,9 +7,45 @@ import re
 import stat
 from pathlib import Path, PurePosixPath
 
+from registry.text import first_unsafe
+
+# Suffixes a browser renders or runs (or sniffs as such): a contributor's file never carries one.
+RISKY_SUFFIXES = frozenset(
+    [
+        ".html",
+        ".htm",
+        ".xhtml",
+        ".xht",
+        ".shtml",
+        ".mht",
+        ".mhtml",
+        ".svg",
+        ".svgz",
+        ".xml",
+        ".xsl",
+        ".xslt",
+        ".js",
+        ".mjs",
+        ".cjs",
+        ".css",
+        ".pdf",
+        ".swf",
+        ".wasm",
+        ".hta",
+        ".php",
+        ".asp",
+        ".aspx",
+        ".jsp",
+        ".cgi",
+        ".appcache",
+        ".webmanifest",
+    ]
+)
+
 
 def path_problem(value: str) -> tuple[str, str] | None:
-    """(code, reason) when `value` is not a plain relative path inside its folder."""
+    """(code, reason) when `value` is not a plain relative path inside its folder, written in
+    its one canonical form (what a web server, a file system and Git all read the same way)."""
     if "\\" in value:
         return "path.backslash", "uses a backslash; use `/`"
     if "\x00" in value:
@@ -20,7 +56,18 @@ def path_problem(value: str) -> tuple[str, str] | None:
         return "path.parent-reference", "contains `..`; the file must be inside the version folder"
     if value in ("", ".") or value.endswith("/"):
         return "path.invalid", "does not name a file"
+    if normalized(value) != value:
+        return "path.invalid", f"is not written canonically; write `{normalized(value)}`"
+    if "%" in value or first_unsafe(value) is not None or "\n" in value or "\t" in value:
+        return "path.invalid", "holds `%` (URL encoding) or a control character; name it plainly"
+    if any(part != part.strip() or part.endswith(".") for part in value.split("/")):
+        return "path.invalid", "has a name that ends with `.` or a space, or starts with a space"
     return None
+
+
+def risky_name(value: str) -> bool:
+    """Whether a browser would render or run a file of this name (`.html`, `.svg`, ...)."""
+    return PurePosixPath(value.lower()).suffix in RISKY_SUFFIXES
 
 
 def normalized(value: str) -> str:

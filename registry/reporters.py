@@ -8,6 +8,7 @@ from typing import Any
 
 from registry import __version__
 from registry.findings import Finding, Severity
+from registry.text import markdown_code, one_line
 from registry.validate import ValidationReport
 
 _GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -38,11 +39,14 @@ def decision_lines(report: ValidationReport) -> list[str]:
 
 
 def to_text(report: ValidationReport, strict: bool) -> str:
+    """One line per finding, whatever its message holds (newlines and controls escaped)."""
     lines = [
-        f"{f.file}:{f.line or 1}:{f.column or 1}: {f.severity.value} {f.code}: {f.message}"
+        one_line(
+            f"{f.file}:{f.line or 1}:{f.column or 1}: {f.severity.value} {f.code}: {f.message}"
+        )
         for f in report.all_findings()
     ]
-    lines += decision_lines(report)
+    lines += [one_line(line) for line in decision_lines(report)]
     lines.append(summary_line(report, strict))
     return "\n".join(lines) + "\n"
 
@@ -82,7 +86,9 @@ def to_json(report: ValidationReport, strict: bool) -> str:
 
 
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Workflow-command encoding; other controls and bidi characters shown escaped."""
+    encoded = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return one_line(encoded)
 
 
 def _escape_property(text: str) -> str:
@@ -107,7 +113,7 @@ def to_github(report: ValidationReport, strict: bool) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return markdown_code(text)
 
 
 def github_summary(report: ValidationReport, strict: bool) -> str:
@@ -119,13 +125,14 @@ def github_summary(report: ValidationReport, strict: bool) -> str:
     for r in report.results:
         decision = r.decision.decision if r.decision else ""
         out.append(
-            f"| `{r.version.id}` | {'passed' if r.ok(strict) else '**failed**'} | {decision} |"
+            f"| {_cell(r.version.id)} | {'passed' if r.ok(strict) else '**failed**'} | "
+            f"{_cell(decision)} |"
         )
     if findings:
         out += ["", "| severity | code | where | message |", "|---|---|---|---|"]
         for f in findings:
             where = f"{f.file}:{f.line}" if f.line else f.file
             out.append(
-                f"| {f.severity.value} | `{f.code}` | `{_cell(where)}` | {_cell(f.message)} |"
+                f"| {f.severity.value} | {_cell(f.code)} | {_cell(where)} | {_cell(f.message)} |"
             )
     return "\n".join(out) + "\n"

@@ -13,7 +13,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from registry.findings import Finding, error
 from registry.layout import VersionDir
 from registry.manifest import Manifest
-from registry.pathrules import path_problem
+from registry.pathrules import path_problem, risky_name
 from registry.schemas import parse_rfc3339
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -130,6 +130,14 @@ def check_semantics(manifest: Manifest, version: VersionDir, display: str) -> li
         bad = path_problem(value)
         if bad:
             fail(bad[0], f"{'.'.join(map(str, path))} `{value}` {bad[1]}", *path)
+        elif risky_name(value):
+            fail(
+                "path.risky-name",
+                f"{'.'.join(map(str, path))} `{value}` has a suffix a browser renders or runs; "
+                "a model file never needs one: name it for its format (or with no suffix, as "
+                "PyTorch names external tensors)",
+                *path,
+            )
     for runtime, spec in (manifest.data.get("compatibility_matrix") or {}).items():
         try:
             SpecifierSet(spec)

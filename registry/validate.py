@@ -14,6 +14,7 @@ from registry import git
 from registry.cache import Cache, Write, key_of
 from registry.config import RegistryConfig, load_config
 from registry.console import Progress, log
+from registry.docscheck import check_docs
 from registry.errors import FormatError, ModelregError
 from registry.findings import Finding, error, has_errors, warning
 from registry.formatcheck import check_format
@@ -310,9 +311,9 @@ def validate_registry(
     scope: list[Finding] = []
     first_shard = options.shard is None or options.shard.index == 1
     if versions is None and first_shard:
-        scope += layout_findings(root) + repository_findings(root)
+        scope += layout_findings(root) + repository_findings(root) + check_docs(root)
     elif since is not None and first_shard:
-        scope += changed_findings(root, resolve_base(root, since))
+        scope += changed_findings(root, resolve_base(root, since)) + check_docs(root)
     if base is not None and first_shard:
         scope += check_history(root, base)
     unique = list({(f.code, f.file): f for f in scope}.values())  # a link: on disk and in Git

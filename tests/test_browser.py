@@ -8,11 +8,24 @@ import http.server
 import json
 import shutil
 import threading
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.helpers import PROJECT, VALID_REAL_MODELS, commit_all, manifest_data, run, write_version
+from registry.site.docs import build_docs
+from tests.factories.onnx_models import MATMUL_IO, matmul_reading
+from tests.helpers import (
+    PROJECT,
+    VALID_REAL_MODELS,
+    commit_all,
+    dump_manifest,
+    manifest_data,
+    run,
+    sha256_of,
+    write_version,
+)
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -44,13 +57,69 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     site = root / "site"
     code, _, err = run("build", "--root", root, "--out", site)
     assert code == 0, err
-    # Served from a sub-path (/site/), as on GitHub Pages project sites.
+    yield from _serve(root)
+
+
+def _serve(root: Path) -> Iterator[str]:
+    """root/site over plain HTTP from a sub-path (/site/), as on GitHub Pages project sites."""
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/site/"
     server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def payload_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("payloads")
+    (root / "registry.yaml").write_text("name: payloads\n")
+    _payload_version(root)
+    commit_all(root, "a model whose bytes are also a page")
+    code, _, err = run("build", "--root", root, "--out", root / "site")
+    assert code == 0, err
+    yield from _serve(root)
+
+
+PAYLOAD = b"<html><body><script>alert('file')</script><svg onload=alert('svg')></svg></body></html>"
+
+
+def _payload_version(root: Path) -> None:
+    """A valid ONNX model whose bytes, and whose external weights, are also an HTML page."""
+    model = matmul_reading("weights")
+    model.doc_string = PAYLOAD.decode()
+    folder = root / "models/html-probe/1.0.0"
+    folder.mkdir(parents=True)
+    weights = PAYLOAD.ljust(64, b" ")[:64]
+    (folder / "weights").write_bytes(weights)
+    (folder / "model.onnx").write_bytes(model.SerializeToString())
+    data = manifest_data(VALID_REAL_MODELS["okay_nabu.tflite"], "html-probe", "1.0.0")
+    data.update(MATMUL_IO, format="onnx")
+    data["artifact"] = {
+        "path": "model.onnx",
+        "sha256": sha256_of(folder / "model.onnx"),
+        "size": (folder / "model.onnx").stat().st_size,
+        "external_data": [{"path": "weights", "sha256": sha256_of(folder / "weights"), "size": 64}],
+    }
+    (folder / "manifest.yaml").write_text(dump_manifest(data))
+
+
+DOCS_PAYLOAD = (
+    "<script>alert('docs')</script>\n\n<img src=x onerror=\"alert('img')\">\n\n"
+    "[click me](javascript:alert('link'))\n"
+)
+
+
+@pytest.fixture(scope="module")
+def docs_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The project's documentation built by MkDocs, plus one page of raw HTML that validation
+    would refuse: built here directly, to test the CSP that is the last line behind it."""
+    root = tmp_path_factory.mktemp("docs")
+    shutil.copy(PROJECT / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(PROJECT / "docs", root / "docs")
+    (root / "docs/hostile.md").write_text("# Hostile\n\n" + DOCS_PAYLOAD)
+    build_docs(root, root / "site", 0, "")
+    yield from _serve(root)
 
 
 @pytest.fixture(scope="module")
@@ -138,4 +207,71 @@ def test_hostile_manifest_text_stays_inert(served: str, browser: object) -> None
     description = page.inner_html("section.description")
     assert "&lt;script&gt;" in description and "<script" not in description
     assert dialogs == []
+    page.close()
+
+
+def test_no_published_file_runs_a_script(payload_site: str, browser: object) -> None:
+    """Every kind of file the site publishes, opened in Chromium from the registry's origin,
+    on a plain static server that sends no special header (as GitHub Pages): a model file whose
+    bytes are an HTML page is not rendered as one, and nothing else runs either."""
+    page = browser.new_page()  # type: ignore[attr-defined]
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: _record(dialogs, d))
+    record = json.loads(_get(payload_site + "v1/models/html-probe/1.0.0/index.json"))
+    files = [record["artifact"], *record["artifact"]["external_data"]]
+    urls = [payload_site + "v1/models/html-probe/1.0.0/" + f["href"] for f in files]
+    assert all("/artifacts/sha256/" in url and not url.endswith(".onnx") for url in urls)
+    urls += [
+        payload_site + relative
+        for relative in (
+            "v1/index.json",
+            "v1/models/html-probe/1.0.0/index.json",
+            "v1/models/html-probe/1.0.0/sbom.spdx.json",
+            "v1/models/html-probe/1.0.0/sbom.spdx3.json",
+            "v1/models/html-probe/1.0.0/sbom.cdx.json",
+            "v1/models/html-probe/1.0.0/chunks.json",
+            "v1/events.json",
+            "v1/openapi.yaml",
+            "feed.xml",
+            "metrics.prom",
+            "_headers",
+        )
+    ]
+    for url in urls:
+        try:
+            page.goto(url)
+            page.wait_for_timeout(200)
+        except Exception as exc:  # noqa: BLE001 - a download is not a page: nothing can run
+            assert "Download is starting" in str(exc), (url, exc)
+    assert dialogs == []
+    page.close()
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url) as response:  # noqa: S310 - http on loopback
+        return str(response.read().decode())
+
+
+def test_docs_pages_run_the_theme_and_nothing_else(docs_site: str, browser: object) -> None:
+    """Every page of the documentation: the theme's scripts run (its search finds a page) with
+    no CSP violation; a page's own script, event handler or javascript: link does not run."""
+    page = browser.new_page()  # type: ignore[attr-defined]
+    dialogs: list[str] = []
+    violations: list[str] = []
+    page.on("dialog", lambda d: _record(dialogs, d))
+    page.on("console", lambda m: violations.append(m.text) if "Content Security" in m.text else None)
+    pages = ["index.html", "security.html", "reference/manifest.html", "deploying.html"]
+    for name in pages:
+        page.goto(docs_site + name)
+        page.wait_for_load_state("networkidle")
+    assert violations == [], violations
+    page.goto(docs_site + "index.html")
+    page.fill("input[data-md-component=search-query]", "polyglot")
+    page.wait_for_selector(".md-search-result__item", timeout=10_000)
+    page.goto(docs_site + "hostile.html")
+    page.wait_for_timeout(300)
+    page.click("text=click me")
+    page.wait_for_timeout(300)
+    assert dialogs == []
+    assert violations, "the hostile page's script was not even attempted"
     page.close()

@@ -29,6 +29,7 @@ from tests.helpers import (
     commit_all,
     manifest_data,
     run,
+    sha256_of,
     spdx3_validation,
     tree_digest,
     write_version,
@@ -62,7 +63,8 @@ def test_layout(site: Path) -> None:
         "docs/reference/manifest.html",
         "static/catalog.js",
         "models/iris-mlp/index.html",
-        "artifacts/iris-mlp/1.1.0/model.onnx",
+        f"artifacts/sha256/{sha256_of(PROJECT / 'models/iris-mlp/1.1.0/model.onnx')}",
+        "_headers",
     ]:
         assert (site / path).is_file(), path
     index = json.loads((site / "v1/index.json").read_text())
@@ -77,9 +79,11 @@ def test_version_record(site: Path) -> None:
     assert record["id"] == "iris-mlp@1.1.0"
     assert record["digest"] == f"sha256:{manifest['artifact']['sha256']}"
     assert record["manifest"] == manifest
-    assert record["artifact"]["url"] == (
-        "https://modelreg.invalid/registry/artifacts/iris-mlp/1.1.0/model.onnx"
+    sha256 = manifest["artifact"]["sha256"]
+    assert (
+        record["artifact"]["url"] == f"https://modelreg.invalid/registry/artifacts/sha256/{sha256}"
     )
+    assert record["artifact"]["path"] == "model.onnx"  # the name fetch restores
     served = (site / "v1/models/iris-mlp/1.1.0" / record["artifact"]["href"]).resolve()
     assert served.read_bytes() == (PROJECT / "models/iris-mlp/1.1.0/model.onnx").read_bytes()
     assert record["model_info"]["inputs"] == [
@@ -309,8 +313,9 @@ def test_base_url_and_git_times(tmp_path: Path) -> None:
         == 0
     )
     record = json.loads((out / "v1/models/pitch/1.0.0/index.json").read_text())
+    sha256 = record["artifact"]["sha256"]
     assert record["artifact"]["url"] == (
-        "https://cdn.example.net/teams/ml/registry/artifacts/pitch/1.0.0/nmp.tflite"
+        f"https://cdn.example.net/teams/ml/registry/artifacts/sha256/{sha256}"
     )
     assert record["history"]["published"]["timestamp"] == "2025-03-04T05:06:07Z"
     index = json.loads((out / "v1/index.json").read_text())

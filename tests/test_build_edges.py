@@ -106,15 +106,24 @@ def test_url_only_artifact_keeps_its_url_in_every_sbom(
     [
         (
             lambda r: (r / "registry.yaml").write_text(
-                "name: x\nartifact_url_template: 'https://cdn.example.org/{sha256}/{path}'\n"
+                "name: x\nartifact_url_template: 'https://cdn.example.org/{md5}/{path}'\n"
             ),
-            "unknown placeholder(s) sha256",
+            "unknown placeholder(s) md5",
         ),
         (lambda r: (r / "mkdocs.yml").write_text("site_name: x\n"), "docs/ is not"),
         (
             lambda r: (
                 shutil.copytree(PROJECT / "docs", r / "docs"),
                 (r / "mkdocs.yml").write_text("site_name: x\ntheme:\n  name: no-such\n"),
+            ),
+            "mkdocs.config.unsafe: theme must be one of",
+        ),
+        (
+            lambda r: (
+                shutil.copytree(PROJECT / "docs", r / "docs"),
+                (r / "mkdocs.yml").write_text(
+                    "site_name: x\nmarkdown_extensions:\n  - toc:\n      no_such_option: 1\n"
+                ),
             ),
             "documentation build",
         ),
@@ -127,6 +136,7 @@ def test_broken_configuration_is_a_clear_error(
     code, _, err = run("build", "--root", registry, "--out", tmp_path / "site")
     assert code == 1, err
     assert message in err
+    assert 'File "' not in err  # a message, not a traceback
 
 
 def test_source_date_epoch_outside_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -219,7 +219,7 @@ def test_links_planted_in_the_spare_are_not_followed(registry: Path, tmp_path: P
     spare = spare_path(site)
     outside = tmp_path / "outside"
     outside.mkdir()
-    for folder in (spare / "v1/models/iris-1", spare / "artifacts/iris-1"):
+    for folder in (spare / "v1/models/iris-1", spare / "artifacts/sha256"):
         shutil.rmtree(folder)
         folder.symlink_to(outside)
     assert built(registry, site) == expected

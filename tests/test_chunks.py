@@ -113,6 +113,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def served_file(site: Path, name: str) -> Path:
+    """Where the site serves the version's file `name` (content-addressed, by its SHA-256)."""
+    artifact = json.loads((site / "v1/models" / ID / "index.json").read_text())["artifact"]
+    entry = next(e for e in [artifact, *artifact["external_data"]] if e["path"] == name)
+    return site / "artifacts/sha256" / str(entry["sha256"])
+
+
 def test_chunks_document_matches_the_files_and_the_record(site: Path) -> None:
     record = json.loads((site / "v1/models" / ID / "index.json").read_text())
     document = json.loads((site / "v1/models" / ID / "chunks.json").read_text())
@@ -120,11 +127,10 @@ def test_chunks_document_matches_the_files_and_the_record(site: Path) -> None:
     Draft202012Validator(schema).validate(document)
     assert record["links"]["chunks"].endswith("chunks.json")
     assert document["chunk_size"] == CHUNK_SIZE
-    served = site / "artifacts" / ID
     by_path = {entry["path"]: entry for entry in document["files"]}
     assert set(by_path) == {"model.onnx", WEIGHTS}
     for entry in by_path.values():
-        data = (served / entry["path"]).read_bytes()
+        data = served_file(site, entry["path"]).read_bytes()
         slices = [data[i : i + CHUNK_SIZE] for i in range(0, len(data), CHUNK_SIZE)]
         assert entry["chunks"] == [hashlib.sha256(s).hexdigest() for s in slices]
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()
@@ -140,6 +146,7 @@ class FaultyServer(RangeRequestHandler):
     whole-file response after `cut_after` bytes. Records every Range header asked for."""
 
     ranges: list[str | None]
+    weights: str  # the URL path the weights are served at (by their SHA-256)
     corrupt_responses = 0  # how many responses carrying chunk 1 come corrupted
     cut_after: int | None = None
 
@@ -147,7 +154,7 @@ class FaultyServer(RangeRequestHandler):
         pass
 
     def copyfile(self, source: BinaryIO, outputfile: BinaryIO) -> None:  # type: ignore[override]
-        if not self.path.endswith(WEIGHTS):
+        if not self.path.endswith(type(self).weights):
             super().copyfile(source, outputfile)
             return
         wanted = self.headers.get("Range")
@@ -167,7 +174,8 @@ class FaultyServer(RangeRequestHandler):
 
 @pytest.fixture
 def server(site: Path) -> Iterator[tuple[str, type[FaultyServer]]]:
-    handler_class = type("Handler", (FaultyServer,), {"ranges": []})
+    weights = served_file(site, WEIGHTS).name
+    handler_class = type("Handler", (FaultyServer,), {"ranges": [], "weights": weights})
     handler = functools.partial(handler_class, directory=str(site))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
@@ -183,7 +191,7 @@ def _fetch(url: str, to: Path) -> tuple[int, str]:
 
 def _same_files(site: Path, to: Path) -> None:
     for name in ("model.onnx", WEIGHTS):
-        assert (to / name).read_bytes() == (site / "artifacts" / ID / name).read_bytes()
+        assert (to / name).read_bytes() == served_file(site, name).read_bytes()
 
 
 def test_fetch_verifies_every_chunk(site: Path, server: tuple[str, type[FaultyServer]]) -> None:
@@ -257,8 +265,9 @@ def test_a_resumed_download_checks_what_it_kept(
 def test_the_preview_server_answers_range_requests(
     site: Path, server: tuple[str, type[FaultyServer]]
 ) -> None:
-    url = server[0] + f"artifacts/{ID}/model.onnx"
-    data = (site / "artifacts" / ID / "model.onnx").read_bytes()
+    record = json.loads((site / "v1/models" / ID / "index.json").read_text())
+    url = server[0] + f"artifacts/sha256/{record['artifact']['sha256']}"
+    data = (site / "artifacts/sha256" / record["artifact"]["sha256"]).read_bytes()
 
     def get(wanted: str) -> tuple[int, bytes, str | None]:
         request = urllib.request.Request(url, headers={"Range": wanted})  # noqa: S310 - http
@@ -332,7 +341,7 @@ def test_a_hostile_record_or_chunk_list_is_refused(
 
 def test_a_missing_file_on_a_local_registry_is_a_clear_error(site: Path, tmp_path: Path) -> None:
     tampered = _tampered_site(site, tmp_path, lambda record, chunks: None)
-    (tampered / "artifacts" / ID / WEIGHTS).unlink()
+    served_file(tampered, WEIGHTS).unlink()
     code, err = _fetch(tampered.as_uri(), tmp_path / "to")
     assert code == 1
     assert "cannot read" in err and WEIGHTS in err
@@ -376,7 +385,7 @@ def test_a_missing_file_on_a_server_is_not_a_resumable_interruption(
     site: Path, tmp_path: Path
 ) -> None:
     tampered = _tampered_site(site, tmp_path, lambda record, chunks: None)
-    (tampered / "artifacts" / ID / WEIGHTS).unlink()
+    served_file(tampered, WEIGHTS).unlink()
     handler = functools.partial(RangeRequestHandler, directory=str(tampered))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PROJECT, VALID_REAL_MODELS, commit_all, run
+from tests.helpers import PROJECT, VALID_REAL_MODELS, commit_all, run, sha256_of
 
 
 def fill_todos(text: str) -> str:
@@ -113,7 +113,7 @@ def test_new_user_adds_builds_serves_and_fetches(tmp_path: Path, serve: object) 
         fetched = target / file
         assert fetched.read_bytes() == (PROJECT.parent / "shared/real-models" / file).read_bytes()
     # A corrupted byte on the server: a clear error, and no file (not even a partial one) kept.
-    served = site / "artifacts/nmp-tflite/1.0.0/nmp.tflite"
+    served = site / "artifacts/sha256" / sha256_of(PROJECT.parent / "shared/real-models/nmp.tflite")
     data = bytearray(served.read_bytes())
     data[1000] ^= 0xFF
     served.write_bytes(bytes(data))

@@ -114,8 +114,7 @@ def test_version_number_reused_after_deprecation(published: Path) -> None:
     assert codes(report) == [("history.version-reused", "models/alpha/1.0.0/manifest.yaml")]
 
 
-@pytest.mark.parametrize("name", ["beta_net", "Beta-Net", "beta--net", "betanet", "bet-anet"])
-def test_confusable_model_names(published: Path, name: str) -> None:
+def _new_model_named(published: Path, name: str) -> None:
     folder = published / "models" / name / "1.0.0"
     folder.mkdir(parents=True)
     shutil.copy(VALID_REAL_MODELS["nmp.tflite"].path, folder / "nmp.tflite")
@@ -123,8 +122,33 @@ def test_confusable_model_names(published: Path, name: str) -> None:
     write_version(published, data)  # same manifest as beta-net: the folder name is the problem
     (published / "models/beta-net/1.0.0/manifest.yaml").replace(folder / "manifest.yaml")
     git(published, "checkout", "--", "models/beta-net")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *["beta_net", "Beta-Net", "beta--net", "betanet", "bet-anet"],  # case and separators
+        *["beta-ne1", "beta-rnet", "bcta-net", "beta-nett", "eta-net"],  # look-alikes, one edit
+    ],
+)
+def test_confusable_model_names(published: Path, name: str) -> None:
+    _new_model_named(published, name)
     _, report = check(published)
     assert ("history.confusable-name", f"models/{name}/1.0.0/manifest.yaml") in codes(report)
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_distinct_and_allowed_names(published: Path, allowed: bool) -> None:
+    _new_model_named(published, "gamma-net")  # two characters from beta-net: distinct
+    _new_model_named(published, "beta-nets")
+    if allowed:
+        config = published / "registry.yaml"
+        text = config.read_text() if config.exists() else "name: names\n"
+        config.write_text(text + "similar_names_allowed: [beta-nets]\n")
+    _, report = check(published)
+    found = {f for code, f in codes(report) if code == "history.confusable-name"}
+    expected = set() if allowed else {"models/beta-nets/1.0.0/manifest.yaml"}
+    assert found == expected
 
 
 def test_changed_since_validates_only_changed_versions(published: Path) -> None:

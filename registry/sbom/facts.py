@@ -152,7 +152,9 @@ def collect(catalog: Catalog, version: PublishedVersion) -> SbomFacts:
         sha256=manifest.artifact.sha256,
         size=manifest.artifact.size,
         filename=filename.rsplit("/", 1)[-1],
-        download_url=catalog.artifact_url(version, manifest.artifact.path),
+        download_url=catalog.artifact_url(
+            version, manifest.artifact.path, manifest.artifact.sha256
+        ),
         purl=PackageURL(
             type="generic",
             name=version.name,

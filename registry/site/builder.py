@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import multiprocessing.util
 import shutil
 import time
@@ -32,6 +33,7 @@ from registry.site import eventpages, paths
 from registry.site.atomic import remove_leftovers, staging
 from registry.site.docs import build_docs
 from registry.site.guard import check_output
+from registry.site.headers import headers_file
 from registry.site.html import render_page
 from registry.site.lineage_svg import render_svg
 from registry.site.records import (
@@ -122,12 +124,7 @@ def _write_version(
         files = [(art.path, art.sha256, art.size)]
         files += [(e.path, e.sha256, e.size) for e in art.external_data]
         for relative, sha256, size in files:
-            out.artifact(
-                version.manifest.folder / relative,
-                paths.artifact(name, number, relative),
-                sha256,
-                size,
-            )
+            out.artifact(version.manifest.folder / relative, paths.artifact(sha256), sha256, size)
     lineage = catalog.lineage.around({version.id}, VERSION_PAGE_RADIUS)
     events = catalog.events_of(name, number)
     key = ""
@@ -183,13 +180,12 @@ def _render_version(
     art = version.manifest.artifact
     artifact_href = art.url
     if catalog.config.publish_artifacts and art.path:
-        artifact_href = link(page, paths.artifact(name, number, art.path))
+        artifact_href = link(page, paths.artifact(art.sha256))
     signature_href = None
     if catalog.config.publish_artifacts and version.signature and version.signature.present:
-        target = paths.artifact(name, number, SIGNATURE_FILE)
-        files.add(
-            target, out.stored(target, (version.manifest.folder / SIGNATURE_FILE).read_bytes())
-        )
+        bundle = (version.manifest.folder / SIGNATURE_FILE).read_bytes()
+        target = paths.artifact(hashlib.sha256(bundle).hexdigest())
+        files.add(target, out.stored(target, bundle))
         signature_href = link(page, target)
     svg = _lineage_svg(catalog, {version.id}, page, VERSION_PAGE_RADIUS)
     events = _timeline(catalog, catalog.events_of(name, number))
@@ -365,6 +361,7 @@ def write_site(out: SiteWriter, catalog: Catalog, root: Path, jobs: int = 1) -> 
         out.copy(root / name, paths.trust_root(number))
     _write_schemas(out)
     _write_static(out)
+    out.text(paths.HEADERS, headers_file())
     out.text(paths.HOME_PAGE, render_page("index.html", paths.HOME_PAGE, index=index, **stamped))
     with Progress("writing", len(catalog.models), "models") as progress:
         if jobs <= 1 or len(catalog.models) < 2:

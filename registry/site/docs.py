@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import logging
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +21,11 @@ from registry.versions import LATEST_SCHEMA_VERSION
 
 CONFIG_FILE = "mkdocs.yml"
 MANIFEST_REFERENCE = "reference/manifest.md"
+# The theme's own inline scripts are allowed by their hashes (added per page); nothing else.
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
-    "base-uri 'none'; form-action 'none'"
+    "base-uri 'none'; form-action 'none'; object-src 'none'; frame-src 'none'"
 )
 
 
@@ -131,26 +135,75 @@ def build_docs(root: Path, out: Path, epoch: int, site_url: str) -> bool:
                     str(config_file), docs_dir=str(docs), site_dir=str(out), site_url=site_url
                 )
                 build(config)
+            # What a page or the configuration could have put into a page as a script.
+            sources = [config_file.read_text(encoding="utf-8", errors="replace")] + [
+                p.read_text(encoding="utf-8", errors="replace")
+                for p in docs.rglob("*")
+                if p.is_file()
+            ]
         except (MkDocsException, OSError) as exc:
+            # MkDocs' configuration errors carry a traceback after their first line
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelregError(
-                f"the documentation build (MkDocs, {CONFIG_FILE}) failed: {exc}"
-            ) from exc
+                f"the documentation build (MkDocs, {CONFIG_FILE}) failed: {reason}"
+            ) from None
         finally:
             if previous is None:
                 del os.environ["SOURCE_DATE_EPOCH"]
             else:
                 os.environ["SOURCE_DATE_EPOCH"] = previous
-    _add_csp(out)
+    _add_csp(out, sources)
     return True
 
 
-def _add_csp(out: Path) -> None:
+class _InlineScripts(HTMLParser):
+    """The text of every inline script of a page (scripts that carry data, such as JSON, are
+    not run and need no hash)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.scripts: list[str] = []
+        self._open = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        kind = (dict(attrs).get("type") or "text/javascript").lower()
+        self._open = tag == "script" and "src" not in dict(attrs) and "json" not in kind
+        if self._open:
+            self.scripts.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._open = False
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            self.scripts[-1] += data
+
+
+def _inline_scripts(page: str) -> list[str]:
+    parser = _InlineScripts()
+    parser.feed(page)
+    return parser.scripts
+
+
+def _hash(script: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+
+
+def _add_csp(out: Path, sources: list[str]) -> None:
     """Make the CSP meta tag the first element of every documentation page, as in the catalog.
 
-    The MkDocs theme runs small inline scripts, so this policy allows inline code from the page
-    itself, and still nothing from elsewhere.
-    """
-    meta = f'<meta http-equiv="Content-Security-Policy" content="{DOCS_CSP}">'
+    The theme runs small inline scripts on every page (their text depends on the page's depth):
+    each page allows its own by their SHA-256. An inline script whose text is in a source file
+    of docs/ came from a page's raw HTML (which validation refuses anyway) and is not allowed:
+    no inline code runs but the theme's."""
     for page in sorted(out.rglob("*.html")):
         text = page.read_text(encoding="utf-8")
+        theirs = {
+            _hash(script)
+            for script in _inline_scripts(text)
+            if script.strip() and not any(script.strip() in source for source in sources)
+        }
+        policy = DOCS_CSP.format(hashes="".join(f" {h}" for h in sorted(theirs)))
+        meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
         page.write_text(text.replace("<head>", f"<head>\n{meta}", 1), encoding="utf-8")

@@ -16,6 +16,7 @@ from registry import __version__
 from registry.events import Event
 from registry.site import paths
 from registry.site.records import API_VERSION, link
+from registry.text import xml_text
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ENTRIES = 100
@@ -116,9 +117,11 @@ def atom_feed(
     feed = ET.Element(f"{{{ATOM}}}feed")
 
     def add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+        element = ET.SubElement(
+            parent, f"{{{ATOM}}}{tag}", {k: xml_text(v) for k, v in attrs.items()}
+        )
         if text is not None:
-            element.text = text
+            element.text = xml_text(text)  # history may hold what XML cannot carry
         return element
 
     add(feed, "id", f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, base_url + paths.FEED)}")

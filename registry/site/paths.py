@@ -16,6 +16,8 @@ LOG_HEAD = "v1/log/head.json"
 STATS = "v1/stats.json"
 METRICS = "metrics.prom"
 DOCS = "docs"
+ARTIFACTS = "artifacts/sha256"
+HEADERS = "_headers"
 STATIC = "static"
 SBOM_FILES = {"spdx": "sbom.spdx.json", "spdx3": "sbom.spdx3.json", "cdx": "sbom.cdx.json"}
 
@@ -53,5 +55,7 @@ def version_page(name: str, version: str) -> str:
     return f"models/{name}/{version}/index.html"
 
 
-def artifact(name: str, version: str, relative: str) -> str:
-    return f"artifacts/{name}/{version}/{relative}"
+def artifact(sha256: str) -> str:
+    """A published model file, by its content: no name a contributor chose (`payload.html`), so
+    nothing a browser renders from the registry's origin; fetch restores the manifest's names."""
+    return f"{ARTIFACTS}/{sha256}"

@@ -47,12 +47,12 @@ def _artifact(catalog: Catalog, version: PublishedVersion, doc: str) -> dict[str
             "path": relative,
             "sha256": sha256,
             "size": size,
-            "url": catalog.artifact_url(version, relative),
+            "url": catalog.artifact_url(version, relative, sha256),
         }
         if relative in version.chunks:
             item["merkle_root"] = merkle_root(version.chunks[relative])
         if published:
-            item["href"] = link(doc, paths.artifact(version.name, version.version, relative))
+            item["href"] = link(doc, paths.artifact(sha256))
         return item
 
     main = (
@@ -69,9 +69,9 @@ def _signature(catalog: Catalog, version: PublishedVersion, doc: str) -> dict[st
     if data["present"]:
         digest = hash_file(version.manifest.folder / SIGNATURE_FILE)
         data.update(sha256=digest.sha256, size=digest.size)
-        data["url"] = catalog.artifact_url(version, SIGNATURE_FILE)
+        data["url"] = catalog.artifact_url(version, SIGNATURE_FILE, digest.sha256)
         if catalog.config.publish_artifacts:
-            data["href"] = link(doc, paths.artifact(version.name, version.version, SIGNATURE_FILE))
+            data["href"] = link(doc, paths.artifact(digest.sha256))
     return data
 
 

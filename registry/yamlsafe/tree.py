@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from registry.findings import Finding, Position, error
+from registry.text import describe, first_unsafe
 from registry.yamlsafe.scalars import read_plain
 
 MAX_DEPTH = 64
@@ -153,9 +154,20 @@ class TreeBuilder:
         frame.key, frame.discard, frame.expecting_value = text, False, True
         self.positions[(*frame.path, text)] = position
 
+    def check_text(self, text: str, position: Spot) -> None:
+        unsafe = first_unsafe(text)
+        if unsafe is not None:
+            self.fail(
+                "yaml.control-character",
+                f"the text holds {describe(unsafe)}, a control or invisible character that can "
+                "hide or reorder what a reader sees; remove it",
+                position,
+            )
+
     def scalar(self, event: Any) -> None:
         self.check_node(event)
         position = mark_position(event.start_mark)
+        self.check_text(event.value, position)
         path = self.child_path(position)
         if path is None:
             self.key(event)
