@@ -4,7 +4,10 @@ failing pull request gets, against golden files."""
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +36,221 @@ def test_workflows_pass_actionlint() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+BASE_SHA = "${{ github.event.pull_request.base.sha }}"
+# Options of `pip install` that take a value, and those of them whose value is a file to read.
+PIP_VALUE_OPTIONS = {"-i", "--index-url", "-c", "--constraint", "-r", "--requirement"}
+PIP_FILE_OPTIONS = {"-c", "--constraint", "-r", "--requirement"}
+# What runs code: never inside the pull request's checkout.
+RUNS_CODE = re.compile(r"\b(python3?|pip3?|make|modelreg|node|npm|npx|bash|sh|source)\b")
+
+
+def _steps(job: str) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = _workflow("validate.yml")["jobs"][job]["steps"]
+    return steps
+
+
+def _step(job: str, name_starts: str) -> dict[str, Any]:
+    return next(s for s in _steps(job) if str(s.get("name", "")).startswith(name_starts))
+
+
+def _checkouts() -> tuple[str, str]:
+    """The `validate` job's two checkouts: (the base's path, the pull request's path)."""
+    checkouts = [
+        s for s in _steps("validate") if str(s.get("uses", "")).startswith("actions/checkout@")
+    ]
+    assert len(checkouts) == 2
+    base = [s["with"] for s in checkouts if s["with"].get("ref") == BASE_SHA]
+    pull = [s["with"] for s in checkouts if "ref" not in s["with"]]  # github.sha: the merge commit
+    assert len(base) == 1 and len(pull) == 1
+    assert base[0] == {
+        "ref": BASE_SHA,
+        "path": base[0]["path"],
+        "persist-credentials": False,
+        "lfs": False,
+    }
+    assert pull[0] == {
+        "path": pull[0]["path"],
+        "fetch-depth": 0,
+        "persist-credentials": False,
+        "lfs": False,
+    }
+    assert base[0]["path"] != pull[0]["path"]
+    return str(base[0]["path"]), str(pull[0]["path"])
+
+
+def _bash(script: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """A step's `run` as GitHub runs it (bash -e), in `cwd`."""
+    return subprocess.run(
+        ["bash", "-e", "-c", script],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def test_validate_workflow_is_safe_for_untrusted_pull_requests() -> None:
     workflow = _workflow("validate.yml")
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
     assert "pull_request" in triggers and "pull_request_target" not in triggers
     assert workflow["permissions"] == {"contents": "read"}
-    steps = workflow["jobs"]["validate"]["steps"]
-    checkout = next(s for s in steps if str(s.get("uses", "")).startswith("actions/checkout"))
+    for name in ("validate", "project-tests"):
+        job = workflow["jobs"][name]
+        assert job["if"] == "github.event_name == 'pull_request'"
+        assert job["permissions"] == {"contents": "read"}
+        assert "needs" not in job  # nothing of one reaches the other
+    assert "secrets" not in str(workflow)  # comments aside: no job reads a secret
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            uses = str(step.get("uses", ""))
+            assert not uses.startswith("./")  # no action from a checkout
+            assert not uses.startswith("actions/cache")  # a pull request can write its cache
+            assert "cache" not in step.get("with", {})
+            assert "${{" not in str(step.get("run", ""))  # expressions only through env
+    assert workflow["jobs"]["validate"]["env"] == {"BASE_SHA": BASE_SHA}
+
+
+def test_modelreg_is_installed_from_the_base_checkout_only() -> None:
+    base, pull = _checkouts()
+    installs = [s for s in _steps("validate") if "pip install" in str(s.get("run", ""))]
+    assert installs
+    local = []
+    for step in installs:
+        assert "working-directory" not in step  # the workspace root: `python -m` reads the cwd
+        for line in str(step["run"]).splitlines():
+            if "pip install" not in line:
+                continue
+            words = shlex.split(line)
+            assert "-e" not in words and "--editable" not in words
+            args = iter(words[words.index("install") + 1 :])
+            for word in args:
+                if word in PIP_VALUE_OPTIONS:
+                    value = next(args)
+                    if word in PIP_FILE_OPTIONS:
+                        assert value.startswith(f"{base}/"), line
+                elif not word.startswith("-") and ("/" in word or word.startswith(".")):
+                    local.append(word)
+    assert local == [f"./{base}[all,torch]"]  # a wheel of the base's tree, nothing else
+    assert all(pull not in str(s.get("run", "")) for s in installs)
+
+
+def test_torch_pin_of_the_install_step_matches_the_constraints() -> None:
+    base, _ = _checkouts()
+    script = str(_step("validate", "Install modelreg").get("run"))
+    pattern = re.search(rf"grep -x '([^']+)' {base}/constraints.txt", script)
+    assert pattern is not None
+    done = subprocess.run(
+        ["grep", "-x", pattern.group(1), "constraints.txt"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    pins = done.stdout.splitlines()
+    assert len(pins) == 1 and pins[0].startswith("torch==")
+
+
+def test_pull_request_checkout_is_only_data() -> None:
+    _, pull = _checkouts()
+    mentioned = re.compile(rf"\b{re.escape(pull)}\b")
+    commands = []
+    for step in _steps("validate"):
+        script = str(step.get("run", ""))
+        assert not mentioned.search(str(step.get("env", "")))  # no PYTHONPATH, PATH into it
+        if step.get("working-directory") == pull:
+            assert not RUNS_CODE.search(script), script  # git only, on the data
+            continue
+        assert "working-directory" not in step
+        if "modelreg" in script:
+            commands.append(script)
+            assert f"--root {pull}" in script
+        assert not mentioned.search(script.replace(f"--root {pull}", "")), script
+    validate = next(c for c in commands if " validate" in c)
+    assert '--base "$BASE_SHA"' in validate
+    assert '--changed-since "$BASE_SHA"' in validate
+    assert "--format github" in validate  # annotations, and the summary
+    lfs = _step("validate", "Pull Git LFS content")
+    assert lfs["working-directory"] == pull
+    assert "git lfs pull --include" in lfs["run"]
+
+
+def test_validate_step_judges_the_pull_request_from_outside_it(tmp_path: Path) -> None:
+    """The step's own command, run from the workspace root with the pull request's tree in the
+    checkout's path: annotations name files of the repository, and the summary is written."""
+    _, pull = _checkouts()
+    _failing_pull_request(tmp_path / pull)
+    base_sha = git(tmp_path / pull, "rev-parse", "main").strip()
+    summary = tmp_path / "summary.md"
+    done = _bash(
+        str(_step("validate", "Validate the changed versions").get("run")),
+        tmp_path,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        BASE_SHA=base_sha,
+        GITHUB_STEP_SUMMARY=str(summary),
+    )
+    assert done.returncode == 1, done.stderr
+    golden = (GOLDEN / "pr-annotations.txt").read_text()
+    assert done.stdout == golden.replace("changed since main;", f"changed since {base_sha};")
+    assert "modelreg validate" in summary.read_text()
+
+
+def test_the_base_must_be_in_the_pull_requests_tree(tmp_path: Path) -> None:
+    root = tmp_path / "submission"
+    root.mkdir()
+    (root / "a.txt").write_text("base\n")
+    base = commit_all(root, "base")
+    git(root, "checkout", "-q", "-b", "pull-request")
+    (root / "a.txt").write_text("pull request\n")
+    commit_all(root, "pull request")
+    script = str(_step("validate", "Check that the pull request's tree contains").get("run"))
+    assert _bash(script, root, BASE_SHA=base).returncode == 0
+    git(root, "checkout", "-q", "main")
+    (root / "b.txt").write_text("moved on\n")
+    moved = commit_all(root, "main moved on")
+    git(root, "checkout", "-q", "pull-request")
+    done = _bash(script, root, BASE_SHA=moved)
+    assert done.returncode == 1 and "::error::" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("changed", "runs"),
+    [
+        ("models/pitch/1.0.0/manifest.yaml", False),
+        ("registry.yaml", False),
+        ("registry/validate.py", True),
+        ("pyproject.toml", True),
+        ("constraints.txt", True),
+        ("schema/manifest/1.1.json", True),
+        ("tests/test_cli.py", True),
+        ("Makefile", True),
+    ],
+)
+def test_project_tests_run_when_the_pull_request_changes_the_project(
+    tmp_path: Path, changed: str, runs: bool
+) -> None:
+    root = tmp_path / "repo"
+    (root / changed).parent.mkdir(parents=True)
+    (root / "README.md").write_text("base\n")
+    base = commit_all(root, "base")
+    (root / changed).write_text("changed\n")
+    commit_all(root, "pull request")
+    output = tmp_path / "output"
+    step = _step("project-tests", "Find whether the pull request changes the project")
+    assert step["env"] == {"BASE_SHA": BASE_SHA}
+    done = _bash(str(step["run"]), root, BASE_SHA=base, GITHUB_OUTPUT=str(output))
+    assert done.returncode == 0, done.stderr
+    assert output.read_text() == f"run={'true' if runs else 'false'}\n"
+
+
+def test_project_tests_run_the_pull_requests_own_suite() -> None:
+    steps = _steps("project-tests")
+    checkout = steps[0]
+    assert str(checkout["uses"]).startswith("actions/checkout@")
     assert checkout["with"] == {"fetch-depth": 0, "persist-credentials": False, "lfs": False}
-    scripts = "\n".join(str(s.get("run", "")) for s in steps)
-    assert "git lfs pull --include" in scripts
-    assert '--base "origin/${BASE_REF}"' in scripts
-    assert '--changed-since "origin/${BASE_REF}"' in scripts
-    assert "--format github" in scripts
-    assert "${{" not in scripts  # expressions only through env: no script injection
+    test = _step("project-tests", "Run the pull request's test suite")
+    assert test["run"] == "make test"
+    assert test["if"] == "steps.changes.outputs.run == 'true'"
 
 
 def test_full_validation_is_sharded_over_the_whole_registry() -> None:
