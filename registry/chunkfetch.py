@@ -13,10 +13,7 @@ import fcntl
 import hashlib
 import http.client
 import re
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -64,29 +61,9 @@ class ChunkPlan:
             )
 
 
-def _open(url: str, start: int, end: int | None) -> tuple[BinaryIO, int]:
-    """A stream of `url` from byte `start` (to `end`, inclusive), and the offset it actually
-    starts at: 0 when the server ignores the range."""
-    parsed = urllib.parse.urlparse(url)
-    if parsed.scheme == "file":
-        try:
-            handle = Path(urllib.request.url2pathname(parsed.path)).open("rb")  # noqa: SIM115
-        except OSError as exc:
-            raise ChunkError(f"cannot read {url}: {exc.strerror}") from exc
-        handle.seek(start)
-        return handle, start
-    if parsed.scheme not in ("http", "https"):
-        raise ChunkError(f"{url}: only file:// and http(s):// URLs are followed")
-    request = urllib.request.Request(url)  # noqa: S310 - scheme checked
-    if start or end is not None:
-        request.add_header("Range", f"bytes={start}-{'' if end is None else end}")
-    try:
-        response: Any = urllib.request.urlopen(request, timeout=60)  # noqa: S310
-    except urllib.error.HTTPError as exc:
-        raise ChunkError(f"cannot read {url}: the server answered {exc.code} {exc.reason}") from exc
-    except (OSError, ValueError) as exc:
-        raise ChunkError(f"cannot read {url}: {exc}; run the same command to resume") from exc
-    return response, start if response.status == 206 else 0
+# Opens `url` from byte `start` (to `end`, inclusive): the stream and the offset it really starts
+# at (0 when the server ignores the range). The client's transport, which decides where it may go.
+Opener = Callable[[str, int, "int | None"], tuple[Any, int]]
 
 
 def _read(stream: BinaryIO, length: int) -> bytes:
@@ -117,13 +94,13 @@ def _verified_prefix(partial: Path, plan: ChunkPlan) -> int:
 
 
 def fetch_chunked(
-    url: str, partial: Path, plan: ChunkPlan, progress: Progress | None = None
+    url: str, partial: Path, plan: ChunkPlan, progress: Progress | None, opener: Opener
 ) -> int:
     """Complete `partial` from `url`, verifying each chunk; the number of chunks fetched
     again after a mismatch. Raises ChunkError (the partial file is kept for a resume)."""
     partial.parent.mkdir(parents=True, exist_ok=True)
     with _alone(partial):
-        return _complete(url, partial, plan, progress)
+        return _complete(url, partial, plan, progress, opener)
 
 
 @contextlib.contextmanager
@@ -136,8 +113,7 @@ def _alone(partial: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise ChunkError(
-                f"another fetch is downloading the same file into {partial.parent.parent}; "
-                "wait for it to finish"
+                "another fetch is downloading the same file; wait for it to finish"
             ) from None
         try:
             yield
@@ -145,7 +121,9 @@ def _alone(partial: Path) -> Iterator[None]:
             lock.unlink(missing_ok=True)
 
 
-def _complete(url: str, partial: Path, plan: ChunkPlan, progress: Progress | None) -> int:
+def _complete(
+    url: str, partial: Path, plan: ChunkPlan, progress: Progress | None, opener: Opener
+) -> int:
     first = _verified_prefix(partial, plan)
     if progress is not None:
         progress(plan.span(first)[0] if first < len(plan.chunks) else plan.size)
@@ -153,7 +131,7 @@ def _complete(url: str, partial: Path, plan: ChunkPlan, progress: Progress | Non
     try:
         with partial.open("ab") as out:
             if first < len(plan.chunks):
-                refetched = _stream(url, out, plan, first, progress)
+                refetched = _stream(url, out, plan, first, progress, opener)
     except CorruptChunk:
         partial.unlink()  # an interruption keeps the verified chunks; a corrupt server does not
         raise
@@ -194,9 +172,11 @@ def _skip(stream: BinaryIO, count: int, url: str) -> None:
         count -= min(READ_SIZE, count)
 
 
-def _stream(url: str, out: BinaryIO, plan: ChunkPlan, first: int, progress: Progress | None) -> int:
+def _stream(
+    url: str, out: BinaryIO, plan: ChunkPlan, first: int, progress: Progress | None, opener: Opener
+) -> int:
     start = plan.span(first)[0]
-    stream, offset = _open(url, start, None)
+    stream, offset = opener(url, start, None)
     refetched = 0
     with stream:
         _skip(stream, start - offset, url)  # a server that ignored the range
@@ -205,7 +185,7 @@ def _stream(url: str, out: BinaryIO, plan: ChunkPlan, first: int, progress: Prog
             where = f"after {index} of {len(plan.chunks)} chunks"
             data = _receive(stream, length, url, where)
             if hashlib.sha256(data).hexdigest() != plan.chunks[index]:
-                data = _refetch(url, plan, index)
+                data = _refetch(url, plan, index, opener)
                 refetched += 1
             out.write(data)
             out.flush()
@@ -214,12 +194,12 @@ def _stream(url: str, out: BinaryIO, plan: ChunkPlan, first: int, progress: Prog
     return refetched
 
 
-def _refetch(url: str, plan: ChunkPlan, index: int) -> bytes:
+def _refetch(url: str, plan: ChunkPlan, index: int, opener: Opener) -> bytes:
     """Chunk `index` alone, again, until it verifies (at most RETRIES times)."""
     start, length = plan.span(index)
     where = f"while fetching chunk {index} again"
     for _ in range(RETRIES):
-        stream, offset = _open(url, start, start + length - 1)
+        stream, offset = opener(url, start, start + length - 1)
         with stream:
             _skip(stream, start - offset, url)
             data = _receive(stream, length, url, where)

@@ -1,68 +1,31 @@
 """A small client of the static JSON API: resolve a model version, download it, verify it.
 
-Works against a published site given as a folder, a file:// URL or an http(s) URL. Downloads
-stream through SHA-256 and size checks into a temporary file beside the target, renamed into place
-only when every check passed: an interrupted or corrupted download leaves nothing behind.
+Works against a published site given as a folder, a file:// URL or an http(s) URL, read through
+one transport (transport.py: which places it may open, timeouts, schemas). Every file streams
+through SHA-256 and size checks into a staging folder inside the target; the files are moved into
+place only when every file and the signature verified, all of them or none: a failed fetch leaves
+nothing in the target. A cut chunked download keeps its verified chunks in the user cache folder
+(`downloads/<sha256>.part`, outside the target) and the next run resumes from them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
-import os
 import shutil
 import tempfile
 import urllib.parse
-import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from registry.chunkfetch import SHA256, ChunkError, ChunkPlan, fetch_chunked, plan_from
-from registry.errors import ModelregError
+from registry.chunkfetch import ChunkError, ChunkPlan, fetch_chunked, plan_from
 from registry.hashing import READ_SIZE, Progress
+from registry.transport import FetchError, Limits, Transport
 
-PARTIAL_DIR = ".modelreg-partial"  # downloads to resume, by SHA-256, in the target folder
-MAX_DOCUMENT = 64 << 20
-
-
-class FetchError(ModelregError):
-    """A model could not be fetched, or what arrived is not what the registry published."""
-
-
-def registry_url(location: str) -> str:
-    """The site root as a URL ending with `/` (a folder becomes a file:// URL)."""
-    if "://" not in location:
-        return Path(location).resolve().as_uri().rstrip("/") + "/"
-    if urllib.parse.urlparse(location).scheme not in ("file", "http", "https"):
-        raise FetchError(f"{location}: a registry is a folder, a file:// or an http(s) URL")
-    return location.rstrip("/") + "/"
-
-
-def _open(url: str) -> Any:
-    if urllib.parse.urlparse(url).scheme not in ("file", "http", "https"):
-        raise FetchError(f"{url}: only file:// and http(s):// URLs are followed")
-    try:
-        return urllib.request.urlopen(url, timeout=60)  # noqa: S310 - scheme checked
-    except (OSError, ValueError) as exc:
-        raise FetchError(f"cannot read {url}: {exc}") from exc
-
-
-def read_limited(url: str, limit: int, what: str = "registry document") -> bytes:
-    with _open(url) as response:
-        data: bytes = response.read(limit + 1)
-    if len(data) > limit:
-        raise FetchError(f"{url} is larger than any {what}")
-    return data
-
-
-def read_document(url: str) -> Any:
-    data = read_limited(url, MAX_DOCUMENT)
-    try:
-        return json.loads(data)
-    except ValueError as exc:
-        raise FetchError(f"{url} is not JSON: {exc}") from exc
+__all__ = ["FetchError", "FetchOptions", "Fetched", "RegistryClient", "Resolved"]
+PARTIAL_FOLDER = "downloads"  # in the user cache folder: cut downloads to resume, by SHA-256
+FREE_SPACE_MARGIN = 64 << 20  # left free beside what a fetch writes
 
 
 @dataclass(frozen=True)
@@ -78,6 +41,7 @@ class Fetched:
     files: tuple[Path, ...]
     sha256: str
     signed_by: str | None = None  # the verified signer's identity, when the version is signed
+    claims: bool = False  # the signature also covers the record's claims (name, publisher)
 
 
 @dataclass(frozen=True)
@@ -88,142 +52,208 @@ class SignaturePolicy:
     required: bool = False  # refuse unsigned versions
     skip: bool = False  # do not verify (for installs without model-signing)
     identity: str | None = None  # who must have signed; default: the record's publisher.identity
+    log_head: str | None = None  # SEQ:HASH of the registry's log the consumer pins
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    allow_deprecated: bool = False
+    max_size: int | None = None  # bytes one version's files may total
+    signature: SignaturePolicy = field(default_factory=SignaturePolicy)
 
 
 class RegistryClient:
-    def __init__(self, location: str) -> None:
-        self.base = registry_url(location)
+    def __init__(self, location: str, limits: Limits | None = None) -> None:
+        self.transport = Transport(location, limits)
+        self.base = self.transport.base
+        self._index: dict[str, Any] | None = None
+
+    def index(self) -> dict[str, Any]:
+        """v1/index.json, read once: it declares the hosts artifacts may come from."""
+        if self._index is None:
+            url = urllib.parse.urljoin(self.base, "v1/index.json")
+            try:
+                self._index = self.transport.document(url, "registry-index.json")
+            except FetchError as exc:
+                raise FetchError(f"cannot read the registry at {self.base} ({exc})") from None
+            self.transport.declare_hosts(self._index["registry"].get("artifact_hosts", []))
+        return self._index
 
     def resolve(self, name: str, version: str | None = None) -> Resolved:
         """The record of `name@version`, or of the model's latest version."""
+        self.index()
         model_url = urllib.parse.urljoin(
-            self.base, f"v1/models/{urllib.parse.quote(name)}/index.json"
+            self.base, f"v1/models/{urllib.parse.quote(name, safe='')}/index.json"
         )
         try:
-            model = read_document(model_url)
+            model = self.transport.document(model_url, "model.json")
         except FetchError as exc:
             raise FetchError(
                 f"cannot read model {name!r} from the registry at {self.base} ({exc})"
-            ) from exc
-        if version is None:
-            version = str(model.get("latest"))
-        entry = next((v for v in model.get("versions", []) if v.get("version") == version), None)
+            ) from None
+        version = version or model["latest"]
+        entry = next((v for v in model["versions"] if v["version"] == version), None)
         if entry is None:
-            known = ", ".join(v.get("version", "?") for v in model.get("versions", []))
+            known = ", ".join(v["version"] for v in model["versions"])
             raise FetchError(f"{name} has no version {version} (published: {known})")
-        record_url = urllib.parse.urljoin(model_url, str(entry["url"]))
-        return Resolved(f"{name}@{version}", read_document(record_url), record_url)
+        record_url = urllib.parse.urljoin(model_url, entry["url"])
+        record = self.transport.document(record_url, "version-record.json")
+        if (record["name"], record["version"]) != (name, version):
+            raise FetchError(
+                f"{record_url} describes {record['id']}, not {name}@{version}: the registry is "
+                "broken or hostile"
+            )
+        return Resolved(f"{name}@{version}", record, record_url)
 
     def fetch(
         self,
         name: str,
         version: str | None,
         to: Path,
-        allow_deprecated: bool = False,
+        options: FetchOptions | None = None,
         progress: Progress | None = None,
-        signature: SignaturePolicy | None = None,
     ) -> Fetched:
-        return self.download(self.resolve(name, version), to, allow_deprecated, progress, signature)
+        return self.download(self.resolve(name, version), to, options, progress)
 
     def download(
         self,
         resolved: Resolved,
         to: Path,
-        allow_deprecated: bool = False,
+        options: FetchOptions | None = None,
         progress: Progress | None = None,
-        signature: SignaturePolicy | None = None,
     ) -> Fetched:
         """Every file of a resolved version into `to`, kept only when every file and the
         signature (when the version is signed) verified."""
         try:
-            return self._download(resolved, to, allow_deprecated, progress, signature)
+            return self._download(resolved, to, options or FetchOptions(), progress)
         except OSError as exc:  # reading from the registry is handled: this is the target
             where = f"{exc.filename}: " if exc.filename else ""
-            raise FetchError(f"cannot write into {to}: {where}{exc.strerror or exc}") from exc
+            raise FetchError(f"cannot write into {to}: {where}{exc.strerror or exc}") from None
 
     def _download(
-        self,
-        resolved: Resolved,
-        to: Path,
-        allow_deprecated: bool,
-        progress: Progress | None,
-        signature: SignaturePolicy | None,
+        self, resolved: Resolved, to: Path, options: FetchOptions, progress: Progress | None
     ) -> Fetched:
-        policy = signature or SignaturePolicy()
+        policy = options.signature
         record = resolved.record
-        refuse_unusable(record, allow_deprecated)
-        signed = bool((record.get("signature") or {}).get("present"))
+        refuse_unusable(record, options.allow_deprecated)
+        signed = bool(record["signature"].get("present"))
         if policy.required and not signed:
             raise FetchError(f"{resolved.id} is not signed, and a signature is required")
-        artifact = record["artifact"]
-        to.mkdir(parents=True, exist_ok=True)
-        files = [(artifact, artifact.get("path") or _file_name(artifact["url"]))]
-        files += [(extra, extra["path"]) for extra in artifact.get("external_data", [])]
+        files = _files(record["artifact"])
+        pinned = None
+        if policy.log_head is not None:
+            from registry.client_signature import pinned_publication
+
+            pinned = pinned_publication(self, resolved, policy.log_head)
+        _check_room(resolved.id, to, sum(entry["size"] for entry, _ in files), options.max_size)
         plans = self._chunk_plans(resolved)
+        created = not to.exists()
+        to.mkdir(parents=True, exist_ok=True)
         # Everything lands in a staging folder first: the signature covers the folder.
         staging = Path(tempfile.mkdtemp(prefix=".modelreg-fetch-", dir=to))
         try:
             for entry, relative in files:
-                url = _source(entry, resolved.url)
-                target = _inside(staging, relative)
-                sha256, size = _expected(entry, relative)
-                plan = plans.get(relative)
-                if plan is None or not entry.get("merkle_root"):
-                    try:
-                        download(url, target, sha256, size, progress)
-                    except FetchError as exc:
-                        raise FetchError(f"{relative}: {exc}") from exc
-                    continue
-                partial = to / PARTIAL_DIR / f"{sha256}.part"  # a name only a digest makes
-                try:
-                    plan.check(sha256, size, str(entry["merkle_root"]))
-                    fetch_chunked(url, partial, plan, progress)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    partial.replace(target)
-                except ChunkError as exc:
-                    raise FetchError(f"{resolved.id}: {relative}: {exc}") from exc
-                finally:
-                    with contextlib.suppress(OSError):
-                        partial.parent.rmdir()  # unless a download is waiting to resume
-            signer = None
+                self._fetch_file(
+                    resolved, entry, relative, _inside(staging, relative), plans, progress
+                )
+            signer, claims = None, False
             if signed and not policy.skip:
                 from registry.client_signature import verify_signature
 
-                signer = verify_signature(record, resolved.url, self.base, staging, policy)
-            written = []
-            for _, relative in files:
-                target = _inside(to, relative)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _inside(staging, relative).replace(target)
-                written.append(target)
-        finally:
+                signer, claims = verify_signature(self, resolved, staging, policy, pinned)
+            written = _place(staging, to, [relative for _, relative in files])
+        except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
-        return Fetched(resolved.id, tuple(written), artifact["sha256"], signer)
+            if created:
+                with contextlib.suppress(OSError):
+                    to.rmdir()  # only when nothing else is in it
+            raise
+        shutil.rmtree(staging, ignore_errors=True)
+        return Fetched(resolved.id, tuple(written), record["artifact"]["sha256"], signer, claims)
+
+    def _fetch_file(
+        self,
+        resolved: Resolved,
+        entry: dict[str, Any],
+        relative: str,
+        target: Path,
+        plans: dict[str, ChunkPlan],
+        progress: Progress | None,
+    ) -> None:
+        url = _source(entry, resolved.url)
+        sha256, size = entry["sha256"], entry["size"]
+        plan = plans.get(relative)
+        if plan is None or not entry.get("merkle_root"):
+            try:
+                self.stream_to(url, target, sha256, size, progress)
+            except FetchError as exc:
+                raise FetchError(f"{relative}: {exc}") from None
+            return
+        from registry.cacheplace import cache_root
+
+        partial = cache_root() / PARTIAL_FOLDER / f"{sha256}.part"  # a name only a digest makes
+        try:
+            plan.check(sha256, size, str(entry["merkle_root"]))
+            fetch_chunked(url, partial, plan, progress, self.transport.open)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(partial, target)
+        except (ChunkError, FetchError) as exc:
+            raise FetchError(f"{resolved.id}: {relative}: {exc}") from None
+
+    def stream_to(
+        self, url: str, target: Path, sha256: str, size: int, progress: Progress | None = None
+    ) -> None:
+        """Stream `url` into `target` checking size and SHA-256; atomic; nothing on failure."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".part", dir=target.parent
+        )
+        try:
+            digest = hashlib.sha256()
+            received = 0
+            stream, _ = self.transport.open(url)
+            with open(handle, "wb") as out, stream:  # noqa: PTH123 - a descriptor
+                while chunk := stream.read(READ_SIZE):
+                    received += len(chunk)
+                    if received > size:
+                        raise FetchError(
+                            f"{url} sends more than the {size} bytes the record declares"
+                        )
+                    digest.update(chunk)
+                    out.write(chunk)
+                    if progress:
+                        progress(len(chunk))
+            if received != size:
+                raise FetchError(f"{url} sent {received} bytes; the record declares {size}")
+            if digest.hexdigest() != sha256:
+                raise FetchError(
+                    f"{url} has SHA-256 {digest.hexdigest()}, the record declares "
+                    f"{sha256}: the file is corrupted or was replaced; nothing was kept"
+                )
+            Path(temporary).replace(target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
     def _chunk_plans(self, resolved: Resolved) -> dict[str, ChunkPlan]:
         """The chunk digests of each file (chunks.json), when the registry publishes them."""
-        link = (resolved.record.get("links") or {}).get("chunks")
+        link = resolved.record["links"].get("chunks")
         if not link:
             return {}
-        document = read_document(urllib.parse.urljoin(resolved.url, str(link)))
+        document = self.transport.document(urllib.parse.urljoin(resolved.url, link), "chunks.json")
         try:
-            size = int(document["chunk_size"])
-            if size <= 0:
-                raise ValueError("chunk_size must be positive")
-            if document.get("algorithm") != "sha256":
-                raise ValueError(f"algorithm {document.get('algorithm')!r} is not sha256")
-            return {str(f["path"]): plan_from(f, size) for f in document["files"]}
+            return {f["path"]: plan_from(f, document["chunk_size"]) for f in document["files"]}
         except (KeyError, TypeError, ValueError) as exc:
-            raise FetchError(f"{resolved.id}: chunks.json is malformed ({exc})") from exc
+            raise FetchError(f"{resolved.id}: chunks.json is malformed ({exc})") from None
 
 
 def refuse_unusable(record: dict[str, Any], allow_deprecated: bool) -> None:
-    status = record.get("status")
+    status = record["status"]
     if status == "blocked":
-        reasons = "; ".join((record.get("governance") or {}).get("reasons", [])) or "governance"
+        reasons = "; ".join(record["governance"].get("reasons", [])) or "governance"
         raise FetchError(f"{record['id']} is blocked ({reasons}); it must not be used")
     if status == "deprecated" and not allow_deprecated:
-        deprecation = (record.get("manifest") or {}).get("deprecation") or {}
+        deprecation = record["manifest"].get("deprecation") or {}
         hint = (
             f"; use {deprecation['redirect_to']} instead" if deprecation.get("redirect_to") else ""
         )
@@ -233,14 +263,61 @@ def refuse_unusable(record: dict[str, Any], allow_deprecated: bool) -> None:
         )
 
 
-def _expected(entry: dict[str, Any], relative: str) -> tuple[str, int]:
-    """The SHA-256 and size the record declares for a file, checked to be what they say."""
-    sha256, size = entry.get("sha256"), entry.get("size")
-    if not (isinstance(sha256, str) and SHA256.fullmatch(sha256)):
-        raise FetchError(f"the record's sha256 for {relative!r} is not a SHA-256: {sha256!r}")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise FetchError(f"the record's size for {relative!r} is not a size: {size!r}")
-    return sha256, size
+def _files(artifact: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    """(entry, path in the target) of every file; two files with one name are refused (the
+    second would silently replace the first)."""
+    name = artifact["path"] or _file_name(artifact["url"] or "")
+    files = [(artifact, name)] + [(e, e["path"]) for e in artifact["external_data"]]
+    seen: set[str] = set()
+    for _, relative in files:
+        key = Path(relative).as_posix().casefold()
+        if key in seen:
+            raise FetchError(
+                f"the record names the file {relative!r} twice (artifact and external data): "
+                "the registry is broken or hostile"
+            )
+        seen.add(key)
+    return files
+
+
+def _check_room(id: str, to: Path, total: int, max_size: int | None) -> None:
+    """Refuse before downloading what could not fit, or what the consumer does not want."""
+    if max_size is not None and total > max_size:
+        raise FetchError(
+            f"{id} declares {total} bytes, over --max-size {max_size}; nothing was downloaded"
+        )
+    existing = next((p for p in (to, *to.resolve().parents) if p.exists()), Path("/"))
+    free = shutil.disk_usage(existing).free
+    if total + FREE_SPACE_MARGIN > free:
+        raise FetchError(
+            f"{id} declares {total} bytes and {existing} has {free} free; nothing was downloaded"
+        )
+
+
+def _place(staging: Path, to: Path, relatives: list[str]) -> list[Path]:
+    """Move every verified file into `to`: all of them, or none (those moved are taken back)."""
+    placed: list[tuple[Path, Path | None]] = []
+    try:
+        for relative in relatives:
+            target = _inside(to, relative)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            backup = None
+            if target.is_dir():
+                raise FetchError(f"cannot write into {to}: {relative} there is a folder")
+            if target.exists():
+                backup = _inside(staging, f".previous/{relative}")
+                backup.parent.mkdir(parents=True, exist_ok=True)
+                target.replace(backup)
+            _inside(staging, relative).replace(target)
+            placed.append((target, backup))
+    except BaseException:
+        for target, backup in reversed(placed):
+            if backup is not None:
+                backup.replace(target)
+            else:
+                target.unlink(missing_ok=True)
+        raise
+    return [target for target, _ in placed]
 
 
 def _file_name(url: str) -> str:
@@ -262,36 +339,3 @@ def _source(entry: dict[str, Any], record_url: str) -> str:
     if entry.get("url"):
         return str(entry["url"])
     raise FetchError("the record gives no location for the artifact")
-
-
-def download(
-    url: str, target: Path, sha256: str, size: int, progress: Progress | None = None
-) -> None:
-    """Stream `url` into `target` while checking size and SHA-256; atomic; nothing on failure."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".part", dir=target.parent
-    )
-    try:
-        digest = hashlib.sha256()
-        received = 0
-        with os.fdopen(handle, "wb") as out, _open(url) as response:
-            while chunk := response.read(READ_SIZE):
-                received += len(chunk)
-                if received > size:
-                    raise FetchError(f"{url} sends more than the {size} bytes the record declares")
-                digest.update(chunk)
-                out.write(chunk)
-                if progress:
-                    progress(len(chunk))
-        if received != size:
-            raise FetchError(f"{url} sent {received} bytes; the record declares {size}")
-        if digest.hexdigest() != sha256:
-            raise FetchError(
-                f"{url} has SHA-256 {digest.hexdigest()}, the record declares "
-                f"{sha256}: the file is corrupted or was replaced; nothing was kept"
-            )
-        Path(temporary).replace(target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -166,9 +166,15 @@ def verify_chain(events: Sequence[Mapping[str, Any]]) -> ChainProblem | None:
     return None
 
 
-def first_divergence(previous: Sequence[Mapping[str, Any]], current: Sequence[Event]) -> int | None:
+def first_divergence(
+    previous: Sequence[Mapping[str, Any]], current: Sequence[Event | Mapping[str, Any]]
+) -> int | None:
     """The first seq at which `current` stops extending `previous`, or None if it extends it."""
     for index, old in enumerate(previous, start=1):
-        if index > len(current) or current[index - 1].hash != old.get("hash"):
+        if index > len(current) or _hash(current[index - 1]) != old.get("hash"):
             return index
     return None
+
+
+def _hash(event: Event | Mapping[str, Any]) -> Any:
+    return event.hash if isinstance(event, Event) else event.get("hash")

@@ -360,16 +360,18 @@ def tracked_files(root: Path, rev: str, pathspec: str) -> set[str]:
     return {path for path in raw.split("\x00") if path}
 
 
-def last_commit_time(root: Path, path: str) -> dt.datetime | None:
-    """When the last commit that touched `path` (from the top level) was made; None when no
-    commit did, or outside a repository."""
+def first_parent_commit(root: Path, path: str, rev: str = "HEAD") -> Commit | None:
+    """The newest commit of the first-parent history of `rev` that changed `path` (from the top
+    level): on a protected branch, the merge (or squash) the forge made, with the forge's time;
+    None when no commit did, or outside a repository."""
     if not is_repository(root):
         return None
     try:
-        raw = _decode(_git(root, "log", "-1", "--format=%cI", "--", path)).strip()
+        raw = _git(root, "log", "--first-parent", "-1", f"--format={_FORMAT}", rev, "--", path)
     except GitError:
         return None  # no commit yet
-    return dt.datetime.fromisoformat(raw) if raw else None
+    text = _decode(raw).strip().rstrip(_RECORD)
+    return _parse_commit(text) if text else None
 
 
 def relative_to_toplevel(root: Path) -> str:

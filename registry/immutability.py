@@ -7,7 +7,7 @@ change, not of the registry.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,12 +18,19 @@ from registry.findings import Finding, Position, error
 from registry.layout import CONFIG_NAME, VersionDir, all_versions
 from registry.manifest import IMMUTABLE_FIELDS
 from registry.policy_config import TIERS
-from registry.signing import SIGNATURE_FILE
+from registry.signing import CLAIMS_FILE, SIGNATURE_FILE
 from registry.versions import MANIFEST_NAME
 from registry.yamlsafe import LoadedYaml, load_yaml_bytes, load_yaml_file
 
-# Files of a published version that may still change: the manifest's mutable fields, a signature.
-MUTABLE_FILES = {MANIFEST_NAME, SIGNATURE_FILE}
+# Files of a published version that may still change: the manifest's mutable fields.
+MUTABLE_FILES = {MANIFEST_NAME}
+# Files that may be added to a published version, never changed or deleted once there: a
+# signature added later is fine; replacing it (another certificate holder re-signing) is not.
+ADD_ONLY_FILES = {SIGNATURE_FILE, CLAIMS_FILE}
+# Manifest fields fixed once published besides the artifact's (who published it, under which
+# license); and those that may be added but not changed or removed (the review that let it in).
+PUBLISHED_FIELDS = IMMUTABLE_FIELDS | {"license", "publisher"}
+ADD_ONLY_FIELDS = (("governance", "review"),)
 
 
 @dataclass
@@ -130,18 +137,20 @@ class _Checker:
             after, _ = load_yaml_file(self.root / display, display)
             if after is not None:
                 self.check_tier(folder, before, after, display)
-                for name in sorted(IMMUTABLE_FIELDS):
-                    if before.data.get(name) != after.data.get(name):
-                        self.fail(
-                            "history.immutable-field",
-                            f"`{name}` of the published version {folder.name}@{folder.version} "
-                            f"changed since {self.ref}; it is immutable: publish a new version "
-                            "instead (and deprecate this one if it must not be used)",
-                            display,
-                            after.position((name,)),
-                        )
+                self.check_fields(folder, before, after, display)
         for relative, change in sorted(folder.changes.items()):
             if relative in MUTABLE_FILES or change.status == "A":
+                continue
+            if relative in ADD_ONLY_FILES:
+                self.fail(
+                    "history.immutable-field",
+                    f"{folder.relative}/{relative} of the published version "
+                    f"{folder.name}@{folder.version} was "
+                    f"{'deleted' if change.status == 'D' else 'replaced'} since {self.ref}; a "
+                    "signature may be added to a published version, never changed or removed: "
+                    "publish a new version to sign it again",
+                    f"{folder.relative}/{relative}",
+                )
                 continue
             what = "was deleted" if change.status == "D" else "changed"
             self.fail(
@@ -151,6 +160,37 @@ class _Checker:
                 "change: publish a new version with the new file",
                 f"{folder.relative}/{relative}",
             )
+
+    def check_fields(
+        self, folder: _Folder, before: LoadedYaml, after: LoadedYaml, display: str
+    ) -> None:
+        for name in sorted(PUBLISHED_FIELDS):
+            if before.data.get(name) != after.data.get(name):
+                self.fail(
+                    "history.immutable-field",
+                    f"`{name}` of the published version {folder.name}@{folder.version} "
+                    f"changed since {self.ref}; it is immutable: publish a new version "
+                    "instead (and deprecate this one if it must not be used)"
+                    + (
+                        "; a license correction is a new version or a deprecation"
+                        if name == "license"
+                        else ""
+                    ),
+                    display,
+                    after.position((name,)),
+                )
+        for path in ADD_ONLY_FIELDS:
+            old, new = _at(before.data, path), _at(after.data, path)
+            if old is not None and old != new:
+                dotted = ".".join(path)
+                self.fail(
+                    "history.immutable-field",
+                    f"`{dotted}` of the published version {folder.name}@{folder.version} was "
+                    f"{'removed' if new is None else 'changed'} since {self.ref}; the record "
+                    "that let it be published stays as it was: it may be added, never changed",
+                    display,
+                    after.position(path if new is not None else path[:1]),
+                )
 
     def check_tier(
         self, folder: _Folder, before: LoadedYaml, after: LoadedYaml, display: str
@@ -217,6 +257,12 @@ class _Checker:
                     "the maintainers list it in registry.yaml `similar_names_allowed`",
                     display,
                 )
+
+
+def _at(data: object, path: tuple[str, ...]) -> object:
+    for key in path:
+        data = data.get(key) if isinstance(data, Mapping) else None
+    return data
 
 
 def check_history(root: Path, ref: str, folders: Iterable[_Folder] | None = None) -> list[Finding]:

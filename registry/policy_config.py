@@ -35,6 +35,8 @@ class GovernancePolicy:
     tiers: Mapping[str, TierPolicy] = field(default_factory=lambda: dict(DEFAULT_TIERS))
     maintainers: tuple[str, ...] = ()  # owners of everything else in the repository
     trust_roots: tuple[str, ...] = ()  # PEM files of the CAs that may sign models (signing)
+    # model name -> the tier governance re-tiered it to (tierfloor), with a reason in the file
+    retiered: Mapping[str, str] = field(default_factory=dict)
 
 
 def governance_from(data: Mapping[str, Any]) -> GovernancePolicy:
@@ -53,4 +55,5 @@ def governance_from(data: Mapping[str, Any]) -> GovernancePolicy:
         tiers=tiers,
         maintainers=tuple(data.get("maintainers", ())),
         trust_roots=tuple(data.get("trust_roots", ())),
+        retiered={name: str(entry["tier"]) for name, entry in (data.get("retiered") or {}).items()},
     )

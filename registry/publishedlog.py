@@ -3,17 +3,14 @@ and checking that its documents agree with one another."""
 
 from __future__ import annotations
 
-import json
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from registry.errors import ModelregError
 from registry.events import verify_chain
-
-MAX_DOCUMENT = 256 << 20  # bytes read from one published JSON document at most
+from registry.transport import FetchError, Transport
 
 
 class LogUnavailable(ModelregError):
@@ -27,60 +24,43 @@ class PublishedLog:
     head: dict[str, Any] | None  # head.json, when the log was given by it
 
 
-def _location_url(location: str) -> str:
-    return location if "://" in location else Path(location).resolve().as_uri()
+def site_root(location: str) -> str:
+    """The published site a log document belongs to: what its links may reach (a file of
+    `…/v1/log/head.json` or `…/v1/events.json` belongs to the folder holding `v1/`)."""
+    parsed = urllib.parse.urlparse(
+        location if "://" in location else Path(location).resolve().as_uri()
+    )
+    cut = parsed.path.rfind("/v1/")
+    folder = parsed.path[: cut + 1] if cut >= 0 else parsed.path.rsplit("/", 1)[0] + "/"
+    return urllib.parse.urlunparse(parsed._replace(path=folder, params="", query="", fragment=""))
 
 
-def read_json(url: str) -> Any:
-    """A JSON document from file:// or http(s)://."""
-    scheme = urllib.parse.urlparse(url).scheme
-    if scheme not in ("file", "http", "https"):
-        raise LogUnavailable(f"{url}: only files and http(s) URLs can be read")
+def load_published_log(location: str, transport: Transport | None = None) -> PublishedLog:
+    """Every event of a published log, given its head.json or events.json (path or URL), read
+    within the site's origin and checked against the published schemas."""
+    transport = transport or Transport(site_root(location))
+    url = location if "://" in location else Path(location).resolve().as_uri()
     try:
-        with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - scheme checked
-            data = response.read(MAX_DOCUMENT + 1)
-    except (OSError, ValueError) as exc:
-        raise LogUnavailable(f"cannot read {url}: {exc}") from exc
-    if len(data) > MAX_DOCUMENT:
-        raise LogUnavailable(f"{url} is larger than {MAX_DOCUMENT} bytes")
-    try:
-        return json.loads(data)
-    except ValueError as exc:
-        raise LogUnavailable(f"{url} is not JSON: {exc}") from exc
+        return _load(transport, url)
+    except FetchError as exc:
+        raise LogUnavailable(str(exc)) from None
 
 
-def _follow(base: str, reference: Any, what: str) -> str:
-    """`reference` resolved against `base`; it must stay on the same scheme and host."""
-    if not isinstance(reference, str):
-        raise LogUnavailable(f"{base}: {what} is not a URL reference")
-    target = urllib.parse.urljoin(base, reference)
-    old, new = urllib.parse.urlparse(base), urllib.parse.urlparse(target)
-    if (old.scheme, old.netloc) != (new.scheme, new.netloc):
-        raise LogUnavailable(f"{base}: {what} {reference!r} leaves the site ({target})")
-    return target
-
-
-def load_published_log(location: str) -> PublishedLog:
-    """Every event of a published log, given its head.json or events.json (path or URL)."""
-    url = _location_url(location)
-    document = read_json(url)
+def _load(transport: Transport, url: str) -> PublishedLog:
+    document = transport.json(url)
+    is_index = isinstance(document, dict) and "pages" in document
+    transport.validate(url, document, "events-index.json" if is_index else "log-head.json")
     head = None
-    if isinstance(document, dict) and "head" in document and "pages" not in document:
+    if not is_index:
         head = document
-        links = document.get("links")
-        reference = links.get("events") if isinstance(links, dict) else None
-        url = _follow(url, reference, "links.events")
-        document = read_json(url)
-    if not isinstance(document, dict) or not isinstance(document.get("pages"), list):
-        raise LogUnavailable(f"{url} is not an events.json (no `pages` list)")
+        url = urllib.parse.urljoin(url, document["links"]["events"])
+        document = transport.document(url, "events-index.json")
     events: list[dict[str, Any]] = []
     for page in document["pages"]:
-        page_url = _follow(url, page.get("url") if isinstance(page, dict) else None, "a page")
-        page_document = read_json(page_url)
-        found = page_document.get("events") if isinstance(page_document, dict) else None
-        if not isinstance(found, list):
-            raise LogUnavailable(f"{page_url} has no `events` list")
-        events += found
+        page_document = transport.document(
+            urllib.parse.urljoin(url, page["url"]), "events-page.json"
+        )
+        events += page_document["events"]
     return PublishedLog(events, document, head)
 
 

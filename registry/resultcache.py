@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from registry import git
 from registry.cache import Cache, key_of
 from registry.findings import Finding, Severity
 from registry.formats import ModelInfo
@@ -25,7 +24,7 @@ from registry.lineage import ManifestIndex, ancestors, base_model
 from registry.manifest import Manifest
 from registry.policy import Decision
 from registry.reports import Report
-from registry.signature import SignatureResult
+from registry.signature import SignatureResult, signing_commit
 from registry.signing import SIGNATURE_FILE
 from registry.yamlsafe import LoadedYaml
 
@@ -68,12 +67,10 @@ def version_key(
     if (version.path / SIGNATURE_FILE).is_file():
         if new_signature:
             return None
-        committed = git.last_commit_time(
-            version.root, f"{git.models_prefix(version.root)}{version.display(SIGNATURE_FILE)}"
-        )
-        if committed is None:
+        commit = signing_commit(version.root, version.display(SIGNATURE_FILE))
+        if commit is None:
             return None
-        signed_at = committed.astimezone(dt.UTC).isoformat()
+        signed_at = f"{commit.sha} {commit.time.astimezone(dt.UTC).isoformat()}"
     return key_of(
         KIND, version.relative, context, folder_state(cache, version.path), published, signed_at
     )
@@ -149,6 +146,8 @@ def _signature(data: dict[str, Any]) -> SignatureResult:
         data["identity"],
         data["issuer"],
         data["signed_at"],
+        bool(data.get("claims_signed")),
+        data.get("commit"),
     )
 
 

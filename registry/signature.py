@@ -10,6 +10,7 @@ trust roots is refused: model-signing would fall back to public web roots.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Collection, Mapping
@@ -23,10 +24,13 @@ from registry.layout import VersionDir
 from registry.manifest import Manifest
 from registry.policy_config import GovernancePolicy
 from registry.signing import (
+    CLAIMS_FILE,
+    MAX_CLAIMS,
     MAX_SIGNATURE,
     SIGNATURE_FILE,
     hashing_config,
     identities,
+    manifest_claims,
     signed_files,
 )
 from registry.times import FORMAT
@@ -41,6 +45,8 @@ class SignatureResult:
     identity: str | None = None  # the leaf certificate's SAN that matched (or its first)
     issuer: str | None = None
     signed_at: str | None = None  # RFC 3339: when the leaf's validity was judged
+    claims: bool = False  # model.claims.json is signed and matches (name, version, publisher)
+    commit: str | None = None  # the first-parent commit that brought model.sig (signing_commit)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,9 +55,16 @@ class SignatureResult:
             "identity": self.identity,
             "issuer": self.issuer,
             "signed_at": self.signed_at,
+            "claims_signed": self.claims,
+            "commit": self.commit,
             "problem": self.code,
             "message": self.message,
         }
+
+    @property
+    def summary(self) -> str:
+        """How the catalog and fetch describe a verified signature."""
+        return "files and claims signed" if self.claims else "files signed, claims unsigned"
 
 
 class _Invalid(Exception):
@@ -85,10 +98,12 @@ def verify_folder(
     trust_roots: list[Path],
     signed_at: dt.datetime,
     roots_from: str = "governance.trust_roots of registry.yaml",
+    claims: Mapping[str, Any] | None = None,
 ) -> SignatureResult:
     """Check folder/model.sig against the files `expected` (relative path -> SHA-256): chain,
-    validity at `signed_at`, identity, the signed digests, and the files' bytes.
-    `roots_from` says where `trust_roots` came from, for messages."""
+    validity at `signed_at`, identity, the signed digests, the files' bytes, and, when the
+    signature covers model.claims.json, that its claims are `claims` (what the manifest or the
+    record says). `roots_from` says where `trust_roots` came from, for messages."""
     path = folder / SIGNATURE_FILE
     if not path.is_file():
         return SignatureResult(False)
@@ -156,6 +171,7 @@ def verify_folder(
             f", but {wanted}: they must be the same",
         )
     signed = {str(r.get("name")): str(r.get("digest")) for r in statement["predicate"]["resources"]}
+    claims_signed = signed.pop(CLAIMS_FILE, None) is not None
     if signed != dict(expected):
         return failed(
             "signing.digest-mismatch",
@@ -174,11 +190,47 @@ def verify_folder(
             f"the bytes of the signed files differ from what model.sig signs ({exc}): a file "
             "was changed after signing",
         )
-    return SignatureResult(True, True, None, "", signer, issuer, stamp)
+    if claims_signed:
+        problem = _claims_problem(folder / CLAIMS_FILE, claims)
+        if problem is not None:
+            return failed("signing.claims-mismatch", problem)
+    return SignatureResult(True, True, None, "", signer, issuer, stamp, claims_signed)
+
+
+def _claims_problem(path: Path, expected: Mapping[str, Any] | None) -> str | None:
+    """Why the signed model.claims.json does not say what the manifest says (its bytes were
+    verified with the other signed files)."""
+    try:
+        if path.stat().st_size > MAX_CLAIMS:
+            raise ValueError(f"larger than {MAX_CLAIMS} bytes")
+        found = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError) as exc:
+        return f"model.claims.json, which model.sig signs, cannot be read ({exc})"
+    if expected is None or found != dict(expected):
+        differing = (
+            sorted(
+                k for k in {*found, *(expected or {})} if (expected or {}).get(k) != found.get(k)
+            )
+            if isinstance(found, dict)
+            else ["the whole document"]
+        )
+        return (
+            "model.sig signs claims that differ from this version's manifest "
+            f"({', '.join(differing)}): a signature made for another model, version or "
+            "publisher; sign this version with `modelreg sign`"
+        )
+    return None
 
 
 def _describe(files: Mapping[str, str]) -> str:
     return ", ".join(f"{name} ({digest[:12]}…)" for name, digest in sorted(files.items()))
+
+
+def signing_commit(root: Path, display: str) -> git.Commit | None:
+    """The commit by which model.sig entered the protected branch: the first-parent commit that
+    brought it (the merge the forge made), whose committer time is when the certificate must
+    have been valid; never a commit or a time the pull request set itself."""
+    return git.first_parent_commit(root, f"{git.models_prefix(root)}{display}")
 
 
 def check_signature(
@@ -190,9 +242,9 @@ def check_signature(
 ) -> tuple[SignatureResult, list[Finding]]:
     """The signature stage: model.sig verified when present, required when the tier says so.
 
-    The leaf's validity is judged at the commit time of model.sig, except for the version
-    folders in `new_signatures` (their model.sig is part of the change under review): a commit
-    date is whatever its author set, so those are judged now.
+    The leaf's validity is judged when model.sig entered the branch (signing_commit), except for
+    the version folders in `new_signatures` (their model.sig is part of the change under
+    review): those are judged now.
     """
     display = version.display(SIGNATURE_FILE)
     required = policy.tiers[manifest.risk_tier].signature_required
@@ -217,16 +269,16 @@ def check_signature(
         return SignatureResult(True, code="signing.no-file", message=message), [
             error("signing.no-file", message, display)
         ]
-    committed = None
-    if version.relative not in new_signatures:
-        committed = git.last_commit_time(root, f"{git.models_prefix(root)}{display}")
+    commit = None if version.relative in new_signatures else signing_commit(root, display)
     result = verify_folder(
         version.path,
         signed_files(manifest),
         manifest.data["publisher"].get("identity"),
         [root / name for name in policy.trust_roots],
-        committed or dt.datetime.now(dt.UTC),  # not committed yet: judged now
+        commit.time if commit else dt.datetime.now(dt.UTC),  # not committed yet: judged now
+        claims=manifest_claims(manifest),
     )
+    result = dataclasses.replace(result, commit=commit.sha if commit else None)
     if result.code is None:
         return result, []
     return result, [error(result.code, result.message, display)]

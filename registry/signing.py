@@ -1,8 +1,11 @@
 """Making model signatures with the OpenSSF model-signing package (`modelreg sign`).
 
-`model.sig` signs exactly the files the manifest names (the artifact and its external data):
-the manifest, the reports, the signature itself and any other file are left out, so metadata and
-monitoring can change after signing, and a consumer who fetched the named files can verify them.
+`model.sig` signs exactly the files the manifest names (the artifact and its external data) and
+`model.claims.json`, which `sign` writes beside them: the model's name and version, the
+publisher's identity and the files' digests. So a signature cannot be moved to another name or
+version with the same bytes: verification compares the signed claims with the manifest. The
+manifest, the reports and any other file are left out, so metadata and monitoring can change
+after signing, and a consumer who fetched the named files can verify them.
 Only certificate signing is configured, never Sigstore, so nothing here uses the network.
 registry.signature verifies what this module makes.
 """
@@ -10,6 +13,7 @@ registry.signature verifies what this module makes.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +24,9 @@ from registry.manifest import Manifest, load_manifest
 from registry.versions import MANIFEST_NAME
 
 SIGNATURE_FILE = "model.sig"
+CLAIMS_FILE = "model.claims.json"
 MAX_SIGNATURE = 1 << 20  # a bundle is a few KiB: certificates and one digest per file
+MAX_CLAIMS = 1 << 20  # a name, a version, an identity and one digest per file
 
 
 class SigningError(ModelregError):
@@ -34,6 +40,30 @@ def signed_files(manifest: Manifest) -> dict[str, str]:
     if art.path is not None:
         files[art.path] = art.sha256
     return files
+
+
+def claims_of(
+    model_name: str, version: str, identity: str | None, files: dict[str, str]
+) -> dict[str, Any]:
+    """What a signature claims besides the files' bytes: who published which version."""
+    return {
+        "model_name": model_name,
+        "version": version,
+        "publisher_identity": identity,
+        "files": dict(sorted(files.items())),
+    }
+
+
+def manifest_claims(manifest: Manifest) -> dict[str, Any]:
+    data = manifest.data
+    identity = (data.get("publisher") or {}).get("identity")
+    return claims_of(
+        str(data["model_name"]), str(data["version"]), identity, signed_files(manifest)
+    )
+
+
+def claims_bytes(claims: dict[str, Any]) -> bytes:
+    return json.dumps(claims, sort_keys=True, indent=2, ensure_ascii=False).encode() + b"\n"
 
 
 def identities(certificate: Any) -> list[str]:
@@ -156,5 +186,6 @@ def sign_version(folder: Path, key: Path, certificate: Path, chain: list[Path]) 
             f"{leaf.not_valid_after_utc:%Y-%m-%d}, not now: renew it"
         )
     chain = chain or _issuing_roots(find_root(folder), leaf)
-    files = sorted(signed_files(manifest))
+    (folder / CLAIMS_FILE).write_bytes(claims_bytes(manifest_claims(manifest)))
+    files = sorted([*signed_files(manifest), CLAIMS_FILE])
     return sign_folder(folder, key, certificate, chain, files), identity

@@ -20,9 +20,10 @@ from registry.findings import Finding, error, has_errors, warning
 from registry.formatcheck import check_format
 from registry.formats import ModelInfo, handlers
 from registry.hashing import ChunkedDigest
-from registry.immutability import changed_signatures, check_history, resolve_base
+from registry.immutability import changed_folders, changed_signatures, check_history, resolve_base
 from registry.integrity import check_integrity
 from registry.layout import (
+    MODELS_DIR,
     VersionDir,
     all_versions,
     layout_findings,
@@ -49,7 +50,8 @@ from registry.runoptions import RunOptions
 from registry.sandbox import Inspector
 from registry.semantics import check_semantics
 from registry.signature import SignatureResult, check_signature
-from registry.signing import SIGNATURE_FILE
+from registry.signing import CLAIMS_FILE, SIGNATURE_FILE
+from registry.tierfloor import review_date_findings, tier_findings
 from registry.versions import MANIFEST_NAME
 
 # Inspection failures that depend on the moment (a loaded machine), not only on the bytes.
@@ -57,7 +59,7 @@ _TRANSIENT = {"format.crashed", "format.timeout"}
 # Results that depend on the moment (the network): never kept.
 _MOMENTARY = _TRANSIENT | {UNVERIFIED}
 # Files a version folder may hold besides those its manifest names.
-_KNOWN_FILES = {MANIFEST_NAME, SIGNATURE_FILE}
+_KNOWN_FILES = {MANIFEST_NAME, SIGNATURE_FILE, CLAIMS_FILE}
 _KNOWN_DIRS = {REPORTS_DIR}
 
 
@@ -316,8 +318,36 @@ def validate_registry(
         scope += changed_findings(root, resolve_base(root, since)) + check_docs(root)
     if base is not None and first_shard:
         scope += check_history(root, base)
+    scope += _governance_findings(run, results, base or since)
     unique = list({(f.code, f.file): f for f in scope}.values())  # a link: on disk and in Git
     return _attach(results, unique)
+
+
+def _governance_findings(
+    run: _Run, results: list[VersionResult], base: str | None
+) -> list[Finding]:
+    """Across versions: tiers that fall (every version of each checked model is read), and
+    reviews dated after their commit (today for manifests under review)."""
+    checked = [r.manifest for r in results if r.manifest is not None]
+    tiers: dict[str, dict[str, str]] = {}
+    for name in sorted({m.model_name for m in checked}):
+        model_folder = run.root / MODELS_DIR / name
+        if not model_folder.is_dir():
+            continue  # a model_name that is not its folder's: manifest.name-folder-mismatch
+        for folder in sorted(model_folder.iterdir()):
+            data = run.manifests.data(f"{name}@{folder.name}") if folder.is_dir() else None
+            if data is not None and isinstance(data.get("risk_tier"), str):
+                tiers.setdefault(name, {})[folder.name] = data["risk_tier"]
+    reviewed = [m for m in checked if (m.data.get("governance") or {}).get("review")]
+    under_review: set[str] = set()
+    if reviewed and git.head(run.root) is not None:  # changed since the base, or not committed
+        for ref in {base or "HEAD", "HEAD"}:
+            under_review |= {
+                f.relative for f in changed_folders(run.root, resolve_base(run.root, ref))
+            }
+    return tier_findings(checked, tiers, run.config.governance.retiered) + review_date_findings(
+        run.root, reviewed, under_review
+    )
 
 
 def config_context(root: Path, config: RegistryConfig) -> str:

@@ -241,3 +241,8 @@ def tree_digest(folder: Path) -> dict[str, str]:
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
+
+
+def left_nothing(target: Path) -> bool:
+    """A failed fetch leaves nothing in its target (a folder it made is removed too)."""
+    return not target.exists() or list(target.iterdir()) == []

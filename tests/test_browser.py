@@ -53,7 +53,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data["lineage"] = {"datasets": [{"name": "evil", "url": "https://example.org/data"}]}
     data["publisher"]["url"] = "https://example.org/"
     write_version(root, data, model.path)
-    commit_all(root, "examples and a hostile manifest")
+    # committed after the examples' governance reviews were approved (2025-02-01)
+    commit_all(root, "examples and a hostile manifest", "2025-06-01T12:00:00+00:00")
     site = root / "site"
     code, _, err = run("build", "--root", root, "--out", site)
     assert code == 0, err
@@ -259,7 +260,9 @@ def test_docs_pages_run_the_theme_and_nothing_else(docs_site: str, browser: obje
     dialogs: list[str] = []
     violations: list[str] = []
     page.on("dialog", lambda d: _record(dialogs, d))
-    page.on("console", lambda m: violations.append(m.text) if "Content Security" in m.text else None)
+    page.on(
+        "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
+    )
     pages = ["index.html", "security.html", "reference/manifest.html", "deploying.html"]
     for name in pages:
         page.goto(docs_site + name)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PROJECT, VALID_REAL_MODELS, commit_all, run, sha256_of
+from tests.helpers import PROJECT, VALID_REAL_MODELS, commit_all, left_nothing, run, sha256_of
 
 
 def fill_todos(text: str) -> str:
@@ -122,7 +122,7 @@ def test_new_user_adds_builds_serves_and_fetches(tmp_path: Path, serve: object) 
     assert code == 1
     assert "chunk 0 (bytes 0-" in err and "does not match its SHA-256" in err
     assert "the file on the server is corrupted" in err
-    assert list(target.iterdir()) == []
+    assert left_nothing(target)
 
 
 def test_fetch_refuses_deprecated_and_blocked_versions(tmp_path: Path) -> None:

@@ -16,8 +16,11 @@ from tests.helpers import (
     VALID_REAL_MODELS,
     cache_index,
     commit_all,
+    git,
+    left_nothing,
     manifest_data,
     run,
+    sha256_of,
     validate_json,
     write_version,
 )
@@ -86,7 +89,8 @@ def test_valid_signature_passes_and_is_recorded(tmp_path: Path) -> None:
     # fetch verifies it: against the registry's published roots, or the consumer's own.
     code, out, err = run("fetch", "signed", "--registry", site, "--to", tmp_path / "a")
     assert code == 0, err
-    assert f"signed by {IDENTITY}" in out
+    assert f"signed by {IDENTITY} (files and claims signed)" in out
+    assert signature["claims_signed"] is True
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["nmp.tflite"]
     code, out, _ = run(
         "fetch", "signed", "--registry", site, "--to", tmp_path / "b", "--trust-root", pki.root
@@ -97,7 +101,7 @@ def test_valid_signature_passes_and_is_recorded(tmp_path: Path) -> None:
         "fetch", "signed", "--registry", site, "--to", tmp_path / "c", "--trust-root", stranger
     )
     assert code == 1 and "signing.untrusted" in err
-    assert list((tmp_path / "c").iterdir()) == []
+    assert left_nothing(tmp_path / "c")
 
 
 def test_fetch_can_require_a_signature(tmp_path: Path) -> None:
@@ -294,12 +298,12 @@ def test_fetch_survives_a_hostile_record(tmp_path: Path) -> None:
     record["signature"]["size"] = "abc"
     path.write_text(json.dumps(record))
     code, _, err = run("fetch", "signed", "--registry", site, "--to", tmp_path / "b")
-    assert code == 1 and "impossible size" in err
+    assert code == 1 and "signature/size: 'abc' is not of type 'integer'" in err
     record["signature"]["size"] = 10
     record["manifest"]["publisher"]["identity"] = "someone@example.org"
     path.write_text(json.dumps(record))
     code, _, err = run("fetch", "signed", "--registry", site, "--to", tmp_path / "c")
-    assert code == 1 and list((tmp_path / "c").iterdir()) == []
+    assert code == 1 and left_nothing(tmp_path / "c")
 
 
 def test_a_signature_judged_now_is_not_cached(tmp_path: Path) -> None:
@@ -321,3 +325,62 @@ def test_a_signature_judged_now_is_not_cached(tmp_path: Path) -> None:
     commit_all(root, "signed", NOW_ISO)
     assert validate_json(root)[0] == 0
     assert kept() == 1
+
+
+def test_a_signature_moved_to_another_name_is_refused(tmp_path: Path) -> None:
+    """The same bytes and model.sig under another model name: the signed claims name the model
+    it was made for (signing.claims-mismatch), in validation and at fetch."""
+    root, pki = registry(tmp_path)
+    assert sign(root, pki)[0] == 0
+    claims = json.loads((root / "models/signed/1.0.0/model.claims.json").read_text())
+    assert claims["model_name"] == "signed" and claims["publisher_identity"] == IDENTITY
+    assert claims["files"] == {"nmp.tflite": sha256_of(MODEL.path)}
+    impostor = root / "models/impostor/1.0.0"
+    shutil.copytree(root / "models/signed/1.0.0", impostor)
+    manifest = (
+        (impostor / "manifest.yaml")
+        .read_text()
+        .replace("model_name: signed", "model_name: impostor")
+    )
+    (impostor / "manifest.yaml").write_text(manifest)
+    commit_all(root, "republished under another name", NOW_ISO)
+    code, report = validate_json(root)
+    assert code == 1
+    mismatch = [f for f in report["findings"] if f["code"] == "signing.claims-mismatch"]
+    assert [f["file"] for f in mismatch] == ["models/impostor/1.0.0/model.sig"]
+    assert "model_name" in mismatch[0]["message"]
+    # A hostile server does the same with a published record: fetch refuses it too.
+    shutil.rmtree(impostor)
+    commit_all(root, "only the genuine one", NOW_ISO)
+    site = tmp_path / "site"
+    assert run("build", "--root", root, "--out", site)[0] == 0
+    shutil.copytree(site / "v1/models/signed", site / "v1/models/impostor")
+    record_path = site / "v1/models/impostor/1.0.0/index.json"
+    record = json.loads(record_path.read_text())
+    record["manifest"]["model_name"] = record["name"] = "impostor"
+    record["id"] = "impostor@1.0.0"
+    record_path.write_text(json.dumps(record))
+    code, _, err = run("fetch", "impostor", "--registry", site, "--to", tmp_path / "to")
+    assert code == 1 and "signing.claims-mismatch" in err, err
+    assert left_nothing(tmp_path / "to")
+
+
+def test_a_signature_is_timed_by_the_merge_that_brought_it(tmp_path: Path) -> None:
+    """A back-dated commit on a pull request's branch, merged after the certificate expired:
+    every run, with or without --base, judges it at the merge (first-parent) commit's time."""
+    day = dt.timedelta(days=1)
+    leaf = (NOW - 60 * day, NOW - 10 * day)
+    root, pki = registry(tmp_path, IDENTITY, *leaf)
+    version = root / "models/signed"
+    shutil.move(version, tmp_path / "held")
+    commit_all(root, "the registry", (NOW - 90 * day).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    git(root, "checkout", "-q", "-b", "contribution")
+    shutil.move(tmp_path / "held", version)
+    sign_folder(version / "1.0.0", pki.key, pki.certificate, [pki.chain], ["nmp.tflite"])
+    commit_all(root, "signed, back-dated", (NOW - 30 * day).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    git(root, "checkout", "-q", "main")
+    git(root, "merge", "-q", "--no-ff", "-m", "merged today", "contribution", date=NOW_ISO)
+    code, report = validate_json(root)
+    assert code == 1 and problems(report) == ["signing.expired"], report["findings"]
+    message = next(f["message"] for f in report["findings"] if f["code"] == "signing.expired")
+    assert NOW.strftime("%Y-%m-%d") in message

@@ -271,6 +271,11 @@ def test_publish_workflow_deploys_to_pages_with_the_previous_log() -> None:
     assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
     scripts = "\n".join(str(s.get("run", "")) for s in build)
     assert "--previous-log" in scripts and "v1/log/head.json" in scripts
+    # The live log is never skipped because it could not be read: only an explicit first
+    # publication builds without it.
+    assert "curl" not in scripts
+    assert workflow[True]["workflow_dispatch"]["inputs"]["first-publish"]["default"] is False
+    assert 'if [ "$FIRST_PUBLISH" = "true" ]' in scripts and "exit 1" in scripts
     deploy = workflow["jobs"]["deploy"]
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert str(deploy["steps"][0]["uses"]).startswith("actions/deploy-pages@")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from pathlib import Path
 
 from registry.errors import UsageError
@@ -46,6 +47,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--require-signature", action="store_true", help="refuse a version that is not signed"
     )
     parser.add_argument(
+        "--log-head",
+        metavar="SEQ:HASH",
+        help="pin the registry's event log at an event seen before (verify-log prints its head): "
+        "the record's files must be the ones the pinned log published, and the signing "
+        "certificate is judged when model.sig entered the registry instead of now",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="give up on a server that does not connect, or sends nothing, for this long, or "
+        "sends under 1 KiB/s over that time (default: 60)",
+    )
+    parser.add_argument(
+        "--max-size",
+        type=parse_size,
+        metavar="BYTES",
+        help="refuse a version whose files total more (e.g. 500M, 20G); free space is always "
+        "checked against the declared size before downloading",
+    )
+    parser.add_argument(
         "--skip-signature",
         action="store_true",
         help="do not verify model.sig (for installs without model-signing); size and SHA-256 "
@@ -53,9 +76,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    found = re.fullmatch(r"([0-9]+)([KMGT]?)(?:I?B)?", text.strip().upper())
+    if found is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (bytes, or 500M, 20G, 1T)")
+    return int(found.group(1)) * _UNITS[found.group(2)]
+
+
 def run(args: argparse.Namespace) -> int:
-    from registry.client import RegistryClient, SignaturePolicy
+    from registry.client import FetchOptions, RegistryClient, SignaturePolicy
     from registry.console import Progress
+    from registry.logpin import LogPin
+    from registry.transport import Limits
 
     if args.skip_signature and (args.require_signature or args.trust_root or args.identity):
         raise UsageError(
@@ -65,21 +100,29 @@ def run(args: argparse.Namespace) -> int:
     for root in args.trust_root or []:
         if not root.is_file():
             raise UsageError(f"--trust-root {root}: no such file")
+    if args.log_head is not None:
+        LogPin.parse(args.log_head, "--log-head")
+    if not args.timeout > 0:
+        raise UsageError(f"--timeout {args.timeout:g}: give a positive number of seconds")
     policy = SignaturePolicy(
-        args.trust_root, args.require_signature, args.skip_signature, args.identity
+        args.trust_root, args.require_signature, args.skip_signature, args.identity, args.log_head
     )
     location = args.registry or os.environ.get("MODELREG_REGISTRY")
     if not location:
         raise UsageError("say where the registry is: --registry URL_OR_DIR or $MODELREG_REGISTRY")
     name, _, version = args.spec.partition("@")
-    client = RegistryClient(location)
+    client = RegistryClient(location, Limits(timeout=args.timeout))
     resolved = client.resolve(name, version or None)
     artifact = resolved.record["artifact"]
-    size = artifact["size"] + sum(e["size"] for e in artifact.get("external_data", []))
+    size = artifact["size"] + sum(e["size"] for e in artifact["external_data"])
+    options = FetchOptions(args.allow_deprecated, args.max_size, policy)
     with Progress(f"fetching {resolved.id}", size, "bytes") as progress:
-        fetched = client.download(resolved, args.to, args.allow_deprecated, progress.update, policy)
+        fetched = client.download(resolved, args.to, options, progress.update)
     for path in fetched.files:
         print(f"{path}  (verified)")
-    signed = f", signature verified: signed by {fetched.signed_by}" if fetched.signed_by else ""
+    signed = ""
+    if fetched.signed_by:
+        claims = "files and claims signed" if fetched.claims else "files signed, claims unsigned"
+        signed = f", signature verified: signed by {fetched.signed_by} ({claims})"
     print(f"{fetched.id}: sha256 {fetched.sha256}{signed}")
     return 0

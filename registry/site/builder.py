@@ -28,7 +28,7 @@ from registry.runoptions import RunOptions
 from registry.sbom import cyclonedx, spdx2, spdx3
 from registry.sbom.facts import collect
 from registry.schemas import schema_dir
-from registry.signing import SIGNATURE_FILE
+from registry.signing import CLAIMS_FILE, SIGNATURE_FILE
 from registry.site import eventpages, paths
 from registry.site.atomic import remove_leftovers, staging
 from registry.site.docs import build_docs
@@ -183,10 +183,12 @@ def _render_version(
         artifact_href = link(page, paths.artifact(art.sha256))
     signature_href = None
     if catalog.config.publish_artifacts and version.signature and version.signature.present:
-        bundle = (version.manifest.folder / SIGNATURE_FILE).read_bytes()
-        target = paths.artifact(hashlib.sha256(bundle).hexdigest())
-        files.add(target, out.stored(target, bundle))
-        signature_href = link(page, target)
+        for name in (SIGNATURE_FILE, CLAIMS_FILE):
+            if (version.manifest.folder / name).is_file():
+                content = (version.manifest.folder / name).read_bytes()
+                target = paths.artifact(hashlib.sha256(content).hexdigest())
+                files.add(target, out.stored(target, content))
+                signature_href = signature_href or link(page, target)
     svg = _lineage_svg(catalog, {version.id}, page, VERSION_PAGE_RADIUS)
     events = _timeline(catalog, catalog.events_of(name, number))
     files.add(

@@ -7,6 +7,7 @@ any host, any sub-path and from file://. schema/api/*.json describes each docume
 from __future__ import annotations
 
 import posixpath
+import urllib.parse
 from typing import Any
 
 from registry import __version__
@@ -15,7 +16,7 @@ from registry.evidence import governance, rmf_evidence, signature
 from registry.hashing import hash_file
 from registry.lineage import DATASET_PREFIX
 from registry.merkle import CHUNK_SIZE, merkle_root
-from registry.signing import SIGNATURE_FILE
+from registry.signing import CLAIMS_FILE, SIGNATURE_FILE
 from registry.site import paths
 
 API_VERSION = "1"
@@ -63,15 +64,40 @@ def _artifact(catalog: Catalog, version: PublishedVersion, doc: str) -> dict[str
     return {**main, "external_data": [entry(*f) for f in files[1:]]}
 
 
+def artifact_hosts(catalog: Catalog) -> list[str]:
+    """The https hosts records send consumers to for files (artifact_url_template, URL
+    artifacts, artifacts.allowed_hosts): fetch follows no other host than the site's own."""
+    hosts = set(catalog.config.allowed_hosts)
+    for version in catalog.versions():
+        art = version.manifest.artifact
+        files = [(art.path, art.sha256)] + [(e.path, e.sha256) for e in art.external_data]
+        for relative, sha256 in files:
+            url = catalog.artifact_url(version, relative, sha256) or ""
+            parsed = urllib.parse.urlparse(url)
+            if parsed.scheme == "https" and parsed.netloc:
+                hosts.add(parsed.netloc.lower())
+    return sorted(hosts)
+
+
 def _signature(catalog: Catalog, version: PublishedVersion, doc: str) -> dict[str, Any]:
-    """The verification result, and where model.sig is fetched from when there is one."""
+    """The verification result, and where model.sig (and the claims it signs) are fetched."""
     data = signature(version)
     if data["present"]:
-        digest = hash_file(version.manifest.folder / SIGNATURE_FILE)
-        data.update(sha256=digest.sha256, size=digest.size)
-        data["url"] = catalog.artifact_url(version, SIGNATURE_FILE, digest.sha256)
-        if catalog.config.publish_artifacts:
-            data["href"] = link(doc, paths.artifact(digest.sha256))
+        folder = version.manifest.folder
+        data.update(_signed_file(catalog, version, doc, SIGNATURE_FILE))
+        if data.get("claims_signed") and (folder / CLAIMS_FILE).is_file():
+            data["claims"] = _signed_file(catalog, version, doc, CLAIMS_FILE)
+    return data
+
+
+def _signed_file(
+    catalog: Catalog, version: PublishedVersion, doc: str, name: str
+) -> dict[str, Any]:
+    digest = hash_file(version.manifest.folder / name)
+    data: dict[str, Any] = {"sha256": digest.sha256, "size": digest.size}
+    data["url"] = catalog.artifact_url(version, name, digest.sha256)
+    if catalog.config.publish_artifacts:
+        data["href"] = link(doc, paths.artifact(digest.sha256))
     return data
 
 
@@ -236,6 +262,7 @@ def index_document(catalog: Catalog) -> dict[str, Any]:
                 link(doc, paths.trust_root(number))
                 for number in range(1, len(catalog.config.governance.trust_roots) + 1)
             ],
+            "artifact_hosts": artifact_hosts(catalog),
         },
         "generator": f"modelreg {__version__}",
         "generated_at": catalog.generated_at,
