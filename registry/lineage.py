@@ -8,12 +8,13 @@ base models, so that each figure can be traced to data the registry knows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from registry.ancestry import Ancestry
 from registry.findings import Finding, error
 from registry.layout import MODELS_DIR
 from registry.manifest import Manifest
@@ -42,11 +43,18 @@ def dataset_names(data: Mapping[str, Any] | None) -> set[str]:
 
 @dataclass
 class ManifestIndex:
-    """Manifests of the registry read on demand (as plain data), each at most once per run."""
+    """Manifests of the registry read on demand (as plain data), each at most once per run, and
+    their chains of base models, each version followed once per run."""
 
     root: Path
     max_bytes: int
     cache: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    ancestry: Ancestry = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.ancestry = Ancestry(
+            lambda ref: base_model(self.data(ref)), lambda ref: dataset_names(self.data(ref))
+        )
 
     def data(self, reference: str) -> dict[str, Any] | None:
         """The manifest `name@version` names, or None when there is none (or it is unreadable)."""
@@ -74,6 +82,42 @@ def ancestors(start: str, first_base: str | None, index: ManifestIndex) -> tuple
     return chain, False
 
 
+def _chain(
+    start: str, base: str | None, index: ManifestIndex
+) -> tuple[int, bool, list[str] | None]:
+    """What `ancestors(start, base, index)` finds: how many versions, whether it loops, and the
+    versions themselves when they had to be walked (None: not walked, see `_knows`).
+
+    Only a loop is walked (its message lists every version, so the walk costs no more than the
+    message), or a version the registry names otherwise than its own manifest does."""
+    if base is None:
+        return 0, False, []
+    ancestry = index.ancestry
+    above = ancestry.reach(base)
+    # Not on its base's chain, or on it as the version its own manifest describes: then the
+    # chain from `start` is its base's (a loop through `start` shows as a loop of its base).
+    if not above.loops and (not ancestry.visited(start) or base_model(index.data(start)) == base):
+        return min(above.versions, MAX_DEPTH), False, None
+    chain, loops = ancestors(start, base, index)
+    return len(chain), loops, chain
+
+
+def _knows(
+    manifest: Manifest, base: str | None, chain: list[str] | None, index: ManifestIndex
+) -> Callable[[object], bool]:
+    """Whether a dataset name is declared by the version or a version on its chain. Past
+    MAX_DEPTH versions (an error of its own) the whole chain counts."""
+    own = dataset_names(manifest.data)
+    if chain is not None:
+        for ancestor in chain:
+            own |= dataset_names(index.data(ancestor))
+        return lambda name: name in own
+    return lambda name: (
+        name in own
+        or (isinstance(name, str) and base is not None and index.ancestry.declares(base, name))
+    )
+
+
 def check_lineage(
     manifest: Manifest, reports: Sequence[Report], index: ManifestIndex, display: str
 ) -> list[Finding]:
@@ -91,8 +135,8 @@ def check_lineage(
             )
         )
         base = None
-    chain, loops = ancestors(manifest.id, base, index)
-    if len(chain) >= MAX_DEPTH:
+    length, loops, chain = _chain(manifest.id, base, index)
+    if length >= MAX_DEPTH:
         findings.append(
             error(
                 "lineage.too-deep",
@@ -102,7 +146,7 @@ def check_lineage(
                 where,
             )
         )
-    if loops:
+    if loops and chain is not None:  # a loop is always walked
         findings.append(
             error(
                 "lineage.cycle",
@@ -112,13 +156,11 @@ def check_lineage(
                 where,
             )
         )
-    known = dataset_names(manifest.data)
-    for ancestor in chain:
-        known |= dataset_names(index.data(ancestor))
+    known = _knows(manifest, base, chain, index)
     hint = "declare it under lineage.datasets (of this version or of its base model)"
     for position, metric in enumerate(manifest.data.get("metrics", [])):
         name = metric.get("dataset")
-        if name is not None and name not in known:
+        if name is not None and not known(name):
             findings.append(
                 error(
                     "lineage.unknown-dataset",
@@ -131,7 +173,7 @@ def check_lineage(
     folder = display.rsplit("/", 1)[0]
     for report in reports:
         name = report.data.get("dataset")
-        if report.kind == "evaluation" and name not in known:
+        if report.kind == "evaluation" and not known(name):
             findings.append(
                 error(
                     "lineage.unknown-dataset",

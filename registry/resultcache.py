@@ -3,9 +3,11 @@
 The key covers the version folder's files (each by its SHA-256, from the cache's stat fast path),
 the configuration, the code, and the facts from outside the folder that validation reads:
 whether the version is published, whether its signature is new in the change, when model.sig
-was committed. Versions it references (its base models, its redirect) are recorded with the
-digest of their manifest when the result is stored, and compared again when it is found: a
-changed or removed reference means the result is computed again.
+was committed. Versions it references are recorded when the result is stored, and compared again
+when it is found: its redirect by the digest of its manifest, its base model by one fingerprint
+of every manifest on the chain of base models (registry.ancestry; one entry per version of the
+chain would make a registry that is one long chain cost the square of its length). A changed or
+removed reference means the result is computed again.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from registry.cache import Cache, key_of
 from registry.findings import Finding, Severity
 from registry.formats import ModelInfo
 from registry.layout import VersionDir, referenced_manifest
-from registry.lineage import ManifestIndex, ancestors, base_model
+from registry.lineage import ManifestIndex, base_model
 from registry.manifest import Manifest
 from registry.policy import Decision
 from registry.reports import Report
@@ -76,17 +78,31 @@ def version_key(
     )
 
 
-def references(cache: Cache, manifest: Manifest, index: ManifestIndex) -> dict[str, str | None]:
-    """The versions a result depends on: base models (the whole chain) and the redirect, each
-    with the SHA-256 of its manifest (None: there is none)."""
-    chain, _ = ancestors(manifest.id, base_model(manifest.data), index)
+References = dict[str, dict[str, str | None]]
+
+
+def references(cache: Cache, manifest: Manifest, index: ManifestIndex) -> References:
+    """The versions a result depends on: `manifests`, the redirect with the SHA-256 of its
+    manifest (None: there is none); `lineage`, the base model with the fingerprint of its chain."""
+    base = base_model(manifest.data)
     redirect = (manifest.data.get("deprecation") or {}).get("redirect_to")
-    return {ref: manifest_digest(cache, index.root, ref) for ref in {*chain, redirect} if ref}
+    return {
+        "manifests": {redirect: manifest_digest(cache, index.root, redirect)} if redirect else {},
+        "lineage": {base: chain_fingerprint(cache, index, base)} if base else {},
+    }
 
 
 def manifest_digest(cache: Cache, root: Path, reference: str) -> str | None:
     path = referenced_manifest(root, reference)
     return None if path is None else cache.digest(path).sha256
+
+
+def chain_fingerprint(cache: Cache, index: ManifestIndex, reference: str) -> str:
+    """Of every manifest on the chain of base models from `reference`, itself included; each
+    manifest is digested once per run, whatever the number of versions derived from it."""
+    return index.ancestry.fingerprint(
+        reference, lambda ref: manifest_digest(cache, index.root, ref)
+    )
 
 
 def to_json(
@@ -96,7 +112,7 @@ def to_json(
     reports: tuple[Report, ...],
     decision: Decision | None,
     signature: SignatureResult | None,
-    refs: dict[str, str | None],
+    refs: References,
     chunks: Mapping[str, tuple[str, ...]],
 ) -> dict[str, Any]:
     return {
@@ -174,8 +190,13 @@ def from_json(version: VersionDir, data: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def still_valid(cache: Cache, root: Path, data: dict[str, Any]) -> bool:
+def still_valid(cache: Cache, index: ManifestIndex, data: dict[str, Any]) -> bool:
     """Whether every version the stored result referenced is as it was."""
+    refs = data["references"]
     return all(
-        manifest_digest(cache, root, ref) == digest for ref, digest in data["references"].items()
+        manifest_digest(cache, index.root, ref) == digest
+        for ref, digest in refs.get("manifests", {}).items()
+    ) and all(
+        chain_fingerprint(cache, index, ref) == digest
+        for ref, digest in refs.get("lineage", {}).items()
     )

@@ -397,7 +397,7 @@ def _settle(version: VersionDir, run: _Run) -> tuple[str, dict[str, Any], Versio
         )
     if key is not None:
         found = run.cache.get(KIND, key)
-        if found is not None and still_valid(run.cache, run.root, found):
+        if found is not None and still_valid(run.cache, run.manifests, found):
             return key, found, None
     result, stored = _validate_one(version, run)
     if key is not None and not any(f.code in _MOMENTARY for f in result.findings):

@@ -13,6 +13,7 @@ import yaml
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
+from registry.ancestry import Ancestry
 from registry.lineage import LineageGraph
 from registry.site.lineage_svg import render_svg
 from tests.helpers import (
@@ -177,3 +178,89 @@ def test_long_chains_are_drawn_without_recursion_and_pages_stay_near() -> None:
     assert svg.count("<rect") == 3000
     near = graph.around({"m@1.0.1500"}, radius=3)
     assert sorted(near.versions) == sorted(f"m@1.0.{i}" for i in range(1497, 1504))
+
+
+def chain_version(index: int) -> tuple[str, str]:
+    return f"m{index // 100:03d}", f"1.0.{index % 100}"
+
+
+def chain_ref(index: int) -> str:
+    return "@".join(chain_version(index))
+
+
+def chain_file(index: int) -> str:
+    return "models/{}/{}/manifest.yaml".format(*chain_version(index))
+
+
+def write_chain(root: Path, length: int) -> None:
+    """`length` versions, each derived from the one before; the first declares the dataset
+    every version measures on."""
+    for index in range(length):
+        lineage: dict[str, Any] = (
+            {"base_model": chain_ref(index - 1)} if index else {"datasets": [{"name": "root-data"}]}
+        )
+        metrics = [{"name": "accuracy", "value": 0.9, "dataset": "root-data"}]
+        add(root, *chain_version(index), lineage=lineage, metrics=metrics)
+
+
+def set_lineage(root: Path, index: int, lineage: dict[str, Any]) -> None:
+    manifest = root / chain_file(index)
+    data = yaml.safe_load(manifest.read_text())
+    data["lineage"] = lineage
+    manifest.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_a_long_chain_validates_and_changes_deep_in_it_are_seen(tmp_path: Path) -> None:
+    length = 2000
+    write_chain(tmp_path, length)
+    code, report = validate_json(tmp_path)
+    assert code == 0, codes(report)[:5]
+    assert report["summary"]["versions"] == length
+    # The first version's dataset renamed: every version's metric is now unknown, the cached
+    # results of the deepest ones included (they depend on the whole chain).
+    set_lineage(tmp_path, 0, {"datasets": [{"name": "renamed"}]})
+    code, report = validate_json(tmp_path)
+    assert code == 1
+    unknown = [f["file"] for f in report["findings"] if f["code"] == "lineage.unknown-dataset"]
+    assert sorted(unknown) == sorted(chain_file(i) for i in range(length))
+    # Back, then a loop through the last ten versions: they are cycles, no one else is.
+    set_lineage(tmp_path, 0, {"datasets": [{"name": "root-data"}]})
+    set_lineage(tmp_path, length - 10, {"base_model": chain_ref(length - 1)})
+    code, report = validate_json(tmp_path)
+    assert code == 1
+    cycles = {f["file"]: f["message"] for f in report["findings"] if f["code"] == "lineage.cycle"}
+    loop = range(length - 1, length - 11, -1)  # from the last version, base by base
+    assert sorted(cycles) == sorted(chain_file(i) for i in loop)
+    path = " -> ".join(chain_ref(i) for i in [*loop, length - 1])
+    assert f"loops: {path};" in cycles[chain_file(length - 1)]
+    # The versions of the loop no longer reach the first version's dataset; all others do.
+    unknown = [f["file"] for f in report["findings"] if f["code"] == "lineage.unknown-dataset"]
+    assert sorted(unknown) == sorted(cycles)
+
+
+def test_ancestry_follows_deep_chains_and_loops_without_recursion() -> None:
+    depth = 100_000
+    bases = {f"v{i}": f"v{i - 1}" for i in range(1, depth)}
+    bases |= {"a": "b", "b": "c", "c": "a", "tail": "a", "self": "self"}
+    datasets = {"v0": {"root"}, "b": {"loop"}}
+    ancestry = Ancestry(bases.get, lambda node: datasets.get(node, set()))
+    deepest = ancestry.reach(f"v{depth - 1}")
+    assert (deepest.versions, deepest.loops) == (depth, False)
+    assert ancestry.declares(f"v{depth - 1}", "root")
+    assert not ancestry.declares(f"v{depth - 1}", "loop")
+    assert ancestry.reach("v0").versions == 1
+    assert [(ancestry.reach(n).versions, ancestry.reach(n).loops) for n in ("a", "tail")] == [
+        (3, True),
+        (4, True),
+    ]
+    assert ancestry.reach("self").loops
+    assert ancestry.declares("tail", "loop") and not ancestry.declares("tail", "root")
+    manifests = {node: f"digest of {node}" for node in bases}
+
+    def fingerprint(node: str) -> str:
+        return Ancestry(bases.get, lambda _: set()).fingerprint(node, manifests.get)
+
+    before = fingerprint(f"v{depth - 1}")
+    assert fingerprint("a") == fingerprint("b") == fingerprint("c") != fingerprint("tail")
+    manifests["v0"] = "changed"
+    assert fingerprint(f"v{depth - 1}") != before
