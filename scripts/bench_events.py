@@ -70,8 +70,8 @@ def measure(command: list[str], cwd: Path) -> tuple[float, float]:
 
 
 DERIVE = (
-    "import sys; from pathlib import Path; from registry.history import derive; "
-    "from registry.events import chain; events = chain(derive(Path('.')).records); "
+    "import sys; from pathlib import Path; from registry.eventlog.derive import derive; "
+    "from registry.eventlog.chain import chain; events = chain(derive(Path('.')).records); "
     "print(len(events))"
 )
 

@@ -43,9 +43,9 @@ with atheris.instrument_imports():
     from registry.formats.onnx_handler import OnnxHandler
     from registry.formats.tflite_handler import TfliteHandler
     from registry.formats.torchscript_handler import TorchScriptHandler
-    from registry.manifest import schema_for
-    from registry.schemas import validate_against
-    from registry.yamlsafe import load_yaml_bytes
+    from registry.load.manifest import schema_for
+    from registry.load.schemas import validate_against
+    from registry.load.yamlsafe import load_yaml_bytes
     from tests.factories import fuzz_targets
 
 HANDLERS: dict[str, Any] = {

@@ -126,7 +126,7 @@ VALID_REAL_MODELS = {
 
 def cache_index(root: Path) -> Path:
     """The cache index of the registry at `root` (in the test session's cache folder)."""
-    from registry.cache import INDEX_NAME, Cache
+    from registry.infra.cache import INDEX_NAME, Cache
 
     return Cache(root, enabled=False).folder / INDEX_NAME
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.site.docs import build_docs
+from registry.build.site.docs import build_docs
 from tests.factories.onnx_models import MATMUL_IO, matmul_reading
 from tests.helpers import (
     PROJECT,

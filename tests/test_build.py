@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 from referencing import Registry, Resource
 
-from registry.site import builder
+from registry.build.site import builder
 from tests.helpers import (
     PROJECT,
     VALID_REAL_MODELS,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.sbom.spdx2 import download_location
+from registry.build.sbom.spdx2 import download_location
 from tests.factories.https_server import Served
 from tests.helpers import (
     PROJECT,

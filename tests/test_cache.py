@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from registry import cache as cache_module
-from registry.cache import RACY_NS, Cache
-from registry.site.spare import claim, spare_path
+from registry.build.site.spare import claim, spare_path
+from registry.infra import cache as cache_module
+from registry.infra.cache import RACY_NS, Cache
 from tests.helpers import (
     VALID_REAL_MODELS,
     cache_index,

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 from jsonschema import Draft202012Validator
 
-from registry.client import PARTIAL_FOLDER
-from registry.hashing import hash_file_chunked
-from registry.merkle import CHUNK_SIZE, merkle_root
-from registry.schemas import schema_dir
-from registry.site.server import RangeRequestHandler
+from registry.build.site.server import RangeRequestHandler
+from registry.client.fetch import PARTIAL_FOLDER
+from registry.infra.hashing import hash_file_chunked
+from registry.infra.merkle import CHUNK_SIZE, merkle_root
+from registry.load.schemas import schema_dir
 from tests.helpers import commit_all, left_nothing, run, write_version
 
 WEIGHTS = "weights.bin"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from registry import cli
-from registry.schemas import validator
+from registry.load.schemas import validator
 from tests.helpers import (
     PROJECT,
     REAL_MODELS,

@@ -14,9 +14,9 @@ import feedparser
 import pytest
 import yaml
 
-from registry.events import GENESIS, canonical, chain, verify_chain
-from registry.history import derive
-from registry.state import replay, tree_state
+from registry.eventlog.chain import GENESIS, canonical, chain, verify_chain
+from registry.eventlog.derive import derive
+from registry.eventlog.state import replay, tree_state
 from tests.helpers import (
     GIT_IDENTITY,
     PROJECT,

@@ -21,7 +21,7 @@ from registry.errors import FormatError
 from registry.formats.onnx_handler import OnnxHandler
 from registry.formats.tflite_handler import TfliteHandler
 from registry.formats.torchscript_handler import TorchScriptHandler
-from registry.yamlsafe import load_yaml_text
+from registry.load.yamlsafe import load_yaml_text
 from tests.factories import fuzz_targets
 from tests.helpers import PROJECT, REAL_MODELS
 

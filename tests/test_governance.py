@@ -15,9 +15,9 @@ import yaml
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from registry.events import chain
-from registry.history import derive
-from registry.state import replay, tree_state
+from registry.eventlog.chain import chain
+from registry.eventlog.derive import derive
+from registry.eventlog.state import replay, tree_state
 from tests.helpers import (
     VALID_REAL_MODELS,
     assert_spdx3_valid,

@@ -7,7 +7,7 @@ import os
 import tracemalloc
 from pathlib import Path
 
-from registry.hashing import hash_file
+from registry.infra.hashing import hash_file
 
 
 def test_hash_matches_hashlib(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from registry.schemas import schema_dir
-from registry.semantics import license_problem
+from registry.load.schemas import schema_dir
+from registry.validate.semantics import license_problem
 from tests.helpers import (
     VALID_REAL_MODELS,
     dump_manifest,

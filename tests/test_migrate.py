@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry.manifest import load_manifest
+from registry.load.manifest import load_manifest
 from tests.helpers import VALID_REAL_MODELS, dump_manifest, manifest_data, run, write_version
 
 COMMENTED = """\

@@ -13,9 +13,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry.events import chain, verify_chain
-from registry.history import derive
-from registry.state import replay, tree_state
+from registry.eventlog.chain import chain, verify_chain
+from registry.eventlog.derive import derive
+from registry.eventlog.state import replay, tree_state
 from tests.helpers import commit_all, git
 
 EXAMPLES = int(os.environ.get("REPLAY_EXAMPLES", "25"))

@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from registry.signing import sign_folder
+from registry.signing.sign import sign_folder
 from tests.helpers import (
     VALID_REAL_MODELS,
     cache_index,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from registry.findings import Position
-from registry.yamlsafe import load_yaml_file, load_yaml_text
+from registry.load.yamlsafe import load_yaml_file, load_yaml_text
 
 
 def codes(text: str) -> list[tuple[str, int | None]]:

@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Sequence
 from types import ModuleType
 
-from registry import __version__, console
+from registry import __version__
 from registry.cli import add as add_verb
 from registry.cli import build as build_verb
 from registry.cli import codeowners as codeowners_verb
@@ -27,6 +27,7 @@ from registry.cli import sign as sign_verb
 from registry.cli import validate as validate_verb
 from registry.cli import verify_log as verify_log_verb
 from registry.errors import ModelregError, UsageError
+from registry.infra import console
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 

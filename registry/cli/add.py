@@ -38,7 +38,7 @@ def _ask(question: str, current: str | None, choices: tuple[str, ...] = ()) -> s
 
 
 def run(args: argparse.Namespace) -> int:
-    from registry.adding import AddRequest, add_version
+    from registry.authoring.add import AddRequest, add_version
 
     values = {
         "license": args.license,

@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from registry.site.builder import build_site
+    from registry.build.site.builder import build_site
 
     root = resolve_root(args)
     out = args.out if args.out.is_absolute() else Path.cwd() / args.out

@@ -19,8 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from registry.codeowners import CODEOWNERS, render
-    from registry.config import load_config
+    from registry.governance.codeowners import CODEOWNERS, render
+    from registry.load.config import load_config
 
     root = resolve_root(args)
     expected = render(root, load_config(root))

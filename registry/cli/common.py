@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from registry.runoptions import RunOptions
+    from registry.infra.runoptions import RunOptions
 
 
 def add_root_argument(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +20,7 @@ def add_root_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_root(args: argparse.Namespace, paths: list[Path] | None = None) -> Path:
-    from registry.layout import find_root
+    from registry.load.layout import find_root
 
     if args.root is not None:
         return Path(args.root).resolve()
@@ -29,7 +29,7 @@ def resolve_root(args: argparse.Namespace, paths: list[Path] | None = None) -> P
 
 
 def add_jobs_argument(parser: argparse.ArgumentParser, what: str) -> None:
-    from registry.runoptions import jobs_argument
+    from registry.infra.runoptions import jobs_argument
 
     parser.add_argument(
         "--jobs",
@@ -57,7 +57,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, shard: bool = False) -> N
         "~/.cache/modelreg); never inside the repository",
     )
     if shard:
-        from registry.runoptions import Shard
+        from registry.infra.runoptions import Shard
 
         parser.add_argument(
             "--shard",
@@ -68,6 +68,6 @@ def add_run_arguments(parser: argparse.ArgumentParser, shard: bool = False) -> N
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:
-    from registry.runoptions import RunOptions
+    from registry.infra.runoptions import RunOptions
 
     return RunOptions(not args.no_cache, args.cache_dir, args.jobs, getattr(args, "shard", None))

@@ -42,8 +42,8 @@ def _since(value: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from registry.events import chain
-    from registry.history import derive
+    from registry.eventlog.chain import chain
+    from registry.eventlog.derive import derive
 
     since = _since(args.since) if args.since else None
     root = resolve_root(args)

@@ -87,10 +87,10 @@ def parse_size(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from registry.client import FetchOptions, RegistryClient, SignaturePolicy
-    from registry.console import Progress
-    from registry.logpin import LogPin
-    from registry.transport import Limits
+    from registry.client.fetch import FetchOptions, RegistryClient, SignaturePolicy
+    from registry.eventlog.pin import LogPin
+    from registry.infra.console import Progress
+    from registry.infra.transport import Limits
 
     if args.skip_signature and (args.require_signature or args.trust_root or args.identity):
         raise UsageError(

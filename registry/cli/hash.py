@@ -17,8 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from registry.console import Progress
-    from registry.hashing import hash_files
+    from registry.infra.console import Progress
+    from registry.infra.hashing import hash_files
 
     for path in args.files:
         if not path.is_file():

@@ -53,9 +53,9 @@ def describe(info: ModelInfo) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from registry.config import load_config
     from registry.formats import detect_file
-    from registry.layout import find_root
+    from registry.load.config import load_config
+    from registry.load.layout import find_root
     from registry.sandbox import Inspector, SandboxLimits
 
     path: Path = args.file

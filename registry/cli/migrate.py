@@ -40,7 +40,7 @@ def _manifests(paths: list[Path]) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from registry.migrate import migrate_file
+    from registry.authoring.migrate import migrate_file
 
     failed = False
     for path in _manifests(args.paths):

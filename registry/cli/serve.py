@@ -32,9 +32,9 @@ def _port(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     import http.server  # here, not at the top: every verb's start-up would pay for it
 
-    from registry.console import log
-    from registry.site.builder import build_site
-    from registry.site.server import RangeRequestHandler
+    from registry.build.site.builder import build_site
+    from registry.build.site.server import RangeRequestHandler
+    from registry.infra.console import log
 
     class _Handler(RangeRequestHandler):
         def log_message(self, format: str, *args: object) -> None:

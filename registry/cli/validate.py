@@ -50,10 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from registry import git, reporters
-    from registry.immutability import changed_versions
-    from registry.layout import versions_for_paths
-    from registry.validate import validate_registry
+    from registry.infra import git
+    from registry.load.layout import versions_for_paths
+    from registry.validate import reporters
+    from registry.validate.history import changed_versions
+    from registry.validate.run import validate_registry
 
     if args.paths and args.changed_since:
         raise UsageError("give PATHs or --changed-since, not both")

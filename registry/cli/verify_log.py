@@ -27,9 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from registry.events import first_divergence
-    from registry.logpin import LogPin
-    from registry.publishedlog import load_published_log, log_problem
+    from registry.eventlog.chain import first_divergence
+    from registry.eventlog.pin import LogPin
+    from registry.eventlog.published import load_published_log, log_problem
 
     pin = LogPin.parse(args.expect_head, "--expect-head") if args.expect_head else None
     log = load_published_log(args.location)

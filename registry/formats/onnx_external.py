@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.errors import FormatError
-from registry.pathrules import normalized, open_problem, path_problem
+from registry.load.pathrules import normalized, open_problem, path_problem
 
 ALLOWED_KEYS = frozenset({"location", "offset", "length", "checksum"})
 EXTERNAL = 1  # TensorProto.DataLocation.EXTERNAL

@@ -12,12 +12,12 @@ from typing import Any
 
 import yaml
 
-from registry.cache import INDEX_NAME, Cache
-from registry.cacheplace import KEY_NAME, cache_root
-from registry.config import load_config
-from registry.layout import VersionDir
-from registry.resultcache import KIND, version_key
-from registry.validate import config_context
+from registry.infra.cache import INDEX_NAME, Cache
+from registry.infra.cacheplace import KEY_NAME, cache_root
+from registry.load.config import load_config
+from registry.load.layout import VersionDir
+from registry.validate.resultcache import KIND, version_key
+from registry.validate.run import config_context
 from tests.factories.attacks import evil_archive
 from tests.helpers import (
     PROJECT,

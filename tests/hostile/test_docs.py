@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.docscheck import check_docs
+from registry.validate.docs import check_docs
 from tests.helpers import (
     PROJECT,
     VALID_REAL_MODELS,

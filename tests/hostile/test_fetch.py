@@ -278,8 +278,8 @@ def test_max_size_takes_units(site: Path, tmp_path: Path) -> None:
 # -- the log, pinned --------------------------------------------------------------------------
 def _rechained(site: Path) -> None:
     """Every event rewritten (a new author) and chained again: a log that verifies on its own."""
-    from registry.events import Event, chain
-    from registry.events import Record as EventRecord
+    from registry.eventlog.chain import Event, chain
+    from registry.eventlog.chain import Record as EventRecord
 
     index = json.loads((site / "v1/events.json").read_text())
     page_path = site / "v1" / index["pages"][0]["url"]
@@ -340,7 +340,7 @@ def test_fetch_with_a_pinned_log(site: Path, tmp_path: Path) -> None:
 def _signed_registry(tmp_path: Path, signed_days_ago: int) -> tuple[Path, Any]:
     """A tier-1 version signed with a certificate that expired 10 days ago, committed (with its
     manifest, in one commit of the branch) `signed_days_ago` days ago."""
-    from registry.signing import sign_folder
+    from registry.signing.sign import sign_folder
 
     day = dt.timedelta(days=1)
     pki = publisher_files(tmp_path / "pki", "publisher@example.org", NOW - 60 * day, NOW - 10 * day)

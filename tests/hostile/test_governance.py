@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from registry.signing import sign_folder
+from registry.signing.sign import sign_folder
 from tests.helpers import commit_all, git, run
 from tests.pki import NOW, publisher_files
 from tests.test_events import add_version, edit_manifest

@@ -1,0 +1,1 @@
+"""Writing manifests: `add`, scaffolding, schema migration."""

@@ -1,0 +1,143 @@
+"""A first manifest for a new version, written from what the model file says about itself.
+
+Fields only a person can fill (intended use, publisher, risk tier, license when unknown, and what
+a format does not state) are left empty with a `# TODO` comment: validation fails on each until it
+is filled, and passes once they all are.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from registry.formats.base import ModelInfo
+from registry.load.manifest import FileRef
+from registry.tensors import UNSTATED_DTYPE, TensorSpec
+from registry.versions import LATEST_SCHEMA_VERSION
+
+# Producers (as ModelInfo reports them), the training framework they imply, and whether the
+# producer's version is the framework's (pytorch's exporter) or a converter's own (tf2onnx).
+_FRAMEWORKS = (
+    (r"^pytorch\b", "pytorch", True),
+    (r"^torch\.jit\b", "pytorch", False),
+    (r"^(tf2onnx|keras2onnx|mlir converted|toco converted)\b", "tensorflow", False),
+    (r"^(skl2onnx|onnxmltools)\b", "scikit-learn", False),
+    (r"^paddle2onnx\b", "paddlepaddle", False),
+)
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    name: str
+    version: str
+    info: ModelInfo
+    artifact: FileRef  # path is the file name in the version folder
+    url: str | None = None  # the artifact lives at this https URL instead of beside the manifest
+    external_data: tuple[FileRef, ...] = ()
+    license: str | None = None
+    risk_tier: str | None = None
+    intended_use: str | None = None
+    publisher: str | None = None
+    publisher_email: str | None = None
+
+
+def guess_framework(producer: str) -> tuple[str | None, str | None]:
+    """(framework name, version) from a producer string such as `pytorch 2.3.1`, when known."""
+    text = producer.strip().lower()
+    for pattern, name, own_version in _FRAMEWORKS:
+        if re.match(pattern, text):
+            version = re.search(r"\b(\d+(?:\.\d+)+)\b", producer) if own_version else None
+            return name, version.group(1) if version else None
+    return None, None
+
+
+def _q(value: object) -> str:
+    """A YAML scalar that every YAML tool reads the same way (JSON strings are YAML)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _shape(spec: TensorSpec) -> str:
+    if spec.shape is None:
+        return "null"
+    return "[" + ", ".join("null" if d is None else _q(d) for d in spec.shape) + "]"
+
+
+def _tensors(key: str, specs: tuple[TensorSpec, ...], unnamed: bool) -> Iterator[str]:
+    if not specs:
+        yield f"{key}: []"
+        return
+    yield f"{key}:"
+    for spec in specs:
+        name_note = (
+            "  # TODO: the format does not name outputs; give a meaningful name" if unnamed else ""
+        )
+        yield f"  - name: {_q(spec.name)}{name_note}"
+        if spec.dtype == UNSTATED_DTYPE:
+            yield '    dtype: ""  # TODO: the format does not state it: float32, int64, ...'
+        else:
+            yield f"    dtype: {_q(spec.dtype)}"
+        note = (
+            "  # the format does not state shapes: declare what callers must send"
+            if (spec.shape is None and spec.dtype == UNSTATED_DTYPE)
+            else ""
+        )
+        yield f"    shape: {_shape(spec)}{note}"
+
+
+def _todo(value: str | None, comment: str) -> str:
+    return _q(value) if value else f'""  # TODO: {comment}'
+
+
+def render(new: NewVersion) -> str:
+    """The manifest text: valid YAML; every TODO fails validation until it is filled."""
+    framework, framework_version = guess_framework(new.info.producer)
+    lines = [
+        f"# Written by `modelreg add` from {new.artifact.path}: fill every TODO, then run",
+        f"# `modelreg validate models/{new.name}/{new.version}`.",
+        f"schema_version: {_q(LATEST_SCHEMA_VERSION)}",
+        f"model_name: {_q(new.name)}",
+        f"version: {_q(new.version)}",
+        "framework:",
+        f"  name: {_todo(framework, 'the training framework, e.g. pytorch')}",
+        f"  version: {_todo(framework_version, 'its version, e.g. 2.3.1')}",
+        f"format: {_q(new.info.format)}",
+        "artifact:",
+    ]
+    if new.url is not None:
+        lines.append(f"  url: {_q(new.url)}")
+    else:
+        lines.append(f"  path: {_q(new.artifact.path)}")
+    lines += [f"  sha256: {_q(new.artifact.sha256)}", f"  size: {new.artifact.size}"]
+    if new.external_data:
+        lines.append("  external_data:")
+        for entry in new.external_data:
+            lines += [
+                f"    - path: {_q(entry.path)}",
+                f"      sha256: {_q(entry.sha256)}",
+                f"      size: {entry.size}",
+            ]
+    lines += list(_tensors("input_shape", new.info.inputs, False))
+    lines += list(_tensors("output_schema", new.info.outputs, "output_names" in new.info.unstated))
+    lines += [
+        f"license: {_todo(new.license, 'an SPDX license expression, e.g. Apache-2.0')}",
+        "intended_use: "
+        + _todo(new.intended_use, "what the model is for, and not for (20+ characters)"),
+        "publisher:",
+        f"  name: {_todo(new.publisher, 'who publishes this version')}",
+    ]
+    if new.publisher_email:
+        lines.append(f"  email: {_q(new.publisher_email)}")
+    lines.append(f"risk_tier: {_todo(new.risk_tier, 'tier-1, tier-2 or tier-3 (registry.yaml)')}")
+    if new.info.quantization:
+        lines.append(
+            f"# The file is quantized ({new.info.quantization}); a quantization_profile "
+            "(method, calibration_dataset_hash) documents how."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def todos(text: str) -> list[str]:
+    """The TODO lines of a manifest, for telling the author what is left."""
+    return [line.strip() for line in text.splitlines() if "# TODO" in line]

@@ -1,0 +1,1 @@
+"""Rendering the static site: the catalog, lineage graph, SBOMs and pages."""

@@ -1,0 +1,201 @@
+"""What every SBOM says about a version, computed once: identifiers, times, URLs, references."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from packageurl import PackageURL
+
+from registry import __version__
+from registry.build.catalog import Catalog, PublishedVersion
+from registry.build.site import paths
+
+NIST_AI_RMF = "NIST AI RMF 1.0"
+TOOL = f"modelreg-{__version__}"
+
+
+@dataclass(frozen=True)
+class Dependency:
+    name: str
+    version: str
+    purpose: str  # runtime | training | export
+    purl: str | None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    url: str | None = None
+    sha256: str | None = None
+    license: str | None = None
+    trained_on: bool = False  # named in lineage.datasets
+    tested_on: bool = False  # named by a metric
+
+
+@dataclass(frozen=True)
+class SbomFacts:
+    id: str
+    name: str
+    version: str
+    sha256: str
+    size: int
+    filename: str
+    download_url: str | None  # None: unknown (NOASSERTION)
+    purl: str
+    created: str  # RFC 3339 UTC, the commit that last changed the version
+    registry_name: str
+    publisher_name: str
+    publisher_email: str | None
+    license: str
+    intended_use: str
+    description: str
+    risk_tier: str
+    status: str  # active | deprecated | blocked
+    decision: str  # the governance decision: allow | review | block
+    governance: str  # the decision's reasons, in words
+    drift_score: float | None  # the latest drift measurement
+    drift_threshold: float  # of the risk tier: above it, the tier's action applies
+    format: str
+    format_detail: str
+    model_types: tuple[str, ...]  # inferred from the operators the file uses
+    framework: str
+    tags: tuple[str, ...]
+    metrics: tuple[dict[str, Any], ...]
+    dependencies: tuple[Dependency, ...]
+    datasets: tuple[Dataset, ...]
+    base_model: str | None
+    base_model_url: str | None
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    document_url: dict[str, str]
+    manifest_digest: str  # of the manifest's content: any metadata change gives new identifiers
+
+    @property
+    def governance_statement(self) -> str:
+        """The risk assessment in one sentence, for annotations."""
+        text = (
+            f"risk_tier: {self.risk_tier} (governance per {NIST_AI_RMF}); "
+            f"decision: {self.decision}; status: {self.status}"
+        )
+        return f"{text}; {self.governance}" if self.governance else text
+
+    def uuid(self, kind: str) -> uuid.UUID:
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"{self.document_url[kind]}#{self.manifest_digest}")
+
+
+# Operators that say what kind of network a model is, most specific first.
+_MODEL_TYPES = (
+    (("attention", "multiheadattention", "softmax_cross"), "transformer"),
+    (
+        ("lstm", "gru", "rnn", "lstm_cell", "unidirectional_sequence_lstm"),
+        "recurrent neural network",
+    ),
+    (("conv", "conv_2d", "depthwise_conv_2d", "conv1d", "conv2d"), "convolutional neural network"),
+    (("linearclassifier", "linearregressor", "svmclassifier"), "linear model"),
+    (("treeensembleclassifier", "treeensembleregressor"), "tree ensemble"),
+    (("gemm", "matmul", "fully_connected", "linear"), "feed-forward neural network"),
+)
+
+
+def model_types(operators: tuple[str, ...]) -> tuple[str, ...]:
+    """The kind of model its operators reveal (the manifest has no such field), or none."""
+    names = {op.rsplit(".", 1)[-1].rsplit("::", 1)[-1].lower() for op in operators}
+    for markers, kind in _MODEL_TYPES:
+        if names & set(markers):
+            return (kind,)
+    return ()
+
+
+def slug(text: str) -> str:
+    """Letters, digits, `.` and `-` only: safe inside SPDX identifiers and bom-refs."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "-", text).strip("-") or "x"
+
+
+def _tensor(spec: dict[str, Any]) -> str:
+    shape = spec.get("shape")
+    dims = "?" if shape is None else ",".join("?" if d is None else str(d) for d in shape)
+    return f"{spec['name']}: {spec['dtype']}[{dims}]"
+
+
+def collect(catalog: Catalog, version: PublishedVersion) -> SbomFacts:
+    manifest = version.manifest
+    data = manifest.data
+    commit = version.history.updated or catalog.commit
+    created = commit.timestamp if commit else catalog.generated_at
+    lineage = data.get("lineage") or {}
+    metrics = tuple(dict(m) for m in data.get("metrics", []))
+    datasets = {
+        d["name"]: Dataset(d["name"], d.get("url"), d.get("sha256"), d.get("license"), True)
+        for d in lineage.get("datasets", [])
+    }
+    for name in sorted({m["dataset"] for m in metrics if "dataset" in m}):
+        datasets[name] = dataclasses.replace(datasets.get(name, Dataset(name)), tested_on=True)
+    base = lineage.get("base_model")
+    base_version = catalog.find(base) if base else None
+    info = version.model_info
+    decision = version.decision
+    figures = dict(decision.figures) if decision else {}
+    publisher = data["publisher"]
+    filename = manifest.artifact.path or manifest.artifact.url or "model"
+    canonical = json.dumps(dict(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    base_url = catalog.config.base_url
+    return SbomFacts(
+        id=version.id,
+        name=version.name,
+        version=version.version,
+        sha256=manifest.artifact.sha256,
+        size=manifest.artifact.size,
+        filename=filename.rsplit("/", 1)[-1],
+        download_url=catalog.artifact_url(
+            version, manifest.artifact.path, manifest.artifact.sha256
+        ),
+        purl=PackageURL(
+            type="generic",
+            name=version.name,
+            version=version.version,
+            qualifiers={"checksum": f"sha256:{manifest.artifact.sha256}"},
+        ).to_string(),
+        created=created,
+        registry_name=catalog.config.name,
+        publisher_name=publisher["name"],
+        publisher_email=publisher.get("email"),
+        license=manifest.license,
+        intended_use=data["intended_use"],
+        description=data.get("description", ""),
+        risk_tier=manifest.risk_tier,
+        status=version.status,
+        decision=decision.decision if decision else "allow",
+        governance="; ".join(decision.reasons) if decision and decision.reasons else "",
+        drift_score=figures.get("drift_score"),
+        drift_threshold=catalog.config.governance.tiers[manifest.risk_tier].drift_threshold,
+        format=manifest.format,
+        format_detail=f"{manifest.format} ({info.format_version})" if info else manifest.format,
+        model_types=model_types(info.operators) if info else (),
+        framework=f"{manifest.framework_name} {manifest.framework_version}",
+        tags=tuple(data.get("tags", [])),
+        metrics=metrics,
+        dependencies=tuple(
+            Dependency(d["name"], d["version"], d["purpose"], d.get("purl"))
+            for d in data.get("dependencies", [])
+        ),
+        datasets=tuple(datasets.values()),
+        base_model=base,
+        base_model_url=(
+            base_url + paths.version_json(base_version.name, base_version.version)
+            if base_version
+            else None
+        ),
+        inputs=tuple(_tensor(t) for t in data["input_shape"]),
+        outputs=tuple(_tensor(t) for t in data["output_schema"]),
+        document_url={
+            kind: base_url + paths.sbom(version.name, version.version, kind)
+            for kind in paths.SBOM_FILES
+        },
+        manifest_digest=hashlib.sha256(canonical.encode()).hexdigest(),
+    )

@@ -1,0 +1,209 @@
+"""The MkDocs documentation, with reference pages generated from the JSON Schemas."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from registry.errors import ModelregError
+from registry.load.schemas import load_schema
+from registry.tensors import DTYPES
+from registry.versions import LATEST_SCHEMA_VERSION
+
+CONFIG_FILE = "mkdocs.yml"
+MANIFEST_REFERENCE = "reference/manifest.md"
+# The theme's own inline scripts are allowed by their hashes (added per page); nothing else.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "base-uri 'none'; form-action 'none'; object-src 'none'; frame-src 'none'"
+)
+
+
+def _type(schema: dict[str, Any]) -> str:
+    if "const" in schema:
+        return f'`"{schema["const"]}"`'
+    if "enum" in schema:
+        return " \\| ".join(f"`{v}`" for v in schema["enum"])
+    kind = schema.get("type", "")
+    if isinstance(kind, list):
+        kind = " or ".join(kind)
+    if kind == "array" and "items" in schema and "type" in schema["items"]:
+        inner = schema["items"]["type"]
+        return f"list of {' or '.join(inner) if isinstance(inner, list) else inner}"
+    return str(kind)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _rows(schema: dict[str, Any], defs: dict[str, Any], prefix: str) -> Iterator[str]:
+    required = set(schema.get("required", []))
+    for name, field in schema.get("properties", {}).items():
+        if "$ref" in field:
+            field = {**defs[field["$ref"].rsplit("/", 1)[-1]], **field}
+        if field.get("type") == "array" and "$ref" in field.get("items", {}):
+            field = {**field, "items": defs[field["items"]["$ref"].rsplit("/", 1)[-1]]}
+        path = f"{prefix}{name}"
+        notes = [field.get("description", "")]
+        if "pattern" in field:
+            notes.append(f"pattern `{_cell(field['pattern'])}`")
+        if "minLength" in field:
+            notes.append(f"at least {field['minLength']} characters")
+        yield (
+            f"| `{path}` | {_type(field)} | {'yes' if name in required else 'no'} | "
+            f"{_cell(' — '.join(n for n in notes if n))} |"
+        )
+        if field.get("type") == "object":
+            yield from _rows(field, defs, f"{path}.")
+        items = field.get("items", {})
+        if field.get("type") == "array" and items.get("type") == "object":
+            yield from _rows(items, defs, f"{path}[].")
+
+
+def manifest_reference() -> str:
+    """Every manifest field of the latest schema, as a Markdown table."""
+    schema = load_schema(f"manifest/{LATEST_SCHEMA_VERSION}.json")
+    lines = [
+        "# Manifest reference",
+        "",
+        f"Generated from `schema/manifest/{LATEST_SCHEMA_VERSION}.json` (JSON Schema draft "
+        "2020-12). Schema 1.0 is the same without `quantization_profile`.",
+        "",
+        "| field | type | required | notes |",
+        "|---|---|---|---|",
+        *_rows(schema, schema.get("$defs", {}), ""),
+        "",
+        "Dtypes: "
+        + ", ".join(f"`{d}`" for d in DTYPES)
+        + ", and composites such as `sequence<map<int64,float32>>`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _quiet_mkdocs() -> Iterator[None]:
+    logger = logging.getLogger("mkdocs")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def build_docs(root: Path, out: Path, epoch: int, site_url: str) -> bool:
+    """Build the registry's MkDocs site into `out`; False when the registry has no mkdocs.yml."""
+    config_file = root / CONFIG_FILE
+    if not config_file.is_file():
+        return False
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    if not (root / "docs").is_dir():
+        raise ModelregError(
+            f"{CONFIG_FILE} is present but docs/ is not; add docs/ or remove {CONFIG_FILE}"
+        )
+    with tempfile.TemporaryDirectory() as scratch:
+        docs = Path(scratch) / "docs"
+        shutil.copytree(root / "docs", docs, symlinks=True)
+        links = [p.relative_to(docs) for p in docs.rglob("*") if p.is_symlink()]
+        if links:
+            raise ModelregError(
+                f"docs/{links[0]} is a symbolic link; the documentation may only "
+                "hold files of its own"
+            )
+        (docs / MANIFEST_REFERENCE).parent.mkdir(parents=True, exist_ok=True)
+        (docs / MANIFEST_REFERENCE).write_text(manifest_reference(), encoding="utf-8")
+        previous = os.environ.get("SOURCE_DATE_EPOCH")
+        os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # sitemap dates come from Git, not the clock
+        try:
+            with _quiet_mkdocs():
+                config = load_config(
+                    str(config_file), docs_dir=str(docs), site_dir=str(out), site_url=site_url
+                )
+                build(config)
+            # What a page or the configuration could have put into a page as a script.
+            sources = [config_file.read_text(encoding="utf-8", errors="replace")] + [
+                p.read_text(encoding="utf-8", errors="replace")
+                for p in docs.rglob("*")
+                if p.is_file()
+            ]
+        except (MkDocsException, OSError) as exc:
+            # MkDocs' configuration errors carry a traceback after their first line
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelregError(
+                f"the documentation build (MkDocs, {CONFIG_FILE}) failed: {reason}"
+            ) from None
+        finally:
+            if previous is None:
+                del os.environ["SOURCE_DATE_EPOCH"]
+            else:
+                os.environ["SOURCE_DATE_EPOCH"] = previous
+    _add_csp(out, sources)
+    return True
+
+
+class _InlineScripts(HTMLParser):
+    """The text of every inline script of a page (scripts that carry data, such as JSON, are
+    not run and need no hash)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.scripts: list[str] = []
+        self._open = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        kind = (dict(attrs).get("type") or "text/javascript").lower()
+        self._open = tag == "script" and "src" not in dict(attrs) and "json" not in kind
+        if self._open:
+            self.scripts.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._open = False
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            self.scripts[-1] += data
+
+
+def _inline_scripts(page: str) -> list[str]:
+    parser = _InlineScripts()
+    parser.feed(page)
+    return parser.scripts
+
+
+def _hash(script: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+
+
+def _add_csp(out: Path, sources: list[str]) -> None:
+    """Make the CSP meta tag the first element of every documentation page, as in the catalog.
+
+    The theme runs small inline scripts on every page (their text depends on the page's depth):
+    each page allows its own by their SHA-256. An inline script whose text is in a source file
+    of docs/ came from a page's raw HTML (which validation refuses anyway) and is not allowed:
+    no inline code runs but the theme's."""
+    for page in sorted(out.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        theirs = {
+            _hash(script)
+            for script in _inline_scripts(text)
+            if script.strip() and not any(script.strip() in source for source in sources)
+        }
+        policy = DOCS_CSP.format(hashes="".join(f" {h}" for h in sorted(theirs)))
+        meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+        page.write_text(text.replace("<head>", f"<head>\n{meta}", 1), encoding="utf-8")

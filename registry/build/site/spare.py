@@ -1,0 +1,81 @@
+"""The spare site: the site of the build before last, kept beside the output (`.site.spare` for
+`site`) so that the next build updates it in place and swaps it in, touching only what changed.
+
+The cache says which trees are ours and what each holds (by the folder's device and inode, which
+renames keep). A spare is marked as being changed before a build touches it; one found so
+marked (a build failed or was stopped while updating it) is removed and a fresh folder used. A
+folder of that name that the cache does not know is never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from registry.build.site.writer import Entry
+from registry.infra.cache import Cache
+from registry.infra.console import log
+
+KIND = "tree"
+
+
+def spare_path(out: Path) -> Path:
+    out = out.resolve()
+    return out.with_name(f".{out.name}.spare")
+
+
+def tree_id(folder: Path) -> str:
+    found = folder.stat()
+    return f"{found.st_dev}:{found.st_ino}"
+
+
+def claim(cache: Cache, spare: Path) -> dict[str, Entry] | None:
+    """What the spare site holds, when it can be updated in place (it is ours and intact), after
+    marking it as being changed; None when there is none to update."""
+    if not cache.enabled or not spare.is_dir() or spare.is_symlink():
+        return None
+    key = tree_id(spare)
+    found = cache.get(KIND, key)
+    if found is None:
+        return None  # not ours
+    cache.put(KIND, key, {"changing": True})
+    cache.flush()  # on disk before the first change
+    if "files" not in found:
+        shutil.rmtree(spare)
+        return None
+    return {relative: (sha, size, inode) for relative, (sha, size, inode) in found["files"].items()}
+
+
+def usable(cache: Cache, spare: Path) -> bool:
+    """Whether the old site may be kept at `spare` (nothing of someone else's is there)."""
+    return cache.enabled and not spare.exists()
+
+
+def record(cache: Cache, tree: Path, files: dict[str, Entry]) -> None:
+    cache.put(KIND, tree_id(tree), {"files": files})
+    cache.flush()
+
+
+@contextlib.contextmanager
+def one_build_at_a_time(cache: Cache) -> Iterator[bool]:
+    """Builds of one registry that use the cache take turns: two builds into the same output
+    would otherwise update, and swap, the same spare tree. Yields whether the lock is held."""
+    handle = None
+    if cache.enabled:
+        with contextlib.suppress(OSError):  # no lock where the cache cannot be written
+            cache.folder.mkdir(exist_ok=True)
+            handle = (cache.folder / "build.lock").open("a")
+    try:
+        if handle is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log("build", "waiting for another build of this registry to finish")
+                fcntl.flock(handle, fcntl.LOCK_EX)
+        yield handle is not None
+    finally:
+        if handle is not None:
+            handle.close()  # releases the lock

@@ -1,0 +1,200 @@
+"""Writing site files into the staging folder, from the cache when their inputs are unchanged.
+
+A site file is either written (the registry-wide documents, new at every build), stored by its
+content (`stored`: the bytes are known, the cache saves writing a copy), `cached`: keyed by the
+inputs it is rendered from, so an unchanged version's SBOMs and pages are neither rendered nor
+validated again, or part of a `bundle`: all the files of a version, found by one key. Files from
+the cache are hard links to .modelreg-cache/objects/ (read-only): treat a built site as
+read-only, and post-process a copy of it.
+
+The staging folder may be the site of the build before last, kept as a spare (see build_site):
+then `previous` lists what it holds, a file that is already right is left as it is, and `finish`
+removes what this build did not produce. A large registry's rebuild then touches only what
+changed, instead of creating and deleting tens of thousands of folders and files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from registry.build.site.paths import DOCS as DOCS_DIR
+from registry.infra.cache import Cache, key_of
+
+# A file of a site tree: (SHA-256 of an object, size, inode); ("", 0, 0) for one written
+# directly (not from the object store), which is never kept from one build to the next.
+Entry = tuple[str, int, int]
+_WRITTEN: Entry = ("", 0, 0)
+
+
+class Bundle:
+    """The files one bundle wrote: (site path, SHA-256, size)."""
+
+    def __init__(self, writer: SiteWriter) -> None:
+        self.writer = writer
+        self.entries: list[tuple[str, str, int]] = []
+        self.complete = True
+
+    def add(self, relative: str, sha: str) -> None:
+        entry = self.writer.produced.get(relative)
+        if not sha or entry is None or entry[0] != sha:
+            self.complete = False  # not in the object store: cannot be linked next time
+            return
+        self.entries.append((relative, sha, entry[1]))
+
+
+def dumps(data: Any) -> str:
+    """JSON as the site publishes it: sorted keys, compact (json's C encoder: indenting would
+    take the pure-Python one, several times slower over thousands of documents), a final
+    newline."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+class SiteWriter:
+    def __init__(
+        self, root: Path, cache: Cache | None = None, previous: Mapping[str, Entry] | None = None
+    ) -> None:
+        self.root = root
+        self.cache = cache or Cache(root, enabled=False)
+        self.previous = dict(previous or {})
+        self.produced: dict[str, Entry] = {}  # every file of this build (but docs/)
+        self._base = str(root)
+        self._folders: set[str] = set()
+
+    def _target(self, relative: str) -> str:
+        target = os.path.join(self._base, relative)
+        folder = os.path.dirname(target)
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        return target
+
+    def _write(self, relative: str, data: bytes) -> None:
+        target = self._target(relative)
+        _remove(target)  # in a reused tree it may be a link into the cache
+        with open(target, "wb") as handle:
+            handle.write(data)
+        self.produced[relative] = _WRITTEN
+
+    def text(self, relative: str, content: str) -> None:
+        self._write(relative, content.encode())
+
+    def json(self, relative: str, data: Any) -> None:
+        self.text(relative, dumps(data))
+
+    def copy(self, source: Path, relative: str) -> None:
+        target = self._target(relative)
+        _remove(target)
+        shutil.copyfile(source, target)
+        self.produced[relative] = _WRITTEN
+
+    def _link(self, relative: str, sha: str, size: int) -> bool:
+        """Object `sha` at `relative`: left alone when the tree has it already."""
+        target = self._target(relative)
+        known = self.previous.get(relative)
+        if known is not None and known[0] == sha:
+            try:
+                found = os.lstat(target)
+            except OSError:
+                found = None
+            if (
+                found is not None
+                and (found.st_ino, found.st_size) == (known[2], size)
+                and self.cache.intact(sha, found.st_mtime_ns)
+            ):
+                self.produced[relative] = known
+                return True
+        inode = self.cache.place(sha, size, target)
+        if inode is None:
+            return False
+        self.produced[relative] = (sha, size, inode)
+        return True
+
+    def stored(self, relative: str, content: str | bytes) -> str:
+        """Write `content` through the object store; the SHA-256 of its bytes."""
+        data = content.encode() if isinstance(content, str) else content
+        sha = self.cache.store(data)
+        if sha is None or not self._link(relative, sha, len(data)):
+            self._write(relative, data)
+        return sha or ""
+
+    def cached(self, relative: str, kind: str, material: Any, render: Callable[[], str]) -> str:
+        """The file rendered from `material` by `render`, or its copy from an earlier build;
+        the SHA-256 of its bytes."""
+        key = key_of("output", kind, material)
+        found = self.cache.get("output", key)
+        if found is not None and self._link(relative, found["sha"], found["size"]):
+            return str(found["sha"])
+        data = render().encode()
+        sha = self.stored(relative, data)
+        if sha:
+            self.cache.put("output", key, {"sha": sha, "size": len(data)})
+        return sha
+
+    def bundle(self, key: str, write: Callable[[Bundle], None]) -> None:
+        """Files that only depend on `key`: linked from an earlier build with the same key, or
+        written by `write` (which records each in the Bundle) and remembered."""
+        found = self.cache.get("bundle", key) if key else None
+        if found is not None and all(
+            self._link(relative, sha, size) for relative, sha, size in found
+        ):
+            return
+        files = Bundle(self)
+        write(files)
+        if key and files.complete:
+            self.cache.put("bundle", key, files.entries)
+
+    def artifact(self, source: Path, relative: str, sha256: str, size: int) -> None:
+        """A model file (validated: its SHA-256 is known), kept once in the object store and
+        linked into every build instead of copied again."""
+        if not (self.cache.adopt(source, sha256) and self._link(relative, sha256, size)):
+            self.copy(source, relative)
+
+    def finish(self) -> dict[str, Entry]:
+        """Remove what the reused tree held and this build did not produce, and the folders
+        left empty; what the tree holds."""
+        emptied = set()
+        for relative in self.previous.keys() - self.produced.keys():
+            _remove(os.path.join(self._base, relative))
+            emptied.add(os.path.dirname(relative))
+        for folder in sorted(emptied, key=len, reverse=True):
+            while folder:
+                try:
+                    os.rmdir(os.path.join(self._base, folder))
+                except OSError:
+                    break  # not empty (or gone): its parents are not either
+                folder = os.path.dirname(folder)
+        return self.produced
+
+    def clear_strays(self) -> None:
+        """Before a reused tree is written into: remove every link (a write would follow it
+        out of the tree) and every file its record does not list (added to the published
+        site by hand). docs/ is built again whole."""
+        self._prune(self._base, "")
+
+    def _prune(self, directory: str, prefix: str) -> bool:
+        """clear_strays under `directory`; whether it is now empty. (os.scandir and plain
+        strings: this visits every file of a large site.)"""
+        empty = True
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                relative = prefix + entry.name
+                if entry.is_symlink() or not (entry.is_dir() or relative in self.previous):
+                    os.unlink(entry.path)
+                elif entry.is_file() or relative == DOCS_DIR:
+                    empty = False
+                elif self._prune(entry.path, relative + "/"):
+                    os.rmdir(entry.path)
+                else:
+                    empty = False
+        return empty
+
+
+def _remove(target: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(target)

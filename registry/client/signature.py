@@ -1,0 +1,149 @@
+"""Verifying a fetched version's model.sig on the consumer's side, before any file is kept.
+
+The trust roots are the consumer's own (`--trust-root`) when given: then a compromised registry
+cannot vouch for itself. Otherwise they are the roots the registry publishes (v1/trust-roots/),
+which still catches an artifact replaced on a mirror or a CDN (artifact_url_template).
+
+The signing certificate is judged now: the time a record states is the server's word. Only when
+the consumer pins the registry's log (`--log-head SEQ:HASH`) is it judged when model.sig entered
+the registry: the time of the pinned log's event for the commit that brought it. With a pin, the
+record's files must be the ones the pinned log published, signed or not (pinned_publication).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import urllib.parse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry.eventlog.pin import PUBLISHING, LogPin, event_time, pinned_events, published_digests
+from registry.infra.transport import FetchError
+from registry.signing.sign import (
+    CLAIMS_FILE,
+    MAX_CLAIMS,
+    MAX_SIGNATURE,
+    SIGNATURE_FILE,
+    claims_of,
+)
+from registry.signing.verify import verify_folder
+
+if TYPE_CHECKING:
+    from registry.client.fetch import RegistryClient, Resolved, SignaturePolicy
+
+MAX_ROOT = 1 << 20  # a root certificate is a few KiB
+
+
+def _published_roots(client: RegistryClient, into: Path) -> list[Path]:
+    index_url = urllib.parse.urljoin(client.base, "v1/index.json")
+    roots = []
+    for number, relative in enumerate(client.index()["registry"]["trust_roots"], start=1):
+        target = into / f"{number}.pem"
+        url = urllib.parse.urljoin(index_url, relative)
+        target.write_bytes(client.transport.read(url, MAX_ROOT, "certificate"))
+        roots.append(target)
+    return roots
+
+
+def _expected_files(artifact: dict[str, Any]) -> dict[str, str]:
+    files = {e["path"]: e["sha256"] for e in artifact["external_data"]}
+    files[str(artifact["path"])] = artifact["sha256"]
+    return files
+
+
+def _download_signed(
+    client: RegistryClient, resolved: Resolved, entry: dict[str, Any], target: Path, limit: int
+) -> None:
+    source = entry.get("href") or entry.get("url")
+    size = entry.get("size")
+    if not source or not isinstance(size, int) or not 0 < size <= limit:
+        raise FetchError(f"{resolved.id}: the record gives {target.name} no location or size")
+    client.stream_to(urllib.parse.urljoin(resolved.url, source), target, entry["sha256"], size)
+
+
+def pinned_publication(
+    client: RegistryClient, resolved: Resolved, log_head: str
+) -> list[Mapping[str, Any]]:
+    """The events of the version up to the consumer's pin, once the log holds the pin and its
+    publishing event names exactly the record's files."""
+    from registry.eventlog.published import LogUnavailable, load_published_log, log_problem
+
+    pin = LogPin.parse(log_head, "--log-head")
+    head_url = urllib.parse.urljoin(client.base, "v1/log/head.json")
+    try:
+        log = load_published_log(head_url, client.transport)
+    except LogUnavailable as exc:
+        raise FetchError(f"cannot read the registry's log to check --log-head: {exc}") from None
+    problem = log_problem(log) or pin.problem(log.events)
+    if problem is not None:
+        raise FetchError(f"the registry's log does not hold --log-head {log_head}: {problem}")
+    record = resolved.record
+    events = pinned_events(log.events, pin, record["name"], record["version"])
+    published = [e for e in events if e.get("type") in PUBLISHING]
+    if not published:
+        raise FetchError(
+            f"the log up to the pinned seq {pin.seq} does not publish {resolved.id}: pin a "
+            "newer head (modelreg verify-log prints it)"
+        )
+    if published_digests(published[-1]) != _expected_files(record["artifact"]):
+        raise FetchError(
+            f"{resolved.id}: the record's files are not the ones the pinned log published "
+            f"(event {published[-1]['seq']}): the registry is broken or hostile; nothing was kept"
+        )
+    return events
+
+
+def _signing_time(
+    record: dict[str, Any], pinned: list[Mapping[str, Any]] | None
+) -> tuple[dt.datetime, str]:
+    """When the certificate must have been valid, and where that time comes from: now, or the
+    pinned log's event of the commit that brought model.sig."""
+    now = dt.datetime.now(dt.UTC)
+    if pinned is None:
+        return now, "now"
+    commit = record["signature"].get("commit")
+    brought = next((e for e in pinned if commit and e.get("commit") == commit), None)
+    if brought is None:
+        return now, "now (the pinned log has no event of the commit that brought model.sig)"
+    return event_time(
+        brought
+    ), f"{brought['timestamp']}, from event {brought['seq']} of the pinned log"
+
+
+def verify_signature(
+    client: RegistryClient,
+    resolved: Resolved,
+    staging: Path,
+    trust: SignaturePolicy,
+    pinned: list[Mapping[str, Any]] | None,
+) -> tuple[str, bool]:
+    """Download model.sig (and the claims it signs) into `staging`, which holds the fetched
+    files, and verify them; the signer's identity and whether the claims were signed."""
+    record = resolved.record
+    signature = record["signature"]
+    if not isinstance(signature.get("sha256"), str):
+        raise FetchError(f"{record['id']}: the record says it is signed but gives no model.sig")
+    _download_signed(client, resolved, signature, staging / SIGNATURE_FILE, MAX_SIGNATURE)
+    if signature.get("claims"):
+        _download_signed(client, resolved, signature["claims"], staging / CLAIMS_FILE, MAX_CLAIMS)
+    identity = trust.identity or record["manifest"]["publisher"].get("identity")
+    expected = _expected_files(record["artifact"])
+    claims = claims_of(record["name"], record["version"], identity, expected)
+    when, source = _signing_time(record, pinned)
+    with tempfile.TemporaryDirectory(prefix="modelreg-roots-") as scratch:
+        if trust.trust_roots:
+            roots, origin = trust.trust_roots, "--trust-root"
+        else:
+            roots = _published_roots(client, Path(scratch))
+            origin = "the trust roots the registry publishes"
+        result = verify_folder(staging, expected, identity, roots, when, origin, claims)
+    if not result.verified:
+        raise FetchError(
+            f"{record['id']}: {result.code}: {result.message} (certificate judged at {source}); "
+            "nothing was kept"
+        )
+    for name in (SIGNATURE_FILE, CLAIMS_FILE):
+        (staging / name).unlink(missing_ok=True)
+    return str(result.identity), result.claims

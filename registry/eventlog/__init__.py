@@ -1,0 +1,2 @@
+"""The registry's audit log: the hash chain, derived from Git history, published, read back,
+replayed."""

@@ -1,0 +1,102 @@
+"""RegistryState: which versions exist, their status and fields, read two ways that must agree:
+by replaying the event log, and from the current tree."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from registry.eventlog.chain import Event
+from registry.governance.policy import blocked_by
+from registry.load.config import load_config
+from registry.load.layout import all_versions
+from registry.load.reports import REPORTS_DIR, drift_score, report_kind
+from registry.load.yamlsafe import load_yaml_file
+
+
+@dataclass(frozen=True)
+class VersionState:
+    status: str  # active | deprecated | blocked
+    fields: Mapping[str, Any] | None  # the manifest as data; None when it cannot be read
+
+
+@dataclass(frozen=True)
+class RegistryState:
+    versions: Mapping[tuple[str, str], VersionState]
+
+    @property
+    def models(self) -> set[str]:
+        return {name for name, _ in self.versions}
+
+
+def _status(fields: Mapping[str, Any] | None, blocked: bool) -> str:
+    # An unreadable manifest states nothing, not even what blocked the version (its tier).
+    if blocked and fields is not None:
+        return "blocked"
+    status = (fields or {}).get("status", "active")
+    return status if isinstance(status, str) else "active"
+
+
+def replay(events: Iterable[Event]) -> RegistryState:
+    """The state the events describe, applied in order."""
+    fields: dict[tuple[str, str], dict[str, Any] | None] = {}
+    blocked: set[tuple[str, str]] = set()
+    for event in events:
+        key = (event.model, event.version)
+        payload = event.payload
+        if event.type in ("ModelRegistered", "ModelVersioned"):
+            manifest = payload.get("manifest")
+            fields[key] = copy.deepcopy(dict(manifest)) if manifest is not None else None
+            blocked.discard(key)
+        elif event.type in ("MetadataUpdated", "ModelDeprecated") and key in fields:
+            if payload.get("unreadable"):
+                fields[key] = None
+                continue
+            current = fields[key] or {}
+            current.update(copy.deepcopy(dict(payload.get("changes", {}))))
+            for name in payload.get("removed", []):
+                current.pop(name, None)
+            fields[key] = current
+        elif event.type == "VersionRemoved":
+            fields.pop(key, None)
+            blocked.discard(key)
+        elif event.type == "ModelBlocked":
+            blocked.add(key)
+    return RegistryState(
+        {key: VersionState(_status(data, key in blocked), data) for key, data in fields.items()}
+    )
+
+
+def _drifts(folder: Path) -> list[tuple[str, float]]:
+    """(report, drift score) of the drift reports in a version folder, by file name."""
+    reports = folder / REPORTS_DIR
+    if not reports.is_dir():
+        return []
+    found = []
+    for path in sorted(reports.iterdir()):
+        if report_kind(path.name) != "drift" or not path.is_file():
+            continue
+        loaded, _ = load_yaml_file(path, path.name)
+        score = drift_score(loaded.data if loaded is not None else None)
+        if score is not None:
+            found.append((f"{REPORTS_DIR}/{path.name}", score))
+    return found
+
+
+def tree_state(root: Path) -> RegistryState:
+    """The state of the working tree: every version folder with a manifest, blocked as the
+    governance policy of registry.yaml says."""
+    policy = load_config(root).governance
+    versions = {}
+    for version in all_versions(root):
+        if not version.manifest.is_file():
+            continue
+        loaded, _ = load_yaml_file(version.manifest, version.display())
+        data = loaded.data if loaded is not None else None
+        tier = (data or {}).get("risk_tier")
+        blocked = blocked_by(policy, tier, _drifts(version.path)) is not None
+        versions[(version.name, version.version)] = VersionState(_status(data, blocked), data)
+    return RegistryState(versions)

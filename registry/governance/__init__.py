@@ -1,0 +1,1 @@
+"""Governance policy (NIST AI RMF Govern): tiers, decisions, CODEOWNERS, evidence."""

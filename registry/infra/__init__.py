@@ -1,0 +1,2 @@
+"""Infrastructure shared by every stage: Git, the cache, hashing, transport, parallelism, the
+console."""

@@ -1,0 +1,120 @@
+"""Streaming SHA-256 of files in constant memory, one file or many, with the chunk digests of the
+registry's Merkle tree (registry.merkle) computed from the same read."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from registry.infra.merkle import CHUNK_SIZE, merkle_root
+
+# 1 MiB reads: large enough that the per-call cost vanishes next to OpenSSL's hashing, small enough
+# to stay in the CPU caches.
+READ_SIZE = 1 << 20
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ChunkedDigest:
+    sha256: str
+    size: int
+    chunks: tuple[str, ...]  # SHA-256 of each CHUNK_SIZE chunk, in order
+
+    @property
+    def root(self) -> str:
+        return merkle_root(self.chunks)
+
+
+def hash_file(path: Path, progress: Progress | None = None) -> FileDigest:
+    digest = hashlib.sha256()
+    buffer = bytearray(READ_SIZE)
+    view = memoryview(buffer)
+    size = 0
+    with path.open("rb", buffering=0) as handle:
+        while count := handle.readinto(buffer):
+            digest.update(view[:count])
+            size += count
+            if progress is not None:
+                progress(count)
+    return FileDigest(digest.hexdigest(), size)
+
+
+def hash_files(
+    paths: Sequence[Path], jobs: int = 1, progress: Progress | None = None
+) -> list[FileDigest]:
+    """Many files on `jobs` threads: hashlib releases the GIL while it hashes, so the threads
+    run on separate cores."""
+    if jobs <= 1 or len(paths) <= 1:
+        return [hash_file(path, progress) for path in paths]
+    with ThreadPoolExecutor(jobs) as pool:
+        return list(pool.map(lambda path: hash_file(path, progress), paths))
+
+
+def _fill(handle: BinaryIO, buffer: bytearray) -> int:
+    """Read until `buffer` is full or the file ends; the number of bytes read."""
+    view = memoryview(buffer)
+    filled = 0
+    while filled < len(buffer):
+        count = handle.readinto(view[filled:])  # type: ignore[attr-defined]
+        if not count:
+            break
+        filled += count
+    return filled
+
+
+def hash_file_chunked(path: Path, progress: Progress | None = None) -> ChunkedDigest:
+    """SHA-256 of the file and of each chunk, from one read. A file of one chunk has one digest
+    for both; a larger one has its whole-file digest computed on a second thread (a second
+    core) while this one reads and hashes the chunks."""
+    with path.open("rb", buffering=0) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size <= CHUNK_SIZE:
+            data = handle.read(CHUNK_SIZE + 1)
+            if len(data) <= CHUNK_SIZE:
+                if progress is not None:
+                    progress(len(data))
+                digest = hashlib.sha256(data).hexdigest()
+                return ChunkedDigest(digest, len(data), (digest,))
+            handle.seek(0)  # it grew while being read: take the general path
+        return _hash_chunks(handle, progress)
+
+
+def _hash_chunks(handle: BinaryIO, progress: Progress | None) -> ChunkedDigest:
+    whole = hashlib.sha256()
+    buffers = [bytearray(CHUNK_SIZE), bytearray(CHUNK_SIZE)]
+    pending: list[Future[None] | None] = [None, None]
+    chunks: list[str] = []
+    size = 0
+    with ThreadPoolExecutor(1) as pool:
+        for index in itertools.count():
+            slot = index % 2
+            previous = pending[slot]
+            if previous is not None:
+                previous.result()  # the buffer is free once the whole-file digest consumed it
+            count = _fill(handle, buffers[slot])
+            if count == 0 and index > 0:
+                break
+            view = memoryview(buffers[slot])[:count]
+            pending[slot] = pool.submit(whole.update, view)
+            chunks.append(hashlib.sha256(view).hexdigest())
+            size += count
+            if progress is not None:
+                progress(count)
+            if count < CHUNK_SIZE:
+                break
+        for future in pending:
+            if future is not None:
+                future.result()
+    return ChunkedDigest(whole.hexdigest(), size, tuple(chunks))

@@ -1,0 +1,214 @@
+"""How a consumer reads a published registry: the server may be hostile.
+
+Only two kinds of place are read: a registry given as a folder (or file:// URL) is read from
+inside that folder only; a registry given as an http(s) URL is read from its own origin and from
+the artifact hosts its `v1/index.json` declares (https only), redirects included. No other
+scheme, host or path is ever opened, whatever a document says. Every read has a connect and idle
+timeout and a minimum rate (a server trickling a byte every 30 s is cut off), every document a
+size limit, and every JSON document is checked against its published schema before anything in
+it is used.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from registry.errors import ModelregError
+from registry.infra.hashing import READ_SIZE
+
+MAX_DOCUMENT = 64 << 20  # bytes of one published JSON document at most
+
+
+class FetchError(ModelregError):
+    """A model could not be fetched, or what arrived is not what the registry published."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout: float = 60.0  # seconds to connect, and to wait for any byte
+    min_rate: int = 1024  # bytes per second, averaged over every `timeout` seconds
+
+
+def registry_url(location: str) -> str:
+    """The site root as a URL ending with `/` (a folder becomes a file:// URL)."""
+    if "://" not in location:
+        return Path(location).resolve().as_uri().rstrip("/") + "/"
+    if urllib.parse.urlparse(location).scheme not in ("file", "http", "https"):
+        raise FetchError(f"{location}: a registry is a folder, a file:// or an http(s) URL")
+    return location.rstrip("/") + "/"
+
+
+def _local_path(url: str) -> Path:
+    return Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
+
+
+class _Guarded:
+    """A response read within the limits: `read(n)` returns n bytes (fewer only at the end)
+    and fails when the server sends slower than the minimum rate."""
+
+    def __init__(self, raw: Any, url: str, limits: Limits) -> None:
+        self.raw = raw
+        self.url = url
+        self.limits = limits
+        self._read = getattr(raw, "read1", None) or raw.read
+        self._window_start = time.monotonic()
+        self._window_bytes = 0
+
+    def _piece(self, wanted: int) -> bytes:
+        try:
+            data: bytes = self._read(wanted)
+        except TimeoutError:
+            raise FetchError(
+                f"{self.url}: no data for {self.limits.timeout:g} s (--timeout)"
+            ) from None
+        now = time.monotonic()
+        self._window_bytes += len(data)
+        elapsed = now - self._window_start
+        if elapsed >= self.limits.timeout:
+            if self._window_bytes / elapsed < self.limits.min_rate:
+                raise FetchError(
+                    f"{self.url}: the server sent {self._window_bytes} bytes in {elapsed:.0f} s, "
+                    f"under the minimum of {self.limits.min_rate} bytes/s; try again later"
+                )
+            self._window_start, self._window_bytes = now, 0
+        return data
+
+    def read(self, size: int = READ_SIZE) -> bytes:
+        parts, missing = [], size
+        while missing > 0:
+            data = self._piece(min(missing, READ_SIZE))
+            if not data:
+                break
+            parts.append(data)
+            missing -= len(data)
+        return b"".join(parts)
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def __enter__(self) -> _Guarded:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Transport:
+    def __init__(self, location: str, limits: Limits | None = None) -> None:
+        self.base = registry_url(location)
+        self.limits = limits or Limits()
+        parsed = urllib.parse.urlparse(self.base)
+        self.local = _local_path(self.base).resolve() if parsed.scheme == "file" else None
+        self.origin = (parsed.scheme, parsed.netloc.lower())
+        self.hosts: frozenset[str] = frozenset()
+
+    def declare_hosts(self, hosts: Iterable[str]) -> None:
+        """The artifact hosts the registry's v1/index.json declares (`host` or `host:port`)."""
+        self.hosts = frozenset(h.lower() for h in hosts)
+
+    def check(self, url: str) -> str:
+        """`url` when the registry may send the consumer there; a FetchError otherwise."""
+        parsed = urllib.parse.urlparse(url)
+        if self.local is not None:
+            local_file = parsed.scheme == "file" and parsed.netloc in ("", "localhost")
+            if local_file and _local_path(url).resolve().is_relative_to(self.local):
+                return url
+            raise FetchError(
+                f"{url}: a registry read from the folder {self.local} may only name files inside "
+                "it; refusing to follow"
+            )
+        netloc, host = parsed.netloc.lower(), (parsed.hostname or "").lower()
+        if (parsed.scheme, netloc) == self.origin:
+            return url
+        if parsed.scheme == "https" and (
+            netloc in self.hosts or (host in self.hosts and not parsed.port)
+        ):
+            return url
+        declared = ", ".join(sorted(self.hosts)) or "none"
+        raise FetchError(
+            f"{url}: not on the registry's origin ({self.origin[0]}://{self.origin[1]}) nor an "
+            f"https artifact host its v1/index.json declares ({declared}); refusing to follow"
+        )
+
+    def open(self, url: str, start: int = 0, end: int | None = None) -> tuple[_Guarded, int]:
+        """A stream of `url` from byte `start` (to `end`, inclusive) and the offset it really
+        starts at: 0 when an HTTP server ignores the range."""
+        self.check(url)
+        if self.local is not None:
+            try:
+                handle: BinaryIO = _local_path(url).open("rb")
+            except OSError as exc:
+                raise FetchError(f"cannot read {url}: {exc.strerror or exc}") from None
+            handle.seek(start)
+            return _Guarded(handle, url, self.limits), start
+        request = urllib.request.Request(url)  # noqa: S310 - checked above
+        if start or end is not None:
+            request.add_header("Range", f"bytes={start}-{'' if end is None else end}")
+        opener = urllib.request.build_opener(_CheckedRedirects(self))
+        try:
+            response = opener.open(request, timeout=self.limits.timeout)
+        except urllib.error.HTTPError as exc:
+            raise FetchError(
+                f"cannot read {url}: the server answered {exc.code} {exc.reason}"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise FetchError(f"cannot read {url}: {exc}") from None
+        return _Guarded(response, url, self.limits), start if response.status == 206 else 0
+
+    def read(self, url: str, limit: int = MAX_DOCUMENT, what: str = "registry document") -> bytes:
+        stream, _ = self.open(url)
+        with stream:
+            data = stream.read(limit + 1)
+        if len(data) > limit:
+            raise FetchError(f"{url} is larger than any {what} ({limit} bytes)")
+        return data
+
+    def document(self, url: str, schema: str) -> Any:
+        """A JSON document, checked against `schema/api/<schema>` before it is used."""
+        return self.validate(url, self.json(url), schema)
+
+    def json(self, url: str) -> Any:
+        """A JSON document, not yet checked: validate it before using anything in it."""
+        data = self.read(url)
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise FetchError(f"{url} is not JSON: {str(exc)[:200]}") from None
+
+    @staticmethod
+    def validate(url: str, document: Any, schema: str) -> Any:
+        from registry.load.schemas import validator
+
+        try:
+            error = next(iter(validator(f"api/{schema}").iter_errors(document)), None)
+        except RecursionError:
+            raise FetchError(f"{url} nests too deeply to be a registry document") from None
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path) or "the document"
+            raise FetchError(
+                f"{url} is not a valid {schema.removesuffix('.json')} document: at {where}: "
+                f"{error.message[:300]}; the registry is broken or hostile"
+            )
+        return document
+
+
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only where the transport may go itself."""
+
+    def __init__(self, transport: Transport) -> None:
+        super().__init__()
+        self.transport = transport
+
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> Any:
+        self.transport.check(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)

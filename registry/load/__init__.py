@@ -1,0 +1,2 @@
+"""The repository as typed values: safe YAML, schemas, manifests, configuration, layout, paths,
+reports."""

@@ -1,0 +1,163 @@
+"""The manifest: loading, routing by schema_version, and the typed value the engine works with."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from registry.findings import Finding, error
+from registry.load.schemas import validate_against
+from registry.load.yamlsafe import DEFAULT_MAX_BYTES, LoadedYaml, load_yaml_file
+from registry.tensors import TensorSpec
+from registry.versions import LATEST_SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS
+
+# Fields that may never change once a version is merged (DESIGN.md); the rest may, as events.
+IMMUTABLE_FIELDS = frozenset(
+    {"model_name", "version", "format", "framework", "artifact", "input_shape", "output_schema"}
+)
+
+
+@dataclass(frozen=True)
+class FileRef:
+    path: str
+    sha256: str
+    size: int
+    url: str | None = None  # external data of an artifact named by URL
+
+
+@dataclass(frozen=True)
+class Artifact:
+    sha256: str
+    size: int
+    path: str | None = None
+    url: str | None = None
+    external_data: tuple[FileRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A manifest that passed its JSON Schema. `data` keeps every field as written."""
+
+    file: Path
+    schema_version: str
+    model_name: str
+    version: str
+    format: str
+    framework_name: str
+    framework_version: str
+    artifact: Artifact
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    license: str
+    risk_tier: str
+    status: str
+    data: Mapping[str, Any] = field(repr=False)
+    loaded: LoadedYaml = field(repr=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.model_name}@{self.version}"
+
+    @property
+    def folder(self) -> Path:
+        return self.file.parent
+
+    def field_position(self, *path: str | int) -> Any:
+        return self.loaded.position(tuple(path))
+
+    @classmethod
+    def from_loaded(cls, file: Path, loaded: LoadedYaml) -> Manifest:
+        data = loaded.data
+        art = data["artifact"]
+        artifact = Artifact(
+            sha256=art["sha256"],
+            size=art["size"],
+            path=art.get("path"),
+            url=art.get("url"),
+            external_data=tuple(
+                FileRef(e["path"], e["sha256"], e["size"], e.get("url"))
+                for e in art.get("external_data", [])
+            ),
+        )
+        return cls(
+            file=file,
+            schema_version=data["schema_version"],
+            model_name=data["model_name"],
+            version=data["version"],
+            format=data["format"],
+            framework_name=data["framework"]["name"],
+            framework_version=data["framework"]["version"],
+            artifact=artifact,
+            inputs=tuple(TensorSpec.from_data(t) for t in data["input_shape"]),
+            outputs=tuple(TensorSpec.from_data(t) for t in data["output_schema"]),
+            license=data["license"],
+            risk_tier=data["risk_tier"],
+            status=data.get("status", "active"),
+            data=MappingProxyType(data),
+            loaded=loaded,
+        )
+
+
+def schema_for(loaded: LoadedYaml, display: str) -> tuple[str | None, list[Finding]]:
+    """The schema file that `schema_version` routes to, or a finding saying why there is none."""
+    version = loaded.data.get("schema_version")
+    position = loaded.position(("schema_version",))
+    supported = ", ".join(f'"{v}"' for v in SUPPORTED_SCHEMA_VERSIONS)
+    if version is None:
+        return None, [
+            error(
+                "schema.required",
+                f"missing required field `schema_version`; add schema_version: "
+                f'"{LATEST_SCHEMA_VERSION}" (supported: {supported})',
+                display,
+                position,
+            )
+        ]
+    if not isinstance(version, str) and ("schema_version",) in loaded.plain_non_strings:
+        text = loaded.plain_non_strings[("schema_version",)]
+        return None, [
+            error(
+                "yaml.unquoted-scalar",
+                f'schema_version `{text}` is not a string; quote it: schema_version: "{text}"',
+                display,
+                position,
+            )
+        ]
+    if not isinstance(version, str):
+        return None, [
+            error(
+                "schema.type",
+                f'schema_version must be a string such as "{LATEST_SCHEMA_VERSION}"',
+                display,
+                position,
+            )
+        ]
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        return None, [
+            error(
+                "manifest.unknown-schema-version",
+                f'unknown schema_version "{version}"; supported: {supported}',
+                display,
+                position,
+            )
+        ]
+    return f"manifest/{version}.json", []
+
+
+def load_manifest(
+    path: Path, display: str, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[Manifest | None, list[Finding]]:
+    """Load and schema-check a manifest. The Manifest is None when any error was found."""
+    loaded, findings = load_yaml_file(path, display, max_bytes)
+    if loaded is None:
+        return None, findings
+    schema, findings = schema_for(loaded, display)
+    if schema is None:
+        return None, findings
+    findings = validate_against(schema, loaded, display)
+    if findings:
+        return None, findings
+    return Manifest.from_loaded(path, loaded), []

@@ -1,0 +1,1 @@
+"""Model signatures: making them (sign) and verifying them (verify)."""

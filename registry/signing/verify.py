@@ -1,0 +1,284 @@
+"""Verifying model.sig, bound to the publisher's identity (the validation stage, and fetch).
+
+model-signing checks the certificate chain and the signed file digests. It checks neither the
+leaf's validity period nor its identity, so this module does both: the leaf must have been valid
+when model.sig was made (its commit time, or now for a signature that is new in the change under
+review), and one of its SANs (email or URI) must equal publisher.identity. An empty list of
+trust roots is refused: model-signing would fall back to public web roots.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from registry.findings import Finding, error
+from registry.governance.policy_config import GovernancePolicy
+from registry.infra import git
+from registry.load.layout import VersionDir
+from registry.load.manifest import Manifest
+from registry.signing.sign import (
+    CLAIMS_FILE,
+    MAX_CLAIMS,
+    MAX_SIGNATURE,
+    SIGNATURE_FILE,
+    hashing_config,
+    identities,
+    manifest_claims,
+    signed_files,
+)
+from registry.times import FORMAT
+
+
+@dataclass(frozen=True)
+class SignatureResult:
+    present: bool
+    verified: bool = False
+    code: str | None = None  # the finding code when not verified
+    message: str = ""
+    identity: str | None = None  # the leaf certificate's SAN that matched (or its first)
+    issuer: str | None = None
+    signed_at: str | None = None  # RFC 3339: when the leaf's validity was judged
+    claims: bool = False  # model.claims.json is signed and matches (name, version, publisher)
+    commit: str | None = None  # the first-parent commit that brought model.sig (signing_commit)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "present": self.present,
+            "verified": self.verified,
+            "identity": self.identity,
+            "issuer": self.issuer,
+            "signed_at": self.signed_at,
+            "claims_signed": self.claims,
+            "commit": self.commit,
+            "problem": self.code,
+            "message": self.message,
+        }
+
+    @property
+    def summary(self) -> str:
+        """How the catalog and fetch describe a verified signature."""
+        return "files and claims signed" if self.claims else "files signed, claims unsigned"
+
+
+class _Invalid(Exception):
+    """model.sig cannot be read as a signature bundle."""
+
+
+def _bundle(path: Path) -> tuple[Any, dict[str, Any]]:
+    """The leaf certificate and the signed statement of a model.sig (not yet verified)."""
+    from cryptography import x509
+
+    if path.stat().st_size > MAX_SIGNATURE:
+        raise _Invalid(f"it is larger than {MAX_SIGNATURE} bytes; a bundle is a few KiB")
+    try:
+        bundle = json.loads(path.read_bytes())
+        chain = bundle["verificationMaterial"]["x509CertificateChain"]["certificates"]
+        leaf = x509.load_der_x509_certificate(base64.b64decode(chain[0]["rawBytes"]))
+        statement = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
+        leaf.issuer.rfc4514_string()  # parsed lazily: fail here, not later
+        resources = statement["predicate"]["resources"]
+        if not isinstance(resources, list):
+            raise TypeError("resources is not a list")
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
+        raise _Invalid(f"{type(exc).__name__}: {exc}") from exc
+    return leaf, statement
+
+
+def verify_folder(
+    folder: Path,
+    expected: Mapping[str, str],
+    identity: str | None,
+    trust_roots: list[Path],
+    signed_at: dt.datetime,
+    roots_from: str = "governance.trust_roots of registry.yaml",
+    claims: Mapping[str, Any] | None = None,
+) -> SignatureResult:
+    """Check folder/model.sig against the files `expected` (relative path -> SHA-256): chain,
+    validity at `signed_at`, identity, the signed digests, the files' bytes, and, when the
+    signature covers model.claims.json, that its claims are `claims` (what the manifest or the
+    record says). `roots_from` says where `trust_roots` came from, for messages."""
+    path = folder / SIGNATURE_FILE
+    if not path.is_file():
+        return SignatureResult(False)
+    when = signed_at.astimezone(dt.UTC)
+    stamp = when.strftime(FORMAT)
+    if not trust_roots:
+        return SignatureResult(
+            True,
+            code="signing.no-trust-roots",
+            message=f"no trust roots ({roots_from}), so no signature can be trusted; add the "
+            "PEM file of the certificate authority that issues publisher certificates",
+            signed_at=stamp,
+        )
+    try:
+        leaf, statement = _bundle(path)
+    except (OSError, _Invalid) as exc:
+        return SignatureResult(
+            True,
+            code="signing.invalid",
+            message=f"model.sig is not a model-signing bundle ({exc}); sign again with "
+            "`modelreg sign`",
+            signed_at=stamp,
+        )
+    names = identities(leaf)
+    signer = identity if identity in names else (names[0] if names else None)
+    issuer = leaf.issuer.rfc4514_string()
+
+    def failed(code: str, message: str) -> SignatureResult:
+        return SignatureResult(True, False, code, message, signer, issuer, stamp)
+
+    try:
+        from model_signing import verifying
+        from model_signing._signing import sign_certificate
+        from model_signing._signing.sign_sigstore_pb import Signature
+    except ImportError:
+        return failed(
+            "signing.unavailable",
+            "model-signing is not installed, so model.sig cannot be verified: "
+            "pip install 'modelreg[signing]'",
+        )
+    try:
+        sign_certificate.Verifier(trust_roots).verify(Signature.read(path))
+    except Exception as exc:  # noqa: BLE001 - OpenSSL and protobuf errors arrive in many types
+        return failed(
+            "signing.untrusted",
+            "model.sig does not verify: its signature or its certificate chain is not valid "
+            f"for the trust roots ({roots_from}): {type(exc).__name__}: {exc}",
+        )
+    if not leaf.not_valid_before_utc <= when <= leaf.not_valid_after_utc:
+        return failed(
+            "signing.expired",
+            f"the signing certificate was valid from {leaf.not_valid_before_utc:%Y-%m-%d} to "
+            f"{leaf.not_valid_after_utc:%Y-%m-%d}, not when model.sig was made ({stamp}); "
+            "sign again with a current certificate",
+        )
+    if identity is None or identity not in names:
+        wanted = (
+            f"publisher.identity is {identity!r}"
+            if identity
+            else "the manifest has no publisher.identity"
+        )
+        return failed(
+            "signing.identity-mismatch",
+            f"model.sig was signed by a certificate for {', '.join(names) or 'no email or URI'}"
+            f", but {wanted}: they must be the same",
+        )
+    signed = {str(r.get("name")): str(r.get("digest")) for r in statement["predicate"]["resources"]}
+    claims_signed = signed.pop(CLAIMS_FILE, None) is not None
+    if signed != dict(expected):
+        return failed(
+            "signing.digest-mismatch",
+            f"model.sig signs {_describe(signed)}, but the manifest names {_describe(expected)}: "
+            "it was made for other files; sign this version again",
+        )
+    try:
+        verifying.Config().use_certificate_verifier(
+            certificate_chain=trust_roots
+        ).set_hashing_config(hashing_config([SIGNATURE_FILE])).set_ignore_unsigned_files(
+            True
+        ).verify(folder, path)
+    except Exception as exc:  # noqa: BLE001 - the library reports mismatches as ValueError etc.
+        return failed(
+            "signing.artifact-mismatch",
+            f"the bytes of the signed files differ from what model.sig signs ({exc}): a file "
+            "was changed after signing",
+        )
+    if claims_signed:
+        problem = _claims_problem(folder / CLAIMS_FILE, claims)
+        if problem is not None:
+            return failed("signing.claims-mismatch", problem)
+    return SignatureResult(True, True, None, "", signer, issuer, stamp, claims_signed)
+
+
+def _claims_problem(path: Path, expected: Mapping[str, Any] | None) -> str | None:
+    """Why the signed model.claims.json does not say what the manifest says (its bytes were
+    verified with the other signed files)."""
+    try:
+        if path.stat().st_size > MAX_CLAIMS:
+            raise ValueError(f"larger than {MAX_CLAIMS} bytes")
+        found = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError) as exc:
+        return f"model.claims.json, which model.sig signs, cannot be read ({exc})"
+    if expected is None or found != dict(expected):
+        differing = (
+            sorted(
+                k for k in {*found, *(expected or {})} if (expected or {}).get(k) != found.get(k)
+            )
+            if isinstance(found, dict)
+            else ["the whole document"]
+        )
+        return (
+            "model.sig signs claims that differ from this version's manifest "
+            f"({', '.join(differing)}): a signature made for another model, version or "
+            "publisher; sign this version with `modelreg sign`"
+        )
+    return None
+
+
+def _describe(files: Mapping[str, str]) -> str:
+    return ", ".join(f"{name} ({digest[:12]}…)" for name, digest in sorted(files.items()))
+
+
+def signing_commit(root: Path, display: str) -> git.Commit | None:
+    """The commit by which model.sig entered the protected branch: the first-parent commit that
+    brought it (the merge the forge made), whose committer time is when the certificate must
+    have been valid; never a commit or a time the pull request set itself."""
+    return git.first_parent_commit(root, f"{git.models_prefix(root)}{display}")
+
+
+def check_signature(
+    root: Path,
+    policy: GovernancePolicy,
+    manifest: Manifest,
+    version: VersionDir,
+    new_signatures: Collection[str] = (),
+) -> tuple[SignatureResult, list[Finding]]:
+    """The signature stage: model.sig verified when present, required when the tier says so.
+
+    The leaf's validity is judged when model.sig entered the branch (signing_commit), except for
+    the version folders in `new_signatures` (their model.sig is part of the change under
+    review): those are judged now.
+    """
+    display = version.display(SIGNATURE_FILE)
+    required = policy.tiers[manifest.risk_tier].signature_required
+    if not (version.path / SIGNATURE_FILE).is_file():
+        if not required:
+            return SignatureResult(False), []
+        return SignatureResult(False), [
+            error(
+                "signing.required",
+                f"{manifest.risk_tier} versions must be signed: run `modelreg sign "
+                f"{version.relative} --key KEY --cert CERT --chain CHAIN` with a certificate that "
+                "names publisher.identity, and commit model.sig",
+                version.display(),
+                manifest.field_position("risk_tier"),
+            )
+        ]
+    if manifest.artifact.path is None:
+        message = (
+            "model.sig can only sign files of the version folder; this version's artifact is a "
+            "URL: remove model.sig or commit the file"
+        )
+        return SignatureResult(True, code="signing.no-file", message=message), [
+            error("signing.no-file", message, display)
+        ]
+    commit = None if version.relative in new_signatures else signing_commit(root, display)
+    result = verify_folder(
+        version.path,
+        signed_files(manifest),
+        manifest.data["publisher"].get("identity"),
+        [root / name for name in policy.trust_roots],
+        commit.time if commit else dt.datetime.now(dt.UTC),  # not committed yet: judged now
+        claims=manifest_claims(manifest),
+    )
+    result = dataclasses.replace(result, commit=commit.sha if commit else None)
+    if result.code is None:
+        return result, []
+    return result, [error(result.code, result.message, display)]

@@ -1,0 +1,1 @@
+"""Validation: the stages, each named after its finding codes, and the run that orders them."""

@@ -1,0 +1,132 @@
+"""The integrity stage for an artifact named by URL: download it (and its external data) into a
+staging folder outside the repository, then check it as a file in the repository would be."""
+
+from __future__ import annotations
+
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from registry.findings import Finding, error
+from registry.infra.download import RemoteError, download
+from registry.load.manifest import Manifest
+from registry.load.pathrules import normalized, path_problem
+from registry.validate.integrity import CheckedFile, Digester
+
+UNVERIFIED = "integrity.unverified-remote"
+
+
+@dataclass(frozen=True)
+class RemoteFiles:
+    """Where and how a run downloads: the staging root and the hosts registry.yaml allows."""
+
+    staging: Path
+    allowed_hosts: tuple[str, ...]
+    digester: Digester
+
+
+def artifact_name(url: str) -> str:
+    """The artifact's file name in the staging folder: the URL's last path segment."""
+    name = PurePosixPath(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name
+    return name if name and path_problem(name) is None and "/" not in name else "artifact"
+
+
+def _fetch(
+    url: str,
+    sha256: str,
+    size: int,
+    target: Path,
+    remote: RemoteFiles,
+    label: str,
+    manifest: Manifest,
+    display: str,
+    field: tuple[str | int, ...],
+) -> tuple[CheckedFile | None, list[Finding]]:
+    position = manifest.field_position(*field)
+    if target.is_file() and not target.is_symlink():
+        digest = remote.digester(target)  # downloaded before: the cache's signed stat
+        if (digest.sha256, digest.size) == (sha256, size):
+            return CheckedFile(target, digest), []
+    try:
+        got = download(url, sha256, size, target, remote.allowed_hosts)
+    except RemoteError as exc:
+        return None, [
+            error(
+                UNVERIFIED,
+                f"{label} was not verified: {exc}; a version is published only once every file "
+                "it names was checked",
+                display,
+                position,
+            )
+        ]
+    if got.size != size:
+        return None, [
+            error(
+                "integrity.size-mismatch",
+                f"{label} downloaded {got.size} bytes, the manifest says {size}",
+                display,
+                manifest.field_position(*field[:-1], "size"),
+            )
+        ]
+    if got.sha256 != sha256:
+        return None, [
+            error(
+                "integrity.sha256-mismatch",
+                f"{label} downloaded with SHA-256 {got.sha256}, the manifest says {sha256}",
+                display,
+                manifest.field_position(*field[:-1], "sha256"),
+            )
+        ]
+    return CheckedFile(target, remote.digester(target)), []
+
+
+def check_remote(
+    manifest: Manifest, display: str, remote: RemoteFiles
+) -> tuple[CheckedFile | None, dict[str, CheckedFile], list[Finding]]:
+    """The downloaded artifact (None when it could not be verified), the external files by
+    relative path, and the findings."""
+    art = manifest.artifact
+    assert art.url is not None
+    folder = remote.staging / art.sha256
+    name = artifact_name(art.url)
+    artifact, findings = _fetch(
+        art.url,
+        art.sha256,
+        art.size,
+        folder / name,
+        remote,
+        f"artifact.url {art.url}",
+        manifest,
+        display,
+        ("artifact", "url"),
+    )
+    externals: dict[str, CheckedFile] = {}
+    for index, extra in enumerate(art.external_data):
+        field = ("artifact", "external_data", index, "url")
+        relative = normalized(extra.path) if path_problem(extra.path) is None else None
+        if extra.url is None or relative is None or relative == name:
+            findings.append(
+                error(
+                    UNVERIFIED,
+                    f"external data {extra.path} of an artifact named by URL needs a url of its "
+                    "own (and a plain path other than the artifact's name)",
+                    display,
+                    manifest.field_position("artifact", "external_data", index),
+                )
+            )
+            continue
+        checked, found = _fetch(
+            extra.url,
+            extra.sha256,
+            extra.size,
+            folder / relative,
+            remote,
+            f"external data {extra.url}",
+            manifest,
+            display,
+            field,
+        )
+        findings += found
+        if checked is not None:
+            externals[relative] = checked
+    return (artifact if not findings else None), externals, findings

@@ -1,0 +1,167 @@
+"""Checks a JSON Schema cannot express: names against folders, licenses, paths, specifiers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections.abc import Iterator, Mapping
+
+from license_expression import ExpressionError, Licensing, get_spdx_licensing
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from registry.findings import Finding, error
+from registry.load.layout import VersionDir
+from registry.load.manifest import Manifest
+from registry.load.pathrules import path_problem, risky_name
+from registry.load.schemas import parse_rfc3339
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+_OPERATORS = {"AND", "OR", "WITH"}
+_LICENSE_REF = re.compile(r"^(DocumentRef-[A-Za-z0-9.-]+:)?LicenseRef-[A-Za-z0-9.-]+$")
+
+
+@functools.cache
+def spdx_licensing() -> Licensing:
+    return get_spdx_licensing()
+
+
+@functools.cache
+def _spdx_identifiers() -> dict[str, str]:
+    """Every SPDX license and exception identifier (deprecated ones too), exact case."""
+    found = {}
+    for key, symbol in spdx_licensing().known_symbols.items():
+        if key.startswith("LicenseRef-"):
+            continue  # ScanCode's own references, not SPDX list entries
+        for name in (key, *symbol.aliases):
+            if " " not in name and not name.startswith("LicenseRef-"):
+                found[name] = key
+    return found
+
+
+def license_problem(expression: str) -> str | None:
+    """Why `expression` is not a valid SPDX license expression, or None when it is."""
+    try:
+        parsed = spdx_licensing().parse(expression, strict=True)
+    except ExpressionError as exc:  # the parse errors of license-expression derive from it
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - the parser raises assorted types on odd input
+        return f"cannot parse it ({exc})"
+    if parsed is None:
+        return "it is empty"
+    identifiers = _spdx_identifiers()
+    for token in re.findall(r"[^\s()]+", expression):
+        if token in _OPERATORS or _LICENSE_REF.match(token):
+            continue
+        if token.upper() in _OPERATORS:
+            return f"operators are upper case: write {token.upper()}"
+        if token in identifiers or (token.endswith("+") and token[:-1] in identifiers):
+            continue
+        exact = {name.lower(): name for name in identifiers}.get(token.lower())
+        if exact:
+            return f"identifiers are case-sensitive: write {exact}"
+        return f"unknown license identifier {token}"
+    return None
+
+
+def _is_date(value: str) -> bool:
+    if _DATE.match(value):
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            return False
+        return True
+    return parse_rfc3339(value) is not None
+
+
+def _artifact_paths(manifest: Manifest) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if manifest.artifact.path is not None:
+        yield ("artifact", "path"), manifest.artifact.path
+    for index, extra in enumerate(manifest.artifact.external_data):
+        yield ("artifact", "external_data", index, "path"), extra.path
+
+
+def check_semantics(manifest: Manifest, version: VersionDir, display: str) -> list[Finding]:
+    findings: list[Finding] = []
+
+    def fail(code: str, message: str, *path: str | int) -> None:
+        findings.append(error(code, message, display, manifest.field_position(*path)))
+
+    if manifest.model_name != version.name:
+        fail(
+            "manifest.name-folder-mismatch",
+            f"model_name `{manifest.model_name}` differs from its folder `{version.name}`; "
+            "rename one so they are equal",
+            "model_name",
+        )
+    if manifest.version != version.version:
+        fail(
+            "manifest.version-folder-mismatch",
+            f"version `{manifest.version}` differs from its folder `{version.version}`; "
+            "rename one so they are equal",
+            "version",
+        )
+    problem = license_problem(manifest.license)
+    if problem:
+        fail(
+            "license.invalid",
+            f"license `{manifest.license}` is not a valid SPDX license expression: {problem} "
+            "(see https://spdx.org/licenses/)",
+            "license",
+        )
+    art = manifest.artifact
+    if (art.path is None) == (art.url is None):
+        fail(
+            "artifact.location",
+            "artifact needs exactly one of `path` (a file beside the manifest) or `url`",
+            "artifact",
+        )
+    if art.path is not None and any(e.url is not None for e in art.external_data):
+        fail(
+            "artifact.location",
+            "external data has a url while the artifact is a file beside the manifest; keep "
+            "the external data beside it too, or name the artifact by url as well",
+            "artifact",
+            "external_data",
+        )
+    for path, value in _artifact_paths(manifest):
+        bad = path_problem(value)
+        if bad:
+            fail(bad[0], f"{'.'.join(map(str, path))} `{value}` {bad[1]}", *path)
+        elif risky_name(value):
+            fail(
+                "path.risky-name",
+                f"{'.'.join(map(str, path))} `{value}` has a suffix a browser renders or runs; "
+                "a model file never needs one: name it for its format (or with no suffix, as "
+                "PyTorch names external tensors)",
+                *path,
+            )
+    for runtime, spec in (manifest.data.get("compatibility_matrix") or {}).items():
+        try:
+            SpecifierSet(spec)
+        except InvalidSpecifier:
+            fail(
+                "manifest.invalid-specifier",
+                f"compatibility_matrix.{runtime} `{spec}` is not a PEP 440 version specifier "
+                '(e.g. ">=1.16,<2")',
+                "compatibility_matrix",
+                runtime,
+            )
+    dated = [("deprecation", "effective_at"), ("governance", "review", "approved_at")]
+    for path in dated:
+        found: object = manifest.data
+        for part in path:
+            found = found.get(part) if isinstance(found, Mapping) else None
+        if isinstance(found, str) and not _is_date(found):
+            fail(
+                "manifest.invalid-date",
+                f"{'.'.join(path)} `{found}` is not an RFC 3339 date (2025-01-31) or date-time "
+                "(2025-01-31T12:00:00Z)",
+                *path,
+            )
+    redirect = (manifest.data.get("deprecation") or {}).get("redirect_to")
+    if redirect == manifest.id:
+        fail("reference.self", "deprecation.redirect_to names this very version", "deprecation")
+    return findings
