@@ -43,6 +43,7 @@ demo: install
 lint: install
 	$(VENV)/bin/ruff check registry tests scripts
 	$(VENV)/bin/ruff format --check registry tests scripts
+	$(VENV)/bin/lint-imports
 
 typecheck: install
 	$(VENV)/bin/mypy

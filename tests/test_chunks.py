@@ -20,10 +20,10 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from registry.build.site.server import RangeRequestHandler
-from registry.client.fetch import PARTIAL_FOLDER
+from registry.client.download import PARTIAL_FOLDER
 from registry.infra.hashing import hash_file_chunked
 from registry.infra.merkle import CHUNK_SIZE, merkle_root
-from registry.load.schemas import schema_dir
+from registry.infra.schemafiles import schema_dir
 from tests.helpers import commit_all, left_nothing, run, write_version
 
 WEIGHTS = "weights.bin"
@@ -403,5 +403,5 @@ def test_a_missing_file_on_a_server_is_not_a_resumable_interruption(
         httpd.shutdown()
         httpd.server_close()
     assert code == 1
-    assert "the server answered 404" in err and "resume" not in err
+    assert "the server answered HTTP 404" in err and "resume" not in err
     assert left_nothing(tmp_path / "to")

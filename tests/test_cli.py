@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from registry import cli
-from registry.load.schemas import validator
+from registry.infra.schemafiles import validator
 from tests.helpers import (
     PROJECT,
     REAL_MODELS,

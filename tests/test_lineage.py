@@ -13,9 +13,9 @@ import yaml
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
+from registry.build.lineage import LineageGraph
 from registry.build.site.lineage_svg import render_svg
 from registry.validate.ancestry import Ancestry
-from registry.validate.lineage import LineageGraph
 from tests.helpers import (
     VALID_REAL_MODELS,
     assert_spdx3_valid,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from registry.load.schemas import schema_dir
+from registry.infra.schemafiles import schema_dir
 from registry.validate.semantics import license_problem
 from tests.helpers import (
     VALID_REAL_MODELS,

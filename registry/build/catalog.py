@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from registry.build.lineage import LineageGraph
 from registry.eventlog.chain import Event
 from registry.findings import Finding, Severity
 from registry.formats.base import ModelInfo
@@ -17,8 +18,7 @@ from registry.load.manifest import Manifest
 from registry.load.reports import Report
 from registry.signing.verify import SignatureResult
 from registry.times import source_date, utc
-from registry.validate.lineage import LineageGraph
-from registry.validate.run import ValidationReport, VersionResult
+from registry.validate.result import ValidationReport, VersionResult
 from registry.versions import is_prerelease, sort_key
 
 

@@ -87,7 +87,7 @@ def parse_size(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from registry.client.fetch import FetchOptions, RegistryClient, SignaturePolicy
+    from registry.client import FetchOptions, RegistryClient, SignaturePolicy
     from registry.eventlog.pin import LogPin
     from registry.infra.console import Progress
     from registry.infra.transport import Limits

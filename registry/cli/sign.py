@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from registry.signing.sign import sign_version
+    from registry.authoring.sign import sign_version
 
     path, identity = sign_version(args.folder, args.key, args.cert, args.chain)
     print(f"wrote {path} (signed as {identity}); commit it with the version")

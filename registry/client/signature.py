@@ -17,11 +17,13 @@ import tempfile
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from registry.client.stream import stream_to
+from registry.client.types import Resolved, SignaturePolicy
 from registry.eventlog.pin import PUBLISHING, LogPin, event_time, pinned_events, published_digests
-from registry.infra.transport import FetchError
-from registry.signing.sign import (
+from registry.infra.transport import FetchError, Transport
+from registry.signing.bundle import (
     CLAIMS_FILE,
     MAX_CLAIMS,
     MAX_SIGNATURE,
@@ -30,19 +32,16 @@ from registry.signing.sign import (
 )
 from registry.signing.verify import verify_folder
 
-if TYPE_CHECKING:
-    from registry.client.fetch import RegistryClient, Resolved, SignaturePolicy
-
 MAX_ROOT = 1 << 20  # a root certificate is a few KiB
 
 
-def _published_roots(client: RegistryClient, into: Path) -> list[Path]:
-    index_url = urllib.parse.urljoin(client.base, "v1/index.json")
+def _published_roots(transport: Transport, index: dict[str, Any], into: Path) -> list[Path]:
+    index_url = urllib.parse.urljoin(transport.base, "v1/index.json")
     roots = []
-    for number, relative in enumerate(client.index()["registry"]["trust_roots"], start=1):
+    for number, relative in enumerate(index["registry"]["trust_roots"], start=1):
         target = into / f"{number}.pem"
         url = urllib.parse.urljoin(index_url, relative)
-        target.write_bytes(client.transport.read(url, MAX_ROOT, "certificate"))
+        target.write_bytes(transport.read(url, MAX_ROOT, "certificate"))
         roots.append(target)
     return roots
 
@@ -54,26 +53,26 @@ def _expected_files(artifact: dict[str, Any]) -> dict[str, str]:
 
 
 def _download_signed(
-    client: RegistryClient, resolved: Resolved, entry: dict[str, Any], target: Path, limit: int
+    transport: Transport, resolved: Resolved, entry: dict[str, Any], target: Path, limit: int
 ) -> None:
     source = entry.get("href") or entry.get("url")
     size = entry.get("size")
     if not source or not isinstance(size, int) or not 0 < size <= limit:
         raise FetchError(f"{resolved.id}: the record gives {target.name} no location or size")
-    client.stream_to(urllib.parse.urljoin(resolved.url, source), target, entry["sha256"], size)
+    stream_to(transport, urllib.parse.urljoin(resolved.url, source), target, entry["sha256"], size)
 
 
 def pinned_publication(
-    client: RegistryClient, resolved: Resolved, log_head: str
+    transport: Transport, resolved: Resolved, log_head: str
 ) -> list[Mapping[str, Any]]:
     """The events of the version up to the consumer's pin, once the log holds the pin and its
     publishing event names exactly the record's files."""
     from registry.eventlog.published import LogUnavailable, load_published_log, log_problem
 
     pin = LogPin.parse(log_head, "--log-head")
-    head_url = urllib.parse.urljoin(client.base, "v1/log/head.json")
+    head_url = urllib.parse.urljoin(transport.base, "v1/log/head.json")
     try:
-        log = load_published_log(head_url, client.transport)
+        log = load_published_log(head_url, transport)
     except LogUnavailable as exc:
         raise FetchError(f"cannot read the registry's log to check --log-head: {exc}") from None
     problem = log_problem(log) or pin.problem(log.events)
@@ -113,7 +112,8 @@ def _signing_time(
 
 
 def verify_signature(
-    client: RegistryClient,
+    transport: Transport,
+    index: dict[str, Any],
     resolved: Resolved,
     staging: Path,
     trust: SignaturePolicy,
@@ -125,9 +125,11 @@ def verify_signature(
     signature = record["signature"]
     if not isinstance(signature.get("sha256"), str):
         raise FetchError(f"{record['id']}: the record says it is signed but gives no model.sig")
-    _download_signed(client, resolved, signature, staging / SIGNATURE_FILE, MAX_SIGNATURE)
+    _download_signed(transport, resolved, signature, staging / SIGNATURE_FILE, MAX_SIGNATURE)
     if signature.get("claims"):
-        _download_signed(client, resolved, signature["claims"], staging / CLAIMS_FILE, MAX_CLAIMS)
+        _download_signed(
+            transport, resolved, signature["claims"], staging / CLAIMS_FILE, MAX_CLAIMS
+        )
     identity = trust.identity or record["manifest"]["publisher"].get("identity")
     expected = _expected_files(record["artifact"])
     claims = claims_of(record["name"], record["version"], identity, expected)
@@ -136,7 +138,7 @@ def verify_signature(
         if trust.trust_roots:
             roots, origin = trust.trust_roots, "--trust-root"
         else:
-            roots = _published_roots(client, Path(scratch))
+            roots = _published_roots(transport, index, Path(scratch))
             origin = "the trust roots the registry publishes"
         result = verify_folder(staging, expected, identity, roots, when, origin, claims)
     if not result.verified:

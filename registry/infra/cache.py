@@ -99,7 +99,7 @@ def code_digest() -> str:
     for suffix in ("*.py", "*.json", "*.html", "*.css", "*.js", "*.yaml"):
         for path in sorted(Path(str(package)).rglob(suffix)):
             digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())
-    from registry.load.schemas import schema_dir
+    from registry.infra.schemafiles import schema_dir
 
     for path in sorted(schema_dir().rglob("*")):
         if path.is_file():

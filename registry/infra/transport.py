@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from registry.errors import ModelregError
-from registry.infra.hashing import READ_SIZE
 
 MAX_DOCUMENT = 64 << 20  # bytes of one published JSON document at most
+READ_SIZE = 1 << 20  # what one read asks the server for
 
 
 class FetchError(ModelregError):
@@ -58,6 +58,12 @@ class _Guarded:
         self.raw = raw
         self.url = url
         self.limits = limits
+        headers = getattr(raw, "headers", None)
+        declared = headers.get("Content-Length") if headers is not None else None
+        # The size the server announces (None: not said): a caller may refuse it before reading.
+        self.declared = (
+            int(declared) if declared and declared.isascii() and declared.isdigit() else None
+        )
         self._read = getattr(raw, "read1", None) or raw.read
         self._window_start = time.monotonic()
         self._window_bytes = 0
@@ -102,13 +108,22 @@ class _Guarded:
 
 
 class Transport:
-    def __init__(self, location: str, limits: Limits | None = None) -> None:
-        self.base = registry_url(location)
+    """Where one reader may go: a registry (`location`, its origin or folder, and the hosts it
+    declares), or only a list of https hosts (`for_hosts`: files named by URL in manifests)."""
+
+    def __init__(self, location: str | None, limits: Limits | None = None) -> None:
+        self.base = registry_url(location) if location is not None else ""
         self.limits = limits or Limits()
         parsed = urllib.parse.urlparse(self.base)
         self.local = _local_path(self.base).resolve() if parsed.scheme == "file" else None
-        self.origin = (parsed.scheme, parsed.netloc.lower())
+        self.origin = (parsed.scheme, parsed.netloc.lower()) if location is not None else None
         self.hosts: frozenset[str] = frozenset()
+
+    @classmethod
+    def for_hosts(cls, hosts: Iterable[str], limits: Limits | None = None) -> Transport:
+        transport = cls(None, limits)
+        transport.declare_hosts(hosts)
+        return transport
 
     def declare_hosts(self, hosts: Iterable[str]) -> None:
         """The artifact hosts the registry's v1/index.json declares (`host` or `host:port`)."""
@@ -117,6 +132,8 @@ class Transport:
     def check(self, url: str) -> str:
         """`url` when the registry may send the consumer there; a FetchError otherwise."""
         parsed = urllib.parse.urlparse(url)
+        if parsed.username or parsed.password:
+            raise FetchError(f"{url} carries credentials; refusing to send them anywhere")
         if self.local is not None:
             local_file = parsed.scheme == "file" and parsed.netloc in ("", "localhost")
             if local_file and _local_path(url).resolve().is_relative_to(self.local):
@@ -133,6 +150,11 @@ class Transport:
         ):
             return url
         declared = ", ".join(sorted(self.hosts)) or "none"
+        if self.origin is None:
+            raise FetchError(
+                f"{url}: another host than those allowed ({declared}), or not https; refusing "
+                "to follow"
+            )
         raise FetchError(
             f"{url}: not on the registry's origin ({self.origin[0]}://{self.origin[1]}) nor an "
             f"https artifact host its v1/index.json declares ({declared}); refusing to follow"
@@ -149,7 +171,8 @@ class Transport:
                 raise FetchError(f"cannot read {url}: {exc.strerror or exc}") from None
             handle.seek(start)
             return _Guarded(handle, url, self.limits), start
-        request = urllib.request.Request(url)  # noqa: S310 - checked above
+        # identity: the bytes counted and hashed are the bytes of the file, never a compression
+        request = urllib.request.Request(url, headers={"Accept-Encoding": "identity"})  # noqa: S310
         if start or end is not None:
             request.add_header("Range", f"bytes={start}-{'' if end is None else end}")
         opener = urllib.request.build_opener(_CheckedRedirects(self))
@@ -157,7 +180,7 @@ class Transport:
             response = opener.open(request, timeout=self.limits.timeout)
         except urllib.error.HTTPError as exc:
             raise FetchError(
-                f"cannot read {url}: the server answered {exc.code} {exc.reason}"
+                f"cannot read {url}: the server answered HTTP {exc.code} {exc.reason}"
             ) from None
         except (OSError, ValueError) as exc:
             raise FetchError(f"cannot read {url}: {exc}") from None
@@ -185,7 +208,7 @@ class Transport:
 
     @staticmethod
     def validate(url: str, document: Any, schema: str) -> Any:
-        from registry.load.schemas import validator
+        from registry.infra.schemafiles import validator
 
         try:
             error = next(iter(validator(f"api/{schema}").iter_errors(document)), None)

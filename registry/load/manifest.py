@@ -161,3 +161,20 @@ def load_manifest(
     if findings:
         return None, findings
     return Manifest.from_loaded(path, loaded), []
+
+
+DATASET_PREFIX = "dataset:"
+
+
+def base_model(data: Mapping[str, Any] | None) -> str | None:
+    lineage = (data or {}).get("lineage")
+    base = lineage.get("base_model") if isinstance(lineage, dict) else None
+    return base if isinstance(base, str) else None
+
+
+def dataset_names(data: Mapping[str, Any] | None) -> set[str]:
+    lineage = (data or {}).get("lineage")
+    datasets = lineage.get("datasets") if isinstance(lineage, dict) else None
+    if not isinstance(datasets, list):
+        return set()
+    return {d["name"] for d in datasets if isinstance(d, dict) and isinstance(d.get("name"), str)}

@@ -1,37 +1,30 @@
-"""Verifying model.sig, bound to the publisher's identity (the validation stage, and fetch).
+"""Verifying model.sig, bound to the publisher's identity (for the validation stage and fetch).
 
 model-signing checks the certificate chain and the signed file digests. It checks neither the
 leaf's validity period nor its identity, so this module does both: the leaf must have been valid
-when model.sig was made (its commit time, or now for a signature that is new in the change under
-review), and one of its SANs (email or URI) must equal publisher.identity. An empty list of
-trust roots is refused: model-signing would fall back to public web roots.
+at the time the caller gives (validate.signature: when model.sig entered the branch; fetch: now,
+or a pinned log's time), and one of its SANs (email or URI) must equal the identity expected.
+An empty list of trust roots is refused: model-signing would fall back to public web roots.
+It reads files and certificates only: nothing of the registry's loader or validation.
 """
 
 from __future__ import annotations
 
-import base64
-import dataclasses
 import datetime as dt
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from registry.findings import Finding, error
-from registry.governance.policy_config import GovernancePolicy
-from registry.infra import git
-from registry.load.layout import VersionDir
-from registry.load.manifest import Manifest
-from registry.signing.sign import (
+from registry.signing.bundle import (
     CLAIMS_FILE,
     MAX_CLAIMS,
-    MAX_SIGNATURE,
     SIGNATURE_FILE,
+    BundleUnreadable,
     hashing_config,
     identities,
-    manifest_claims,
-    signed_files,
+    read_bundle,
 )
 from registry.times import FORMAT
 
@@ -67,30 +60,6 @@ class SignatureResult:
         return "files and claims signed" if self.claims else "files signed, claims unsigned"
 
 
-class _Invalid(Exception):
-    """model.sig cannot be read as a signature bundle."""
-
-
-def _bundle(path: Path) -> tuple[Any, dict[str, Any]]:
-    """The leaf certificate and the signed statement of a model.sig (not yet verified)."""
-    from cryptography import x509
-
-    if path.stat().st_size > MAX_SIGNATURE:
-        raise _Invalid(f"it is larger than {MAX_SIGNATURE} bytes; a bundle is a few KiB")
-    try:
-        bundle = json.loads(path.read_bytes())
-        chain = bundle["verificationMaterial"]["x509CertificateChain"]["certificates"]
-        leaf = x509.load_der_x509_certificate(base64.b64decode(chain[0]["rawBytes"]))
-        statement = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
-        leaf.issuer.rfc4514_string()  # parsed lazily: fail here, not later
-        resources = statement["predicate"]["resources"]
-        if not isinstance(resources, list):
-            raise TypeError("resources is not a list")
-    except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
-        raise _Invalid(f"{type(exc).__name__}: {exc}") from exc
-    return leaf, statement
-
-
 def verify_folder(
     folder: Path,
     expected: Mapping[str, str],
@@ -118,8 +87,8 @@ def verify_folder(
             signed_at=stamp,
         )
     try:
-        leaf, statement = _bundle(path)
-    except (OSError, _Invalid) as exc:
+        leaf, statement = read_bundle(path)
+    except (OSError, BundleUnreadable) as exc:
         return SignatureResult(
             True,
             code="signing.invalid",
@@ -224,61 +193,3 @@ def _claims_problem(path: Path, expected: Mapping[str, Any] | None) -> str | Non
 
 def _describe(files: Mapping[str, str]) -> str:
     return ", ".join(f"{name} ({digest[:12]}…)" for name, digest in sorted(files.items()))
-
-
-def signing_commit(root: Path, display: str) -> git.Commit | None:
-    """The commit by which model.sig entered the protected branch: the first-parent commit that
-    brought it (the merge the forge made), whose committer time is when the certificate must
-    have been valid; never a commit or a time the pull request set itself."""
-    return git.first_parent_commit(root, f"{git.models_prefix(root)}{display}")
-
-
-def check_signature(
-    root: Path,
-    policy: GovernancePolicy,
-    manifest: Manifest,
-    version: VersionDir,
-    new_signatures: Collection[str] = (),
-) -> tuple[SignatureResult, list[Finding]]:
-    """The signature stage: model.sig verified when present, required when the tier says so.
-
-    The leaf's validity is judged when model.sig entered the branch (signing_commit), except for
-    the version folders in `new_signatures` (their model.sig is part of the change under
-    review): those are judged now.
-    """
-    display = version.display(SIGNATURE_FILE)
-    required = policy.tiers[manifest.risk_tier].signature_required
-    if not (version.path / SIGNATURE_FILE).is_file():
-        if not required:
-            return SignatureResult(False), []
-        return SignatureResult(False), [
-            error(
-                "signing.required",
-                f"{manifest.risk_tier} versions must be signed: run `modelreg sign "
-                f"{version.relative} --key KEY --cert CERT --chain CHAIN` with a certificate that "
-                "names publisher.identity, and commit model.sig",
-                version.display(),
-                manifest.field_position("risk_tier"),
-            )
-        ]
-    if manifest.artifact.path is None:
-        message = (
-            "model.sig can only sign files of the version folder; this version's artifact is a "
-            "URL: remove model.sig or commit the file"
-        )
-        return SignatureResult(True, code="signing.no-file", message=message), [
-            error("signing.no-file", message, display)
-        ]
-    commit = None if version.relative in new_signatures else signing_commit(root, display)
-    result = verify_folder(
-        version.path,
-        signed_files(manifest),
-        manifest.data["publisher"].get("identity"),
-        [root / name for name in policy.trust_roots],
-        commit.time if commit else dt.datetime.now(dt.UTC),  # not committed yet: judged now
-        claims=manifest_claims(manifest),
-    )
-    result = dataclasses.replace(result, commit=commit.sha if commit else None)
-    if result.code is None:
-        return result, []
-    return result, [error(result.code, result.message, display)]

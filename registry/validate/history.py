@@ -19,7 +19,7 @@ from registry.load.config import load_config
 from registry.load.layout import CONFIG_NAME, VersionDir, all_versions
 from registry.load.manifest import IMMUTABLE_FIELDS
 from registry.load.yamlsafe import LoadedYaml, load_yaml_bytes, load_yaml_file
-from registry.signing.sign import CLAIMS_FILE, SIGNATURE_FILE
+from registry.signing.bundle import CLAIMS_FILE, SIGNATURE_FILE
 from registry.versions import MANIFEST_NAME
 
 # Files of a published version that may still change: the manifest's mutable fields.

@@ -8,37 +8,21 @@ base models, so that each figure can be traced to data the registry knows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from registry.findings import Finding, error
 from registry.load.layout import MODELS_DIR
-from registry.load.manifest import Manifest
+from registry.load.manifest import Manifest, base_model, dataset_names
 from registry.load.reports import Report
 from registry.load.yamlsafe import load_yaml_file
 from registry.validate.ancestry import Ancestry
 from registry.versions import MANIFEST_NAME
 
-DATASET_PREFIX = "dataset:"
 # Deeper than any real lineage (a chain of every version of a big registry); bounds the walk.
 MAX_DEPTH = 100_000
-
-
-def base_model(data: Mapping[str, Any] | None) -> str | None:
-    lineage = (data or {}).get("lineage")
-    base = lineage.get("base_model") if isinstance(lineage, dict) else None
-    return base if isinstance(base, str) else None
-
-
-def dataset_names(data: Mapping[str, Any] | None) -> set[str]:
-    lineage = (data or {}).get("lineage")
-    datasets = lineage.get("datasets") if isinstance(lineage, dict) else None
-    if not isinstance(datasets, list):
-        return set()
-    return {d["name"] for d in datasets if isinstance(d, dict) and isinstance(d.get("name"), str)}
 
 
 @dataclass
@@ -184,96 +168,3 @@ def check_lineage(
                 )
             )
     return findings
-
-
-@dataclass(frozen=True)
-class LineageGraph:
-    """Versions and datasets as nodes; `derived from` and `trained on` as edges.
-
-    Node ids: `name@version` for a version, `dataset:<name>` for a dataset. An edge (a, b)
-    means a was made from b.
-    """
-
-    versions: frozenset[str]
-    datasets: frozenset[str]
-    edges: frozenset[tuple[str, str]]
-
-    @classmethod
-    def of(cls, manifests: Mapping[str, Mapping[str, Any]]) -> LineageGraph:
-        """The graph of `name@version` -> manifest data."""
-        edges = set()
-        datasets = set()
-        for version, data in manifests.items():
-            base = base_model(data)
-            if base is not None and base in manifests and base != version:
-                edges.add((version, base))
-            for name in dataset_names(data):
-                datasets.add(DATASET_PREFIX + name)
-                edges.add((version, DATASET_PREFIX + name))
-        return cls(frozenset(manifests), frozenset(datasets), frozenset(edges))
-
-    @cached_property
-    def _out(self) -> dict[str, list[str]]:
-        """Node -> what it was made from (its edges' targets)."""
-        found: dict[str, list[str]] = {}
-        for a, b in self.edges:
-            found.setdefault(a, []).append(b)
-        return found
-
-    @cached_property
-    def _bases(self) -> dict[str, set[str]]:
-        """Version -> the versions it is derived from."""
-        bases: dict[str, set[str]] = {}
-        for a, b in self.edges:
-            if b in self.versions:
-                bases.setdefault(a, set()).add(b)
-        return bases
-
-    @cached_property
-    def _derived(self) -> dict[str, set[str]]:
-        """Version -> the versions derived from it."""
-        derived: dict[str, set[str]] = {}
-        for a, bases in self._bases.items():
-            for b in bases:
-                derived.setdefault(b, set()).add(a)
-        return derived
-
-    def descendants(self, version: str) -> list[str]:
-        return sorted(self._derived.get(version, ()))
-
-    @staticmethod
-    def _reach(start: set[str], step: Mapping[str, set[str]], radius: int | None) -> set[str]:
-        found = set(start)
-        layer = set(start)
-        while layer and (radius is None or radius > 0):
-            layer = {o for node in layer for o in step.get(node, ()) if o not in found}
-            found |= layer
-            radius = None if radius is None else radius - 1
-        return found
-
-    def around(self, versions: set[str], radius: int | None = None) -> LineageGraph:
-        """The part of the graph about `versions`: their ancestors and descendants (not their
-        siblings; at most `radius` steps away when given), and the datasets of all of them."""
-        keep = self._reach(versions, self._bases, radius) | self._reach(
-            versions, self._derived, radius
-        )
-        edges = {
-            (a, b) for a in keep for b in self._out.get(a, ()) if b in keep or b in self.datasets
-        }
-        data = {b for _, b in edges if b in self.datasets}
-        return LineageGraph(frozenset(keep), frozenset(data), frozenset(edges))
-
-    def by_model(self) -> LineageGraph:
-        """The same graph with each version replaced by its model's name (for the whole
-        registry); only what takes part in an edge."""
-
-        def model(node: str) -> str:
-            return node if node in self.datasets else node.partition("@")[0]
-
-        edges = {(model(a), model(b)) for a, b in self.edges if model(a) != model(b)}
-        nodes = {n for edge in edges for n in edge}
-        return LineageGraph(
-            frozenset(n for n in nodes if n not in self.datasets),
-            frozenset(n for n in nodes if n in self.datasets),
-            frozenset(edges),
-        )

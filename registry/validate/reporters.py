@@ -9,7 +9,7 @@ from typing import Any
 from registry import __version__
 from registry.findings import Finding, Severity
 from registry.infra.text import markdown_code, one_line
-from registry.validate.run import ValidationReport
+from registry.validate.result import ValidationReport
 
 _GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

@@ -23,12 +23,13 @@ from registry.formats import ModelInfo
 from registry.governance.policy import Decision
 from registry.infra.cache import Cache, key_of
 from registry.load.layout import VersionDir, referenced_manifest
-from registry.load.manifest import Manifest
+from registry.load.manifest import Manifest, base_model
 from registry.load.reports import Report
 from registry.load.yamlsafe import LoadedYaml
-from registry.signing.sign import SIGNATURE_FILE
-from registry.signing.verify import SignatureResult, signing_commit
-from registry.validate.lineage import ManifestIndex, base_model
+from registry.signing.bundle import SIGNATURE_FILE
+from registry.signing.verify import SignatureResult
+from registry.validate.lineage import ManifestIndex
+from registry.validate.signature import signing_commit
 
 KIND = "version"
 

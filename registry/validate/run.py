@@ -5,15 +5,14 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing.util
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from registry.errors import FormatError, ModelregError
-from registry.findings import Finding, error, has_errors, warning
+from registry.findings import Finding, error, warning
 from registry.formats import ModelInfo, handlers
-from registry.governance.policy import Decision, decide
+from registry.governance.policy import decide
 from registry.infra import git
 from registry.infra.cache import Cache, Write, key_of
 from registry.infra.console import Progress, log
@@ -30,10 +29,9 @@ from registry.load.layout import (
     require_models,
 )
 from registry.load.manifest import Manifest, load_manifest
-from registry.load.reports import REPORTS_DIR, Report, load_reports
+from registry.load.reports import REPORTS_DIR, load_reports
 from registry.sandbox import Inspector
-from registry.signing.sign import CLAIMS_FILE, SIGNATURE_FILE
-from registry.signing.verify import SignatureResult, check_signature
+from registry.signing.bundle import CLAIMS_FILE, SIGNATURE_FILE
 from registry.validate.docs import check_docs
 from registry.validate.format import check_format
 from registry.validate.history import (
@@ -46,6 +44,7 @@ from registry.validate.integrity import check_integrity
 from registry.validate.lineage import ManifestIndex, check_lineage
 from registry.validate.remote import UNVERIFIED, RemoteFiles, check_remote
 from registry.validate.repository import changed_findings, repository_findings
+from registry.validate.result import ValidationReport, VersionResult
 from registry.validate.resultcache import (
     KIND,
     folder_state,
@@ -56,6 +55,7 @@ from registry.validate.resultcache import (
     version_key,
 )
 from registry.validate.semantics import check_semantics
+from registry.validate.signature import check_signature
 from registry.validate.tiers import review_date_findings, tier_findings
 from registry.versions import MANIFEST_NAME
 
@@ -66,36 +66,6 @@ _MOMENTARY = _TRANSIENT | {UNVERIFIED}
 # Files a version folder may hold besides those its manifest names.
 _KNOWN_FILES = {MANIFEST_NAME, SIGNATURE_FILE, CLAIMS_FILE}
 _KNOWN_DIRS = {REPORTS_DIR}
-
-
-@dataclass(frozen=True)
-class VersionResult:
-    version: VersionDir
-    manifest: Manifest | None
-    model_info: ModelInfo | None
-    findings: tuple[Finding, ...]
-    reports: tuple[Report, ...] = ()
-    decision: Decision | None = None  # the governance decision (allow, review or block)
-    signature: SignatureResult | None = None
-    inputs_key: str = ""  # what the result was computed from, for the build's cache ("": none)
-    # Chunk digests (registry.merkle) of each file the manifest names, by relative path.
-    chunks: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
-
-    def ok(self, strict: bool = False) -> bool:
-        return not has_errors(self.findings, strict)
-
-
-@dataclass(frozen=True)
-class ValidationReport:
-    results: tuple[VersionResult, ...]
-    findings: tuple[Finding, ...]  # of the registry as a whole (references between versions)
-
-    def all_findings(self) -> list[Finding]:
-        every = [f for r in self.results for f in r.findings] + list(self.findings)
-        return sorted(every, key=Finding.sort_key)
-
-    def ok(self, strict: bool = False) -> bool:
-        return not has_errors(self.all_findings(), strict)
 
 
 def _stray_files(manifest: Manifest, version: VersionDir) -> list[Finding]:

@@ -11,10 +11,10 @@ from license_expression import ExpressionError, Licensing, get_spdx_licensing
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from registry.findings import Finding, error
+from registry.infra.schemafiles import parse_rfc3339
 from registry.load.layout import VersionDir
 from registry.load.manifest import Manifest
 from registry.load.pathrules import path_problem, risky_name
-from registry.load.schemas import parse_rfc3339
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

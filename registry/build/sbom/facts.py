@@ -13,8 +13,8 @@ from typing import Any
 from packageurl import PackageURL
 
 from registry import __version__
+from registry.build import paths
 from registry.build.catalog import Catalog, PublishedVersion
-from registry.build.site import paths
 
 NIST_AI_RMF = "NIST AI RMF 1.0"
 TOOL = f"modelreg-{__version__}"

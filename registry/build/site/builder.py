@@ -15,10 +15,11 @@ from typing import Any
 
 from markupsafe import Markup
 
+from registry.build import paths
 from registry.build.catalog import Catalog, ModelEntry, PublishedVersion, build_catalog
 from registry.build.sbom import cyclonedx, spdx2, spdx3
 from registry.build.sbom.facts import collect
-from registry.build.site import eventpages, paths
+from registry.build.site import eventpages
 from registry.build.site.atomic import remove_leftovers, staging
 from registry.build.site.docs import build_docs
 from registry.build.site.guard import check_output
@@ -44,10 +45,11 @@ from registry.infra.cache import Cache, Write, key_of
 from registry.infra.console import Progress
 from registry.infra.parallel import ordered_map
 from registry.infra.runoptions import RunOptions
+from registry.infra.schemafiles import schema_dir
 from registry.load.config import load_config, normalized_base_url
-from registry.load.schemas import schema_dir
-from registry.signing.sign import CLAIMS_FILE, SIGNATURE_FILE
-from registry.validate.run import ValidationReport, validate_registry
+from registry.signing.bundle import CLAIMS_FILE, SIGNATURE_FILE
+from registry.validate.result import ValidationReport
+from registry.validate.run import validate_registry
 
 
 class BuildRefused(ModelregError):

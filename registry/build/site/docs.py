@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.errors import ModelregError
-from registry.load.schemas import load_schema
+from registry.infra.schemafiles import load_schema
 from registry.tensors import DTYPES
 from registry.versions import LATEST_SCHEMA_VERSION
 

@@ -13,7 +13,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from registry import __version__
-from registry.build.site import paths
+from registry.build import paths
 from registry.build.site.records import API_VERSION, link
 from registry.eventlog.chain import Event
 from registry.infra.text import xml_text

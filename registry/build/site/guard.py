@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry.build.site import paths
+from registry.build import paths
 from registry.errors import ModelregError
 
 

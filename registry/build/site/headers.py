@@ -8,7 +8,7 @@ that no browser sniffs, and the JSON and the feed carry a policy that runs nothi
 
 from __future__ import annotations
 
-from registry.build.site import paths
+from registry.build import paths
 
 NOTHING_RUNS = "default-src 'none'; sandbox"
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from markupsafe import Markup, escape
 
-from registry.validate.lineage import DATASET_PREFIX, LineageGraph
+from registry.build.lineage import LineageGraph
+from registry.load.manifest import DATASET_PREFIX
 
 WIDTH, HEIGHT = 210, 30  # of a node
 COLUMN_GAP, ROW_GAP, MARGIN = 70, 14, 10

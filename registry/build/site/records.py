@@ -11,13 +11,13 @@ import urllib.parse
 from typing import Any
 
 from registry import __version__
+from registry.build import paths
 from registry.build.catalog import Catalog, CommitRef, ModelEntry, PublishedVersion
-from registry.build.site import paths
-from registry.governance.evidence import governance, rmf_evidence, signature
+from registry.build.evidence import governance, rmf_evidence, signature
 from registry.infra.hashing import hash_file
 from registry.infra.merkle import CHUNK_SIZE, merkle_root
-from registry.signing.sign import CLAIMS_FILE, SIGNATURE_FILE
-from registry.validate.lineage import DATASET_PREFIX
+from registry.load.manifest import DATASET_PREFIX
+from registry.signing.bundle import CLAIMS_FILE, SIGNATURE_FILE
 
 API_VERSION = "1"
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from registry.build.site.paths import DOCS as DOCS_DIR
+from registry.build.paths import DOCS as DOCS_DIR
 from registry.infra.cache import Cache, key_of
 
 # A file of a site tree: (SHA-256 of an object, size, inode); ("", 0, 0) for one written

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry.build.catalog import Catalog, PublishedVersion
-from registry.validate.lineage import base_model
+from registry.load.manifest import base_model
 
 LIFECYCLE = ("ModelRegistered", "ModelVersioned", "ModelDeprecated", "ModelBlocked")
 
