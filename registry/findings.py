@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class Severity(enum.StrEnum):
@@ -55,6 +56,17 @@ class Finding:
             "line": self.line,
             "column": self.column,
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Finding:
+        return cls(
+            severity=Severity(data["severity"]),
+            code=data["code"],
+            message=data["message"],
+            file=data["file"],
+            line=data["line"],
+            column=data["column"],
+        )
 
 
 def error(code: str, message: str, file: str, position: Position | None = None) -> Finding:

@@ -23,8 +23,9 @@ from typing import Any
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_examples import tflite_dense
+# The project's folder, for tests.factories.example_models (the example networks, any size).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.factories.example_models import tflite_dense
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 MANIFEST: dict[str, Any] = {

@@ -16,17 +16,10 @@ from registry.errors import FormatError
 from registry.formats.onnx_handler import OnnxHandler
 from registry.formats.tflite_handler import TfliteHandler
 from registry.formats.torchscript_handler import TorchScriptHandler
+from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
 from tests.factories.onnx_models import WEIGHTS, matmul_reading
-from tests.helpers import (
-    PROJECT,
-    VALID_REAL_MODELS,
-    error_codes,
-    manifest_data,
-    run,
-    sha256_of,
-    validate_json,
-    write_version,
-)
+from tests.factories.registries import write_version
+from tests.helpers import PROJECT, error_codes, run, sha256_of, validate_json
 
 EXAMPLE_PT = PROJECT / "models/tiny-convnet/0.1.0/model.pt"
 EXAMPLE_TFLITE = PROJECT / "models/keyword-dense/2.0.0/model.tflite"

@@ -15,17 +15,10 @@ from pathlib import Path
 import pytest
 
 from registry.build.site.docs import build_docs
+from tests.factories.manifests import VALID_REAL_MODELS, dump_manifest, manifest_data
 from tests.factories.onnx_models import MATMUL_IO, matmul_reading
-from tests.helpers import (
-    PROJECT,
-    VALID_REAL_MODELS,
-    commit_all,
-    dump_manifest,
-    manifest_data,
-    run,
-    sha256_of,
-    write_version,
-)
+from tests.factories.registries import write_version
+from tests.helpers import PROJECT, commit_all, run, sha256_of
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"

@@ -21,18 +21,17 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 from referencing import Registry, Resource
 
-from registry.build.site import builder
+from registry.build.site import modelpages
+from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
+from tests.factories.registries import write_version
 from tests.helpers import (
     PROJECT,
-    VALID_REAL_MODELS,
     assert_spdx3_valid,
     commit_all,
-    manifest_data,
     run,
     sha256_of,
     spdx3_validation,
     tree_digest,
-    write_version,
 )
 
 VERSIONS = ["iris-mlp/1.0.0", "iris-mlp/1.1.0", "keyword-dense/2.0.0", "tiny-convnet/0.1.0"]
@@ -333,7 +332,7 @@ def test_failed_build_leaves_previous_site_untouched(
     assert run("build", "--root", tmp_path, "--out", out)[0] == 0
     before = tree_digest(out)
     calls = []
-    original = builder._write_version
+    original = modelpages._write_version
 
     def failing(*args: Any, **kwargs: Any) -> None:
         calls.append(1)
@@ -341,13 +340,28 @@ def test_failed_build_leaves_previous_site_untouched(
             raise OSError(28, "No space left on device")
         original(*args, **kwargs)
 
-    monkeypatch.setattr(builder, "_write_version", failing)
+    monkeypatch.setattr(modelpages, "_write_version", failing)
     code, _, err = run("build", "--root", tmp_path, "--out", out)
-    assert code == 3 and "No space left on device" in err
+    # A full disk is the machine's failure, not a bug: exit 1, no traceback (issue 14).
+    assert code == 1 and "No space left on device" in err
+    assert "Traceback" not in err
     assert len(calls) == 2
     assert tree_digest(out) == before
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [".git", "models", "registry.yaml", "site"]
+
+
+def test_an_output_the_machine_refuses_is_a_failure_naming_the_path(tmp_path: Path) -> None:
+    """A target the build cannot create (a file where its parent folder should be; as root, a
+    read-only folder would not stop it) is exit 1 with the path, not an internal error."""
+    _small_registry(tmp_path)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder should be")
+    code, _, err = run("build", "--root", tmp_path, "--out", blocker / "site")
+    assert code == 1, err
+    assert f"modelreg build: {blocker}: " in err
+    assert "Traceback" not in err and "internal error" not in err
+    assert blocker.read_text() == "a file where a folder should be"
 
 
 def test_broken_docs_config_fails_before_publishing(tmp_path: Path) -> None:

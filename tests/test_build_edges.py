@@ -11,16 +11,9 @@ import pytest
 
 from registry.build.sbom.spdx2 import download_location
 from tests.factories.https_server import Served
-from tests.helpers import (
-    PROJECT,
-    VALID_REAL_MODELS,
-    commit_all,
-    manifest_data,
-    run,
-    tree_digest,
-    write_version,
-)
-from tests.test_events import add_version
+from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
+from tests.factories.registries import add_version, write_version
+from tests.helpers import PROJECT, commit_all, run, tree_digest
 
 MODEL = VALID_REAL_MODELS["nmp.tflite"]
 

@@ -17,16 +17,9 @@ import pytest
 from registry.build.site.spare import claim, spare_path
 from registry.infra import cache as cache_module
 from registry.infra.cache import RACY_NS, Cache
-from tests.helpers import (
-    VALID_REAL_MODELS,
-    cache_index,
-    commit_all,
-    manifest_data,
-    run,
-    sha256_of,
-    tree_digest,
-    write_version,
-)
+from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
+from tests.factories.registries import write_version
+from tests.helpers import cache_index, commit_all, run, sha256_of, tree_digest
 
 IRIS = VALID_REAL_MODELS["logreg_iris.onnx"]
 # Written at each build from the clock and the work done, not from the registry.

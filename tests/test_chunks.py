@@ -24,7 +24,8 @@ from registry.client.download import PARTIAL_FOLDER
 from registry.infra.hashing import hash_file_chunked
 from registry.infra.merkle import CHUNK_SIZE, merkle_root
 from registry.infra.schemafiles import schema_dir
-from tests.helpers import commit_all, left_nothing, run, write_version
+from tests.factories.registries import write_version
+from tests.helpers import commit_all, left_nothing, run
 
 WEIGHTS = "weights.bin"
 ID = "wide/1.0.0"

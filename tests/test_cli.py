@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -12,15 +13,9 @@ import pytest
 
 from registry import cli
 from registry.infra.schemafiles import validator
-from tests.helpers import (
-    PROJECT,
-    REAL_MODELS,
-    VALID_REAL_MODELS,
-    manifest_data,
-    run,
-    validate_json,
-    write_version,
-)
+from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
+from tests.factories.registries import write_version
+from tests.helpers import PROJECT, REAL_MODELS, run, validate_json
 
 
 def _two_versions(root: Path) -> None:
@@ -147,6 +142,27 @@ def test_internal_error_exits_3_with_traceback(monkeypatch: pytest.MonkeyPatch) 
     code, _, err = run("hash", REAL_MODELS / "mul_1.onnx")
     assert code == 3
     assert "Traceback" in err and "RuntimeError: boom" in err
+
+
+def test_environment_errors_exit_1_other_os_errors_stay_bugs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def disk_full(args: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device", "/srv/site/v1/index.json")
+
+    monkeypatch.setattr(cli.VERBS["hash"], "run", disk_full)
+    code, _, err = run("hash", REAL_MODELS / "mul_1.onnx")
+    assert code == 1, err
+    assert "modelreg hash: /srv/site/v1/index.json: No space left on device; free some" in err
+    assert "Traceback" not in err
+
+    def bad_descriptor(args: object) -> int:
+        raise OSError(errno.EBADF, "Bad file descriptor")  # modelreg's own mistake
+
+    monkeypatch.setattr(cli.VERBS["hash"], "run", bad_descriptor)
+    code, _, err = run("hash", REAL_MODELS / "mul_1.onnx")
+    assert code == 3
+    assert "Traceback" in err and "internal error" in err
 
 
 def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:

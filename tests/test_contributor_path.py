@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PROJECT, VALID_REAL_MODELS, commit_all, left_nothing, run, sha256_of
+from tests.factories.manifests import VALID_REAL_MODELS
+from tests.helpers import PROJECT, commit_all, left_nothing, run, sha256_of
 
 
 def fill_todos(text: str) -> str:

@@ -12,43 +12,15 @@ from typing import Any
 
 import feedparser
 import pytest
-import yaml
 
 from registry.eventlog.chain import GENESIS, canonical, chain, verify_chain
 from registry.eventlog.derive import derive
 from registry.eventlog.state import replay, tree_state
-from tests.helpers import (
-    GIT_IDENTITY,
-    PROJECT,
-    VALID_REAL_MODELS,
-    commit_all,
-    dump_manifest,
-    git,
-    manifest_data,
-    run,
-    write_version,
-)
+from tests.factories.manifests import VALID_REAL_MODELS
+from tests.factories.registries import add_report, add_version, edit_manifest
+from tests.helpers import GIT_IDENTITY, PROJECT, commit_all, git, merge, run
 
 MODEL = VALID_REAL_MODELS["nmp.tflite"]
-
-
-def add_version(root: Path, name: str, version: str, /, **fields: Any) -> Path:
-    data = manifest_data(MODEL, name, version)
-    data.update(fields)
-    return write_version(root, data, MODEL.path)
-
-
-def edit_manifest(root: Path, name: str, version: str, /, **fields: Any) -> None:
-    path = root / "models" / name / version / "manifest.yaml"
-    data = yaml.safe_load(path.read_text())
-    data.update(fields)
-    path.write_text(dump_manifest(data))
-
-
-def add_report(root: Path, name: str, version: str, filename: str, data: dict[str, Any]) -> None:
-    folder = root / "models" / name / version / "reports"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / filename).write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def events_of(root: Path) -> list[Any]:
@@ -116,16 +88,7 @@ def history(tmp_path: Path) -> dict[str, Any]:
     add_version(root, "beta", "1.0.0")
     commit_all(root, "beta on a branch", "2025-01-06T10:00:00+00:00")
     git(root, "checkout", "-q", "main")
-    git(
-        root,
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        "merge feature",
-        "feature",
-        date="2025-01-07T10:00:00+00:00",
-    )
+    merge(root, "feature", "merge feature", "2025-01-07T10:00:00+00:00")
     shas["merge"] = git(root, "rev-parse", "HEAD").strip()
     edit_manifest(root, "beta", "1.0.0", tags=["beta"])
     env = {

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from tests.helpers import error_codes, validate_json, write_version
+from tests.factories.registries import write_version
+from tests.helpers import error_codes, validate_json
 
 
 def _external_model(folder: Path) -> None:

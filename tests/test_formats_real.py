@@ -96,8 +96,7 @@ def test_nmp_tflite_signature_and_dynamic_batch() -> None:
 
 def test_tflite_weights_larger_than_the_visit_budget(tmp_path: Path) -> None:
     """The visit budget bounds what is walked, not the weights' bytes: a 24 MiB model passes."""
-    sys.path.insert(0, str(PROJECT / "scripts"))
-    from make_examples import tflite_dense
+    from tests.factories.example_models import tflite_dense
 
     features = MIN_BUDGET // 16 + 4096
     path = tmp_path / "large.tflite"

@@ -18,18 +18,9 @@ from cyclonedx.validation.json import JsonStrictValidator
 from registry.eventlog.chain import chain
 from registry.eventlog.derive import derive
 from registry.eventlog.state import replay, tree_state
-from tests.helpers import (
-    VALID_REAL_MODELS,
-    assert_spdx3_valid,
-    commit_all,
-    dump_manifest,
-    git,
-    manifest_data,
-    run,
-    spdx3_validation,
-    validate_json,
-    write_version,
-)
+from tests.factories.manifests import VALID_REAL_MODELS, dump_manifest, manifest_data
+from tests.factories.registries import write_version
+from tests.helpers import assert_spdx3_valid, commit_all, git, run, spdx3_validation, validate_json
 
 MODEL = VALID_REAL_MODELS["nmp.tflite"]
 REVIEW = {"approved_by": "risk-board@example.org", "approved_at": "2025-01-01", "ticket": "GOV-1"}

@@ -10,15 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import (
-    VALID_REAL_MODELS,
-    commit_all,
-    git,
-    manifest_data,
-    run,
-    write_version,
-)
-from tests.test_events import add_version, edit_manifest
+from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
+from tests.factories.registries import add_version, edit_manifest, write_version
+from tests.helpers import commit_all, git, run
 
 OTHER = VALID_REAL_MODELS["okay_nabu.tflite"]
 

@@ -16,15 +16,9 @@ from cyclonedx.validation.json import JsonStrictValidator
 from registry.build.lineage import LineageGraph
 from registry.build.site.lineage_svg import render_svg
 from registry.validate.ancestry import Ancestry
-from tests.helpers import (
-    VALID_REAL_MODELS,
-    assert_spdx3_valid,
-    manifest_data,
-    run,
-    spdx3_validation,
-    validate_json,
-    write_version,
-)
+from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
+from tests.factories.registries import write_version
+from tests.helpers import assert_spdx3_valid, run, spdx3_validation, validate_json
 
 MODEL = VALID_REAL_MODELS["logreg_iris.onnx"]
 

@@ -12,14 +12,14 @@ from jsonschema import Draft202012Validator
 
 from registry.infra.schemafiles import schema_dir
 from registry.validate.semantics import license_problem
-from tests.helpers import (
+from tests.factories.manifests import (
+    REQUIRED_FIELDS,
     VALID_REAL_MODELS,
     dump_manifest,
-    error_codes,
     manifest_data,
-    validate_json,
-    write_version,
 )
+from tests.factories.registries import write_version
+from tests.helpers import error_codes, validate_json
 
 QUANT = {"method": "int8-static", "calibration_dataset_hash": "sha256:" + "ab" * 32}
 
@@ -43,21 +43,10 @@ def test_1_1_is_1_0_plus_quantization_profile() -> None:
 
 def test_every_design_field_is_in_the_schema() -> None:
     design = [
-        "schema_version",
-        "model_name",
-        "version",
-        "framework",
-        "format",
-        "artifact",
-        "input_shape",
-        "output_schema",
-        "license",
-        "intended_use",
+        *REQUIRED_FIELDS,
         "description",
-        "publisher",
         "authors",
         "lineage",
-        "risk_tier",
         "metrics",
         "compatibility_matrix",
         "dependencies",

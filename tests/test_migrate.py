@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from registry.load.manifest import load_manifest
-from tests.helpers import VALID_REAL_MODELS, dump_manifest, manifest_data, run, write_version
+from tests.factories.manifests import VALID_REAL_MODELS, dump_manifest, manifest_data
+from tests.factories.registries import write_version
+from tests.helpers import run
 
 COMMENTED = """\
 # Top comment: keep me.

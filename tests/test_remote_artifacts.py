@@ -12,17 +12,10 @@ import pytest
 
 from tests.factories.attacks import evil_archive
 from tests.factories.https_server import Served
+from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
 from tests.factories.onnx_models import MATMUL_IO, WEIGHTS, matmul_reading
-from tests.helpers import (
-    REAL_MODELS,
-    VALID_REAL_MODELS,
-    commit_all,
-    error_codes,
-    manifest_data,
-    run,
-    validate_json,
-    write_version,
-)
+from tests.factories.registries import write_version
+from tests.helpers import REAL_MODELS, commit_all, error_codes, run, validate_json
 
 MODEL = VALID_REAL_MODELS["nmp.tflite"]
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from registry.eventlog.chain import chain, verify_chain
 from registry.eventlog.derive import derive
 from registry.eventlog.state import replay, tree_state
-from tests.helpers import commit_all, git
+from tests.helpers import commit_all, git, merge
 
 EXAMPLES = int(os.environ.get("REPLAY_EXAMPLES", "25"))
 
@@ -82,16 +82,7 @@ def _apply(root: Path, op: tuple[Any, ...], step: int) -> None:
         if kind == "branch-add":
             commit_all(root, f"side {step}", f"2025-02-01T00:{step:02d}:00+00:00")
             git(root, "checkout", "-q", "main")
-            git(
-                root,
-                "merge",
-                "-q",
-                "--no-ff",
-                "-m",
-                f"merge {step}",
-                f"side-{step}",
-                date=f"2025-02-01T01:{step:02d}:00+00:00",
-            )
+            merge(root, f"side-{step}", f"merge {step}", f"2025-02-01T01:{step:02d}:00+00:00")
         return
     if not live:
         return

@@ -88,7 +88,7 @@ def test_lite_archives_are_accepted_when_their_bytecode_is_torchs_compilation(
 
 
 def test_the_allowlist_is_what_the_derivation_gives() -> None:
-    """registry/formats/torchscript_ops.py is generated from real archives; editing it by hand,
+    """registry/formats/torchscript_ops.json is generated from real archives; editing it by hand,
     or a torch that writes other archives, shows here."""
     done = subprocess.run(
         [sys.executable, "scripts/derive_torchscript_allowlist.py", "--check"],
@@ -414,8 +414,7 @@ def test_aliased_tables_are_refused_fast(tmp_path: Path) -> None:
 
 def test_a_tflite_model_over_4_gib_is_read_in_the_sandbox(tmp_path: Path) -> None:
     """Weights addressed past 4 GiB: the file is mapped, and mapping is not allocating."""
-    sys.path.insert(0, str(PROJECT / "scripts"))
-    from make_examples import tflite_dense
+    from tests.factories.example_models import tflite_dense
 
     offset = (4 << 30) + 4096
     path = tmp_path / "large.tflite"

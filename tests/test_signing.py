@@ -12,17 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from registry.signing.sign import sign_folder
+from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
+from tests.factories.registries import write_version
 from tests.helpers import (
-    VALID_REAL_MODELS,
     cache_index,
     commit_all,
     git,
     left_nothing,
-    manifest_data,
+    merge,
     run,
     sha256_of,
     validate_json,
-    write_version,
 )
 from tests.pki import NOW, Publisher, publisher_files, root_authority
 
@@ -379,7 +379,7 @@ def test_a_signature_is_timed_by_the_merge_that_brought_it(tmp_path: Path) -> No
     sign_folder(version / "1.0.0", pki.key, pki.certificate, [pki.chain], ["nmp.tflite"])
     commit_all(root, "signed, back-dated", (NOW - 30 * day).strftime("%Y-%m-%dT%H:%M:%SZ"))
     git(root, "checkout", "-q", "main")
-    git(root, "merge", "-q", "--no-ff", "-m", "merged today", "contribution", date=NOW_ISO)
+    merge(root, "contribution", "merged today", NOW_ISO)
     code, report = validate_json(root)
     assert code == 1 and problems(report) == ["signing.expired"], report["findings"]
     message = next(f["message"] for f in report["findings"] if f["code"] == "signing.expired")

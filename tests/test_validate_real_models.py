@@ -10,30 +10,16 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import (
+from tests.factories.manifests import (
+    REQUIRED_FIELDS,
     VALID_REAL_MODELS,
     RealModel,
     dump_manifest,
-    error_codes,
     manifest_data,
-    validate_json,
-    write_version,
 )
+from tests.factories.registries import write_version
+from tests.helpers import error_codes, validate_json
 
-REQUIRED = [
-    "schema_version",
-    "model_name",
-    "version",
-    "framework",
-    "format",
-    "artifact",
-    "input_shape",
-    "output_schema",
-    "license",
-    "intended_use",
-    "publisher",
-    "risk_tier",
-]
 OTHER_FORMAT = {"onnx": "tflite", "tflite": "torchscript", "torchscript": "onnx"}
 
 Mutation = Callable[[dict[str, Any], RealModel], None]
@@ -95,7 +81,7 @@ MUTATIONS: dict[str, tuple[Mutation, str]] = {
 MUTATIONS.update(
     {
         f"missing {field}": ((lambda f: lambda d, m: d.pop(f))(field), "schema.required")
-        for field in REQUIRED
+        for field in REQUIRED_FIELDS
     }
 )
 

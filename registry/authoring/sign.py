@@ -54,7 +54,7 @@ def sign_version(folder: Path, key: Path, certificate: Path, chain: list[Path]) 
         raise SigningError(
             f"the files do not match the manifest ({problems[0].message}); nothing signed"
         )
-    identity = manifest.data["publisher"].get("identity")
+    identity = manifest.publisher.identity
     if not identity:
         raise SigningError(
             f"{display} has no publisher.identity: set it to the email or URI your signing "

@@ -11,7 +11,7 @@ from registry.build.lineage import LineageGraph
 from registry.eventlog.chain import Event
 from registry.findings import Finding, Severity
 from registry.formats.base import ModelInfo
-from registry.governance.policy import Decision, blocked_earlier
+from registry.governance.policy import Decision, VersionStatus, blocked_earlier
 from registry.infra import git
 from registry.load.config import RegistryConfig
 from registry.load.manifest import Manifest
@@ -67,7 +67,7 @@ class PublishedVersion:
         return self.decision is not None and self.decision.decision == "block"
 
     @property
-    def status(self) -> str:
+    def status(self) -> VersionStatus:
         return "blocked" if self.blocked else self.manifest.status
 
 
@@ -87,12 +87,11 @@ class ModelEntry:
         raise ValueError(f"model {self.name} has no versions")
 
     @property
-    def status(self) -> str:
+    def status(self) -> VersionStatus:
         """active while one version is; else deprecated while one is; else blocked."""
         statuses = {v.status for v in self.versions}
-        return next(
-            s for s in ("active", "deprecated", "blocked") if s in statuses or s == "blocked"
-        )
+        order: tuple[VersionStatus, ...] = ("active", "deprecated", "blocked")
+        return next(s for s in order if s in statuses or s == "blocked")
 
 
 @dataclass(frozen=True)

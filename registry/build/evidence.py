@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from registry.build.catalog import Catalog, PublishedVersion
-from registry.load.manifest import base_model
 
 LIFECYCLE = ("ModelRegistered", "ModelVersioned", "ModelDeprecated", "ModelBlocked")
 
@@ -42,21 +41,22 @@ def signature(version: PublishedVersion) -> dict[str, Any]:
 
 
 def rmf_evidence(catalog: Catalog, version: PublishedVersion) -> dict[str, Any]:
-    data = version.manifest.data
-    lineage = data.get("lineage") or {}
+    manifest = version.manifest
+    lineage = manifest.lineage
+    code = lineage.training_code if lineage else None
     events = catalog.events_of(version.name, version.version)
     decision = governance(version)
     signed = signature(version)
     return {
         "map": {
-            "intended_use": data["intended_use"],
-            "base_model": base_model(data),
+            "intended_use": manifest.intended_use,
+            "base_model": manifest.base_model,
             "derived_versions": catalog.lineage.descendants(version.id),
-            "datasets": [d["name"] for d in lineage.get("datasets", [])],
-            "training_code": lineage.get("training_code"),
+            "datasets": [d.name for d in lineage.datasets] if lineage else [],
+            "training_code": code.to_json() if code else None,
         },
         "measure": {
-            "metrics": len(data.get("metrics", [])),
+            "metrics": len(manifest.metrics),
             "evaluations": [r.path for r in version.reports if r.kind == "evaluation"],
             "drift_reports": [r.path for r in version.reports if r.kind == "drift"],
             "latest_drift_score": decision.get("figures", {}).get("drift_score"),
@@ -69,7 +69,7 @@ def rmf_evidence(catalog: Catalog, version: PublishedVersion) -> dict[str, Any]:
                 for e in events
                 if e.type in LIFECYCLE
             ],
-            "deprecation": data.get("deprecation"),
+            "deprecation": manifest.deprecation.to_json() if manifest.deprecation else None,
         },
         "govern": {
             "risk_tier": version.manifest.risk_tier,

@@ -1,7 +1,8 @@
 """The `modelreg` command: parse arguments, run one verb, map the outcome to an exit code.
 
-Exit codes: 0 success, 1 findings or a failed operation, 2 usage error, 3 internal error (a bug:
-the traceback is shown), 130 interrupted.
+Exit codes: 0 success, 1 findings or a failed operation (an environment failure too: a full disk,
+a permission, a read-only target; registry.errors.environment_failure), 2 usage error, 3 internal
+error (a bug: the traceback is shown), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from registry.cli import serve as serve_verb
 from registry.cli import sign as sign_verb
 from registry.cli import validate as validate_verb
 from registry.cli import verify_log as verify_log_verb
-from registry.errors import ModelregError, UsageError
+from registry.errors import ModelregError, UsageError, environment_failure, is_environmental
 from registry.infra import console
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -90,11 +91,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("modelreg: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:
+        if not is_environmental(exc):
+            return _internal_error()
+        print(f"modelreg {args.verb}: {environment_failure(exc)}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception:  # noqa: BLE001 - a bug: show the traceback, exit 3
-        traceback.print_exc()
-        print(
-            "modelreg: internal error (a bug in modelreg); please report it with the traceback "
-            "above",
-            file=sys.stderr,
-        )
-        return EXIT_INTERNAL
+        return _internal_error()
+
+
+def _internal_error() -> int:
+    """Within the handler of an exception that is a bug: its traceback, then exit 3."""
+    traceback.print_exc()
+    print(
+        "modelreg: internal error (a bug in modelreg); please report it with the traceback above",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL

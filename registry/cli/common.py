@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from registry.infra.runoptions import RunOptions
+
+Parsed = TypeVar("Parsed")
+
+
+def usage_type(parse: Callable[[str], Parsed]) -> Callable[[str], Parsed]:
+    """An engine's parser as an argparse `type`: its ValueError becomes a usage error (exit 2)
+    with the engine's message. argparse stays here; the engine knows nothing of it."""
+
+    def convert(text: str) -> Parsed:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__  # argparse names the type in some of its messages
+    return convert
 
 
 def add_root_argument(parser: argparse.ArgumentParser) -> None:
@@ -29,12 +46,12 @@ def resolve_root(args: argparse.Namespace, paths: list[Path] | None = None) -> P
 
 
 def add_jobs_argument(parser: argparse.ArgumentParser, what: str) -> None:
-    from registry.infra.runoptions import jobs_argument
+    from registry.infra.runoptions import parse_jobs
 
     parser.add_argument(
         "--jobs",
         "-j",
-        type=jobs_argument,
+        type=usage_type(parse_jobs),
         default=1,
         metavar="N",
         help=f"{what} at the same time (0: one per core; default: 1)",
@@ -61,7 +78,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, shard: bool = False) -> N
 
         parser.add_argument(
             "--shard",
-            type=Shard.parse,
+            type=usage_type(Shard.parse),
             metavar="I/N",
             help="validate only part I of N (a deterministic partition; CI matrices)",
         )

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from registry.cli.common import add_root_argument, add_run_arguments, resolve_root, run_options
-from registry.errors import ModelregError, UsageError
+from registry.errors import UsageError, environment_errors
 
 HELP = "validate the registry, or the given manifests, version folders or model folders"
 
@@ -70,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
     if summary is None and args.format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         summary = Path(os.environ["GITHUB_STEP_SUMMARY"])
     if summary is not None:
-        try:
-            with summary.open("a", encoding="utf-8") as handle:
-                handle.write(reporters.github_summary(report, args.strict))
-        except OSError as exc:
-            raise ModelregError(f"cannot write the summary to {summary}: {exc.strerror}") from exc
+        with (
+            environment_errors(f"cannot write the summary to {summary}"),
+            summary.open("a", encoding="utf-8") as handle,
+        ):
+            handle.write(reporters.github_summary(report, args.strict))
     return 0 if report.ok(args.strict) else 1

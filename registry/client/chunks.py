@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 from registry.errors import ModelregError
 from registry.infra.hashing import READ_SIZE, Progress
 from registry.infra.merkle import merkle_root
+from registry.infra.transport import read_up_to
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 RETRIES = 3  # attempts to fetch one corrupted chunk again
@@ -64,17 +65,6 @@ class ChunkPlan:
 # Opens `url` from byte `start` (to `end`, inclusive): the stream and the offset it really starts
 # at (0 when the server ignores the range). The client's transport, which decides where it may go.
 Opener = Callable[[str, int, "int | None"], tuple[Any, int]]
-
-
-def _read(stream: BinaryIO, length: int) -> bytes:
-    parts, missing = [], length
-    while missing:
-        data = stream.read(min(READ_SIZE, missing))
-        if not data:
-            break
-        parts.append(data)
-        missing -= len(data)
-    return b"".join(parts)
 
 
 def _verified_prefix(partial: Path, plan: ChunkPlan) -> int:
@@ -155,7 +145,7 @@ def _complete(
 def _receive(stream: BinaryIO, length: int, url: str, where: str) -> bytes:
     """Exactly `length` bytes; a cut connection is an error that running again resumes."""
     try:
-        data = _read(stream, length)
+        data = read_up_to(stream.read, length)
     except (OSError, http.client.HTTPException) as exc:
         raise ChunkError(
             f"{url}: the download was interrupted {where} ({exc}); run the same command to resume"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry.client.types import Fetched, FetchOptions, Resolved
+from registry.errors import environment_errors
 from registry.infra.transport import FetchError, Limits, Transport
 
 if TYPE_CHECKING:
@@ -82,10 +83,8 @@ class RegistryClient:
         signature (when the version is signed) verified."""
         from registry.client.download import fetch_version  # only a download needs it
 
-        try:
+        # Reading from the registry is handled (FetchError): an OSError here is the target's.
+        with environment_errors(f"cannot write into {to}"):
             return fetch_version(
                 self.transport, self.index(), resolved, to, options or FetchOptions(), progress
             )
-        except OSError as exc:  # reading from the registry is handled: this is the target
-            where = f"{exc.filename}: " if exc.filename else ""
-            raise FetchError(f"cannot write into {to}: {where}{exc.strerror or exc}") from None

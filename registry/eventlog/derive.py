@@ -9,7 +9,7 @@ from typing import Any
 
 from registry.errors import ModelregError
 from registry.eventlog.chain import Record
-from registry.governance.policy import blocked_by
+from registry.governance.policy import Blocking, blocked_by
 from registry.governance.policy_config import GovernancePolicy, governance_from
 from registry.infra import git
 from registry.load.layout import CONFIG_NAME
@@ -125,20 +125,21 @@ class _Derivation:
         # A new drift report, a new risk tier or a new policy can block a version.
         review = sorted(self.state.manifests) if policy_changed else sorted(by_version)
         for key in review:
-            reason = self._blocks(key)
-            if reason is not None:
-                yield Record("ModelBlocked", *key, commit.sha, commit.author, stamp, reason)
+            blocking = self._blocks(key)
+            if blocking is not None:
+                payload = blocking.to_json()
+                yield Record("ModelBlocked", *key, commit.sha, commit.author, stamp, payload)
 
-    def _blocks(self, key: tuple[str, str]) -> dict[str, Any] | None:
+    def _blocks(self, key: tuple[str, str]) -> Blocking | None:
         if key in self.state.blocked or key not in self.state.manifests:
             return None
         data = self.state.manifests[key] or {}
-        reason = blocked_by(
+        blocking = blocked_by(
             self.state.policy, data.get("risk_tier"), self.state.drifts.get(key, [])
         )
-        if reason is not None:
+        if blocking is not None:
             self.state.blocked.add(key)
-        return reason
+        return blocking
 
     def _version_events(
         self, name: str, version: str, changes: list[tuple[str, git.Change]]

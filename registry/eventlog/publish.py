@@ -11,7 +11,8 @@ from registry.eventlog.chain import Event, chain, first_divergence
 from registry.eventlog.derive import derive
 from registry.eventlog.published import load_published_log, log_problem
 from registry.infra import git
-from registry.infra.cache import Cache, key_of
+from registry.infra.cache import Cache
+from registry.infra.cachekey import key_of
 
 
 class LogRewritten(ModelregError):

@@ -19,7 +19,9 @@ from registry.load.yamlsafe import load_yaml_file
 
 @dataclass(frozen=True)
 class VersionState:
-    status: str  # active | deprecated | blocked
+    # A VersionStatus for a valid manifest; kept a str because Git history holds manifests as
+    # committed, unvalidated, and both readings must report the same string for them.
+    status: str
     fields: Mapping[str, Any] | None  # the manifest as data; None when it cannot be read
 
 

@@ -1,4 +1,7 @@
-"""Format handlers, found through the `modelreg.formats` entry-point group (built-ins included)."""
+"""Format handlers, found through the `modelreg.formats` entry-point group (built-ins included).
+
+A plugin implements registry.formats.base.FormatHandler with what registry.formats.api exports.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from registry.errors import ModelregError
-from registry.formats.base import FormatHandler, ModelInfo
+from registry.formats.base import PROTOCOL_MEMBERS, FormatHandler, ModelInfo
 
 ENTRY_POINT_GROUP = "modelreg.formats"
 HEAD_SIZE = 4096
@@ -38,7 +41,12 @@ def handlers() -> dict[str, FormatHandler]:
                 "reinstall or uninstall the package that provides it"
             ) from exc
         if not isinstance(handler, FormatHandler):
-            raise ModelregError(f"format plugin {entry.name!r} does not implement FormatHandler")
+            missing = [m for m in PROTOCOL_MEMBERS if not hasattr(handler, m)]
+            raise ModelregError(
+                f"format plugin {entry.name!r} ({entry.value}) does not implement FormatHandler"
+                + (f": it has no {', '.join(missing)}" if missing else "")
+                + "; see registry.formats.api"
+            )
         if handler.name in found:
             raise ModelregError(
                 f"two format plugins are named {handler.name!r} ({entry.value} and another); "

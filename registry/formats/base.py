@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from registry.tensors import TensorSpec
+
+if TYPE_CHECKING:  # registry.sandbox imports this module: its types only, not at run time
+    from registry.sandbox.limits import SandboxLimits
 
 
 @dataclass(frozen=True)
@@ -93,10 +96,18 @@ class ModelInfo:
 
 @runtime_checkable
 class FormatHandler(Protocol):
-    """One model file format. Registered under the `modelreg.formats` entry-point group.
+    """One model file format. Registered under the `modelreg.formats` entry-point group, as a
+    class that takes no argument; a plugin imports what it needs from registry.formats.api.
 
     `inspect` raises registry.errors.FormatError (with a stable finding code) for a file that is
-    not a valid model of this format; it never executes code from the file.
+    not a valid model of this format; it never executes code from the file. Any other exception
+    is a bug of the handler, reported as `format.crashed`.
+
+    Two members are optional, so that a plugin written before them keeps working:
+    - `preload: tuple[str, ...]`, the modules the sandbox imports once, before it forks the first
+      child that inspects a file of this format, so that no child pays for them (("torch",));
+    - `configure(self, limits: SandboxLimits) -> None`, called once in the sandbox before any
+      inspect with the registry's limits (registry.yaml `limits.sandbox`).
     """
 
     name: str
@@ -112,3 +123,23 @@ class FormatHandler(Protocol):
     def inspect(self, path: Path) -> ModelInfo:
         """Parse and check the file, and describe it."""
         ...
+
+
+def preload_of(handler: FormatHandler) -> tuple[str, ...]:
+    """What `handler` asks the sandbox to import ahead (optional member `preload`)."""
+    return tuple(getattr(handler, "preload", ()))
+
+
+def configure(handler: FormatHandler, limits: SandboxLimits) -> None:
+    """Hand `handler` the limits it will run under, when it takes them (`configure`)."""
+    take = getattr(handler, "configure", None)
+    if callable(take):
+        take(limits)
+
+
+# What FormatHandler asks of a handler (its attributes, then its methods), to name what a plugin
+# lacks.
+PROTOCOL_MEMBERS = (
+    *FormatHandler.__annotations__,
+    *(n for n, v in vars(FormatHandler).items() if callable(v) and not n.startswith("_")),
+)

@@ -16,6 +16,8 @@ from registry.tensors import Dim, TensorSpec
 if TYPE_CHECKING:
     import onnx
 
+    from registry.sandbox.limits import SandboxLimits
+
 # ModelProto fields (number, wire type) that a serializer may write right after ir_version.
 _MODEL_TAGS = {
     (2, 2),
@@ -266,6 +268,11 @@ class OnnxHandler:
     title = "ONNX model"
     suffixes = (".onnx",)
     version = "2"  # 2: every tensor's external data, unknown fields, checker without inference
+    preload = ("onnx", "onnx.checker", "numpy")
+
+    def configure(self, limits: SandboxLimits) -> None:
+        """Nothing of the registry's limits changes how a model is read: its own bounds
+        (MAX_ELEMENTS, MAX_PROTOBUF, MAX_EXPANDED_*) hold within what the sandbox allows."""
 
     def sniff(self, head: bytes) -> bool:
         # A ModelProto starts with ir_version (field 1, varint) followed by another model field.
@@ -308,9 +315,11 @@ class OnnxHandler:
         # Before the checker touches any external file, every reference must be safe.
         external_files = external.check_external_data(tensors, path.parent)
         _check(path)
+        # The model is parsed and passed the checker: describing it reads typed messages, so
+        # only their depth can fail it; any other exception there is a bug, not the file's.
         try:
             described = self._describe(model)
-        except (ValueError, TypeError, AttributeError, UnicodeDecodeError, RecursionError) as exc:
+        except RecursionError as exc:
             raise FormatError(
                 "format.invalid", f"unreadable model structure ({type(exc).__name__}: {exc})"
             ) from None

@@ -8,8 +8,9 @@ storages a TorchScript `data.pkl` refers to. Nothing is imported, called or cons
 from __future__ import annotations
 
 import pickletools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, SupportsIndex
 
 
 class PickleScanError(Exception):
@@ -93,50 +94,85 @@ def scan_pickle(data: bytes, max_opcodes: int = 5_000_000) -> PickleSummary:
     return summary
 
 
+class _Stack(list[Any]):
+    """The symbolic stack: taking from it when it is empty is a malformed pickle (an explicit
+    PickleScanError, so that an IndexError is always a bug of the scanner)."""
+
+    def pop(self, index: SupportsIndex = -1, /) -> Any:
+        if not self:
+            raise PickleScanError("an opcode takes from an empty stack")
+        return super().pop(index)
+
+    def top(self) -> Any:
+        if not self:
+            raise PickleScanError("an opcode reads an empty stack")
+        return self[-1]
+
+
+class _Memo(dict[int, Any]):
+    """The memo: reading an index never written is a malformed pickle."""
+
+    def __missing__(self, key: int) -> Any:
+        raise PickleScanError(f"the memo is read at {key}, which was never written")
+
+
+def _opcodes(data: bytes) -> Iterator[tuple[Any, Any, int | None]]:
+    """pickletools' opcode reader. What it raises on bytes that are not opcodes (ValueError,
+    UnicodeDecodeError included) is a malformed pickle; nothing else is caught."""
+    opcodes = pickletools.genops(data)
+    while True:
+        try:
+            found = next(opcodes)
+        except StopIteration:
+            return
+        except ValueError as exc:
+            raise PickleScanError(f"malformed pickle: {exc}") from exc
+        yield found
+
+
 def _walk(data: bytes, summary: PickleSummary, max_opcodes: int) -> None:
-    stack: list[Any] = []
-    memo: dict[int, Any] = {}
-    try:
-        arg: Any
-        for opcode, arg, position in pickletools.genops(data):
-            summary.opcodes += 1
-            if summary.opcodes > max_opcodes:
-                raise PickleScanError(f"more than {max_opcodes} opcodes")
-            name = opcode.name
-            if name in ("MEMOIZE",):
-                memo[len(memo)] = stack[-1]
-            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
-                memo[int(arg)] = stack[-1]
-            elif name == "STOP":
-                summary.value = stack[-1] if stack else None
-                summary.end = (position or 0) + 1
-            elif name in ("GLOBAL", "INST"):
-                # pickletools joins the two lines with a space and undoes escapes; the unpickler
-                # takes each line as it is (UTF-8): read them the unpickler's way.
-                _global(stack, summary, *_global_lines(data, position or 0))
-                if name == "INST":
-                    raise PickleScanError("opcode INST (protocol 0 object creation)")
-            elif name in ("EXT1", "EXT2", "EXT4"):
-                summary.globals.append(Global("copyreg extension", str(arg)))
-                raise PickleScanError(f"opcode {name} (a registered extension)")
-            elif name in _IGNORED:
-                pass
-            else:
-                _step(name, arg, stack, memo, summary)
-    except PickleScanError:
-        raise
-    except (ValueError, IndexError, KeyError, TypeError) as exc:
-        raise PickleScanError(f"malformed pickle: {exc}") from exc
+    stack = _Stack()
+    memo = _Memo()
+    arg: Any
+    for opcode, arg, position in _opcodes(data):
+        summary.opcodes += 1
+        if summary.opcodes > max_opcodes:
+            raise PickleScanError(f"more than {max_opcodes} opcodes")
+        name = opcode.name
+        if name in ("MEMOIZE",):
+            memo[len(memo)] = stack.top()
+        elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+            memo[int(arg)] = stack.top()
+        elif name == "STOP":
+            summary.value = stack[-1] if stack else None
+            summary.end = (position or 0) + 1
+        elif name in ("GLOBAL", "INST"):
+            # pickletools joins the two lines with a space and undoes escapes; the unpickler
+            # takes each line as it is (UTF-8): read them the unpickler's way.
+            _global(stack, summary, *_global_lines(data, position or 0))
+            if name == "INST":
+                raise PickleScanError("opcode INST (protocol 0 object creation)")
+        elif name in ("EXT1", "EXT2", "EXT4"):
+            summary.globals.append(Global("copyreg extension", str(arg)))
+            raise PickleScanError(f"opcode {name} (a registered extension)")
+        elif name in _IGNORED:
+            pass
+        else:
+            _step(name, arg, stack, memo, summary)
 
 
 def _global_lines(data: bytes, position: int) -> tuple[str, str]:
-    """Module and name of the GLOBAL opcode at `position`: two lines, each decoded as UTF-8."""
+    """Module and name of the GLOBAL opcode at `position`: two lines (pickletools found them),
+    each decoded as UTF-8, as the unpickler does (which fails where this refuses)."""
     first = data.index(b"\n", position + 1)
     second = data.index(b"\n", first + 1)
-    return (
-        data[position + 1 : first].decode("utf-8"),
-        data[first + 1 : second].decode("utf-8"),
-    )
+    try:
+        return (
+            data[position + 1 : first].decode("utf-8"),
+            data[first + 1 : second].decode("utf-8"),
+        )
+    except UnicodeDecodeError as exc:
+        raise PickleScanError(f"GLOBAL names a module or a name that is not UTF-8 ({exc})") from exc
 
 
 def _pop_mark(stack: list[Any]) -> list[Any]:
@@ -148,7 +184,7 @@ def _pop_mark(stack: list[Any]) -> list[Any]:
     raise PickleScanError("MARK expected on the stack")
 
 
-def _step(name: str, arg: Any, stack: list[Any], memo: dict[int, Any], out: PickleSummary) -> None:
+def _step(name: str, arg: Any, stack: _Stack, memo: _Memo, out: PickleSummary) -> None:
     if name in _PUSH_ARG:
         stack.append(arg)
     elif name in _CONSTANTS:
@@ -213,7 +249,7 @@ def _step(name: str, arg: Any, stack: list[Any], memo: dict[int, Any], out: Pick
     elif name == "POP_MARK":
         _pop_mark(stack)
     elif name == "DUP":
-        stack.append(stack[-1])
+        stack.append(stack.top())
     elif name == "OBJ":
         raise PickleScanError(f"opcode {name} (protocol 1 object creation) is not supported")
     else:

@@ -13,13 +13,16 @@ import mmap
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from registry.errors import FormatError
 from registry.formats.base import ModelInfo
 from registry.formats.flatwalk import FlatWalk
 from registry.formats.zipstrict import TAIL_SEARCH, StrictZip
 from registry.tensors import Dim, TensorSpec
+
+if TYPE_CHECKING:
+    from registry.sandbox.limits import SandboxLimits
 
 _TFLITE_DTYPES = {
     0: "float32",
@@ -59,6 +62,20 @@ _READER_ERRORS = (
 TRAILING_SLACK = 16
 MAX_ASSOCIATED_FILES = 1000
 _ZIP_END = b"PK\x05\x06"
+_OWN_PACKAGE = __name__.partition(".")[0] + "."  # "registry."
+
+
+def _raised_by_reader(exc: BaseException) -> bool:
+    """Whether the generated accessors (`tflite`, `flatbuffers`, numpy beneath them) raised
+    `exc` on damaged bytes: its innermost Python frame is theirs. Raised in this package's own
+    code, it is a bug. Exhaustion (recursion, memory) is the file's wherever it strikes."""
+    if isinstance(exc, RecursionError | MemoryError):
+        return True
+    innermost = exc.__traceback__
+    while innermost is not None and innermost.tb_next is not None:
+        innermost = innermost.tb_next
+    module = innermost.tb_frame.f_globals.get("__name__", "") if innermost else ""
+    return not str(module).startswith(_OWN_PACKAGE)
 
 
 def _text(raw: bytes | None) -> str:
@@ -111,6 +128,12 @@ class TfliteHandler:
     suffixes = (".tflite",)
     version = "3"  # 3: every object bounds-checked, no aliasing, nothing after the flatbuffer
     checks_own_tail = True  # metadata may append a zip of associated files: judged here
+    preload = ("tflite", "numpy")
+
+    def configure(self, limits: SandboxLimits) -> None:
+        """Nothing of the registry's limits changes how a model is read: its own bounds (the
+        file's size, FlatWalk's budget, MAX_ASSOCIATED_FILES) hold within what the sandbox
+        allows."""
 
     def sniff(self, head: bytes) -> bool:
         return len(head) >= 8 and head[4:8] == b"TFL3"
@@ -122,16 +145,17 @@ class TfliteHandler:
         handle = path.open("rb")
         mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         try:
-            info, end = self._describe(memoryview(mapped), size)
+            try:
+                info, end = self._describe(memoryview(mapped), size)
+            except _READER_ERRORS as exc:
+                if not _raised_by_reader(exc):
+                    raise  # a bug of this package: loud, never a finding about the file
+                raise FormatError(
+                    "format.invalid", f"corrupt TFLite flatbuffer ({type(exc).__name__}: {exc})"
+                ) from None
             if size - end > TRAILING_SLACK or _ZIP_END in mapped[max(end, size - TAIL_SEARCH) :]:
                 _associated_files(handle, size, end)
             return info
-        except FormatError:
-            raise
-        except _READER_ERRORS as exc:
-            raise FormatError(
-                "format.invalid", f"corrupt TFLite flatbuffer ({type(exc).__name__}: {exc})"
-            ) from None
         finally:
             # Views of the map may still live in a traceback; the map then closes when they go.
             with contextlib.suppress(BufferError):

@@ -5,7 +5,7 @@
 attribute of any value that is not an object of the archive's own classes is also an operator
 (`x.save(path)` is `aten::save(x, path)`). So the code is parsed (`ast`: TorchScript's serialized
 code is Python syntax), every name, call and attribute is resolved the way torch resolves it, and
-each is judged against an allowlist derived from real archives (torchscript_ops.py): what torch's
+each is judged against an allowlist derived from real archives (torchscript_ops.json): what torch's
 serializer writes, and the operators real models call. Anything else is refused, with the operator
 or construct named. An `Allowlist` in recording mode collects instead of refusing: that is how
 scripts/derive_torchscript_allowlist.py derives it.

@@ -15,6 +15,7 @@ import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from registry.errors import FormatError
 from registry.formats import torchscript_ops as ops
@@ -31,8 +32,11 @@ from registry.formats.torchscript_code import (
     module_of,
 )
 from registry.formats.zipagreement import torch_agrees, zipfile_agrees
-from registry.formats.zipstrict import Entry, StrictZip
+from registry.formats.zipstrict import Entry, StrictZip, unreadable
 from registry.tensors import UNSTATED_DTYPE, TensorSpec
+
+if TYPE_CHECKING:
+    from registry.sandbox.limits import SandboxLimits
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class ArchiveLimits:
 
 
 def allowlist() -> Allowlist:
-    """What code and bytecode may use, from torchscript_ops.py (derived from real archives)."""
+    """What code and bytecode may use, from torchscript_ops.json (derived from real archives)."""
     return Allowlist(
         operators=set(ops.OPERATORS),
         builtins=set(ops.BUILTINS),
@@ -168,19 +172,27 @@ class TorchScriptHandler:
     def __init__(self, limits: ArchiveLimits | None = None) -> None:
         self.limits = limits or ArchiveLimits()
 
+    def configure(self, limits: SandboxLimits) -> None:
+        """Nothing of the registry's limits changes how an archive is read: its own bounds
+        (ArchiveLimits) hold within what the sandbox allows."""
+
     def sniff(self, head: bytes) -> bool:
         return head.startswith(b"PK\x03\x04")
 
     def inspect(self, path: Path) -> ModelInfo:
+        # Only reading the file's bytes is caught (here and in StrictZip's reads): any other
+        # exception from the checks below is a bug, and must not pass for a damaged archive.
         try:
-            with path.open("rb") as handle:
-                archive = StrictZip(handle, path.stat().st_size, self.limits.max_entries)
-                root = root_folder(archive)
-                zipfile_agrees(path, archive)
-                torch_agrees(path, archive, root)
-                return _Inspection(path, archive, root, self.limits).run()
+            size = path.stat().st_size
+            handle = path.open("rb")
         except OSError as exc:
-            raise FormatError("format.invalid", f"the archive cannot be read ({exc})") from None
+            raise unreadable(exc) from None
+        with handle:
+            archive = StrictZip(handle, size, self.limits.max_entries)
+            root = root_folder(archive)
+            zipfile_agrees(path, archive)
+            torch_agrees(path, archive, root)
+            return _Inspection(path, archive, root, self.limits).run()
 
 
 class _Inspection:

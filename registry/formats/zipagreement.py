@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from registry.errors import FormatError
-from registry.formats.zipstrict import AMBIGUOUS, StrictZip
+from registry.formats.zipstrict import AMBIGUOUS, StrictZip, unreadable
 
 _ZIPFILE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError)
 
@@ -32,6 +32,8 @@ def zipfile_agrees(path: Path, archive: StrictZip) -> None:
                 (i.filename, i.file_size, i.compress_size, i.CRC, i.header_offset)
                 for i in reader.infolist()
             ]
+    except OSError as exc:  # reading the file, not judging it
+        raise unreadable(exc) from None
     except _ZIPFILE_ERRORS as exc:
         raise _disagree("Python's zipfile", f"it refuses the file ({exc})") from None
     if theirs != ours:

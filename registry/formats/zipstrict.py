@@ -63,6 +63,12 @@ def _ambiguous(message: str) -> FormatError:
     return FormatError(AMBIGUOUS, f"{message}: zip readers could disagree on this archive")
 
 
+def unreadable(exc: OSError) -> FormatError:
+    """The file's bytes cannot be read (an I/O error): the only OSError a reader turns into a
+    finding; everything else it raises is either a FormatError or a bug."""
+    return FormatError("format.invalid", f"the archive cannot be read ({exc})")
+
+
 class StrictZip:
     """A zip archive every reader sees the same way; raises FormatError otherwise."""
 
@@ -83,8 +89,11 @@ class StrictZip:
 
     # -- reading ----------------------------------------------------------------------------
     def _read(self, offset: int, length: int) -> bytes:
-        self.handle.seek(offset)
-        data = self.handle.read(length)
+        try:
+            self.handle.seek(offset)
+            data = self.handle.read(length)
+        except OSError as exc:
+            raise unreadable(exc) from None
         if len(data) != length:
             raise _ambiguous(f"a record at byte {offset} runs past the end of the file")
         return data

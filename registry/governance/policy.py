@@ -15,14 +15,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from registry.findings import Finding, error, warning
 from registry.governance.policy_config import GovernancePolicy, TierPolicy
 from registry.load.manifest import Manifest
+from registry.load.manifest_fields import ManifestStatus, Review
 from registry.load.reports import Report
 
-DECISIONS = ("allow", "review", "block")
+Verdict = Literal["allow", "review", "block"]
+DECISIONS: tuple[Verdict, ...] = ("allow", "review", "block")  # in order of severity
+# None (in Decision.review_status): the policy asks for no review.
+ReviewStatus = Literal["approved", "missing", "outdated"]
+# What a version is to its consumers: its manifest's status, unless governance blocked it.
+VersionStatus = ManifestStatus | Literal["blocked"]
 
 
 @dataclass(frozen=True)
@@ -30,13 +36,13 @@ class Decision:
     """allow: nothing in the policy stands in the way; review: the policy requires a human
     review (`review_status` says whether it is recorded); block: the version must not be used."""
 
-    decision: str  # allow | review | block
+    decision: Verdict
     tier: str
     reasons: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()  # shown on the catalog: drift, evaluation-failed
     figures: Mapping[str, Any] = field(default_factory=dict)
-    review: Mapping[str, Any] | None = None
-    review_status: str | None = None  # approved | missing | outdated; None: no review needed
+    review: Review | None = None
+    review_status: ReviewStatus | None = None
     signature_required: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -46,9 +52,51 @@ class Decision:
             "reasons": list(self.reasons),
             "flags": list(self.flags),
             "figures": dict(self.figures),
-            "review": dict(self.review) if self.review else None,
+            "review": self.review.to_json() if self.review else None,
             "review_status": self.review_status,
             "signature_required": self.signature_required,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Decision:
+        """The decision to_json wrote (the result cache), by key: a new field cannot shift."""
+        review = data["review"]
+        return cls(
+            decision=data["decision"],
+            tier=data["risk_tier"],
+            reasons=tuple(data["reasons"]),
+            flags=tuple(data["flags"]),
+            figures=data["figures"],
+            review=Review.from_data(review) if review is not None else None,
+            review_status=data["review_status"],
+            signature_required=data["signature_required"],
+        )
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """Why a version is blocked: a drift measurement over its blocking tier's threshold."""
+
+    report: str  # reports/<file>
+    drift_score: float
+    threshold: float
+    risk_tier: str
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"drift {self.drift_score} in {self.report} is over the {self.risk_tier} threshold "
+            f"{self.threshold}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The payload of the ModelBlocked event (hashed into the log: keep it stable)."""
+        return {
+            "reason": self.reason,
+            "report": self.report,
+            "drift_score": self.drift_score,
+            "threshold": self.threshold,
+            "risk_tier": self.risk_tier,
         }
 
 
@@ -61,22 +109,18 @@ def blocking_drift(reports: Sequence[Report], threshold: float) -> Report | None
 
 def blocked_by(
     policy: GovernancePolicy, tier: object, drifts: Sequence[tuple[str, float]]
-) -> dict[str, Any] | None:
+) -> Blocking | None:
     """Why a version of `tier` with these (report, drift score) measurements is blocked, or
-    None: the rule shared by the event log and the tree's state."""
-    tier_policy = policy.tiers.get(tier) if isinstance(tier, str) else None
+    None: the rule shared by the event log and the tree's state. `tier` is as the manifest
+    wrote it (read from history, not validated)."""
+    if not isinstance(tier, str):
+        return None
+    tier_policy = policy.tiers.get(tier)
     if tier_policy is None or tier_policy.action != "block":
         return None
     for report, score in drifts:
         if score > tier_policy.drift_threshold:
-            return {
-                "reason": f"drift {score} in {report} is over the {tier} threshold "
-                f"{tier_policy.drift_threshold}",
-                "report": report,
-                "drift_score": score,
-                "threshold": tier_policy.drift_threshold,
-                "risk_tier": tier,
-            }
+            return Blocking(report, score, tier_policy.drift_threshold, tier)
     return None
 
 
@@ -99,9 +143,9 @@ class _Decider:
         self.published = published
         self.display = display
         self.where = manifest.field_position("risk_tier")
-        self.review = (manifest.data.get("governance") or {}).get("review")
-        self.verdict = "allow"
-        self.review_status: str | None = None
+        self.review = manifest.review
+        self.verdict: Verdict = "allow"
+        self.review_status: ReviewStatus | None = None
         self.reasons: list[str] = []
         self.flags: list[str] = []
         self.findings: list[Finding] = []
@@ -110,7 +154,7 @@ class _Decider:
             "action": tier.action,
         }
 
-    def escalate(self, to: str) -> None:
+    def escalate(self, to: Verdict) -> None:
         self.verdict = max(self.verdict, to, key=DECISIONS.index)
 
     def flag(self, flag: str, reason: str, code: str, message: str) -> None:
@@ -122,12 +166,10 @@ class _Decider:
     def need_review(self, why: str, since: str | None, problem: str) -> None:
         """A human review is required; recorded on or after `since` (a date) when given."""
         self.escalate("review")
-        approved = str((self.review or {}).get("approved_at", ""))[:10]
+        approved = self.review.approved_at[:10] if self.review else ""
         if self.review and (since is None or approved >= since[:10]):
             self.review_status = "approved"
-            self.reasons.append(
-                f"{why}; reviewed by {self.review.get('approved_by')} on {approved}"
-            )
+            self.reasons.append(f"{why}; reviewed by {self.review.approved_by} on {approved}")
             return
         self.review_status = "outdated" if self.review else "missing"
         self.reasons.append(f"{why}; the review is {self.review_status}")
@@ -206,10 +248,8 @@ class _Decider:
         if not evaluations:
             return
         latest = evaluations[-1]
-        self.figures.update(
-            evaluation_passed=latest.data.get("passed"), evaluation_report=latest.path
-        )
-        if latest.data.get("passed") is False:
+        self.figures.update(evaluation_passed=latest.passed, evaluation_report=latest.path)
+        if latest.passed is False:
             text = f"the latest evaluation ({latest.path}) did not pass"
             self.flag("evaluation-failed", text, "governance.evaluation-failed", text)
 
@@ -251,12 +291,12 @@ def decide(
     if tier.signature_required:
         decider.reasons.append(f"{manifest.risk_tier} versions must be signed")
     return Decision(
-        decider.verdict,
-        manifest.risk_tier,
-        tuple(decider.reasons),
-        tuple(decider.flags),
-        decider.figures,
-        decider.review,
-        decider.review_status,
-        tier.signature_required,
+        decision=decider.verdict,
+        tier=manifest.risk_tier,
+        reasons=tuple(decider.reasons),
+        flags=tuple(decider.flags),
+        figures=decider.figures,
+        review=decider.review,
+        review_status=decider.review_status,
+        signature_required=tier.signature_required,
     ), decider.findings

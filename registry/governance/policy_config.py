@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 TIERS = ("tier-1", "tier-2", "tier-3")
-ACTIONS = ("monitor", "review", "block")
+# What drift above a tier's threshold leads to (registry.yaml, governance.tiers.<tier>.action).
+DriftAction = Literal["monitor", "review", "block"]
+ACTIONS: tuple[DriftAction, ...] = ("monitor", "review", "block")
 
 
 @dataclass(frozen=True)
 class TierPolicy:
     drift_threshold: float
-    action: str  # monitor | review | block: what drift above the threshold leads to
+    action: DriftAction
     review_required: bool  # every new version needs a governance.review record
     signature_required: bool
     reviewers: tuple[str, ...] = ()  # GitHub users or teams (@org/team) routed by CODEOWNERS

@@ -6,8 +6,8 @@ signs every row), so that work follows what changed, not the size of the registr
   change one of them). An entry recorded less than RACY_NS after the file last changed is not
   kept: a write within the same clock tick could leave the stat unchanged (git's "racy" files).
 - Values by key: a key is the SHA-256 of everything a result depends on, including the code
-  itself and its libraries' versions (code_digest), so that a changed input finds another key;
-  results that depend on the clock (a signature judged now) are not kept.
+  itself and its libraries' versions (registry.infra.cachekey), so that a changed input finds
+  another key; results that depend on the clock (a signature judged now) are not kept.
 - Objects: site files by the SHA-256 of their bytes, read-only, hard-linked into the site. The
   index keeps each object's mtime_ns: a write through a link into the site (which file modes do
   not stop for root) changes it, and the object is then discarded instead of published again.
@@ -28,13 +28,11 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Iterable
-from functools import cache
-from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
-from registry import __version__
 from registry.errors import ModelregError
+from registry.infra.cachekey import key_of as key_of  # re-exported: validate.resultcache
 from registry.infra.cacheplace import (
     CacheUnavailable,
     Signer,
@@ -63,54 +61,6 @@ CREATE TABLE IF NOT EXISTS entries (
   kind TEXT, key TEXT, value TEXT, mac TEXT, PRIMARY KEY (kind, key));
 CREATE TABLE IF NOT EXISTS objects (sha256 TEXT PRIMARY KEY, mtime_ns INTEGER, mac TEXT);
 """
-
-
-# Libraries whose version changes what validation or the build produce.
-_LIBRARIES = (
-    "onnx",
-    "protobuf",
-    "torch",  # its archive reader is the TorchScript cross-check
-    "tflite",
-    "flatbuffers",
-    "model-signing",
-    "spdx-tools",
-    "license-expression",
-    "cyclonedx-python-lib",
-    "jsonschema",
-    "mkdocs",
-    "mkdocs-material",
-    "jinja2",
-    "pyyaml",
-)
-
-
-@cache
-def code_digest() -> str:
-    """Of modelreg's own code and schemas and the versions of the libraries it works with: any
-    change to them is a new cache generation."""
-    digest = hashlib.sha256(__version__.encode())
-    for name in _LIBRARIES:
-        try:
-            found = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found = "absent"
-        digest.update(f"{name}={found}\0".encode())
-    package = resources.files("registry")
-    for suffix in ("*.py", "*.json", "*.html", "*.css", "*.js", "*.yaml"):
-        for path in sorted(Path(str(package)).rglob(suffix)):
-            digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())
-    from registry.infra.schemafiles import schema_dir
-
-    for path in sorted(schema_dir().rglob("*")):
-        if path.is_file():
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
-def key_of(*parts: Any) -> str:
-    """A cache key: the SHA-256 of the canonical JSON of `parts` and of the code."""
-    text = json.dumps([code_digest(), *parts], sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Cache:

@@ -8,20 +8,22 @@ import sys
 import time
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
+
+LogFormat = Literal["text", "json"]  # --log-format
 
 
 @dataclass
 class Settings:
     quiet: bool = False
-    log_format: str = "text"  # text | json
+    log_format: LogFormat = "text"
     stream: TextIO = sys.stderr
 
 
 SETTINGS = Settings()
 
 
-def configure(quiet: bool, log_format: str, stream: TextIO | None = None) -> None:
+def configure(quiet: bool, log_format: LogFormat, stream: TextIO | None = None) -> None:
     SETTINGS.quiet, SETTINGS.log_format = quiet, log_format
     SETTINGS.stream = stream or sys.stderr
 

@@ -27,9 +27,7 @@ class FileDigest:
 
 
 @dataclass(frozen=True)
-class ChunkedDigest:
-    sha256: str
-    size: int
+class ChunkedDigest(FileDigest):
     chunks: tuple[str, ...]  # SHA-256 of each CHUNK_SIZE chunk, in order
 
     @property

@@ -3,18 +3,24 @@
 The workers ignore SIGINT (the terminal sends it to the whole process group): the parent alone
 handles it, cancels what is queued and terminates the workers, instead of every worker printing
 its own traceback while the pool waits for them.
+
+`forked_map` is how a stage hands its workers what it has built (a validation run, a catalog):
+by the fork, never pickled, through the one module-level slot below, which each worker then
+makes its own (its own sandbox, its own cache connection) before its first item.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.util
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+State = TypeVar("State")
 
 
 def _start(initializer: Callable[[], None]) -> None:
@@ -53,3 +59,48 @@ def ordered_map(
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+
+
+# What the forked workers of the running forked_map inherit: (function, state, for_worker); in a
+# worker, its own state once for_worker made it. Module-level: a fork copies it, no pickling.
+_FORKED: tuple[Callable[[Any, Any], Any], Any, Callable[[Any], Any]] | None = None
+
+
+def forked_map(
+    function: Callable[[State, Item], Result],
+    items: Sequence[Item],
+    jobs: int,
+    shared: State,
+    for_worker: Callable[[State], State],
+    chunksize: int = 1,
+) -> Iterator[Result]:
+    """`function(state, item)` over `items` on at most `jobs` forked workers, in the order of
+    `items`. Each worker inherits `shared` by the fork and first turns it into its own state with
+    `for_worker` (in the worker: open what must not be shared across processes, and register
+    with `at_worker_exit` what to close). `function` and `for_worker` are module-level functions;
+    items and results cross between processes pickled."""
+    global _FORKED
+    previous, _FORKED = _FORKED, (function, shared, for_worker)
+    try:
+        yield from ordered_map(_call_forked, items, jobs, _start_forked, chunksize)
+    finally:
+        _FORKED = previous
+
+
+def at_worker_exit(close: Callable[[], object]) -> None:
+    """Call `close` when this worker process ends. Workers end with os._exit: multiprocessing's
+    finalizers are what still runs (later registrations run first)."""
+    multiprocessing.util.Finalize(None, close, exitpriority=10)
+
+
+def _start_forked() -> None:
+    global _FORKED
+    assert _FORKED is not None, "forked_map sets the shared state before the workers fork"
+    function, shared, for_worker = _FORKED
+    _FORKED = (function, for_worker(shared), for_worker)
+
+
+def _call_forked(item: Any) -> Any:
+    assert _FORKED is not None
+    function, state, _ = _FORKED
+    return function(state, item)

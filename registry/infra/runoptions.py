@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 from dataclasses import dataclass
@@ -20,10 +19,10 @@ class Shard:
 
     @classmethod
     def parse(cls, text: str) -> Shard:
-        """--shard I/N (argparse reports a wrong value as a usage error)."""
+        """`I/N`; ValueError, with what to write instead, for any other text."""
         index, _, count = text.partition("/")
         if not (index.isdigit() and count.isdigit()) or not 1 <= int(index) <= int(count):
-            raise argparse.ArgumentTypeError(f"{text!r}: write I/N with 1 <= I <= N, e.g. 2/4")
+            raise ValueError(f"{text!r}: write I/N with 1 <= I <= N, e.g. 2/4")
         return cls(int(index), int(count))
 
     def holds(self, version_id: str) -> bool:
@@ -39,8 +38,8 @@ class RunOptions:
     shard: Shard | None = None
 
 
-def jobs_argument(text: str) -> int:
-    """--jobs N; 0 means one per core."""
+def parse_jobs(text: str) -> int:
+    """A number of processes; 0 means one per core. ValueError for any other text."""
     if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r}: give a number of processes (0: one per core)")
+        raise ValueError(f"{text!r}: give a number of processes (0: one per core)")
     return int(text) or (os.cpu_count() or 1)

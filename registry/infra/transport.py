@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -25,6 +25,18 @@ from registry.errors import ModelregError
 
 MAX_DOCUMENT = 64 << 20  # bytes of one published JSON document at most
 READ_SIZE = 1 << 20  # what one read asks the server for
+
+
+def read_up_to(read: Callable[[int], bytes], length: int) -> bytes:
+    """`length` bytes from `read`, asked READ_SIZE at a time; fewer only at the end of the data."""
+    parts, missing = [], length
+    while missing > 0:
+        data = read(min(missing, READ_SIZE))
+        if not data:
+            break
+        parts.append(data)
+        missing -= len(data)
+    return b"".join(parts)
 
 
 class FetchError(ModelregError):
@@ -88,14 +100,7 @@ class _Guarded:
         return data
 
     def read(self, size: int = READ_SIZE) -> bytes:
-        parts, missing = [], size
-        while missing > 0:
-            data = self._piece(min(missing, READ_SIZE))
-            if not data:
-                break
-            parts.append(data)
-            missing -= len(data)
-        return b"".join(parts)
+        return read_up_to(self._piece, size)
 
     def close(self) -> None:
         self.raw.close()

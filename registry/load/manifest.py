@@ -9,6 +9,15 @@ from types import MappingProxyType
 from typing import Any
 
 from registry.findings import Finding, error
+from registry.load.manifest_fields import (
+    Dependency,
+    Deprecation,
+    Lineage,
+    ManifestStatus,
+    Metric,
+    Publisher,
+    Review,
+)
 from registry.load.schemas import validate_against
 from registry.load.yamlsafe import DEFAULT_MAX_BYTES, LoadedYaml, load_yaml_file
 from registry.tensors import TensorSpec
@@ -53,13 +62,33 @@ class Manifest:
     outputs: tuple[TensorSpec, ...]
     license: str
     risk_tier: str
-    status: str
+    status: ManifestStatus
+    intended_use: str
+    publisher: Publisher
+    # Every field as written: what the record and the result cache keep, key by key.
     data: Mapping[str, Any] = field(repr=False)
     loaded: LoadedYaml = field(repr=False, compare=False)
+    # Typed copies of the optional fields the stages read (registry.load.manifest_fields).
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    lineage: Lineage | None = None
+    metrics: tuple[Metric, ...] = ()
+    deprecation: Deprecation | None = None
+    review: Review | None = None  # governance.review
+    compatibility_matrix: Mapping[str, str] = field(default_factory=dict)
+    dependencies: tuple[Dependency, ...] = ()
 
     @property
     def id(self) -> str:
         return f"{self.model_name}@{self.version}"
+
+    @property
+    def base_model(self) -> str | None:
+        return self.lineage.base_model if self.lineage else None
+
+    @property
+    def redirect_to(self) -> str | None:
+        return self.deprecation.redirect_to if self.deprecation else None
 
     @property
     def folder(self) -> Path:
@@ -72,6 +101,8 @@ class Manifest:
     def from_loaded(cls, file: Path, loaded: LoadedYaml) -> Manifest:
         data = loaded.data
         art = data["artifact"]
+        lineage, deprecation = data.get("lineage"), data.get("deprecation")
+        review = (data.get("governance") or {}).get("review")
         artifact = Artifact(
             sha256=art["sha256"],
             size=art["size"],
@@ -96,6 +127,16 @@ class Manifest:
             license=data["license"],
             risk_tier=data["risk_tier"],
             status=data.get("status", "active"),
+            intended_use=data["intended_use"],
+            publisher=Publisher.from_data(data["publisher"]),
+            description=data.get("description", ""),
+            tags=tuple(data.get("tags", ())),
+            lineage=Lineage.from_data(lineage) if lineage is not None else None,
+            metrics=tuple(Metric.from_data(m) for m in data.get("metrics", ())),
+            deprecation=Deprecation.from_data(deprecation) if deprecation is not None else None,
+            review=Review.from_data(review) if review is not None else None,
+            compatibility_matrix=MappingProxyType(dict(data.get("compatibility_matrix") or {})),
+            dependencies=tuple(Dependency.from_data(d) for d in data.get("dependencies", ())),
             data=MappingProxyType(data),
             loaded=loaded,
         )
@@ -166,6 +207,8 @@ def load_manifest(
 DATASET_PREFIX = "dataset:"
 
 
+# For manifests read as plain, unvalidated data (the versions a manifest references, the
+# lineage graph); a loaded Manifest has Manifest.lineage.
 def base_model(data: Mapping[str, Any] | None) -> str | None:
     lineage = (data or {}).get("lineage")
     base = lineage.get("base_model") if isinstance(lineage, dict) else None

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from registry.findings import Finding, Position, error
 from registry.load.schemas import validate_against
 from registry.load.yamlsafe import DEFAULT_MAX_BYTES, LoadedYaml, load_yaml_file
 
 REPORTS_DIR = "reports"
-KINDS = ("evaluation", "drift")
+ReportKind = Literal["evaluation", "drift"]
+KINDS: tuple[ReportKind, ...] = ("evaluation", "drift")
 NAME = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<kind>[a-z]+)(?:-(?P<n>[0-9a-z-]+))?\.ya?ml$")
 SUMMARY_KEYS = {
     "evaluation": ("run_id", "evaluator", "evaluator_version", "dataset", "metrics", "passed"),
@@ -25,9 +27,23 @@ SUMMARY_KEYS = {
 @dataclass(frozen=True)
 class Report:
     path: str  # relative to the version folder: reports/<file>
-    kind: str  # evaluation | drift
+    kind: ReportKind
     date: str  # from the file name, YYYY-MM-DD
     loaded: LoadedYaml
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "kind": self.kind, "date": self.date, "data": dict(self.data)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Report:
+        """The report to_json wrote, without the positions of its fields (the result cache
+        keeps the findings, which carry theirs)."""
+        return cls(
+            path=data["path"],
+            kind=data["kind"],
+            date=data["date"],
+            loaded=LoadedYaml(data["data"], {}),
+        )
 
     @property
     def data(self) -> dict[str, Any]:
@@ -39,6 +55,18 @@ class Report:
     @property
     def drift_score(self) -> float | None:
         return drift_score(self.data)
+
+    @property
+    def passed(self) -> bool | None:
+        """Whether an evaluation passed (its schema requires it); None for a drift report."""
+        passed = self.data.get("passed")
+        return passed if isinstance(passed, bool) else None
+
+    @property
+    def dataset(self) -> str | None:
+        """The dataset an evaluation names (its schema requires it); None for a drift report."""
+        name = self.data.get("dataset")
+        return name if isinstance(name, str) else None
 
     @property
     def when(self) -> str:

@@ -9,6 +9,7 @@ traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -16,7 +17,6 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from types import TracebackType
 
 from registry.errors import FormatError
 from registry.formats.base import ModelInfo
@@ -43,12 +43,7 @@ class Inspector:
     def __enter__(self) -> Inspector:
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def _start(self) -> subprocess.Popen[str]:
@@ -115,11 +110,16 @@ class Inspector:
 
     def close(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            assert process.stdin is not None
+        if process is None:
+            return
+        assert process.stdin is not None and process.stdout is not None
+        with contextlib.suppress(OSError):  # a zygote that died leaves a broken pipe
             process.stdin.close()
+        if process.poll() is None:
             try:
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, 9)
                 process.wait()
+        # A reader thread still blocked on a killed zygote's stdout sees its end of file.
+        process.stdout.close()

@@ -1,10 +1,12 @@
 """The sandbox's zygote: a clean process that forks one limited child per inspection.
 
-Started by registry.sandbox.Inspector with a minimal environment. It imports the format
-libraries once, then for each request (one JSON line on stdin: id, format, path) forks a child
-that drops the network, sets its resource limits, inspects the file and writes the result to a
-pipe. The zygote enforces the wall-clock timeout, turns a crash or a signal into data, and writes
-one JSON line per request to stdout. Model bytes are only ever read in the children.
+Started by registry.sandbox.Inspector with a minimal environment. It loads the installed format
+handlers and hands them the registry's limits (`configure`); before the first request for a
+format it imports what that handler declares (`preload`), once. For each request (one JSON line
+on stdin: id, format, path) it forks a child that drops the network, sets its resource limits,
+inspects the file and writes the result to a pipe. The zygote enforces the wall-clock timeout,
+turns a crash or a signal into data, and writes one JSON line per request to stdout. Model bytes
+are only ever read in the children.
 """
 
 from __future__ import annotations
@@ -24,26 +26,26 @@ from typing import Any
 from registry.sandbox.limits import SandboxLimits, apply, drop_network
 
 RESULT_CAP = 64 << 20  # bytes of result read from a child at most
-_WARM = ("onnx", "onnx.checker", "tflite", "numpy")
 
 
-def _warm_up() -> None:
-    """Import the handlers and heavy format libraries once: each fork starts with them loaded."""
+def _start_handlers(limits: SandboxLimits) -> None:
+    """Load every installed handler (each fork starts with them) and give it the limits."""
     from registry.formats import handlers
+    from registry.formats.base import configure
 
-    handlers()
-    for module in _WARM:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(module)
+    for handler in handlers().values():
+        configure(handler, limits)
 
 
 def _preload(format_name: str) -> None:
-    """Import what a handler declares it needs (`preload`), once, before the first fork: every
-    later child then starts with it loaded. A missing module is the handler's to report."""
+    """Import what the handler declares it needs (`preload`), once, before the first fork for
+    its format: every later child then starts with it loaded, and a format never asked for
+    costs nothing (torch, for one, takes seconds). A missing module is the handler's to report."""
     from registry.formats import handlers
+    from registry.formats.base import preload_of
 
     handler = handlers().get(format_name)
-    for module in getattr(handler, "preload", ()):
+    for module in preload_of(handler) if handler is not None else ():
         if module not in sys.modules:
             with contextlib.suppress(ImportError):
                 importlib.import_module(module)
@@ -168,7 +170,7 @@ def main() -> int:
     limits = SandboxLimits(**json.loads(sys.argv[1]))
     # The same import path as the validating process (plugins included), without its environment.
     sys.path[:] = json.loads(sys.argv[2])
-    _warm_up()
+    _start_handlers(limits)
     for line in sys.stdin:
         request = json.loads(line)
         reply = inspect_one(request, limits)

@@ -1,5 +1,5 @@
-"""What a signature bundle is made of: the file names, size caps, the claims it signs, the
-certificate identities it names, and what model-signing hashes."""
+"""What a signature bundle is made of: the file names, size caps, the claims it signs and the
+certificate identities it names (read without model-signing: signing.modelsigning calls it)."""
 
 from __future__ import annotations
 
@@ -50,12 +50,6 @@ def identities(certificate: Any) -> list[str]:
         for kind in (x509.RFC822Name, x509.UniformResourceIdentifier)
         for value in names.get_values_for_type(kind)
     ]
-
-
-def hashing_config(ignored: list[str]) -> Any:
-    from model_signing import hashing
-
-    return hashing.Config().set_ignored_paths(paths=ignored, ignore_git_paths=True)
 
 
 class BundleUnreadable(Exception):

@@ -6,8 +6,9 @@ publisher's identity and the files' digests. So a signature cannot be moved to a
 version with the same bytes: verification compares the signed claims with the manifest. The
 manifest, the reports and any other file are left out, so metadata and monitoring can change
 after signing, and a consumer who fetched the named files can verify them.
-Only certificate signing is configured, never Sigstore, so nothing here uses the network.
-signing.verify verifies what this module makes; authoring.sign signs a version folder with it.
+Only certificate signing is configured, never Sigstore, so nothing here uses the network
+(signing.modelsigning is the one module that calls model-signing). signing.verify verifies what
+this module makes; authoring.sign signs a version folder with it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from registry.errors import ModelregError
-from registry.signing.bundle import SIGNATURE_FILE, hashing_config
+from registry.signing import modelsigning
+from registry.signing.bundle import SIGNATURE_FILE
 
 
 class SigningError(ModelregError):
@@ -29,7 +31,6 @@ def sign_folder(
     EC key, its certificate and the chain towards the root."""
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
-    from model_signing import signing
 
     try:
         private = load_pem_private_key(key.read_bytes(), password=None)
@@ -48,11 +49,8 @@ def sign_folder(
     keep = set(present if files is None else files) - {SIGNATURE_FILE}
     target = folder / SIGNATURE_FILE
     try:
-        signing.Config().use_certificate_signer(
-            private_key=key, signing_certificate=certificate, certificate_chain=chain
-        ).set_hashing_config(
-            hashing_config([p for p in present if p not in keep] + [SIGNATURE_FILE])
-        ).sign(folder, target)
+        ignored = [p for p in present if p not in keep] + [SIGNATURE_FILE]
+        modelsigning.sign(folder, target, key, certificate, chain, ignored)
     except (OSError, ValueError) as exc:
         raise SigningError(f"signing {folder} failed: {exc}") from exc
     return target

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from registry.signing import modelsigning
 from registry.signing.bundle import (
     CLAIMS_FILE,
     MAX_CLAIMS,
     SIGNATURE_FILE,
     BundleUnreadable,
-    hashing_config,
     identities,
     read_bundle,
 )
@@ -53,6 +53,22 @@ class SignatureResult:
             "problem": self.code,
             "message": self.message,
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SignatureResult:
+        """The result to_json wrote (the result cache), by key. `claims_signed` and `commit`
+        came later than the other keys: without them, claims are unsigned and no commit known."""
+        return cls(
+            present=data["present"],
+            verified=data["verified"],
+            code=data["problem"],
+            message=data["message"],
+            identity=data["identity"],
+            issuer=data["issuer"],
+            signed_at=data["signed_at"],
+            claims=bool(data.get("claims_signed")),
+            commit=data.get("commit"),
+        )
 
     @property
     def summary(self) -> str:
@@ -103,18 +119,14 @@ def verify_folder(
     def failed(code: str, message: str) -> SignatureResult:
         return SignatureResult(True, False, code, message, signer, issuer, stamp)
 
-    try:
-        from model_signing import verifying
-        from model_signing._signing import sign_certificate
-        from model_signing._signing.sign_sigstore_pb import Signature
-    except ImportError:
+    if not modelsigning.can_verify():
         return failed(
             "signing.unavailable",
             "model-signing is not installed, so model.sig cannot be verified: "
             "pip install 'modelreg[signing]'",
         )
     try:
-        sign_certificate.Verifier(trust_roots).verify(Signature.read(path))
+        modelsigning.verify_chain(path, trust_roots)
     except Exception as exc:  # noqa: BLE001 - OpenSSL and protobuf errors arrive in many types
         return failed(
             "signing.untrusted",
@@ -148,11 +160,7 @@ def verify_folder(
             "it was made for other files; sign this version again",
         )
     try:
-        verifying.Config().use_certificate_verifier(
-            certificate_chain=trust_roots
-        ).set_hashing_config(hashing_config([SIGNATURE_FILE])).set_ignore_unsigned_files(
-            True
-        ).verify(folder, path)
+        modelsigning.verify_files(folder, path, trust_roots, [SIGNATURE_FILE])
     except Exception as exc:  # noqa: BLE001 - the library reports mismatches as ValueError etc.
         return failed(
             "signing.artifact-mismatch",

@@ -17,7 +17,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from registry.findings import Finding, Position, error
+from registry.findings import Finding, Position, error, warning
 from registry.load.yamlsafe import load_yaml_file
 
 CONFIG = "mkdocs.yml"
@@ -267,4 +267,20 @@ def _page_problems(parser: Any, text: str) -> Iterator[tuple[int, str]]:
 
 
 def check_docs(root: Path) -> list[Finding]:
-    return check_config(root) + check_pages(root)
+    findings = check_config(root)
+    try:
+        import markdown  # noqa: F401 - both renderers are needed to read pages as MkDocs does
+        import markdown_it  # noqa: F401
+    except ImportError:
+        if (root / CONFIG).is_file():
+            findings.append(
+                warning(
+                    "docs.unchecked",
+                    "the documentation pages were not checked: reading them as MkDocs does "
+                    "needs the build extra (pip install 'modelreg[build]'), which building the "
+                    "site needs anyway",
+                    CONFIG,
+                )
+            )
+        return findings
+    return findings + check_pages(root)

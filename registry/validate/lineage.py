@@ -91,7 +91,7 @@ def _knows(
 ) -> Callable[[object], bool]:
     """Whether a dataset name is declared by the version or a version on its chain. Past
     MAX_DEPTH versions (an error of its own) the whole chain counts."""
-    own = dataset_names(manifest.data)
+    own = set(manifest.lineage.dataset_names) if manifest.lineage else set()
     if chain is not None:
         for ancestor in chain:
             own |= dataset_names(index.data(ancestor))
@@ -106,7 +106,7 @@ def check_lineage(
     manifest: Manifest, reports: Sequence[Report], index: ManifestIndex, display: str
 ) -> list[Finding]:
     findings: list[Finding] = []
-    base = base_model(manifest.data)
+    base = manifest.base_model
     where = manifest.field_position("lineage", "base_model")
     if base == manifest.id:
         findings.append(
@@ -142,8 +142,8 @@ def check_lineage(
         )
     known = _knows(manifest, base, chain, index)
     hint = "declare it under lineage.datasets (of this version or of its base model)"
-    for position, metric in enumerate(manifest.data.get("metrics", [])):
-        name = metric.get("dataset")
+    for position, metric in enumerate(manifest.metrics):
+        name = metric.dataset
         if name is not None and not known(name):
             findings.append(
                 error(
@@ -156,7 +156,7 @@ def check_lineage(
             )
     folder = display.rsplit("/", 1)[0]
     for report in reports:
-        name = report.data.get("dataset")
+        name = report.dataset
         if report.kind == "evaluation" and not known(name):
             findings.append(
                 error(

@@ -59,24 +59,19 @@ def _fetch(
                 position,
             )
         ]
-    if got.size != size:
-        return None, [
-            error(
-                "integrity.size-mismatch",
-                f"{label} downloaded {got.size} bytes, the manifest says {size}",
-                display,
-                manifest.field_position(*field[:-1], "size"),
-            )
-        ]
-    if got.sha256 != sha256:
-        return None, [
-            error(
-                "integrity.sha256-mismatch",
-                f"{label} downloaded with SHA-256 {got.sha256}, the manifest says {sha256}",
-                display,
-                manifest.field_position(*field[:-1], "sha256"),
-            )
-        ]
+    for key, downloaded, stated, what in (
+        ("size", got.size, size, f"{got.size} bytes"),
+        ("sha256", got.sha256, sha256, f"with SHA-256 {got.sha256}"),
+    ):
+        if downloaded != stated:
+            return None, [
+                error(
+                    f"integrity.{key}-mismatch",
+                    f"{label} downloaded {what}, the manifest says {stated}",
+                    display,
+                    manifest.field_position(*field[:-1], key),
+                )
+            ]
     return CheckedFile(target, remote.digester(target)), []
 
 

@@ -14,21 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from registry.findings import Finding, Severity
-from registry.formats import ModelInfo
-from registry.governance.policy import Decision
 from registry.infra.cache import Cache, key_of
 from registry.load.layout import VersionDir, referenced_manifest
-from registry.load.manifest import Manifest, base_model
-from registry.load.reports import Report
-from registry.load.yamlsafe import LoadedYaml
+from registry.load.manifest import Manifest
 from registry.signing.bundle import SIGNATURE_FILE
-from registry.signing.verify import SignatureResult
 from registry.validate.lineage import ManifestIndex
+from registry.validate.result import VersionResult
 from registry.validate.signature import signing_commit
 
 KIND = "version"
@@ -85,8 +79,7 @@ References = dict[str, dict[str, str | None]]
 def references(cache: Cache, manifest: Manifest, index: ManifestIndex) -> References:
     """The versions a result depends on: `manifests`, the redirect with the SHA-256 of its
     manifest (None: there is none); `lineage`, the base model with the fingerprint of its chain."""
-    base = base_model(manifest.data)
-    redirect = (manifest.data.get("deprecation") or {}).get("redirect_to")
+    base, redirect = manifest.base_model, manifest.redirect_to
     return {
         "manifests": {redirect: manifest_digest(cache, index.root, redirect)} if redirect else {},
         "lineage": {base: chain_fingerprint(cache, index, base)} if base else {},
@@ -106,89 +99,14 @@ def chain_fingerprint(cache: Cache, index: ManifestIndex, reference: str) -> str
     )
 
 
-def to_json(
-    manifest: Manifest | None,
-    model_info: ModelInfo | None,
-    findings: tuple[Finding, ...],
-    reports: tuple[Report, ...],
-    decision: Decision | None,
-    signature: SignatureResult | None,
-    refs: References,
-    chunks: Mapping[str, tuple[str, ...]],
-) -> dict[str, Any]:
-    return {
-        "chunks": {relative: list(digests) for relative, digests in chunks.items()},
-        "manifest": dict(manifest.data) if manifest else None,
-        "model_info": model_info.to_json() if model_info else None,
-        "findings": [f.to_json() for f in findings],
-        "reports": [
-            {"path": r.path, "kind": r.kind, "date": r.date, "data": r.data} for r in reports
-        ],
-        "decision": decision.to_json() if decision else None,
-        "signature": signature.to_json() if signature else None,
-        "references": refs,
-    }
+def to_json(result: VersionResult, refs: References) -> dict[str, Any]:
+    """The cache entry: the result, and the references to compare again when it is found."""
+    return {**result.to_json(), "references": refs}
 
 
-def _finding(data: dict[str, Any]) -> Finding:
-    return Finding(
-        Severity(data["severity"]),
-        data["code"],
-        data["message"],
-        data["file"],
-        data["line"],
-        data["column"],
-    )
-
-
-def _decision(data: dict[str, Any]) -> Decision:
-    return Decision(
-        data["decision"],
-        data["risk_tier"],
-        tuple(data["reasons"]),
-        tuple(data["flags"]),
-        data["figures"],
-        data["review"],
-        data["review_status"],
-        data["signature_required"],
-    )
-
-
-def _signature(data: dict[str, Any]) -> SignatureResult:
-    return SignatureResult(
-        data["present"],
-        data["verified"],
-        data["problem"],
-        data["message"],
-        data["identity"],
-        data["issuer"],
-        data["signed_at"],
-        bool(data.get("claims_signed")),
-        data.get("commit"),
-    )
-
-
-def from_json(version: VersionDir, data: dict[str, Any]) -> tuple[Any, ...]:
-    """The fields of a VersionResult after `version`, from to_json's output. Positions in the
-    manifest and reports are not kept: the findings already carry theirs."""
-    manifest = (
-        Manifest.from_loaded(version.manifest, LoadedYaml(data["manifest"], {}))
-        if data["manifest"] is not None
-        else None
-    )
-    return (
-        manifest,
-        ModelInfo.from_json(data["model_info"]) if data["model_info"] else None,
-        tuple(_finding(f) for f in data["findings"]),
-        tuple(
-            Report(r["path"], r["kind"], r["date"], LoadedYaml(r["data"], {}))
-            for r in data["reports"]
-        ),
-        _decision(data["decision"]) if data["decision"] else None,
-        _signature(data["signature"]) if data["signature"] else None,
-        "",
-        {relative: tuple(digests) for relative, digests in data["chunks"].items()},
-    )
+def from_json(version: VersionDir, data: dict[str, Any]) -> VersionResult:
+    """The result of a cache entry to_json wrote for `version` (inputs_key left to the caller)."""
+    return VersionResult.from_json(version, data)
 
 
 def still_valid(cache: Cache, index: ManifestIndex, data: dict[str, Any]) -> bool:

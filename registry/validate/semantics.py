@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 from license_expression import ExpressionError, Licensing, get_spdx_licensing
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -138,7 +138,7 @@ def check_semantics(manifest: Manifest, version: VersionDir, display: str) -> li
                 "PyTorch names external tensors)",
                 *path,
             )
-    for runtime, spec in (manifest.data.get("compatibility_matrix") or {}).items():
+    for runtime, spec in manifest.compatibility_matrix.items():
         try:
             SpecifierSet(spec)
         except InvalidSpecifier:
@@ -149,19 +149,19 @@ def check_semantics(manifest: Manifest, version: VersionDir, display: str) -> li
                 "compatibility_matrix",
                 runtime,
             )
-    dated = [("deprecation", "effective_at"), ("governance", "review", "approved_at")]
-    for path in dated:
-        found: object = manifest.data
-        for part in path:
-            found = found.get(part) if isinstance(found, Mapping) else None
-        if isinstance(found, str) and not _is_date(found):
+    deprecation, review = manifest.deprecation, manifest.review
+    dated: list[tuple[tuple[str, ...], str | None]] = [
+        (("deprecation", "effective_at"), deprecation.effective_at if deprecation else None),
+        (("governance", "review", "approved_at"), review.approved_at if review else None),
+    ]
+    for path, found in dated:
+        if found is not None and not _is_date(found):
             fail(
                 "manifest.invalid-date",
                 f"{'.'.join(path)} `{found}` is not an RFC 3339 date (2025-01-31) or date-time "
                 "(2025-01-31T12:00:00Z)",
                 *path,
             )
-    redirect = (manifest.data.get("deprecation") or {}).get("redirect_to")
-    if redirect == manifest.id:
+    if manifest.redirect_to == manifest.id:
         fail("reference.self", "deprecation.redirect_to names this very version", "deprecation")
     return findings

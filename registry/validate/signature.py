@@ -28,10 +28,8 @@ def signed_files(manifest: Manifest) -> dict[str, str]:
 
 
 def manifest_claims(manifest: Manifest) -> dict[str, Any]:
-    data = manifest.data
-    identity = (data.get("publisher") or {}).get("identity")
     return claims_of(
-        str(data["model_name"]), str(data["version"]), identity, signed_files(manifest)
+        manifest.model_name, manifest.version, manifest.publisher.identity, signed_files(manifest)
     )
 
 
@@ -82,7 +80,7 @@ def check_signature(
     result = verify_folder(
         version.path,
         signed_files(manifest),
-        manifest.data["publisher"].get("identity"),
+        manifest.publisher.identity,
         [root / name for name in policy.trust_roots],
         commit.time if commit else dt.datetime.now(dt.UTC),  # not committed yet: judged now
         claims=manifest_claims(manifest),

@@ -77,8 +77,7 @@ def review_date_findings(
     prefix = git.models_prefix(root)
     findings = []
     for manifest in manifests:
-        review = (manifest.data.get("governance") or {}).get("review") or {}
-        approved = _date(review.get("approved_at"))
+        approved = _date(manifest.review.approved_at if manifest.review else None)
         if approved is None:
             continue
         relative = f"models/{manifest.model_name}/{manifest.version}"

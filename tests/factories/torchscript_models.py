@@ -2,7 +2,7 @@
 functions (torchscript_functions.py) and a few model families, each scripted and traced, saved
 for the full and the lite interpreter, frozen and optimized for inference.
 
-The TorchScript allowlist (registry/formats/torchscript_ops.py) is derived from these archives
+The TorchScript allowlist (registry/formats/torchscript_ops.json) is derived from these archives
 and from real published ones by scripts/derive_torchscript_allowlist.py, and the tests check that
 every archive built here validates: the allowlist must not refuse ordinary models.
 """

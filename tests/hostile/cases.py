@@ -18,16 +18,9 @@ import yaml
 
 from tests.factories import attacks
 from tests.factories.attacks import CANARY
+from tests.factories.manifests import VALID_REAL_MODELS, dump_manifest, manifest_data
 from tests.factories.onnx_models import MATMUL_IO, WEIGHTS, matmul_reading
-from tests.helpers import (
-    PROJECT,
-    REAL_MODELS,
-    VALID_REAL_MODELS,
-    commit_all,
-    dump_manifest,
-    git,
-    manifest_data,
-)
+from tests.helpers import PROJECT, REAL_MODELS, commit_all, git
 
 EXAMPLE_PT = PROJECT / "models/tiny-convnet/0.1.0/model.pt"
 EXAMPLE_TFLITE = PROJECT / "models/keyword-dense/2.0.0/model.tflite"

@@ -19,14 +19,8 @@ from registry.load.layout import VersionDir
 from registry.validate.resultcache import KIND, version_key
 from registry.validate.run import config_context
 from tests.factories.attacks import evil_archive
-from tests.helpers import (
-    PROJECT,
-    commit_all,
-    dump_manifest,
-    error_codes,
-    run,
-    validate_json,
-)
+from tests.factories.manifests import dump_manifest
+from tests.helpers import PROJECT, commit_all, error_codes, run, validate_json
 
 EXAMPLE = PROJECT / "models/tiny-convnet/0.1.0"
 

@@ -116,7 +116,7 @@ def test_hostile_description_is_published_inert(tmp_path: Path, contained: Path)
     root = tmp_path / "registry"
     root.mkdir()
     (root / "registry.yaml").write_text("name: html\n")
-    from tests.helpers import VALID_REAL_MODELS
+    from tests.factories.manifests import VALID_REAL_MODELS
 
     payload = (
         "<script>alert(1)</script><img src=x onerror=alert(2)> "

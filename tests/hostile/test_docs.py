@@ -8,16 +8,9 @@ from pathlib import Path
 import pytest
 
 from registry.validate.docs import check_docs
-from tests.helpers import (
-    PROJECT,
-    VALID_REAL_MODELS,
-    commit_all,
-    error_codes,
-    manifest_data,
-    run,
-    validate_json,
-    write_version,
-)
+from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
+from tests.factories.registries import write_version
+from tests.helpers import PROJECT, commit_all, error_codes, run, validate_json
 
 SAFE_CONFIG = "site_name: docs\ntheme:\n  name: material\n  font: false\n"
 

@@ -17,15 +17,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from tests.helpers import (
-    VALID_REAL_MODELS,
-    commit_all,
-    left_nothing,
-    manifest_data,
-    run,
-    sha256_of,
-    write_version,
-)
+from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
+from tests.factories.registries import write_version
+from tests.helpers import commit_all, left_nothing, run, sha256_of
 from tests.pki import NOW, publisher_files
 
 MODEL = VALID_REAL_MODELS["nmp.tflite"]

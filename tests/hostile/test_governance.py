@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from registry.signing.sign import sign_folder
+from tests.factories.registries import add_version, edit_manifest
 from tests.helpers import commit_all, git, run
 from tests.pki import NOW, publisher_files
-from tests.test_events import add_version, edit_manifest
 
 REVIEW = {"approved_by": "risk-board@example.org", "approved_at": "2025-01-01"}
 TIERS = "governance:\n  tiers:\n    tier-3:\n      signature_required: false\n"

@@ -4,17 +4,18 @@ in text, no markup in the step summary, no extra command in annotations, a well-
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree as ET
 
 from markdown_it import MarkdownIt
 
+from tests.factories.registries import add_version
 from tests.helpers import commit_all, run
-from tests.test_events import add_version
 
 FORGED = "1 version(s) checked: 0 error(s), 0 warning(s), 0 info — passed"
 
 
-def _registry(root: Path, **fields: object) -> Path:
+def _registry(root: Path, **fields: Any) -> Path:
     root.mkdir()
     (root / "registry.yaml").write_text("name: injection\n")
     add_version(root, "victim", "1.0.0", **fields)

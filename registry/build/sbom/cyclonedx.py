@@ -79,11 +79,11 @@ def _model_card(facts: SbomFacts) -> dict[str, Any]:
         card["quantitativeAnalysis"] = {
             "performanceMetrics": [
                 {
-                    "type": str(m["name"]),
-                    "value": str(m["value"]),
+                    "type": m.name,
+                    "value": str(m.value),
                     **(
-                        {"slice": "/".join(str(m[k]) for k in ("dataset", "split") if k in m)}
-                        if "dataset" in m or "split" in m
+                        {"slice": "/".join(p for p in (m.dataset, m.split) if p is not None)}
+                        if m.dataset is not None or m.split is not None
                         else {}
                     ),
                 }

@@ -8,32 +8,25 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from packageurl import PackageURL
 
 from registry import __version__
 from registry.build import paths
 from registry.build.catalog import Catalog, PublishedVersion
+from registry.governance.policy import Verdict, VersionStatus
+from registry.load.manifest_fields import Dataset as DeclaredDataset
+from registry.load.manifest_fields import Dependency, Metric
+from registry.tensors import TensorSpec
 
 NIST_AI_RMF = "NIST AI RMF 1.0"
 TOOL = f"modelreg-{__version__}"
 
 
 @dataclass(frozen=True)
-class Dependency:
-    name: str
-    version: str
-    purpose: str  # runtime | training | export
-    purl: str | None
+class Dataset(DeclaredDataset):
+    """A dataset as the SBOMs state it: as declared, and how the model used it."""
 
-
-@dataclass(frozen=True)
-class Dataset:
-    name: str
-    url: str | None = None
-    sha256: str | None = None
-    license: str | None = None
     trained_on: bool = False  # named in lineage.datasets
     tested_on: bool = False  # named by a metric
 
@@ -56,8 +49,8 @@ class SbomFacts:
     intended_use: str
     description: str
     risk_tier: str
-    status: str  # active | deprecated | blocked
-    decision: str  # the governance decision: allow | review | block
+    status: VersionStatus
+    decision: Verdict  # the governance decision
     governance: str  # the decision's reasons, in words
     drift_score: float | None  # the latest drift measurement
     drift_threshold: float  # of the risk tier: above it, the tier's action applies
@@ -66,7 +59,7 @@ class SbomFacts:
     model_types: tuple[str, ...]  # inferred from the operators the file uses
     framework: str
     tags: tuple[str, ...]
-    metrics: tuple[dict[str, Any], ...]
+    metrics: tuple[Metric, ...]
     dependencies: tuple[Dependency, ...]
     datasets: tuple[Dataset, ...]
     base_model: str | None
@@ -117,33 +110,29 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "-", text).strip("-") or "x"
 
 
-def _tensor(spec: dict[str, Any]) -> str:
-    shape = spec.get("shape")
+def _tensor(spec: TensorSpec) -> str:
+    shape = spec.shape
     dims = "?" if shape is None else ",".join("?" if d is None else str(d) for d in shape)
-    return f"{spec['name']}: {spec['dtype']}[{dims}]"
+    return f"{spec.name}: {spec.dtype}[{dims}]"
 
 
 def collect(catalog: Catalog, version: PublishedVersion) -> SbomFacts:
     manifest = version.manifest
-    data = manifest.data
     commit = version.history.updated or catalog.commit
     created = commit.timestamp if commit else catalog.generated_at
-    lineage = data.get("lineage") or {}
-    metrics = tuple(dict(m) for m in data.get("metrics", []))
-    datasets = {
-        d["name"]: Dataset(d["name"], d.get("url"), d.get("sha256"), d.get("license"), True)
-        for d in lineage.get("datasets", [])
-    }
-    for name in sorted({m["dataset"] for m in metrics if "dataset" in m}):
+    declared = manifest.lineage.datasets if manifest.lineage else ()
+    datasets = {d.name: Dataset(d.name, d.url, d.sha256, d.license, True) for d in declared}
+    for name in sorted({m.dataset for m in manifest.metrics if m.dataset is not None}):
         datasets[name] = dataclasses.replace(datasets.get(name, Dataset(name)), tested_on=True)
-    base = lineage.get("base_model")
+    base = manifest.base_model
     base_version = catalog.find(base) if base else None
     info = version.model_info
     decision = version.decision
     figures = dict(decision.figures) if decision else {}
-    publisher = data["publisher"]
     filename = manifest.artifact.path or manifest.artifact.url or "model"
-    canonical = json.dumps(dict(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(
+        dict(manifest.data), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     base_url = catalog.config.base_url
     return SbomFacts(
         id=version.id,
@@ -163,11 +152,11 @@ def collect(catalog: Catalog, version: PublishedVersion) -> SbomFacts:
         ).to_string(),
         created=created,
         registry_name=catalog.config.name,
-        publisher_name=publisher["name"],
-        publisher_email=publisher.get("email"),
+        publisher_name=manifest.publisher.name,
+        publisher_email=manifest.publisher.email,
         license=manifest.license,
-        intended_use=data["intended_use"],
-        description=data.get("description", ""),
+        intended_use=manifest.intended_use,
+        description=manifest.description,
         risk_tier=manifest.risk_tier,
         status=version.status,
         decision=decision.decision if decision else "allow",
@@ -178,12 +167,9 @@ def collect(catalog: Catalog, version: PublishedVersion) -> SbomFacts:
         format_detail=f"{manifest.format} ({info.format_version})" if info else manifest.format,
         model_types=model_types(info.operators) if info else (),
         framework=f"{manifest.framework_name} {manifest.framework_version}",
-        tags=tuple(data.get("tags", [])),
-        metrics=metrics,
-        dependencies=tuple(
-            Dependency(d["name"], d["version"], d["purpose"], d.get("purl"))
-            for d in data.get("dependencies", [])
-        ),
+        tags=manifest.tags,
+        metrics=manifest.metrics,
+        dependencies=manifest.dependencies,
         datasets=tuple(datasets.values()),
         base_model=base,
         base_model_url=(
@@ -191,8 +177,8 @@ def collect(catalog: Catalog, version: PublishedVersion) -> SbomFacts:
             if base_version
             else None
         ),
-        inputs=tuple(_tensor(t) for t in data["input_shape"]),
-        outputs=tuple(_tensor(t) for t in data["output_schema"]),
+        inputs=tuple(_tensor(t) for t in manifest.inputs),
+        outputs=tuple(_tensor(t) for t in manifest.outputs),
         document_url={
             kind: base_url + paths.sbom(version.name, version.version, kind)
             for kind in paths.SBOM_FILES

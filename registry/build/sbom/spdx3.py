@@ -82,7 +82,7 @@ def _model(graph: _Graph, facts: SbomFacts, publisher: Any) -> Any:
         properties["description"] = facts.description
     if facts.model_types:
         properties["ai_typeOfModel"] = list(facts.model_types)
-    metrics = [(str(m["name"]), str(m["value"])) for m in facts.metrics]
+    metrics = [(m.name, str(m.value)) for m in facts.metrics]
     if facts.drift_score is not None:
         metrics.append(("drift_score", str(facts.drift_score)))
     if metrics:

@@ -1,4 +1,5 @@
-"""The published event log: paginated JSON, its head, and an Atom feed.
+"""The published event log: paginated JSON, its head, an Atom feed, and the rows of the HTML
+timelines.
 
 URL scheme: `v1/events/<n>.json` holds seq (n-1)*page_size+1 .. n*page_size. A full page never
 changes again (the log only grows), so its URL is stable and cacheable; `v1/events.json` lists the
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 from registry import __version__
@@ -17,6 +18,9 @@ from registry.build import paths
 from registry.build.site.records import API_VERSION, link
 from registry.eventlog.chain import Event
 from registry.infra.text import xml_text
+
+if TYPE_CHECKING:
+    from registry.build.catalog import Catalog
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ENTRIES = 100
@@ -101,6 +105,19 @@ def summary(event: Event) -> str:
     if event.type == "ModelBlocked":
         return f"ALERT {subject} blocked: {payload.get('reason', '')}"
     return f"{subject}: version folder removed"
+
+
+def timeline(catalog: Catalog, events: Sequence[Event]) -> list[dict[str, Any]]:
+    """Events for a timeline (HTML pages), newest first, each with its one-line summary, and
+    whether its version has a page in this site (removed or excluded versions have none)."""
+    return [
+        {
+            **e.to_json(),
+            "summary": summary(e),
+            "published": catalog.find(f"{e.model}@{e.version}") is not None,
+        }
+        for e in reversed(events)
+    ]
 
 
 def _page_of(event: Event, published: frozenset[str]) -> str:

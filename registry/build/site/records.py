@@ -117,10 +117,7 @@ def version_record(catalog: Catalog, version: PublishedVersion) -> dict[str, Any
         "model_info": version.model_info.to_json() if version.model_info else None,
         "governance": governance(version),
         "signature": _signature(catalog, version, doc),
-        "reports": [
-            {"path": r.path, "kind": r.kind, "date": r.date, "data": dict(r.data)}
-            for r in version.reports
-        ],
+        "reports": [r.to_json() for r in version.reports],
         "nist_ai_rmf": rmf_evidence(catalog, version),
         "history": {
             "published": _commit(version.history.published),
@@ -194,8 +191,8 @@ def _version_summary(version: PublishedVersion, doc: str) -> dict[str, Any]:
         "url": link(doc, paths.version_json(version.name, version.version)),
         "html": link(doc, paths.version_page(version.name, version.version)),
     }
-    if "deprecation" in manifest.data:
-        summary["deprecation"] = dict(manifest.data["deprecation"])
+    if manifest.deprecation is not None:
+        summary["deprecation"] = manifest.deprecation.to_json()
     summary["decision"] = version.decision.decision if version.decision else "allow"
     summary["flags"] = list(version.decision.flags) if version.decision else []
     return summary
@@ -241,10 +238,10 @@ def index_document(catalog: Catalog) -> dict[str, Any]:
                 "decision": latest.decision.decision if latest.decision else "allow",
                 "flags": list(latest.decision.flags) if latest.decision else [],
                 "signed": bool(latest.signature and latest.signature.verified),
-                "tags": list(manifest.data.get("tags", [])),
-                "description": manifest.data.get("description", ""),
-                "intended_use": manifest.data["intended_use"],
-                "publisher": manifest.data["publisher"]["name"],
+                "tags": list(manifest.tags),
+                "description": manifest.description,
+                "intended_use": manifest.intended_use,
+                "publisher": manifest.publisher.name,
                 "digest": f"sha256:{manifest.artifact.sha256}",
                 "updated_at": _time(latest.history.updated),
                 "url": link(doc, paths.model_json(model.name)),

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from registry.build.paths import DOCS as DOCS_DIR
-from registry.infra.cache import Cache, key_of
+from registry.infra.cache import Cache
+from registry.infra.cachekey import key_of
 
 # A file of a site tree: (SHA-256 of an object, size, inode); ("", 0, 0) for one written
 # directly (not from the object store), which is never kept from one build to the next.

@@ -1,0 +1,194 @@
+"""The files of one model: each version's record, SBOMs, artifacts and page, and the model's own
+document and page. A version's files are one cached bundle: its key is built right beside the
+renderer it guards (_version_files_key, _render_version), so that whatever the renderer reads is
+seen to be in the key."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from markupsafe import Markup
+
+from registry.build import paths
+from registry.build.catalog import Catalog, ModelEntry, PublishedVersion
+from registry.build.sbom import cyclonedx, spdx2, spdx3
+from registry.build.sbom.facts import collect
+from registry.build.site.eventpages import timeline
+from registry.build.site.html import render_page
+from registry.build.site.lineage_svg import render_svg
+from registry.build.site.records import chunks_document, link, model_document, version_record
+from registry.build.site.writer import Bundle, SiteWriter, dumps
+from registry.infra.cachekey import key_of
+from registry.signing.bundle import CLAIMS_FILE, SIGNATURE_FILE
+
+# A version page draws its near lineage; the model page and lineage.html draw all of it.
+VERSION_PAGE_RADIUS = 3
+
+
+def write_model(
+    out: SiteWriter, catalog: Catalog, model: ModelEntry, context: dict[str, Any]
+) -> None:
+    for version in model.versions:
+        _write_version(out, catalog, version, context)
+    document = model_document(catalog, model)
+    document_sha = out.stored(paths.model_json(model.name), dumps(document))
+    page = paths.model_page(model.name)
+    events = timeline(catalog, catalog.events_of(model.name))
+    svg = lineage_svg(catalog, {v.id for v in model.versions}, page)
+    out.cached(
+        page,
+        "model-page",
+        [document_sha, events, svg, context],
+        lambda: render_page(
+            "model.html", page, model=document, events=events, lineage_svg=svg, **context
+        ),
+    )
+
+
+def lineage_svg(
+    catalog: Catalog, versions: set[str], page: str, radius: int | None = None
+) -> Markup | None:
+    """The lineage around `versions` (`radius` steps at most), or None when they have none."""
+    graph = catalog.lineage.around(versions, radius)
+    if not graph.edges:
+        return None
+
+    def href(node: str) -> str | None:
+        if node not in graph.versions:
+            return None
+        name, _, number = node.partition("@")
+        return link(page, paths.version_page(name, number))
+
+    return render_svg(graph, versions, href, f"Lineage of {', '.join(sorted(versions))}")
+
+
+def _write_version(
+    out: SiteWriter, catalog: Catalog, version: PublishedVersion, context: dict[str, Any]
+) -> None:
+    """The files of one version: the artifacts, then the bundle of its record, SBOMs and page."""
+    page = paths.version_page(version.name, version.version)
+    art = version.manifest.artifact
+    if catalog.config.publish_artifacts and art.path:
+        files = [(art.path, art.sha256, art.size)]
+        files += [(e.path, e.sha256, e.size) for e in art.external_data]
+        for relative, sha256, size in files:
+            out.artifact(version.manifest.folder / relative, paths.artifact(sha256), sha256, size)
+    out.bundle(
+        _version_files_key(catalog, version, context),
+        lambda files: _render_version(files, catalog, version, context, page),
+    )
+
+
+def _version_files_key(catalog: Catalog, version: PublishedVersion, context: dict[str, Any]) -> str:
+    """What _render_version (below) makes a version's files of: what validation read (the
+    version's inputs), what the log and the rest of the catalog say about the version (its
+    events, findings, decision, its lineage within VERSION_PAGE_RADIUS and its descendants), and
+    the settings. "" (never cached) for a version whose inputs have no key."""
+    if not version.inputs_key:
+        return ""
+    lineage = catalog.lineage.around({version.id}, VERSION_PAGE_RADIUS)
+    return key_of(
+        "version-files",
+        version.inputs_key,
+        [e.hash for e in catalog.events_of(version.name, version.version)],
+        [f.to_json() for f in version.findings],
+        version.decision.to_json() if version.decision else None,
+        sorted(lineage.versions),
+        sorted(lineage.edges),
+        catalog.lineage.descendants(version.id),
+        repr(catalog.config),
+        catalog.commit.sha
+        if catalog.commit and "{commit" in catalog.config.artifact_url_template
+        else None,
+        context,
+    )
+
+
+def _render_version(
+    files: Bundle,
+    catalog: Catalog,
+    version: PublishedVersion,
+    context: dict[str, Any],
+    page: str,
+) -> None:
+    out = files.writer
+    name, number = version.name, version.version
+    record = version_record(catalog, version)
+    record_sha = out.stored(paths.version_json(name, number), dumps(record))
+    files.add(paths.version_json(name, number), record_sha)
+    if version.chunks:
+        relative = paths.chunks(name, number)
+        files.add(relative, out.stored(relative, dumps(chunks_document(version))))
+    facts = collect(catalog, version)
+    material = repr(facts)  # a frozen dataclass of plain values: its repr is its content
+    for kind, module in (("spdx", spdx2), ("spdx3", spdx3), ("cdx", cyclonedx)):
+        relative = paths.sbom(name, number, kind)
+        files.add(
+            relative,
+            out.cached(
+                relative,
+                f"sbom-{kind}",
+                material,
+                lambda module=module: module.render(facts),  # type: ignore[misc]
+            ),
+        )
+    art = version.manifest.artifact
+    artifact_href = art.url
+    if catalog.config.publish_artifacts and art.path:
+        artifact_href = link(page, paths.artifact(art.sha256))
+    signature_href = None
+    if catalog.config.publish_artifacts and version.signature and version.signature.present:
+        for name in (SIGNATURE_FILE, CLAIMS_FILE):
+            if (version.manifest.folder / name).is_file():
+                content = (version.manifest.folder / name).read_bytes()
+                target = paths.artifact(hashlib.sha256(content).hexdigest())
+                files.add(target, out.stored(target, content))
+                signature_href = signature_href or link(page, target)
+    svg = lineage_svg(catalog, {version.id}, page, VERSION_PAGE_RADIUS)
+    events = timeline(catalog, catalog.events_of(name, number))
+    files.add(
+        page,
+        out.cached(
+            page,
+            "version-page",
+            [
+                record_sha or dumps(record),
+                artifact_href,
+                signature_href,
+                svg,
+                events,
+                context,
+            ],
+            lambda: render_page(
+                "version.html",
+                page,
+                record=record,
+                io=_io_rows(version),
+                artifact_href=artifact_href,
+                signature_href=signature_href,
+                lineage_svg=svg,
+                events=events,
+                **context,
+            ),
+        ),
+    )
+
+
+def _io_rows(version: PublishedVersion) -> list[dict[str, Any]]:
+    rows = []
+    extracted = version.model_info
+    for side, declared, found in (
+        ("input", version.manifest.inputs, extracted.inputs if extracted else ()),
+        ("output", version.manifest.outputs, extracted.outputs if extracted else ()),
+    ):
+        for index in range(max(len(declared), len(found))):
+            rows.append(
+                {
+                    "side": side,
+                    "index": index,
+                    "declared": declared[index] if index < len(declared) else None,
+                    "extracted": found[index] if index < len(found) else None,
+                }
+            )
+    return rows
