@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-SUPPORTED_SCHEMA_VERSIONS = ("1.0", "1.1")
+SUPPORTED_SCHEMA_VERSIONS = ("1.0", "1.1", "1.2")
 LATEST_SCHEMA_VERSION = SUPPORTED_SCHEMA_VERSIONS[-1]
 MANIFEST_NAME = "manifest.yaml"
 

@@ -41,6 +41,37 @@ def test_1_1_is_1_0_plus_quantization_profile() -> None:
     assert v10["$defs"] == v11["$defs"]
 
 
+def _constraints(schema: Any) -> Any:
+    """The schema without its annotations (descriptions, examples, titles)."""
+    if isinstance(schema, dict):
+        return {
+            k: _constraints(v)
+            for k, v in schema.items()
+            if k not in ("description", "examples", "title")
+        }
+    if isinstance(schema, list):
+        return [_constraints(v) for v in schema]
+    return schema
+
+
+def test_1_2_is_1_1_plus_model_card_and_dataset_roles() -> None:
+    v11 = _constraints(json.loads((schema_dir() / "manifest/1.1.json").read_text()))
+    v12 = _constraints(json.loads((schema_dir() / "manifest/1.2.json").read_text()))
+    assert set(v12["properties"]) - set(v11["properties"]) == {"model_card"}
+    assert v11["required"] == v12["required"] and v11["$defs"] == v12["$defs"]
+    dataset = v12["properties"]["lineage"]["properties"]["datasets"]["items"]
+    assert dataset["required"] == ["name", "role"]
+    assert dataset["properties"]["role"]["enum"] == [
+        "training",
+        "fine-tuning",
+        "validation",
+        "evaluation",
+    ]
+    for key in v11["properties"]:
+        if key not in ("schema_version", "lineage"):
+            assert v11["properties"][key] == v12["properties"][key], key
+
+
 def test_every_design_field_is_in_the_schema() -> None:
     design = [
         *REQUIRED_FIELDS,
@@ -87,7 +118,8 @@ def test_unknown_schema_version_names_the_supported_ones(tmp_path: Path) -> None
     write_version(tmp_path, data, model.path)
     _, report = validate_json(tmp_path)
     assert (
-        report["findings"][0]["message"] == 'unknown schema_version "2.0"; supported: "1.0", "1.1"'
+        report["findings"][0]["message"]
+        == 'unknown schema_version "2.0"; supported: "1.0", "1.1", "1.2"'
     )
 
 

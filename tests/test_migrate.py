@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from registry.load.manifest import load_manifest
+from registry.versions import LATEST_SCHEMA_VERSION
 from tests.factories.manifests import VALID_REAL_MODELS, dump_manifest, manifest_data
 from tests.factories.registries import write_version
 from tests.helpers import run
@@ -43,7 +44,7 @@ def test_upgrade_is_idempotent_and_folders_are_searched(tmp_path: Path) -> None:
     snapshot = path.read_text()
     code, out, _ = run("migrate", tmp_path / "models")
     assert code == 0
-    assert "already at schema_version 1.1" in out
+    assert f"already at schema_version {LATEST_SCHEMA_VERSION}" in out
     assert path.read_text() == snapshot
 
 
@@ -75,6 +76,72 @@ def test_broken_manifest_is_not_touched(tmp_path: Path) -> None:
 def test_crlf_bom_and_unquoted_version_survive(tmp_path: Path) -> None:
     path = tmp_path / "manifest.yaml"
     path.write_bytes("\ufeffschema_version: 1.0\r\nmodel_name: x  # note\r\n".encode())
-    code, out, _ = run("migrate", path)
+    code, out, _ = run("migrate", path, "--to", "1.1")
     assert code == 0, out
     assert path.read_bytes() == '\ufeffschema_version: "1.1"\r\nmodel_name: x  # note\r\n'.encode()
+
+
+LINEAGE = """\
+lineage:
+  datasets:
+    - name: speech-commands   # what it learned from
+      license: CC-BY-4.0
+    - name: held-out
+metrics:
+  - name: accuracy
+    value: 0.91
+    dataset: held-out
+"""
+
+
+def test_upgrade_to_1_2_states_the_role_1_1_implied(tmp_path: Path) -> None:
+    """A dataset a metric names was an evaluation set; any other a training set: 1.2 says so."""
+    path = _manifest(tmp_path)
+    path.write_text(path.read_text() + LINEAGE)
+    before = path.read_text()
+    code, out, _ = run("migrate", path, "--to", "1.2")
+    assert code == 0, out
+    assert path.read_text() == before.replace(
+        "schema_version: '1.0'", "schema_version: '1.2'"
+    ).replace(
+        "    - name: speech-commands   # what it learned from\n",
+        "    - name: speech-commands   # what it learned from\n      role: training\n",
+    ).replace("    - name: held-out\n", "    - name: held-out\n      role: evaluation\n")
+    manifest, findings = load_manifest(path, "manifest.yaml")
+    assert findings == [] and manifest is not None and manifest.lineage is not None
+    assert [(d.name, d.role) for d in manifest.lineage.datasets] == [
+        ("speech-commands", "training"),
+        ("held-out", "evaluation"),
+    ]
+
+
+def test_reading_1_1_infers_the_same_roles_as_the_migration(tmp_path: Path) -> None:
+    path = _manifest(tmp_path)
+    path.write_text(path.read_text() + LINEAGE)
+    manifest, findings = load_manifest(path, "manifest.yaml")
+    assert findings == [] and manifest is not None and manifest.lineage is not None
+    assert {d.name: d.learned_from for d in manifest.lineage.datasets} == {
+        "speech-commands": True,
+        "held-out": False,
+    }
+
+
+def test_a_flow_mapping_dataset_is_left_to_the_author(tmp_path: Path) -> None:
+    path = _manifest(tmp_path)
+    path.write_text(path.read_text() + "lineage:\n  datasets: [{name: a}]\n")
+    snapshot = path.read_text()
+    code, out, _ = run("migrate", path, "--to", "1.2")
+    assert code == 1
+    assert "lineage.datasets[0] is not a block mapping; add role: training by hand" in out
+    assert path.read_text() == snapshot
+
+
+def test_downgrade_from_1_2_refuses_to_drop_roles(tmp_path: Path) -> None:
+    path = _manifest(tmp_path)
+    path.write_text(path.read_text() + LINEAGE)
+    run("migrate", path, "--to", "1.2")
+    snapshot = path.read_text()
+    code, out, _ = run("migrate", path, "--to", "1.1")
+    assert code == 1
+    assert "remove lineage.datasets[].role and .description first" in out
+    assert path.read_text() == snapshot

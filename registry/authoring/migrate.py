@@ -1,16 +1,21 @@
 """Manifest migrations between schema versions, as minimal text edits.
 
-Only the `schema_version` value changes, on its own line, in its own quoting style; every other
-byte (comments, key order, indentation) stays as the author wrote it.
+The `schema_version` value changes, on its own line, in its own quoting style; every other byte
+(comments, key order, indentation) stays as the author wrote it, but for what the target version
+requires: going to 1.2, each lineage dataset gets the `role` that 1.0 and 1.1 implied (a
+dataset a metric names is an evaluation set, any other a training set), on a line of its own
+after its `name`. The edited text must load to exactly the data intended, or nothing is written.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from registry.load.yamlsafe import load_yaml_file
+from registry.load.yamlsafe import LoadedYaml, load_yaml_file, load_yaml_text
 from registry.versions import SUPPORTED_SCHEMA_VERSIONS
 
 _VERSION_LINE = re.compile(
@@ -18,7 +23,9 @@ _VERSION_LINE = re.compile(
     r"(?P<rest>[ \t]*(?:#.*)?)$"
 )
 # Fields a schema version introduced: a downgrade must not silently drop them.
-_ADDED_IN = {"1.1": ("quantization_profile",)}
+_ADDED_IN = {"1.1": ("quantization_profile",), "1.2": ("model_card",)}
+# Dataset fields 1.2 introduced (lineage.datasets[]).
+_DATASET_FIELDS_1_2 = ("role", "description")
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,10 @@ def migrate_file(path: Path, target: str) -> MigrationResult:
     if SUPPORTED_SCHEMA_VERSIONS.index(target) < SUPPORTED_SCHEMA_VERSIONS.index(str(current)):
         newer = [f for v, fields in _ADDED_IN.items() if v > target for f in fields]
         present = [f for f in newer if f in loaded.data]
+        if target < "1.2" and any(
+            key in entry for entry in _datasets(loaded.data) for key in _DATASET_FIELDS_1_2
+        ):
+            present.append("lineage.datasets[].role and .description")
         if present:
             return MigrationResult(
                 path,
@@ -77,5 +88,48 @@ def migrate_file(path: Path, target: str) -> MigrationResult:
     quote = match["quote"] or '"'
     new_body = f"{indent}{match['key']}{quote}{target}{quote}{match['rest']}"
     lines[line_no - 1] = new_body + line[len(body) :]
-    path.write_bytes("\n".join(lines).encode("utf-8"))
+    expected = copy.deepcopy({**loaded.data, "schema_version": target})
+    if str(current) < "1.2" <= target:
+        problem = _add_roles(loaded, lines, expected)
+        if problem is not None:
+            return MigrationResult(path, False, problem, False)
+    text = "\n".join(lines)
+    reloaded, _ = load_yaml_text(text, str(path))
+    if reloaded is None or reloaded.data != expected:
+        return MigrationResult(
+            path, False, "the manifest's layout defeats a safe text edit; edit it by hand", False
+        )
+    path.write_bytes(text.encode("utf-8"))
     return MigrationResult(path, True, f"schema_version {current} -> {target}")
+
+
+def _datasets(data: dict[str, Any]) -> list[dict[str, Any]]:
+    lineage = data.get("lineage")
+    datasets = lineage.get("datasets") if isinstance(lineage, dict) else None
+    return [d for d in datasets if isinstance(d, dict)] if isinstance(datasets, list) else []
+
+
+def _add_roles(loaded: LoadedYaml, lines: list[str], expected: dict[str, Any]) -> str | None:
+    """Insert `role: ...` after the `name` line of each dataset without one (in `lines`, from
+    the last so that earlier line numbers hold) and into `expected`; a problem, or None."""
+    metrics = expected.get("metrics")
+    listed = metrics if isinstance(metrics, list) else []
+    measured = {m.get("dataset") for m in listed if isinstance(m, dict)}
+    inserts: list[tuple[int, str]] = []
+    for index, entry in enumerate(_datasets(expected)):
+        if "role" in entry:
+            continue
+        entry["role"] = role = "evaluation" if entry.get("name") in measured else "training"
+        at = loaded.position(("lineage", "datasets", index, "name"))
+        line_no, column = at.line, at.column
+        before = lines[line_no - 1][: column - 1]
+        if before.strip() not in ("", "-"):  # a flow mapping: {name: ...}
+            return (
+                f"line {line_no}: lineage.datasets[{index}] is not a block mapping; "
+                f"add role: {role} by hand"
+            )
+        eol = "\r" if lines[line_no - 1].endswith("\r") else ""
+        inserts.append((line_no, " " * (column - 1) + f"role: {role}{eol}"))
+    for line_no, text in reversed(inserts):
+        lines.insert(line_no, text)
+    return None

@@ -10,12 +10,15 @@ from typing import Any
 
 from registry.findings import Finding, error
 from registry.load.manifest_fields import (
+    Author,
     Dependency,
     Deprecation,
     Lineage,
     ManifestStatus,
     Metric,
+    ModelCard,
     Publisher,
+    QuantizationProfile,
     Review,
 )
 from registry.load.schemas import validate_against
@@ -77,6 +80,10 @@ class Manifest:
     review: Review | None = None  # governance.review
     compatibility_matrix: Mapping[str, str] = field(default_factory=dict)
     dependencies: tuple[Dependency, ...] = ()
+    authors: tuple[Author, ...] = ()
+    exported_at: str | None = None  # RFC 3339, as written: when the file was built
+    quantization_profile: QuantizationProfile | None = None
+    model_card: ModelCard | None = None
 
     @property
     def id(self) -> str:
@@ -103,6 +110,9 @@ class Manifest:
         art = data["artifact"]
         lineage, deprecation = data.get("lineage"), data.get("deprecation")
         review = (data.get("governance") or {}).get("review")
+        quantization, card = data.get("quantization_profile"), data.get("model_card")
+        metrics = tuple(Metric.from_data(m) for m in data.get("metrics", ()))
+        measured = frozenset(m.dataset for m in metrics if m.dataset is not None)
         artifact = Artifact(
             sha256=art["sha256"],
             size=art["size"],
@@ -131,12 +141,18 @@ class Manifest:
             publisher=Publisher.from_data(data["publisher"]),
             description=data.get("description", ""),
             tags=tuple(data.get("tags", ())),
-            lineage=Lineage.from_data(lineage) if lineage is not None else None,
-            metrics=tuple(Metric.from_data(m) for m in data.get("metrics", ())),
+            lineage=Lineage.from_data(lineage, measured) if lineage is not None else None,
+            metrics=metrics,
             deprecation=Deprecation.from_data(deprecation) if deprecation is not None else None,
             review=Review.from_data(review) if review is not None else None,
             compatibility_matrix=MappingProxyType(dict(data.get("compatibility_matrix") or {})),
             dependencies=tuple(Dependency.from_data(d) for d in data.get("dependencies", ())),
+            authors=tuple(Author.from_data(a) for a in data.get("authors", ())),
+            exported_at=data.get("exported_at"),
+            quantization_profile=(
+                QuantizationProfile.from_data(quantization) if quantization is not None else None
+            ),
+            model_card=ModelCard.from_data(card) if card is not None else None,
             data=MappingProxyType(data),
             loaded=loaded,
         )

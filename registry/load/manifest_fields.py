@@ -10,11 +10,16 @@ manifest wrote it (absent keys stay absent) wherever the site publishes it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
+from types import MappingProxyType
 from typing import Any, Literal, Self
 
 ManifestStatus = Literal["active", "deprecated"]
 DependencyPurpose = Literal["runtime", "training", "export"]
+# What the model did with a dataset (lineage.datasets[].role, schema 1.2).
+DatasetRole = Literal["training", "fine-tuning", "validation", "evaluation"]
+# The roles whose datasets the model learned from: the only ones published as "trained on".
+LEARNED_FROM: tuple[DatasetRole, ...] = ("training", "fine-tuning")
 
 
 class _Flat:
@@ -51,6 +56,13 @@ class Dataset(_Flat):
     url: str | None = None
     sha256: str | None = None
     license: str | None = None
+    role: DatasetRole | None = None  # None only before Lineage.from_data settles it (< 1.2)
+    description: str | None = None
+
+    @property
+    def learned_from(self) -> bool:
+        """Whether the model was trained or fine-tuned on it."""
+        return self.role in LEARNED_FROM
 
 
 @dataclass(frozen=True)
@@ -66,11 +78,20 @@ class Lineage:
     training_code: TrainingCode | None = None
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> Lineage:
+    def from_data(cls, data: Mapping[str, Any], measured: frozenset[str] = frozenset()) -> Lineage:
+        """`measured`: the datasets metrics name. A manifest before 1.2 states no role: a
+        dataset a metric names is an evaluation set, any other a training set."""
         code = data.get("training_code")
+        datasets = []
+        for entry in data.get("datasets", []):
+            dataset = Dataset.from_data(entry)
+            if dataset.role is None:
+                role: DatasetRole = "evaluation" if dataset.name in measured else "training"
+                dataset = replace(dataset, role=role)
+            datasets.append(dataset)
         return cls(
             base_model=data.get("base_model"),
-            datasets=tuple(Dataset.from_data(d) for d in data.get("datasets", [])),
+            datasets=tuple(datasets),
             training_code=TrainingCode.from_data(code) if code is not None else None,
         )
 
@@ -109,3 +130,112 @@ class Dependency(_Flat):
     version: str
     purpose: DependencyPurpose
     purl: str | None = None
+
+
+@dataclass(frozen=True)
+class Author(_Flat):
+    name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class QuantizationProfile(_Flat):
+    method: str
+    calibration_dataset_hash: str  # sha256:<hex>
+
+
+@dataclass(frozen=True)
+class Framework(_Flat):
+    name: str
+    version: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}" if self.version else self.name
+
+
+Hyperparameter = str | int | float | bool
+
+
+@dataclass(frozen=True)
+class Training:
+    """model_card.training: how the model was trained."""
+
+    framework: Framework | None = None
+    procedure: str | None = None
+    hyperparameters: Mapping[str, Hyperparameter] = field(default_factory=dict)
+    hardware: str | None = None
+    duration: str | None = None
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Training:
+        framework = data.get("framework")
+        return cls(
+            framework=Framework.from_data(framework) if framework is not None else None,
+            procedure=data.get("procedure"),
+            hyperparameters=MappingProxyType(dict(data.get("hyperparameters") or {})),
+            hardware=data.get("hardware"),
+            duration=data.get("duration"),
+        )
+
+
+@dataclass(frozen=True)
+class Energy(_Flat):
+    """model_card.energy, in kWh."""
+
+    training_kwh: float | None = None
+    fine_tuning_kwh: float | None = None
+    inference_kwh: float | None = None
+
+
+@dataclass(frozen=True)
+class EthicalConsideration(_Flat):
+    name: str
+    mitigation: str | None = None
+
+
+@dataclass(frozen=True)
+class FairnessAssessment(_Flat):
+    group_at_risk: str
+    benefits: str | None = None
+    harms: str | None = None
+    mitigation: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """model_card (schema 1.2): the sections a reader needs beyond the interface."""
+
+    limitations: str | None = None
+    out_of_scope_uses: str | None = None
+    training: Training | None = None
+    energy: Energy | None = None
+    autonomy: bool | None = None
+    sensitive_personal_information: bool | None = None
+    explainability: str | None = None
+    data_preprocessing: tuple[str, ...] = ()
+    ethical_considerations: tuple[EthicalConsideration, ...] = ()
+    fairness: tuple[FairnessAssessment, ...] = ()
+    domain: tuple[str, ...] = ()
+    task: str | None = None
+    architecture: str | None = None
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> ModelCard:
+        training, energy = data.get("training"), data.get("energy")
+        return cls(
+            limitations=data.get("limitations"),
+            out_of_scope_uses=data.get("out_of_scope_uses"),
+            training=Training.from_data(training) if training is not None else None,
+            energy=Energy.from_data(energy) if energy is not None else None,
+            autonomy=data.get("autonomy"),
+            sensitive_personal_information=data.get("sensitive_personal_information"),
+            explainability=data.get("explainability"),
+            data_preprocessing=tuple(data.get("data_preprocessing", ())),
+            ethical_considerations=tuple(
+                EthicalConsideration.from_data(e) for e in data.get("ethical_considerations", ())
+            ),
+            fairness=tuple(FairnessAssessment.from_data(f) for f in data.get("fairness", ())),
+            domain=tuple(data.get("domain", ())),
+            task=data.get("task"),
+            architecture=data.get("architecture"),
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import re
@@ -15,20 +14,11 @@ from registry import __version__
 from registry.build import paths
 from registry.build.catalog import Catalog, PublishedVersion
 from registry.governance.policy import Verdict, VersionStatus
-from registry.load.manifest_fields import Dataset as DeclaredDataset
-from registry.load.manifest_fields import Dependency, Metric
+from registry.load.manifest_fields import Dataset, Dependency, Metric
 from registry.tensors import TensorSpec
 
 NIST_AI_RMF = "NIST AI RMF 1.0"
 TOOL = f"modelreg-{__version__}"
-
-
-@dataclass(frozen=True)
-class Dataset(DeclaredDataset):
-    """A dataset as the SBOMs state it: as declared, and how the model used it."""
-
-    trained_on: bool = False  # named in lineage.datasets
-    tested_on: bool = False  # named by a metric
 
 
 @dataclass(frozen=True)
@@ -62,6 +52,8 @@ class SbomFacts:
     metrics: tuple[Metric, ...]
     dependencies: tuple[Dependency, ...]
     datasets: tuple[Dataset, ...]
+    # The datasets a metric names: with the evaluation sets, what the model was tested on.
+    measured: frozenset[str]
     base_model: str | None
     base_model_url: str | None
     inputs: tuple[str, ...]
@@ -77,6 +69,9 @@ class SbomFacts:
             f"decision: {self.decision}; status: {self.status}"
         )
         return f"{text}; {self.governance}" if self.governance else text
+
+    def tested_on(self, dataset: Dataset) -> bool:
+        return dataset.role == "evaluation" or dataset.name in self.measured
 
     def uuid(self, kind: str) -> uuid.UUID:
         return uuid.uuid5(uuid.NAMESPACE_URL, f"{self.document_url[kind]}#{self.manifest_digest}")
@@ -121,9 +116,7 @@ def collect(catalog: Catalog, version: PublishedVersion) -> SbomFacts:
     commit = version.history.updated or catalog.commit
     created = commit.timestamp if commit else catalog.generated_at
     declared = manifest.lineage.datasets if manifest.lineage else ()
-    datasets = {d.name: Dataset(d.name, d.url, d.sha256, d.license, True) for d in declared}
-    for name in sorted({m.dataset for m in manifest.metrics if m.dataset is not None}):
-        datasets[name] = dataclasses.replace(datasets.get(name, Dataset(name)), tested_on=True)
+    datasets = {d.name: d for d in declared}
     base = manifest.base_model
     base_version = catalog.find(base) if base else None
     info = version.model_info
@@ -171,6 +164,7 @@ def collect(catalog: Catalog, version: PublishedVersion) -> SbomFacts:
         metrics=manifest.metrics,
         dependencies=manifest.dependencies,
         datasets=tuple(datasets.values()),
+        measured=frozenset(m.dataset for m in manifest.metrics if m.dataset is not None),
         base_model=base,
         base_model_url=(
             base_url + paths.version_json(base_version.name, base_version.version)

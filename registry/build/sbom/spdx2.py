@@ -118,13 +118,13 @@ def build_document(facts: SbomFacts) -> Document:
                 comment="dataset",
             )
         )
-        if data.trained_on:
+        if data.learned_from:
             relationships.append(
                 Relationship(
                     MODEL_ID, RelationshipType.GENERATED_FROM, data_id, comment="trained on"
                 )
             )
-        if data.tested_on:
+        if facts.tested_on(data):
             relationships.append(
                 Relationship(
                     data_id,

@@ -145,9 +145,9 @@ def build_objects(facts: SbomFacts) -> spdx.SHACLObjectSet:
                 spdx.Hash(algorithm=spdx.HashAlgorithm.sha256, hashValue=data.sha256)
             ]
         dataset = graph.add(spdx.dataset_DatasetPackage(**properties))
-        if data.trained_on:
+        if data.learned_from:
             trained.append(dataset)
-        if data.tested_on:
+        if facts.tested_on(data):
             tested.append(dataset)
     if trained:
         graph.relate(model, spdx.RelationshipType.trainedOn, trained, "trained-on")
