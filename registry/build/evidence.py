@@ -79,3 +79,15 @@ def rmf_evidence(catalog: Catalog, version: PublishedVersion) -> dict[str, Any]:
             "signature_verified": bool(signed.get("verified")),
         },
     }
+
+
+def rmf_supported(evidence: dict[str, Any]) -> bool:
+    """Whether the record holds evidence for each NIST AI RMF function, so that an SBOM may
+    state compliance: Map (the data the model comes from), Measure (a metric or an evaluation
+    report), Govern (a recorded human review); Manage (status and events) is always kept."""
+    measure = evidence["measure"]
+    return (
+        bool(evidence["map"]["datasets"])
+        and bool(measure["metrics"] or measure["evaluations"])
+        and evidence["govern"]["review"] is not None
+    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from registry.load.manifest import DATASET_PREFIX, base_model, dataset_names
+from registry.load.manifest import DATASET_PREFIX, base_model, learned_from_names
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class LineageGraph:
             base = base_model(data)
             if base is not None and base in manifests and base != version:
                 edges.add((version, base))
-            for name in dataset_names(data):
+            for name in learned_from_names(data):
                 datasets.add(DATASET_PREFIX + name)
                 edges.add((version, DATASET_PREFIX + name))
         return cls(frozenset(manifests), frozenset(datasets), frozenset(edges))

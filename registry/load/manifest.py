@@ -10,6 +10,7 @@ from typing import Any
 
 from registry.findings import Finding, error
 from registry.load.manifest_fields import (
+    LEARNED_FROM,
     Author,
     Dependency,
     Deprecation,
@@ -237,3 +238,26 @@ def dataset_names(data: Mapping[str, Any] | None) -> set[str]:
     if not isinstance(datasets, list):
         return set()
     return {d["name"] for d in datasets if isinstance(d, dict) and isinstance(d.get("name"), str)}
+
+
+def learned_from_names(data: Mapping[str, Any] | None) -> set[str]:
+    """The datasets the model was trained or fine-tuned on (by role; before 1.2, those no
+    metric names, as Lineage.from_data infers): what the lineage graph draws as "trained on"."""
+    data = data or {}
+    lineage = data.get("lineage")
+    datasets = lineage.get("datasets") if isinstance(lineage, dict) else None
+    metrics = data.get("metrics")
+    measured = (
+        {m.get("dataset") for m in metrics if isinstance(m, dict)}
+        if isinstance(metrics, list)
+        else set()
+    )
+    found = set()
+    for entry in datasets if isinstance(datasets, list) else []:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(name, str):
+            continue
+        role = entry.get("role") or ("evaluation" if name in measured else "training")
+        if role in LEARNED_FROM:
+            found.add(name)
+    return found

@@ -23,7 +23,7 @@ from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
 from spdx_tools.spdx.validation.uri_validators import validate_download_location
 from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
 
-from registry.build.sbom.facts import TOOL, SbomFacts, slug
+from registry.build.sbom.facts import TOOL, SbomFacts, card_statements, metric_label, slug
 
 MODEL_ID = "SPDXRef-Model"
 LICENSE_REF = re.compile(r"(?<![\w:-])LicenseRef-[A-Za-z0-9.-]+")
@@ -50,7 +50,7 @@ def download_location(url: str | None) -> str | SpdxNoAssertion:
 def build_document(facts: SbomFacts) -> Document:
     created = _time(facts.created)
     tool = Actor(ActorType.TOOL, TOOL)
-    publisher = Actor(ActorType.ORGANIZATION, facts.publisher_name, facts.publisher_email)
+    publisher = Actor(ActorType.ORGANIZATION, facts.publisher.name, facts.publisher.email)
     licensing = spdx_licensing  # spdx-tools' own instance: building one costs ~40 ms
     namespace = f"{facts.document_url['spdx']}/{facts.manifest_digest[:32]}"
     creation = CreationInfo(
@@ -78,9 +78,17 @@ def build_document(facts: SbomFacts) -> Document:
             ExternalPackageRef(ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", facts.purl)
         ],
         primary_package_purpose=PackagePurpose.FILE,
-        release_date=created,
-        summary=f"AI model, {facts.format_detail}, trained with {facts.framework}",
+        release_date=_time(facts.released),
+        built_date=_time(facts.built) if facts.built else None,
+        summary=f"AI model, {facts.format_detail}"
+        + (f", trained with {facts.trained_with}" if facts.trained_with else ""),
         description=facts.description or None,
+        source_info=(
+            f"trained by the code at {facts.training_code.repository}, commit "
+            f"{facts.training_code.commit}"
+            if facts.training_code
+            else None
+        ),
         comment=f"Download: {facts.download_url or 'unknown'}",
     )
     packages = [model]
@@ -115,7 +123,8 @@ def build_document(facts: SbomFacts) -> Document:
                 checksums=[Checksum(ChecksumAlgorithm.SHA256, data.sha256)] if data.sha256 else [],
                 license_declared=licensing.parse(data.license) if data.license else None,
                 primary_package_purpose=PackagePurpose.OTHER,
-                comment="dataset",
+                description=data.description,
+                comment=f"dataset, role: {data.role}",
             )
         )
         if data.learned_from:
@@ -127,10 +136,7 @@ def build_document(facts: SbomFacts) -> Document:
         if facts.tested_on(data):
             relationships.append(
                 Relationship(
-                    data_id,
-                    RelationshipType.TEST_CASE_OF,
-                    MODEL_ID,
-                    comment="evaluation data of a reported metric",
+                    data_id, RelationshipType.TEST_OF, MODEL_ID, comment="the model is tested on it"
                 )
             )
     if facts.base_model:
@@ -142,23 +148,15 @@ def build_document(facts: SbomFacts) -> Document:
                 download_location(facts.base_model_url),
                 version=version,
                 files_analyzed=False,
-                comment="base model (lineage.base_model)",
+                comment=f"base model {facts.base_model} (lineage.base_model)",
             )
         )
         relationships.append(
             Relationship(MODEL_ID, RelationshipType.DESCENDANT_OF, "SPDXRef-BaseModel")
         )
     annotations = [
-        Annotation(
-            MODEL_ID, AnnotationType.OTHER, tool, created, f"intended_use: {facts.intended_use}"
-        ),
-        Annotation(
-            MODEL_ID,
-            AnnotationType.OTHER,
-            tool,
-            created,
-            facts.governance_statement,
-        ),
+        Annotation(MODEL_ID, AnnotationType.OTHER, tool, created, statement)
+        for statement in _statements(facts)
     ]
     return Document(
         creation,
@@ -167,6 +165,43 @@ def build_document(facts: SbomFacts) -> Document:
         annotations=annotations,
         extracted_licensing_info=_license_refs(facts),
     )
+
+
+def _statements(facts: SbomFacts) -> list[str]:
+    """What SPDX 2.3 has no field for, one annotation each ("field: value")."""
+    card = facts.card
+    found = [
+        f"intended_use: {facts.intended_use}",
+        facts.governance_statement,
+        f"framework: {facts.framework}",
+        *facts.record_statements,
+    ]
+    found += [f"author: {a.name}" + (f" <{a.email}>" if a.email else "") for a in facts.authors]
+    if facts.publisher.url:
+        found.append(f"publisher web page: {facts.publisher.url}")
+    found += [f"metric {metric_label(m)} = {m.value}" for m in facts.metrics]
+    if facts.drift_score is not None:
+        found.append(
+            f"drift_score {facts.drift_score}; the {facts.risk_tier} threshold is "
+            f"{facts.drift_threshold}"
+        )
+    if facts.compliance:
+        found.append("standard compliance: " + ", ".join(facts.compliance))
+    if facts.architecture:
+        found.append(f"architecture: {facts.architecture}")
+    if facts.tags:
+        found.append("tags: " + ", ".join(facts.tags))
+    if facts.parameter_count is not None:
+        found.append(f"parameter_count: {facts.parameter_count}")
+    if facts.quantization is not None:
+        found.append(
+            f"quantization_profile: method {facts.quantization.method}, calibration data "
+            f"{facts.quantization.calibration_dataset_hash}"
+        )
+    found += [f"compatible with {runtime} {spec}" for runtime, spec in facts.compatibility]
+    found += [f"{label}: {text}" for label, text in card_statements(card)]
+    found += [f"license conflict: {text}" for text in facts.license_conflicts]
+    return found
 
 
 def _license_refs(facts: SbomFacts) -> list[ExtractedLicensingInfo]:
