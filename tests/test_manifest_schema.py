@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from registry.infra.schemafiles import schema_dir
+from registry.infra.schemafiles import schema_dir, validator
 from registry.validate.semantics import license_problem
 from tests.factories.manifests import (
     REQUIRED_FIELDS,
@@ -70,6 +71,55 @@ def test_1_2_is_1_1_plus_model_card_and_dataset_roles() -> None:
     for key in v11["properties"]:
         if key not in ("schema_version", "lineage"):
             assert v11["properties"][key] == v12["properties"][key], key
+
+
+def _properties(schema: dict[str, Any], path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every property schema under `schema`, at every depth (array items included)."""
+    for name, field in schema.get("properties", {}).items():
+        yield f"{path}.{name}", field
+        yield from _properties(field, f"{path}.{name}")
+    if isinstance(schema.get("items"), dict):
+        yield from _properties(schema["items"], f"{path}[]")
+
+
+def _annotated(schema: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    yield from _properties(schema, "")
+    for name, definition in schema["$defs"].items():
+        yield f"$defs.{name}", definition
+        yield from _properties(definition, f"$defs.{name}")
+
+
+def test_every_1_2_property_is_described_with_examples_that_validate() -> None:
+    schema = json.loads((schema_dir() / "manifest/1.2.json").read_text(encoding="utf-8"))
+    formats = validator("manifest/1.2.json").format_checker
+    annotated = list(_annotated(schema))
+    assert len(annotated) > 100  # the walk reaches model_card.*, datasets[].role, $defs...
+    for path, field in annotated:
+        assert isinstance(field.get("description"), str) and field["description"].strip(), path
+        assert isinstance(field.get("examples"), list) and field["examples"], path
+        # The subschema with the schema's $defs beside it, so that its $refs resolve.
+        check = Draft202012Validator({**field, "$defs": schema["$defs"]}, format_checker=formats)
+        for example in field["examples"]:
+            errors = [e.message for e in check.iter_errors(example)]
+            assert not errors, (path, example, errors)
+
+
+def test_an_example_that_breaks_its_subschema_is_caught() -> None:
+    schema = json.loads((schema_dir() / "manifest/1.2.json").read_text(encoding="utf-8"))
+    formats = validator("manifest/1.2.json").format_checker
+    role = schema["properties"]["lineage"]["properties"]["datasets"]["items"]["properties"]
+    for field, wrong in [
+        (schema["properties"]["version"], "1.0"),
+        (role["role"], "testing"),
+        (schema["properties"]["exported_at"], "yesterday"),
+    ]:
+        check = Draft202012Validator({**field, "$defs": schema["$defs"]}, format_checker=formats)
+        assert not check.is_valid(wrong)
+
+
+def test_1_2_is_formatted_as_written() -> None:
+    text = (schema_dir() / "manifest/1.2.json").read_text(encoding="utf-8")
+    assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
 
 
 def test_every_design_field_is_in_the_schema() -> None:
