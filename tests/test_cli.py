@@ -15,7 +15,7 @@ from registry import cli
 from registry.infra.schemafiles import validator
 from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
 from tests.factories.registries import write_version
-from tests.helpers import PROJECT, REAL_MODELS, run, validate_json
+from tests.helpers import PROJECT, REAL_MODELS, run, sha256_of, validate_json
 
 
 def _two_versions(root: Path) -> None:
@@ -102,14 +102,55 @@ def test_missing_manifest_and_lfs_pointer(tmp_path: Path) -> None:
     (tmp_path / "models/empty/1.0.0").mkdir(parents=True)
     model = VALID_REAL_MODELS["nmp.onnx"]
     folder = write_version(tmp_path, manifest_data(model, "lfs", "1.0.0"))
-    (folder / model.file).write_text(
-        "version https://git-lfs.github.com/spec/v1\noid sha256:" + "a" * 64 + "\nsize 230444\n"
-    )
+    pointer = _lfs_pointer(sha256_of(model.path), model.path.stat().st_size)
+    (folder / model.file).write_text(pointer)
     code, report = validate_json(tmp_path)
     assert code == 1
     by_code = {f["code"]: f for f in report["findings"]}
     assert set(by_code) == {"layout.missing-manifest", "integrity.lfs-pointer"}
     assert "git lfs pull" in by_code["integrity.lfs-pointer"]["message"]
+    assert "oid and size match the manifest" in by_code["integrity.lfs-pointer"]["message"]
+
+
+def _lfs_pointer(oid: str, size: int) -> str:
+    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n"
+
+
+def test_an_lfs_pointer_to_other_bytes_is_caught_without_them(tmp_path: Path) -> None:
+    """The pointer's oid and size are checked against the manifest before `git lfs pull`."""
+    model = VALID_REAL_MODELS["nmp.onnx"]
+    folder = write_version(tmp_path, manifest_data(model, "lfs", "1.0.0"))
+    (folder / model.file).write_text(_lfs_pointer("a" * 64, 12))
+    code, report = validate_json(tmp_path)
+    assert code == 1
+    found = {f["code"]: f for f in report["findings"]}
+    assert set(found) == {"integrity.lfs-mismatch"} and len(report["findings"]) == 2
+    messages = sorted(f["message"] for f in report["findings"])
+    assert (
+        "size 12, the manifest says" in messages[0] or "size 12, the manifest says" in messages[1]
+    )
+    assert any("a" * 64 in m and sha256_of(model.path) in m for m in messages)
+    fields = sorted(f["line"] for f in report["findings"])
+    assert len(set(fields)) == 2  # at the sha256 line and at the size line
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "version https://git-lfs.github.com/spec/v1\nsize 12\noid sha256:" + "a" * 64 + "\n",
+        "version https://git-lfs.github.com/spec/v1\noid md5:abc\nsize 12\n",
+        "version https://git-lfs.github.com/spec/v1\noid sha256:" + "a" * 64 + "\nsize 12",
+        "version https://git-lfs.github.com/spec/v1\n" + "x y\n" * 400,
+    ],
+    ids=["unsorted keys", "not sha256", "no final newline", "over 1024 bytes"],
+)
+def test_a_malformed_lfs_pointer_is_named(tmp_path: Path, text: str) -> None:
+    model = VALID_REAL_MODELS["nmp.onnx"]
+    folder = write_version(tmp_path, manifest_data(model, "lfs", "1.0.0"))
+    (folder / model.file).write_text(text)
+    _, report = validate_json(tmp_path)
+    assert [f["code"] for f in report["findings"]] == ["integrity.lfs-pointer"]
+    assert "not a valid one" in report["findings"][0]["message"]
 
 
 def test_hash_verb(tmp_path: Path) -> None:

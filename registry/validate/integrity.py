@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,15 +58,7 @@ def check_file(
             )
         ]
     if head == LFS_POINTER_PREFIX:
-        return None, [
-            error(
-                "integrity.lfs-pointer",
-                f"{label} is a Git LFS pointer, not the model file; run `git lfs pull` "
-                "(in CI: check out with lfs: true) and validate again",
-                display,
-                position,
-            )
-        ]
+        return None, _lfs_findings(target, sha256, size, label, manifest, display, field_path)
     findings = []
     if digest.size != size:
         findings.append(
@@ -88,6 +81,92 @@ def check_file(
             )
         )
     return CheckedFile(target, digest), findings
+
+
+@dataclass(frozen=True)
+class LfsPointer:
+    oid: str  # SHA-256 of the content, hex
+    size: int
+
+
+# https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md: a pointer is under 1024 bytes,
+# UTF-8 lines `key value` sorted by key, `version` first; the oid is `sha256:<64 hex>`.
+_LFS_POINTER_MAX = 1024
+_LFS_LINE = re.compile(r"^([a-z0-9.-]+) (.+)$")
+
+
+def read_lfs_pointer(path: Path) -> LfsPointer | None:
+    """The oid and size a Git LFS pointer file states, or None if it is not a valid pointer."""
+    with path.open("rb") as handle:
+        data = handle.read(_LFS_POINTER_MAX + 1)
+    if len(data) > _LFS_POINTER_MAX or not data.endswith(b"\n"):
+        return None
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        return None
+    pairs = [line.partition(" ")[::2] for line in lines if _LFS_LINE.match(line)]
+    if len(pairs) != len(lines) or not pairs:
+        return None
+    fields = dict(pairs)
+    keys = [key for key, _ in pairs]
+    if keys[0] != "version" or keys[1:] != sorted(keys[1:]) or len(fields) != len(keys):
+        return None
+    oid, size = fields.get("oid", ""), fields.get("size", "")
+    if not re.fullmatch(r"sha256:[0-9a-f]{64}", oid) or not re.fullmatch(r"0|[1-9][0-9]*", size):
+        return None
+    return LfsPointer(oid.removeprefix("sha256:"), int(size))
+
+
+def _lfs_findings(
+    target: Path,
+    sha256: str,
+    size: int,
+    label: str,
+    manifest: Manifest,
+    display: str,
+    field_path: tuple[str | int, ...],
+) -> list[Finding]:
+    """A pointer instead of the model: its oid and size are checked against the manifest
+    without the bytes; the format check still needs them."""
+    pull = "run `git lfs pull` (in CI: check out with lfs: true) and validate again"
+    pointer = read_lfs_pointer(target)
+    position = manifest.field_position(*field_path)
+    if pointer is None:
+        return [
+            error(
+                "integrity.lfs-pointer",
+                f"{label} starts like a Git LFS pointer but is not a valid one (spec v1: "
+                f"sorted `key value` lines, oid sha256:<hex>, size); {pull}",
+                display,
+                position,
+            )
+        ]
+    found = [
+        error(
+            "integrity.lfs-mismatch",
+            f"{label} is a Git LFS pointer to {what} {stated}, the manifest says {declared}: "
+            "the pointer names other bytes than the manifest; fix whichever is wrong",
+            display,
+            manifest.field_position(*field_path[:-1], key),
+        )
+        for key, what, stated, declared in (
+            ("sha256", "oid sha256", pointer.oid, sha256),
+            ("size", "size", pointer.size, size),
+        )
+        if stated != declared
+    ]
+    if found:
+        return found
+    return [
+        error(
+            "integrity.lfs-pointer",
+            f"{label} is a Git LFS pointer whose oid and size match the manifest, not the model "
+            f"file: the format check needs the bytes; {pull}",
+            display,
+            position,
+        )
+    ]
 
 
 def check_integrity(
