@@ -1,13 +1,12 @@
-"""Checks a JSON Schema cannot express: names against folders, licenses, paths, specifiers."""
+"""Checks a JSON Schema cannot express: names against folders, paths, specifiers, dates,
+references (the license: validate/license.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from collections.abc import Iterator
 
-from license_expression import ExpressionError, Licensing, get_spdx_licensing
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from registry.findings import Finding, error
@@ -15,55 +14,9 @@ from registry.infra.schemafiles import parse_rfc3339
 from registry.load.layout import VersionDir
 from registry.load.manifest import Manifest
 from registry.load.pathrules import path_problem, risky_name
+from registry.validate.license import license_problem as license_problem  # its former home
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-_OPERATORS = {"AND", "OR", "WITH"}
-_LICENSE_REF = re.compile(r"^(DocumentRef-[A-Za-z0-9.-]+:)?LicenseRef-[A-Za-z0-9.-]+$")
-
-
-@functools.cache
-def spdx_licensing() -> Licensing:
-    return get_spdx_licensing()
-
-
-@functools.cache
-def _spdx_identifiers() -> dict[str, str]:
-    """Every SPDX license and exception identifier (deprecated ones too), exact case."""
-    found = {}
-    for key, symbol in spdx_licensing().known_symbols.items():
-        if key.startswith("LicenseRef-"):
-            continue  # ScanCode's own references, not SPDX list entries
-        for name in (key, *symbol.aliases):
-            if " " not in name and not name.startswith("LicenseRef-"):
-                found[name] = key
-    return found
-
-
-def license_problem(expression: str) -> str | None:
-    """Why `expression` is not a valid SPDX license expression, or None when it is."""
-    try:
-        parsed = spdx_licensing().parse(expression, strict=True)
-    except ExpressionError as exc:  # the parse errors of license-expression derive from it
-        return str(exc)
-    except Exception as exc:  # noqa: BLE001 - the parser raises assorted types on odd input
-        return f"cannot parse it ({exc})"
-    if parsed is None:
-        return "it is empty"
-    identifiers = _spdx_identifiers()
-    for token in re.findall(r"[^\s()]+", expression):
-        if token in _OPERATORS or _LICENSE_REF.match(token):
-            continue
-        if token.upper() in _OPERATORS:
-            return f"operators are upper case: write {token.upper()}"
-        if token in identifiers or (token.endswith("+") and token[:-1] in identifiers):
-            continue
-        exact = {name.lower(): name for name in identifiers}.get(token.lower())
-        if exact:
-            return f"identifiers are case-sensitive: write {exact}"
-        return f"unknown license identifier {token}"
-    return None
 
 
 def _is_date(value: str) -> bool:
@@ -102,14 +55,6 @@ def check_semantics(manifest: Manifest, version: VersionDir, display: str) -> li
             f"version `{manifest.version}` differs from its folder `{version.version}`; "
             "rename one so they are equal",
             "version",
-        )
-    problem = license_problem(manifest.license)
-    if problem:
-        fail(
-            "license.invalid",
-            f"license `{manifest.license}` is not a valid SPDX license expression: {problem} "
-            "(see https://spdx.org/licenses/)",
-            "license",
         )
     art = manifest.artifact
     if (art.path is None) == (art.url is None):

@@ -1,6 +1,6 @@
-"""One version's validation: every stage in order (layout, manifest, semantics, integrity or the
-remote files, the format, stray files, reports and lineage, governance, the signature), then its
-references to other versions, and what the cache keeps of the result."""
+"""One version's validation: every stage in order (layout, manifest, semantics, license,
+integrity or the remote files, the format, stray files, reports and lineage, governance, the
+signature), then its references to other versions, and what the cache keeps of the result."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from registry.load.reports import load_reports
 from registry.validate.context import KNOWN_DIRS, KNOWN_FILES, RunContext
 from registry.validate.format import check_format
 from registry.validate.integrity import check_integrity
+from registry.validate.license import check_licenses
 from registry.validate.lineage import check_lineage
 from registry.validate.remote import check_remote
 from registry.validate.result import VersionResult
@@ -57,7 +58,7 @@ def validate_version(version: VersionDir, run: RunContext) -> VersionResult:
     manifest, findings = load_manifest(version.manifest, display, max_bytes)
     if manifest is None:
         return VersionResult(version, None, None, tuple(findings))
-    findings = check_semantics(manifest, version, display)
+    findings = check_semantics(manifest, version, display) + check_licenses(manifest, display)
     digests: dict[str, ChunkedDigest] = {}
     if manifest.artifact.url is not None and manifest.artifact.path is None:
         artifact, externals, found = check_remote(manifest, display, run.remote_files())

@@ -15,6 +15,7 @@ from registry import __version__
 from registry.build import paths
 from registry.build.catalog import Catalog, PublishedVersion
 from registry.build.evidence import rmf_evidence, rmf_supported
+from registry.governance.licenses import dataset_conflicts
 from registry.governance.policy import Verdict, VersionStatus
 from registry.load.manifest import Manifest
 from registry.load.manifest_fields import (
@@ -219,7 +220,9 @@ def collect(catalog: Catalog, version: PublishedVersion) -> SbomFacts:
         compatibility=tuple(sorted(manifest.compatibility_matrix.items())),
         parameter_count=info.parameter_count if info else None,
         card=card,
-        license_conflicts=(),
+        license_conflicts=tuple(
+            conflict.message for conflict in dataset_conflicts(manifest.license, datasets)
+        ),
         record_statements=tuple(_record_statements(manifest)),
         base_model=base,
         base_model_url=(
