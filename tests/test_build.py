@@ -200,10 +200,10 @@ def test_openapi_is_valid_and_describes_every_json_file(site: Path) -> None:
         errors = list(matching[0].iter_errors(json.loads(path.read_text())))
         assert errors == [], (relative, [e.message for e in errors][:3])
         checked += 1
-    # index, 3 models, 4 records with 3 SBOMs and chunks.json each, events.json with one page,
-    # head.json, stats.json, lineage.json and the published schemas
+    # index, search, 3 models, 4 records with 3 SBOMs and chunks.json each, events.json with
+    # one page, head.json, stats.json, lineage.json and the published schemas
     schemas = len(list((site / "v1/schema").rglob("*.json")))
-    assert checked == 1 + 3 + 4 * 5 + 2 + 1 + 1 + 1 + schemas
+    assert checked == 1 + 1 + 3 + 4 * 5 + 2 + 1 + 1 + 1 + schemas
 
 
 # The build's duration, in the monitoring files, is the one figure taken from the clock.
@@ -376,3 +376,51 @@ def test_broken_docs_config_fails_before_publishing(tmp_path: Path) -> None:
     code, _, _ = run("build", "--root", tmp_path, "--out", out)
     assert code != 0
     assert tree_digest(out) == before
+
+
+def test_search_index_is_compact_and_lists_every_model(site: Path) -> None:
+    search = json.loads((site / "v1/search.json").read_text())
+    assert [m["name"] for m in search["models"]] == ["iris-mlp", "keyword-dense", "tiny-convnet"]
+    assert search["count"] == 3
+    assert max(len(json.dumps(m)) for m in search["models"]) < 600  # a few hundred bytes
+    iris = search["models"][0]
+    assert iris["versions"] == ["1.0.0", "1.1.0"]
+    assert iris["flags"] == ["drift"]  # 1.0.0's flag, although 1.1.0 is the latest
+    page = (site / "index.html").read_text()
+    assert 'data-index="v1/search.json"' in page
+
+
+def test_a_models_index_links_its_events_instead_of_copying_them(site: Path) -> None:
+    model = json.loads((site / "v1/models/iris-mlp/index.json").read_text())
+    assert model["events"] and all("payload" not in e for e in model["events"])
+    first = model["events"][0]
+    page = json.loads((site / "v1/models/iris-mlp" / first["page"]).resolve().read_text())
+    assert next(e for e in page["events"] if e["seq"] == first["seq"])["hash"] == first["hash"]
+
+
+def test_the_registry_index_is_paginated_past_its_page_size(tmp_path: Path) -> None:
+    root = tmp_path / "registry"
+    shutil.copytree(PROJECT / "models", root / "models")
+    (root / "registry.yaml").write_text("name: paged\nindex_page_size: 2\n")
+    commit_all(root, "three models", "2026-01-01T00:00:00+00:00")  # after the example's review
+    code, out, err = run("build", "--root", root, "--out", tmp_path / "site")
+    assert code == 0, out + err
+    v1 = tmp_path / "site/v1"
+    index = json.loads((v1 / "index.json").read_text())
+    assert [m["name"] for m in index["models"]] == ["iris-mlp", "keyword-dense"]
+    assert index["count"]["models"] == 3
+    assert index["pages"] == {
+        "count": 2,
+        "page_size": 2,
+        "first": "index/1.json",
+        "previous": None,
+        "next": "index/2.json",
+    }
+    last = json.loads((v1 / "index/2.json").read_text())
+    assert [m["name"] for m in last["models"]] == ["tiny-convnet"]
+    assert (last["page"], last["pages"], last["total"]) == (2, 2, 3)
+    assert last["links"]["previous"] == "1.json" and last["links"]["next"] is None
+    assert json.loads((v1 / "index/1.json").read_text())["models"] == [
+        {**m, "url": m["url"].replace("models/", "../models/", 1), "html": "../" + m["html"]}
+        for m in index["models"]
+    ]

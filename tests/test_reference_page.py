@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
-from registry.build.site.docs import manifest_reference, reference_page
+from registry.build.site.reference import manifest_reference, reference_page
 from registry.infra.schemafiles import schema_dir
 from registry.versions import LATEST_SCHEMA_VERSION
 

@@ -81,11 +81,13 @@ def _checkouts() -> tuple[str, str]:
 
 
 def _bash(script: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """A step's `run` as GitHub runs it (bash -e), in `cwd`."""
+    """A step's `run` as GitHub runs it (bash -e), in `cwd`, with the `python` the workflow's
+    earlier steps installed modelreg into first on PATH (here: the test's own)."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     return subprocess.run(
         ["bash", "-e", "-c", script],
         cwd=cwd,
-        env={**os.environ, **env},
+        env={**os.environ, "PATH": path, **env},
         capture_output=True,
         text=True,
         check=False,
@@ -281,6 +283,39 @@ def test_publish_workflow_deploys_to_pages_with_the_previous_log() -> None:
     deploy = workflow["jobs"]["deploy"]
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert str(deploy["steps"][0]["uses"]).startswith("actions/deploy-pages@")
+
+
+def test_publish_workflow_uploads_to_an_s3_store_with_oidc_first(tmp_path: Path) -> None:
+    """The optional store job: skipped without an S3 store; with one, it assumes a role through
+    GitHub's OIDC (the only job besides Pages' deploy with id-token), uploads, and the site is
+    deployed only after it."""
+    jobs = _workflow("publish.yml")["jobs"]
+    store = jobs["store"]
+    assert store["permissions"] == {"contents": "read", "id-token": "write"}
+    assert "id-token" not in jobs["build"]["permissions"]
+    assert store["if"] == "needs.build.outputs.s3 == 'true'"
+    assume = next(s for s in store["steps"] if "configure-aws-credentials" in str(s.get("uses")))
+    assert str(assume["uses"]).startswith("aws-actions/configure-aws-credentials@")
+    assert "role-to-assume" in assume["with"] and "aws-access-key-id" not in assume["with"]
+    assert "modelreg --log-format json publish" in str(store["steps"][-1]["run"])
+    assert jobs["deploy"]["needs"] == ["build", "store"]
+    assert "needs.store.result == 'skipped'" in jobs["deploy"]["if"]
+    which = next(s for s in jobs["build"]["steps"] if s.get("id") == "store")
+    outputs = {}
+    for config, expected in [
+        ("name: plain\n", {"s3": "false", "region": "us-east-1"}),
+        (
+            "name: stored\nartifacts:\n  store: {kind: s3, bucket: models, region: eu-west-1, "
+            "public_base_url: 'https://cdn.example.org'}\n",
+            {"s3": "true", "region": "eu-west-1"},
+        ),
+    ]:
+        (tmp_path / "registry.yaml").write_text(config)
+        (tmp_path / "out").write_text("")
+        done = _bash(str(which["run"]), tmp_path, GITHUB_OUTPUT=str(tmp_path / "out"))
+        assert done.returncode == 0, done.stderr
+        outputs = dict(line.split("=", 1) for line in (tmp_path / "out").read_text().split())
+        assert outputs == expected
 
 
 def test_pre_commit_hook() -> None:

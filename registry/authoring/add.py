@@ -6,6 +6,7 @@ import dataclasses
 import re
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from registry.authoring.scaffold import NewVersion, render, todos
 from registry.errors import FormatError, ModelregError, UsageError
@@ -16,6 +17,9 @@ from registry.load.layout import VersionDir
 from registry.load.manifest import FileRef
 from registry.sandbox import Inspector
 from registry.versions import MANIFEST_NAME, is_semver
+
+if TYPE_CHECKING:
+    from registry.authoring.modelcard import CardImport
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$"
 
@@ -32,6 +36,9 @@ class AddRequest:
     intended_use: str | None = None
     publisher: str | None = None
     publisher_email: str | None = None
+    # A Hugging Face model card read by registry.authoring.modelcard: what it maps fills the
+    # fields the values above leave empty, and the optional fields it covers.
+    card: CardImport | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +84,7 @@ def add_version(root: Path, source: Path, request: AddRequest) -> Added:
         raise ModelregError(f"{source}: {exc.code}: {exc.message}") from exc
     digest = hash_file(source)
     externals = tuple(FileRef(name, *_digest(source.parent / name)) for name in info.external_files)
+    card = request.card
     new = NewVersion(
         name=request.name,
         version=request.version,
@@ -84,11 +92,12 @@ def add_version(root: Path, source: Path, request: AddRequest) -> Added:
         artifact=FileRef(source.name, digest.sha256, digest.size),
         url=request.url,
         external_data=externals,
-        license=request.license,
+        license=request.license or (card.license if card else None),
         risk_tier=request.risk_tier,
-        intended_use=request.intended_use,
+        intended_use=request.intended_use or (card.intended_use if card else None),
         publisher=request.publisher,
         publisher_email=request.publisher_email,
+        optional=card.optional_fields() if card else {},
     )
     text = render(new)
     version.path.mkdir(parents=True)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from registry.formats.base import ModelInfo
 from registry.load.manifest import FileRef
@@ -41,6 +42,8 @@ class NewVersion:
     intended_use: str | None = None
     publisher: str | None = None
     publisher_email: str | None = None
+    # Optional fields written after the required ones, as manifest data (from a model card).
+    optional: Mapping[str, Any] = field(default_factory=dict)
 
 
 def guess_framework(producer: str) -> tuple[str | None, str | None]:
@@ -86,6 +89,81 @@ def _tensors(key: str, specs: tuple[TensorSpec, ...], unnamed: bool) -> Iterator
         yield f"    shape: {_shape(spec)}{note}"
 
 
+def _scalar(value: object) -> str:
+    """A scalar every YAML tool reads alike: JSON, with floats as 1.0e-05 (YAML 1.1 reads
+    `1e-05` as a string)."""
+    if isinstance(value, float):
+        mantissa, exponent, power = repr(value).partition("e")
+        if exponent and "." not in mantissa:
+            return f"{mantissa}.0e{'' if power[0] in '+-' else '+'}{power}"
+    return _q(value)
+
+
+def _literal(text: str) -> bool:
+    """Whether `text` can be a literal block (`|`), which keeps Markdown readable: several
+    lines, nothing YAML would fold, strip or refuse (control characters, trailing blanks,
+    leading indentation, more than one final newline)."""
+    body = text[:-1] if text.endswith("\n") else text
+    return (
+        "\n" in body
+        and not body.endswith("\n")
+        and not body[:1].isspace()
+        and all(line == line.rstrip() for line in body.split("\n"))
+        and not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]", body)
+    )
+
+
+def _flow(value: Any) -> str:
+    if isinstance(value, Mapping | list | tuple):
+        return "{}" if isinstance(value, Mapping) else "[]"  # only empty ones are written so
+    return _scalar(value)
+
+
+def _text(head: str, value: str, pad: str) -> Iterator[str]:
+    """`head` (`key:` or `-`) and a multi-line string as a literal block."""
+    chomp = "" if value.endswith("\n") else "-"  # keep the one final newline, or none
+    yield f"{head} |{chomp}"
+    yield from (f"{pad}  {line}" if line else "" for line in value.rstrip("\n").split("\n"))
+
+
+def _block(key: str, value: Any, indent: int = 0) -> Iterator[str]:
+    """`key: value` in block style: nested fields indented, each scalar as _scalar writes it,
+    multi-line text as a literal block."""
+    pad = " " * indent
+    if isinstance(value, Mapping) and value:
+        yield f"{pad}{key}:"
+        for name, item in value.items():
+            yield from _block(str(name), item, indent + 2)
+    elif isinstance(value, list | tuple) and value:
+        yield f"{pad}{key}:"
+        for item in value:
+            yield from _item(item, indent + 2)
+    elif isinstance(value, str) and _literal(value):
+        yield from _text(f"{pad}{key}:", value, pad)
+    else:
+        yield f"{pad}{key}: {_flow(value)}"
+
+
+def _item(value: Any, indent: int) -> Iterator[str]:
+    """One item of a block sequence."""
+    pad = " " * indent
+    if isinstance(value, Mapping) and value:
+        lines = [line for key, item in value.items() for line in _block(str(key), item, indent + 2)]
+        yield f"{pad}- {lines[0][indent + 2 :]}"
+        yield from lines[1:]
+    elif isinstance(value, str) and _literal(value):
+        yield from _text(f"{pad}-", value, pad)
+    else:
+        yield f"{pad}- {_flow(value)}"
+
+
+def _intended_use(text: str | None) -> Iterator[str]:
+    if text:
+        yield from _block("intended_use", text)
+    else:
+        yield f"intended_use: {_todo(None, 'what the model is for, and not for (20+ characters)')}"
+
+
 def _todo(value: str | None, comment: str) -> str:
     return _q(value) if value else f'""  # TODO: {comment}'
 
@@ -122,14 +200,15 @@ def render(new: NewVersion) -> str:
     lines += list(_tensors("output_schema", new.info.outputs, "output_names" in new.info.unstated))
     lines += [
         f"license: {_todo(new.license, 'an SPDX license expression, e.g. Apache-2.0')}",
-        "intended_use: "
-        + _todo(new.intended_use, "what the model is for, and not for (20+ characters)"),
+        *_intended_use(new.intended_use),
         "publisher:",
         f"  name: {_todo(new.publisher, 'who publishes this version')}",
     ]
     if new.publisher_email:
         lines.append(f"  email: {_q(new.publisher_email)}")
     lines.append(f"risk_tier: {_todo(new.risk_tier, 'tier-1, tier-2 or tier-3 (registry.yaml)')}")
+    for key, value in new.optional.items():
+        lines += _block(key, value)
     if new.info.quantization:
         lines.append(
             f"# The file is quantized ({new.info.quantization}); a quantization_profile "

@@ -9,6 +9,7 @@ HOME_PAGE = "index.html"
 TIMELINE_PAGE = "timeline.html"
 LINEAGE_PAGE = "lineage.html"
 LINEAGE_JSON = "v1/lineage.json"
+SEARCH_JSON = "v1/search.json"
 FEED = "feed.xml"
 EVENTS_JSON = "v1/events.json"
 LOG_HEAD = "v1/log/head.json"
@@ -20,6 +21,7 @@ ARTIFACTS = "artifacts/sha256"
 HEADERS = "_headers"
 STATIC = "static"
 SBOM_FILES = {"spdx": "sbom.spdx.json", "spdx3": "sbom.spdx3.json", "cdx": "sbom.cdx.json"}
+MODEL_CARD = "README.md"
 
 
 def events_page(number: int) -> str:
@@ -29,6 +31,11 @@ def events_page(number: int) -> str:
 def trust_root(number: int) -> str:
     """The registry's `number`th trust root (from 1), as published for consumers."""
     return f"v1/trust-roots/{number}.pem"
+
+
+def index_page(number: int) -> str:
+    """Page `number` of the models, once v1/index.json is paginated (index_page_size)."""
+    return f"v1/index/{number}.json"
 
 
 def model_json(name: str) -> str:
@@ -45,6 +52,11 @@ def chunks(name: str, version: str) -> str:
 
 def sbom(name: str, version: str, kind: str) -> str:
     return f"v1/models/{name}/{version}/{SBOM_FILES[kind]}"
+
+
+def model_card(name: str, version: str) -> str:
+    """The version's Hugging Face model card (registry.build.hfcard): Markdown, a download."""
+    return f"v1/models/{name}/{version}/{MODEL_CARD}"
 
 
 def model_page(name: str) -> str:

@@ -23,6 +23,7 @@ from registry.cli import fetch as fetch_verb
 from registry.cli import hash as hash_verb
 from registry.cli import inspect as inspect_verb
 from registry.cli import migrate as migrate_verb
+from registry.cli import publish as publish_verb
 from registry.cli import serve as serve_verb
 from registry.cli import sign as sign_verb
 from registry.cli import validate as validate_verb
@@ -36,6 +37,7 @@ VERBS: dict[str, ModuleType] = {
     "validate": validate_verb,
     "add": add_verb,
     "build": build_verb,
+    "publish": publish_verb,
     "events": events_verb,
     "fetch": fetch_verb,
     "verify-log": verify_log_verb,

@@ -22,6 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--publisher", help="who publishes this version")
     parser.add_argument("--publisher-email")
     parser.add_argument("--url", help="https URL of the artifact, recorded instead of copying FILE")
+    parser.add_argument(
+        "--model-card",
+        type=Path,
+        metavar="README.md",
+        help="a Hugging Face model card to fill the manifest from (license, datasets, metrics, "
+        "uses, limitations, training); what it says that no field holds is listed",
+    )
     add_root_argument(parser)
 
 
@@ -46,21 +53,33 @@ def run(args: argparse.Namespace) -> int:
         "intended_use": args.intended_use,
         "publisher": args.publisher,
     }
+    root = resolve_root(args)
+    card = None
+    if args.model_card is not None:
+        from registry.authoring.modelcard import read_card
+
+        card = read_card(args.model_card, root)
+        values["license"] = values["license"] or card.license
+        values["intended_use"] = values["intended_use"] or card.intended_use
     if sys.stdin.isatty():
         values["license"] = _ask("License (SPDX expression)", values["license"])
         values["risk_tier"] = _ask("Risk tier", values["risk_tier"], TIERS)
         values["intended_use"] = _ask("Intended use", values["intended_use"])
         values["publisher"] = _ask("Publisher", values["publisher"])
-    root = resolve_root(args)
     request = AddRequest(
         name=args.name,
         version=args.version,
         url=args.url,
         publisher_email=args.publisher_email,
+        card=card,
         **values,
     )
     added = add_version(root, args.file, request)
     print(f"wrote {added.manifest.relative_to(root)}")
+    if card is not None and card.unmapped:
+        print(f"not mapped from {args.model_card}:")
+        for line in card.unmapped:
+            print(f"  {line}")
     if added.todos:
         print(f"fill these, then run `modelreg validate {added.folder.relative_to(root)}`:")
         for line in added.todos:

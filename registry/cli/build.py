@@ -34,6 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="build from a shallow clone, publishing the event log marked partial",
     )
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="first upload the model files the store lacks (artifacts.store: s3), as "
+        "`modelreg publish` does",
+    )
     add_run_arguments(parser)
     add_root_argument(parser)
 
@@ -51,7 +57,12 @@ def run(args: argparse.Namespace) -> int:
         args.previous_log,
         args.allow_shallow,
         run_options(args),
+        args.publish,
     )
+    if result.published is not None:
+        from registry.cli.publish import describe
+
+        print(describe(result.published))
     for excluded in result.excluded:
         print(f"left out (validation errors): {excluded}")
     print(

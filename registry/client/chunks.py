@@ -13,7 +13,9 @@ import fcntl
 import hashlib
 import http.client
 import re
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -67,8 +69,9 @@ class ChunkPlan:
 Opener = Callable[[str, int, "int | None"], tuple[Any, int]]
 
 
-def _verified_prefix(partial: Path, plan: ChunkPlan) -> int:
-    """How many chunks at the start of `partial` are intact; the file is cut after them."""
+def _verified_prefix(partial: Path, plan: ChunkPlan, whole: Any) -> int:
+    """How many chunks at the start of `partial` are intact (fed to `whole`, the file's
+    SHA-256); the file is cut after them."""
     if not partial.is_file():
         return 0
     good = 0
@@ -78,6 +81,7 @@ def _verified_prefix(partial: Path, plan: ChunkPlan) -> int:
             data = handle.read(length)
             if len(data) != length or hashlib.sha256(data).hexdigest() != plan.chunks[index]:
                 break
+            whole.update(data)
             good += 1
         handle.truncate(plan.span(good)[0] if good < len(plan.chunks) else plan.size)
     return good
@@ -114,14 +118,15 @@ def _alone(partial: Path) -> Iterator[None]:
 def _complete(
     url: str, partial: Path, plan: ChunkPlan, progress: Progress | None, opener: Opener
 ) -> int:
-    first = _verified_prefix(partial, plan)
+    whole = hashlib.sha256()  # of the kept chunks, then of each verified chunk as it is written
+    first = _verified_prefix(partial, plan, whole)
     if progress is not None:
         progress(plan.span(first)[0] if first < len(plan.chunks) else plan.size)
     refetched = 0
     try:
-        with partial.open("ab") as out:
+        with partial.open("ab") as out, _Sink(out, whole) as sink:
             if first < len(plan.chunks):
-                refetched = _stream(url, out, plan, first, progress, opener)
+                refetched = _stream(url, sink, plan, first, progress, opener)
     except CorruptChunk:
         partial.unlink()  # an interruption keeps the verified chunks; a corrupt server does not
         raise
@@ -129,10 +134,6 @@ def _complete(
         if partial.stat().st_size == 0:
             partial.unlink()  # nothing to resume from
         raise
-    whole = hashlib.sha256()
-    with partial.open("rb") as handle:
-        while data := handle.read(READ_SIZE):
-            whole.update(data)
     if whole.hexdigest() != plan.sha256:
         partial.unlink()
         raise ChunkError(
@@ -140,6 +141,38 @@ def _complete(
             f"{plan.sha256}: the registry's chunks.json and record disagree; nothing was kept"
         )
     return refetched
+
+
+class _Sink:
+    """Writes verified chunks (and feeds the file's SHA-256) on a second thread, so that the
+    disk and the whole-file digest keep pace with the network instead of taking turns with it
+    (file writes and hashlib release the GIL). At most two chunks wait; leaving the block
+    waits for every write, so the partial file holds whatever was verified."""
+
+    def __init__(self, out: BinaryIO, whole: Any) -> None:
+        self.out, self.whole = out, whole
+        self.pool = ThreadPoolExecutor(1)
+        self.pending: deque[Future[None]] = deque()
+
+    def __enter__(self) -> _Sink:
+        return self
+
+    def write(self, data: bytes) -> None:
+        while len(self.pending) >= 2:
+            self.pending.popleft().result()
+        self.pending.append(self.pool.submit(self._keep, data))
+
+    def _keep(self, data: bytes) -> None:
+        self.out.write(data)
+        self.out.flush()  # a cut run keeps what was verified
+        self.whole.update(data)
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            while self.pending:
+                self.pending.popleft().result()
+        finally:
+            self.pool.shutdown()
 
 
 def _receive(stream: BinaryIO, length: int, url: str, where: str) -> bytes:
@@ -163,7 +196,7 @@ def _skip(stream: BinaryIO, count: int, url: str) -> None:
 
 
 def _stream(
-    url: str, out: BinaryIO, plan: ChunkPlan, first: int, progress: Progress | None, opener: Opener
+    url: str, out: _Sink, plan: ChunkPlan, first: int, progress: Progress | None, opener: Opener
 ) -> int:
     start = plan.span(first)[0]
     stream, offset = opener(url, start, None)
@@ -178,7 +211,6 @@ def _stream(
                 data = _refetch(url, plan, index, opener)
                 refetched += 1
             out.write(data)
-            out.flush()
             if progress is not None:
                 progress(length)
     return refetched

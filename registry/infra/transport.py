@@ -1,8 +1,9 @@
 """How a consumer reads a published registry: the server may be hostile.
 
 Only two kinds of place are read: a registry given as a folder (or file:// URL) is read from
-inside that folder only; a registry given as an http(s) URL is read from its own origin and from
-the artifact hosts its `v1/index.json` declares (https only), redirects included. No other
+inside that folder; a registry given as an http(s) URL is read from its own origin; either reads
+model files from the artifact hosts its `v1/index.json` declares (https only: an S3 store, a
+CDN), redirects included. No other
 scheme, host or path is ever opened, whatever a document says. Every read has a connect and idle
 timeout and a minimum rate (a server trickling a byte every 30 s is cut off), every document a
 size limit, and every JSON document is checked against its published schema before anything in
@@ -139,22 +140,24 @@ class Transport:
         parsed = urllib.parse.urlparse(url)
         if parsed.username or parsed.password:
             raise FetchError(f"{url} carries credentials; refusing to send them anywhere")
+        netloc, host = parsed.netloc.lower(), (parsed.hostname or "").lower()
+        declared_host = parsed.scheme == "https" and (
+            netloc in self.hosts or (host in self.hosts and not parsed.port)
+        )
+        declared = ", ".join(sorted(self.hosts)) or "none"
         if self.local is not None:
             local_file = parsed.scheme == "file" and parsed.netloc in ("", "localhost")
             if local_file and _local_path(url).resolve().is_relative_to(self.local):
                 return url
+            if declared_host:  # an artifact store (artifacts.store: s3) the index declares
+                return url
             raise FetchError(
                 f"{url}: a registry read from the folder {self.local} may only name files inside "
-                "it; refusing to follow"
+                f"it, or https artifact hosts its v1/index.json declares ({declared}); refusing "
+                "to follow"
             )
-        netloc, host = parsed.netloc.lower(), (parsed.hostname or "").lower()
-        if (parsed.scheme, netloc) == self.origin:
+        if (parsed.scheme, netloc) == self.origin or declared_host:
             return url
-        if parsed.scheme == "https" and (
-            netloc in self.hosts or (host in self.hosts and not parsed.port)
-        ):
-            return url
-        declared = ", ".join(sorted(self.hosts)) or "none"
         if self.origin is None:
             raise FetchError(
                 f"{url}: another host than those allowed ({declared}), or not https; refusing "
@@ -169,7 +172,7 @@ class Transport:
         """A stream of `url` from byte `start` (to `end`, inclusive) and the offset it really
         starts at: 0 when an HTTP server ignores the range."""
         self.check(url)
-        if self.local is not None:
+        if urllib.parse.urlparse(url).scheme == "file":  # only inside a local registry (check)
             try:
                 handle: BinaryIO = _local_path(url).open("rb")
             except OSError as exc:

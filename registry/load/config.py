@@ -12,6 +12,7 @@ from registry.findings import Finding
 from registry.governance.policy_config import GovernancePolicy, governance_from
 from registry.load.layout import CONFIG_NAME
 from registry.load.schemas import validate_against
+from registry.load.storeconfig import S3Store, refuse_credentials, store_from
 from registry.load.yamlsafe import DEFAULT_MAX_BYTES, load_yaml_file
 from registry.sandbox.limits import SandboxLimits
 
@@ -20,9 +21,18 @@ MAX_PEM = 1 << 20  # a few CA certificates
 
 
 @dataclass(frozen=True)
+class SiteBudget:
+    """limits.site: what a site serving its own model files may hold (GitHub Pages' limits)."""
+
+    max_mb: int = 1024
+    max_file_mb: int = 100
+
+
+@dataclass(frozen=True)
 class Limits:
     yaml_max_bytes: int = DEFAULT_MAX_BYTES
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
+    site: SiteBudget = field(default_factory=SiteBudget)
 
 
 @dataclass(frozen=True)
@@ -34,12 +44,16 @@ class RegistryConfig:
     # Copy artifacts into the site (artifacts/<name>/<version>/...) so it serves them itself.
     publish_artifacts: bool = True
     events_page_size: int = 1000
+    # Models per page of v1/index.json (and v1/index/<n>.json past the first page).
+    index_page_size: int = 1000
     # Hosts (host or host:port) that artifact URLs may name: validation downloads from them.
     allowed_hosts: tuple[str, ...] = ()
     # New model names the maintainers accept although they read almost like an existing one.
     similar_names_allowed: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     governance: GovernancePolicy = field(default_factory=GovernancePolicy)
+    # artifacts.store: None copies model files into the site; an S3 store holds them instead.
+    store: S3Store | None = None
 
 
 def _describe(findings: list[Finding]) -> str:
@@ -50,6 +64,7 @@ def _limits(data: dict[str, Any]) -> Limits:
     return Limits(
         yaml_max_bytes=data.get("yaml_max_bytes", DEFAULT_MAX_BYTES),
         sandbox=SandboxLimits(**data.get("sandbox", {})),
+        site=SiteBudget(**data.get("site", {})),
     )
 
 
@@ -125,6 +140,8 @@ def load_config(root: Path) -> RegistryConfig:
         return RegistryConfig()
     loaded, findings = load_yaml_file(path, CONFIG_NAME)
     if loaded is not None:
+        if isinstance(loaded.data, dict):
+            refuse_credentials(loaded.data.get("artifacts"))
         findings = validate_against("registry.json", loaded, CONFIG_NAME)
     if loaded is None or findings:
         raise ConfigError(f"{CONFIG_NAME} is invalid; fix it:\n{_describe(findings)}")
@@ -133,17 +150,23 @@ def load_config(root: Path) -> RegistryConfig:
     check_artifact_template(data.get("artifact_url_template", defaults.artifact_url_template))
     governance = governance_from(data.get("governance", {}))
     check_trust_roots(root, governance)
+    store = store_from(data.get("artifacts", {}), data)
     return RegistryConfig(
         name=data["name"],
         description=data.get("description", ""),
         base_url=data.get("base_url", defaults.base_url),
-        artifact_url_template=data.get("artifact_url_template", defaults.artifact_url_template),
-        publish_artifacts=data.get("publish_artifacts", defaults.publish_artifacts),
+        artifact_url_template=store.url_template
+        if store
+        else data.get("artifact_url_template", defaults.artifact_url_template),
+        publish_artifacts=store is None
+        and data.get("publish_artifacts", defaults.publish_artifacts),
         events_page_size=data.get("events_page_size", defaults.events_page_size),
+        index_page_size=data.get("index_page_size", defaults.index_page_size),
         allowed_hosts=tuple(
             host.lower() for host in data.get("artifacts", {}).get("allowed_hosts", [])
         ),
         similar_names_allowed=tuple(data.get("similar_names_allowed", [])),
         governance=governance,
         limits=_limits(data.get("limits", {})),
+        store=store,
     )

@@ -22,6 +22,11 @@ _PATTERN_HINTS = {
     "dtype": "a dtype of the vocabulary (float32, int64, ...; see the manifest reference)",
     "calibration_dataset_hash": "`sha256:` followed by 64 lowercase hexadecimal digits",
     "commit": "a Git commit hash (7 to 64 hexadecimal digits)",
+    "public_base_url": "an https:// URL (scheme, host, optional port and path; no query)",
+    "endpoint_url": "an http(s):// URL of a host and optional port, without a path",
+    "bucket": "a bucket name: 3 to 222 lowercase letters, digits, `.`, `_` or `-`",
+    "prefix": "a key prefix such as `models` or `registry/v1` (no leading or trailing `/`, "
+    "no `.` or `..` segment)",
 }
 
 

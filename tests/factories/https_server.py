@@ -21,7 +21,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from tests.pki import NOW, Authority, root_authority
 
 
-def _server_certificate(authority: Authority) -> Authority:
+def server_certificate(authority: Authority) -> Authority:
     key = ec.generate_private_key(ec.SECP256R1())
     certificate = (
         x509.CertificateBuilder()
@@ -89,7 +89,7 @@ def _handler(served: Served) -> type[http.server.BaseHTTPRequestHandler]:
 def https_server(folder: Path) -> Iterator[Served]:
     folder.mkdir(parents=True, exist_ok=True)
     authority = root_authority("modelreg test https root")
-    leaf = _server_certificate(authority)
+    leaf = server_certificate(authority)
     certificate = leaf.write_certificate(folder / "server.pem")
     key = leaf.write_key(folder / "server.key")
     served = Served(0, authority.write_certificate(folder / "ca.pem"))

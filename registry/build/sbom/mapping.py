@@ -50,8 +50,13 @@ class Row:
         return {"spdx2": self.spdx2, "spdx3": self.spdx3, "cyclonedx": self.cyclonedx}
 
 
+def _nowhere(field: str, reason: str) -> Row:
+    """A field none of the three standards can hold, for the same reason."""
+    return Row(field, reason, reason, reason)
+
+
 MANIFEST_ROWS = (
-    Row("schema_version", _MANIFEST_FILE, _MANIFEST_FILE, _MANIFEST_FILE),
+    _nowhere("schema_version", _MANIFEST_FILE),
     Row("model_name", f"{_S2}.name", f"{_S3}.name", f"{_CDX}.name"),
     Row("version", f"{_S2}.versionInfo", f"{_S3}.software_packageVersion", f"{_CDX}.version"),
     Row(
@@ -85,9 +90,9 @@ MANIFEST_ROWS = (
         f"{_CDX}.externalReferences[type=distribution].url",
     ),
     Row("artifact.sha256", f"{_S2}.checksums", f"{_S3}.verifiedUsing", f"{_CDX}.hashes"),
-    Row("artifact.size", _NO_SIZE, _NO_SIZE, _NO_SIZE),
+    _nowhere("artifact.size", _NO_SIZE),
     *(
-        Row(f"artifact.external_data[].{key}", _MAIN_FILE, _MAIN_FILE, _MAIN_FILE)
+        _nowhere(f"artifact.external_data[].{key}", _MAIN_FILE)
         for key in ("path", "sha256", "size", "url")
     ),
     *(
@@ -111,7 +116,7 @@ MANIFEST_ROWS = (
         f"{_CDX}.supplier.contact",
     ),
     Row("publisher.url", _S2_NOTE, _S3_NOTE, f"{_CDX}.supplier.url"),
-    Row("publisher.identity", _IDENTITY, _IDENTITY, _IDENTITY),
+    _nowhere("publisher.identity", _IDENTITY),
     Row("authors[].name", _S2_NOTE, "@graph[type=Person].name", f"{_CDX}.authors"),
     Row(
         "authors[].email",
@@ -300,10 +305,8 @@ RECORD_ROWS = (
         f"{_CDX}.externalReferences",
     ),
     Row("record:artifact.sha256", f"{_S2}.checksums", f"{_S3}.verifiedUsing", f"{_CDX}.hashes"),
-    Row(
+    _nowhere(
         "record:artifact.merkle_root",
-        _IN_RECORD.format(what="the registry's own chunked-transfer digest"),
-        _IN_RECORD.format(what="the registry's own chunked-transfer digest"),
         _IN_RECORD.format(what="the registry's own chunked-transfer digest"),
     ),
     Row("record:model_info.parameter_count", _S2_NOTE, _S3_NOTE, _CARD_PROPS),
@@ -316,10 +319,8 @@ RECORD_ROWS = (
         f"{_S3}.ai_typeOfModel (the architecture they reveal)",
         f"{_CARD}.modelParameters.architectureFamily (the architecture they reveal)",
     ),
-    Row(
+    _nowhere(
         "record:model_info (opsets, signatures, custom ops, quantization, ...)",
-        _IN_RECORD.format(what="format-specific detail of the file"),
-        _IN_RECORD.format(what="format-specific detail of the file"),
         _IN_RECORD.format(what="format-specific detail of the file"),
     ),
     Row("record:governance.decision", _S2_NOTE, _S3_NOTE, _CARD_PROPS),
@@ -330,7 +331,7 @@ RECORD_ROWS = (
         f"{_S3}.ai_metric + {_S3}.ai_metricDecisionThreshold",
         _CARD_PROPS,
     ),
-    Row("record:signature", _VERIFICATION, _VERIFICATION, _VERIFICATION),
+    _nowhere("record:signature", _VERIFICATION),
     Row(
         "record:history.published",
         f"{_S2}.releaseDate",
@@ -343,8 +344,8 @@ RECORD_ROWS = (
         "@graph[type=CreationInfo].created",
         "- CycloneDX has one document time; it states the release (metadata.timestamp)",
     ),
-    Row("record:history.events", _VERIFICATION, _VERIFICATION, _VERIFICATION),
-    Row("record:findings", _VERIFICATION, _VERIFICATION, _VERIFICATION),
+    _nowhere("record:history.events", _VERIFICATION),
+    _nowhere("record:findings", _VERIFICATION),
     Row(
         "record:links",
         "documentNamespace",

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from registry.build import paths
+from registry.build.budget import check_site_budget
 from registry.build.catalog import Catalog, build_catalog
+from registry.build.publish import publish_catalog, require_store
 from registry.build.site.atomic import remove_leftovers, staging
 from registry.build.site.docs import build_docs
 from registry.build.site.guard import check_output
@@ -29,6 +31,7 @@ from registry.infra.console import Progress
 from registry.infra.parallel import at_worker_exit, forked_map
 from registry.infra.runoptions import RunOptions
 from registry.load.config import load_config, normalized_base_url
+from registry.store.publish import PublishResult
 from registry.validate.result import ValidationReport
 from registry.validate.run import validate_registry
 
@@ -43,9 +46,10 @@ class BuildResult:
     versions: int
     excluded: tuple[str, ...]
     docs: bool
+    published: PublishResult | None = None  # --publish: what went to the S3 store
 
 
-def _admit(report: ValidationReport, allow_invalid: bool) -> None:
+def admit(report: ValidationReport, allow_invalid: bool) -> None:
     """Refuse a registry with errors; --allow-invalid lets versions with errors be left out, but
     never errors of the registry as a whole (links, submodules, rewritten history)."""
     failing = [r for r in report.results if not r.ok()]
@@ -136,21 +140,27 @@ def build_site(
     previous_log: str | None = None,
     allow_shallow: bool = False,
     options: RunOptions | None = None,
+    publish: bool = False,
 ) -> BuildResult:
     started = time.monotonic()
     options = options or RunOptions()
     config = load_config(root)
+    if publish:
+        require_store(config)
     if base_url is not None:
         config = dataclasses.replace(config, base_url=normalized_base_url(base_url))
     check_output(root, out)
     report = validate_registry(root, options=dataclasses.replace(options, shard=None))
-    _admit(report, allow_invalid)
+    admit(report, allow_invalid)
     cache = Cache(root, options.cache, cache_dir=options.cache_dir)
     try:
         log = registry_log(root, allow_shallow, cache)
         if previous_log is not None:
             check_extends(log.events, previous_log)
         catalog = build_catalog(root, config, report, log.events, log.partial)
+        check_site_budget(catalog)
+        # The store first: a site must never point at model files not yet in the store.
+        published = publish_catalog(catalog) if publish else None
         spare = spare_path(out)
         with one_build_at_a_time(cache) as alone:
             if alone:  # no other build's staging folder is there
@@ -172,4 +182,4 @@ def build_site(
     finally:
         cache.close()
     count = sum(len(m.versions) for m in catalog.models)
-    return BuildResult(out, count, catalog.excluded, has_docs)
+    return BuildResult(out, count, catalog.excluded, has_docs, published)

@@ -10,7 +10,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from registry.build import paths
+from registry.build import hfcard, paths
 from registry.build.catalog import Catalog, ModelEntry, PublishedVersion
 from registry.build.sbom import cyclonedx, spdx2, spdx3
 from registry.build.sbom.facts import collect
@@ -133,18 +133,15 @@ def _render_version(
                 lambda module=module: module.render(facts),  # type: ignore[misc]
             ),
         )
+    card = hfcard.render(version.manifest, catalog.config.base_url, catalog.config.name)
+    files.add(paths.model_card(name, number), out.stored(paths.model_card(name, number), card))
     art = version.manifest.artifact
     artifact_href = art.url
     if catalog.config.publish_artifacts and art.path:
         artifact_href = link(page, paths.artifact(art.sha256))
-    signature_href = None
-    if catalog.config.publish_artifacts and version.signature and version.signature.present:
-        for name in (SIGNATURE_FILE, CLAIMS_FILE):
-            if (version.manifest.folder / name).is_file():
-                content = (version.manifest.folder / name).read_bytes()
-                target = paths.artifact(hashlib.sha256(content).hexdigest())
-                files.add(target, out.stored(target, content))
-                signature_href = signature_href or link(page, target)
+    elif catalog.config.store is not None and art.path:
+        artifact_href = catalog.artifact_url(version, art.path, art.sha256)  # the S3 store's
+    signature_href = _signature_href(files, catalog, version, page)
     svg = lineage_svg(catalog, {version.id}, page, VERSION_PAGE_RADIUS)
     events = timeline(catalog, catalog.events_of(name, number))
     files.add(
@@ -173,6 +170,29 @@ def _render_version(
             ),
         ),
     )
+
+
+def _signature_href(
+    files: Bundle, catalog: Catalog, version: PublishedVersion, page: str
+) -> str | None:
+    """Where the page links model.sig: the site's own copy (written here with its claims), or
+    the S3 store's (artifacts.store), or nowhere."""
+    if not (version.signature and version.signature.present):
+        return None
+    href = None
+    for signed in (SIGNATURE_FILE, CLAIMS_FILE):
+        path = version.manifest.folder / signed
+        if not path.is_file():
+            continue
+        content = path.read_bytes()
+        sha256 = hashlib.sha256(content).hexdigest()
+        if catalog.config.publish_artifacts:
+            target = paths.artifact(sha256)
+            files.add(target, files.writer.stored(target, content))
+            href = href or link(page, target)
+        elif catalog.config.store is not None:
+            href = href or catalog.artifact_url(version, signed, sha256)
+    return href
 
 
 def _io_rows(version: PublishedVersion) -> list[dict[str, Any]]:

@@ -10,10 +10,10 @@ import posixpath
 import urllib.parse
 from typing import Any
 
-from registry import __version__
 from registry.build import paths
 from registry.build.catalog import Catalog, CommitRef, ModelEntry, PublishedVersion
 from registry.build.evidence import governance, rmf_evidence, signature
+from registry.eventlog.chain import Event
 from registry.infra.hashing import hash_file
 from registry.infra.merkle import CHUNK_SIZE, merkle_root
 from registry.load.manifest import DATASET_PREFIX
@@ -101,6 +101,18 @@ def _signed_file(
     return data
 
 
+def event_reference(event: Event, doc: str, page_size: int) -> dict[str, Any]:
+    """An event as a reference into the log's pages (seq and hash identify it)."""
+    return {
+        "seq": event.seq,
+        "type": event.type,
+        "timestamp": event.timestamp,
+        "commit": event.commit,
+        "hash": event.hash,
+        "page": link(doc, paths.events_page((event.seq - 1) // page_size + 1)),
+    }
+
+
 def version_record(catalog: Catalog, version: PublishedVersion) -> dict[str, Any]:
     doc = paths.version_json(version.name, version.version)
     page_size = catalog.config.events_page_size
@@ -124,14 +136,7 @@ def version_record(catalog: Catalog, version: PublishedVersion) -> dict[str, Any
             "updated": _commit(version.history.updated),
             # References, not copies: the events themselves are in the log's pages.
             "events": [
-                {
-                    "seq": e.seq,
-                    "type": e.type,
-                    "timestamp": e.timestamp,
-                    "commit": e.commit,
-                    "hash": e.hash,
-                    "page": link(doc, paths.events_page((e.seq - 1) // page_size + 1)),
-                }
+                event_reference(e, doc, page_size)
                 for e in catalog.events_of(version.name, version.version)
             ],
         },
@@ -144,6 +149,7 @@ def version_record(catalog: Catalog, version: PublishedVersion) -> dict[str, Any
             "sbom_spdx": link(doc, paths.sbom(version.name, version.version, "spdx")),
             "sbom_spdx3": link(doc, paths.sbom(version.name, version.version, "spdx3")),
             "sbom_cyclonedx": link(doc, paths.sbom(version.name, version.version, "cdx")),
+            "model_card": link(doc, paths.model_card(version.name, version.version)),
             "chunks": link(doc, paths.chunks(version.name, version.version))
             if version.chunks
             else None,
@@ -187,7 +193,7 @@ def _version_summary(version: PublishedVersion, doc: str) -> dict[str, Any]:
         "format": manifest.format,
         "license": manifest.license,
         "risk_tier": manifest.risk_tier,
-        "published_at": _time(version.history.published),
+        "published_at": time_of(version.history.published),
         "url": link(doc, paths.version_json(version.name, version.version)),
         "html": link(doc, paths.version_page(version.name, version.version)),
     }
@@ -198,7 +204,7 @@ def _version_summary(version: PublishedVersion, doc: str) -> dict[str, Any]:
     return summary
 
 
-def _time(commit: CommitRef | None) -> str | None:
+def time_of(commit: CommitRef | None) -> str | None:
     return commit.timestamp if commit is not None else None
 
 
@@ -210,73 +216,15 @@ def model_document(catalog: Catalog, model: ModelEntry) -> dict[str, Any]:
         "latest": model.latest.version,
         "status": model.status,
         "versions": [_version_summary(v, doc) for v in model.versions],
-        "events": [e.to_json() for e in catalog.events_of(model.name)],
+        # References: each event with its manifest is in the log's pages (v1/events/<n>.json).
+        "events": [
+            {"version": e.version, **event_reference(e, doc, catalog.config.events_page_size)}
+            for e in catalog.events_of(model.name)
+        ],
         "links": {
             "self": link(doc, doc),
             "registry": link(doc, paths.INDEX_JSON),
             "html": link(doc, paths.model_page(model.name)),
-        },
-    }
-
-
-def index_document(catalog: Catalog) -> dict[str, Any]:
-    doc = paths.INDEX_JSON
-    models = []
-    for model in catalog.models:
-        latest = model.latest
-        manifest = latest.manifest
-        models.append(
-            {
-                "name": model.name,
-                "latest": latest.version,
-                "versions": [v.version for v in model.versions],
-                "status": model.status,
-                "format": manifest.format,
-                "license": manifest.license,
-                "framework": manifest.framework_name,
-                "risk_tier": manifest.risk_tier,
-                "decision": latest.decision.decision if latest.decision else "allow",
-                "flags": list(latest.decision.flags) if latest.decision else [],
-                "signed": bool(latest.signature and latest.signature.verified),
-                "tags": list(manifest.tags),
-                "description": manifest.description,
-                "intended_use": manifest.intended_use,
-                "publisher": manifest.publisher.name,
-                "digest": f"sha256:{manifest.artifact.sha256}",
-                "updated_at": _time(latest.history.updated),
-                "url": link(doc, paths.model_json(model.name)),
-                "html": link(doc, paths.model_page(model.name)),
-            }
-        )
-    return {
-        "api_version": API_VERSION,
-        "registry": {
-            "name": catalog.config.name,
-            "description": catalog.config.description,
-            "base_url": catalog.config.base_url,
-            # The CAs whose certificates may sign models (governance.trust_roots), as PEM files.
-            "trust_roots": [
-                link(doc, paths.trust_root(number))
-                for number in range(1, len(catalog.config.governance.trust_roots) + 1)
-            ],
-            "artifact_hosts": artifact_hosts(catalog),
-        },
-        "generator": f"modelreg {__version__}",
-        "generated_at": catalog.generated_at,
-        "commit": catalog.commit.sha if catalog.commit else None,
-        "count": {
-            "models": len(catalog.models),
-            "versions": sum(len(m.versions) for m in catalog.models),
-        },
-        "models": models,
-        "links": {
-            "self": "index.json",
-            "openapi": "openapi.yaml",
-            "schemas": "schema/",
-            "events": link(doc, paths.EVENTS_JSON),
-            "log_head": link(doc, paths.LOG_HEAD),
-            "feed": link(doc, paths.FEED),
-            "lineage": link(doc, paths.LINEAGE_JSON),
         },
     }
 

@@ -13,8 +13,9 @@ from registry.build.catalog import Catalog
 from registry.build.site import eventpages
 from registry.build.site.headers import headers_file
 from registry.build.site.html import render_page
+from registry.build.site.indexes import index_document, index_page_document, search_document
 from registry.build.site.lineage_svg import render_svg
-from registry.build.site.records import index_document, lineage_document, link
+from registry.build.site.records import lineage_document, link
 from registry.build.site.writer import SiteWriter
 from registry.infra.schemafiles import schema_dir
 
@@ -34,6 +35,11 @@ def write_registry_pages(
     """Every registry-wide file; `stamped`: the page context with the commit and the time."""
     index = index_document(catalog)
     out.json(paths.INDEX_JSON, index)
+    pages = index["pages"]["count"]
+    for number in range(1, pages + 1) if pages > 1 else ():
+        out.json(paths.index_page(number), index_page_document(catalog, number, pages))
+    search = search_document(catalog)
+    out.json(paths.SEARCH_JSON, search)
     _write_events(out, catalog, stamped)
     _write_lineage(out, catalog, stamped)
     for number, name in enumerate(catalog.config.governance.trust_roots, start=1):
@@ -41,7 +47,10 @@ def write_registry_pages(
     _write_schemas(out)
     _write_static(out)
     out.text(paths.HEADERS, headers_file())
-    out.text(paths.HOME_PAGE, render_page("index.html", paths.HOME_PAGE, index=index, **stamped))
+    out.text(
+        paths.HOME_PAGE,
+        render_page("index.html", paths.HOME_PAGE, index=index, search=search, **stamped),
+    )
 
 
 def _write_lineage(out: SiteWriter, catalog: Catalog, context: dict[str, Any]) -> None:

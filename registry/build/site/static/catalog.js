@@ -1,6 +1,6 @@
 // The catalog's only script: search and filters on the home page, copy buttons everywhere.
-// Data comes from v1/index.json; from file:// (where fetch is refused) the same document,
-// embedded in the page, is used instead.
+// Data comes from v1/search.json (every model in a few hundred bytes); from file:// (where
+// fetch is refused) the same document, embedded in the page, is used instead.
 (function () {
   "use strict";
 
@@ -31,8 +31,8 @@
   }
 
   function haystack(model) {
-    return [model.name, model.description, model.intended_use, model.publisher, model.framework,
-      model.format, model.license].concat(model.tags).join(" ").toLowerCase();
+    return [model.name, model.intended_use, model.summary, model.publisher, model.framework,
+      model.format, model.license].concat(model.tags, model.versions).join(" ").toLowerCase();
   }
 
   function setup(index) {
