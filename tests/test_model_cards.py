@@ -452,3 +452,91 @@ def read_card_text(folder: Path, text: str) -> Any:
     path = folder / "README.md"
     path.write_text(text)
     return read_card(path, folder)
+
+
+# Found by attacking the card reader and writer (each failed before its fix).
+
+
+def test_an_alias_bomb_in_the_front_matter_is_refused(tmp_path: Path) -> None:
+    """The library's YAML loader keeps aliases; expanding them took 5 GB. The card's front
+    matter goes through the manifest's safe loader first."""
+    levels = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    card = tmp_path / "bomb.md"
+    card.write_text("---\nlicense: mit\n" + "\n".join(levels) + "\n---\n# Bomb\n")
+    root = tmp_path / "registry"
+    root.mkdir()
+    (root / "registry.yaml").write_text("name: cards\n")
+    code, _, err = add_with_card(root, card, "bomb", "1.0.0")
+    assert code == 1
+    assert "the card's front matter (line 3): anchor &a0: anchors and aliases" in err
+    assert not (root / "models").exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "# a" + " " * 1_000_000 + "x\n",
+        "## Training Hyperparameters\n\n- a" + " " * 1_000_000 + "x\n",
+        "## Environmental Impact\n\n- a" + " " * 1_000_000 + "x\n",
+        "## Training Hyperparameters\n\n- k: " + "`" * 500_000 + "\n",
+    ],
+    ids=["heading", "hyperparameter", "environment", "backticks"],
+)
+def test_long_lines_are_read_in_linear_time(tmp_path: Path, body: str) -> None:
+    """Each of these took quadratic time in a backtracking regex (a 100,000-blank line: more
+    than 20 s); at a million, that would be hours. In a subprocess with a deadline."""
+    path = tmp_path / "README.md"
+    path.write_text("---\nlicense: mit\n---\n" + body)
+    script = (
+        "import sys; from pathlib import Path; from registry.authoring.modelcard import read_card;"
+        "read_card(Path(sys.argv[1]), Path(sys.argv[2]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=PROJECT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_hyperparameter_names_from_a_card_are_quoted_in_the_manifest(tmp_path: Path) -> None:
+    card = tmp_path / "README.md"
+    card.write_text(
+        "---\nlicense: mit\n---\n# M\n\nA model.\n\n## Training Hyperparameters\n\n"
+        "- null: 3\n- true: 1\n- &a x: 1\n- <<: 2\n- lr #c: 9\n- learning\\_rate: 0.1\n"
+    )
+    root = tmp_path / "registry"
+    root.mkdir()
+    (root / "registry.yaml").write_text("name: cards\n")
+    code, out, err = add_with_card(root, card, "keys", "1.0.0")
+    assert code == 0, out + err
+    data = yaml.safe_load((root / "models/keys/1.0.0/manifest.yaml").read_text())
+    assert data["model_card"]["training"]["hyperparameters"] == {
+        "null": 3,
+        "true": 1,
+        "&a x": 1,
+        "<<": 2,
+        "lr #c": 9,
+        "learning_rate": 0.1,
+    }
+
+
+def test_hyperparameter_names_and_steps_stay_text_in_the_card(tmp_path: Path) -> None:
+    beacon = "<img src=https://evil.example/b.gif> [Approve](https://evil.example/x)"
+    manifest = version_manifest(
+        tmp_path,
+        model_card={
+            "training": {"hyperparameters": {beacon: 1}},
+            "data_preprocessing": [f"<a href=https://evil.example>click</a> {beacon}"],
+        },
+    )
+    text = hfcard.render(manifest, BASE_URL)
+    lines = [line for line in text.splitlines() if "evil.example" in line]
+    assert len(lines) == 2
+    assert all(not re.search(r"(?<!\\)[<>\[\]()]", line[2:]) for line in lines), lines
+    again = read_card_text(tmp_path, text)
+    assert again.model_card.training.hyperparameters == {beacon: 1}

@@ -57,7 +57,8 @@ FULL: dict[str, Any] = {
         "training_code": {"repository": "https://git.acme.example/kws", "commit": "0a1b2c3d4e5f"},
     },
     "metrics": [{"name": "accuracy", "value": 0.93, "dataset": "speech-eval", "split": "test"}],
-    "compatibility_matrix": {"tflite-runtime": ">=2.14"},
+    # Two runtimes whose names slug() folds together: two SPDX 3 ids all the same.
+    "compatibility_matrix": {"tflite-runtime": ">=2.14", "tflite_runtime": ">=2.13"},
     "dependencies": [
         {
             "name": "tflite-runtime",

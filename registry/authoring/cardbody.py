@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 # What the card template leaves in a section nobody filled: read as no text.
 PLACEHOLDERS = frozenset({"[more information needed]", "more information needed", "n/a", "tbd"})
 _COMMENT = re.compile(r"<!--[\s\S]*?(-->|$)")
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 # Section titles read into a field: a card whose first heading is one of them has no title.
@@ -94,6 +93,23 @@ def _closes(fence: str, marker: str, line: str) -> bool:
     return marker[0] == fence[0] and len(marker) >= len(fence) and not line.strip().strip(fence[0])
 
 
+def _heading(line: str) -> tuple[int, str] | None:
+    """(level, title) of an ATX heading (`## Title ##`), read once left to right: a regex with a
+    lazy title before optional closing `#`s rescans long runs of blanks (quadratic time)."""
+    body = line.lstrip(" ")
+    if len(line) - len(body) > 3:
+        return None
+    level = len(body) - len(body.lstrip("#"))
+    rest = body[level:]
+    if not 1 <= level <= 6 or (rest and rest[0] not in " \t"):
+        return None
+    title = rest.strip(" \t")
+    closing = title.rstrip("#")
+    if closing != title and (not closing or closing[-1] in " \t"):
+        title = closing.rstrip(" \t")
+    return level, title
+
+
 def parse_body(body: str) -> Body:
     """The sections of a card's Markdown body, none of them read yet."""
     lines = _COMMENT.sub("", body).splitlines()
@@ -108,9 +124,9 @@ def parse_body(body: str) -> Body:
         if opening:
             fence = opening.group(1)
             continue
-        heading = _HEADING.match(line)
+        heading = _heading(line)
         if heading:
-            heads.append((number, len(heading.group(1)), (heading.group(2) or "").strip()))
+            heads.append((number, *heading))
     sections = []
     for index, (number, level, title) in enumerate(heads):
         own_end = heads[index + 1][0] if index + 1 < len(heads) else len(lines)

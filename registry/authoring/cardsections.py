@@ -13,13 +13,32 @@ from typing import Any
 from registry.authoring.cardbody import PLACEHOLDERS, Body
 from registry.load.manifest_fields import Energy, Framework, Hyperparameter, ModelCard, Training
 
-# `- **name:** value`, `- name: value`, `* **name**: value` (the card template and Trainer's)
-_ITEM = re.compile(
-    r"^\s*[-*+]\s+(?:\*\*|__)?(?P<key>[^:*_][^:]*?)(?:\*\*|__)?\s*:\s*(?:\*\*|__)?(?P<value>.*)$"
-)
+_BULLET_START = re.compile(r"[ \t]*[-*+][ \t]+")
+_STRONG = ("**", "__")
+_NAME_END = re.compile(r"(?<!\\):")
+
+
+def _item(line: str) -> tuple[str, str] | None:
+    """(name, value) of `- **name:** value`, `- name: value` or `* **name**: value` (the card
+    template's and Trainer's), split at the first `:`: no regex that could backtrack."""
+    start = _BULLET_START.match(line)
+    if start is None:
+        return None
+    rest = line[start.end() :]
+    colon = _NAME_END.search(rest)  # the first `:` not escaped (`\\:` belongs to the name)
+    if colon is None:
+        return None
+    key, value = rest[: colon.start()].strip(), rest[colon.end() :].strip()
+    for mark in _STRONG:
+        key = key.removeprefix(mark).removesuffix(mark).strip()
+        value = value.removeprefix(mark).strip()
+    if not key or key[0] in "*_":
+        return None
+    return key, value
+
+
 _BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(?P<text>.*)$")
 _KWH = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*kWh\b", re.IGNORECASE)
-_CODE_SPAN = re.compile(r"^(`+)(.+?)\1$")
 _INT = re.compile(r"^[-+]?\d+$")
 _FLOAT = re.compile(r"^[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$")
 
@@ -38,9 +57,9 @@ _HINTS = {
 def _value(text: str) -> Hyperparameter:
     """A hyperparameter as written: `code` stays a string, numbers and booleans are read."""
     text = text.strip()
-    span = _CODE_SPAN.match(text)
-    if span:
-        inner = span.group(2)
+    ticks = len(text) - len(text.lstrip("`"))
+    if ticks and len(text) > 2 * ticks and text.endswith("`" * ticks):
+        inner = text[ticks:-ticks]  # a code span: its text, read once (no backtracking regex)
         return inner[1:-1] if len(inner) > 2 and inner[0] == inner[-1] == " " else inner
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
@@ -53,8 +72,16 @@ def _value(text: str) -> Hyperparameter:
     return text
 
 
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # a Markdown backslash escape of punctuation
+
+
+def _unescape(text: str) -> str:
+    """Text as Markdown shows it: `learning\\_rate` is learning_rate."""
+    return _ESCAPED.sub(r"\1", text)
+
+
 def _label(text: str) -> str:
-    return text.strip().strip("*_`").strip()
+    return _unescape(text.strip().strip("*_`").strip())
 
 
 class SectionReader:
@@ -121,10 +148,10 @@ class SectionReader:
             values: dict[str, Hyperparameter] = {}
             title = body.sections[found].title
             for line in body.take(found).splitlines():
-                item = _ITEM.match(line)
-                value = item.group("value").strip() if item else ""
+                item = _item(line)
+                value = item[1] if item else ""
                 if item and value and value.lower() not in PLACEHOLDERS:
-                    values[_label(item.group("key"))] = _value(value)
+                    values[_label(item[0])] = _value(value)
                 elif line.strip() and not line.rstrip().endswith(":") and not item:
                     self.skip(f"{title}: `{line.strip()}` is not a `- name: value` line")
             if values:
@@ -138,9 +165,9 @@ class SectionReader:
         title = body.sections[found].title
         energy: dict[str, float] = {}
         for line in body.take(found).splitlines():
-            item = _ITEM.match(line)
-            label = _label(item.group("key")).lower() if item else ""
-            value = item.group("value").strip() if item else ""
+            item = _item(line)
+            label = _label(item[0]).lower() if item else ""
+            value = item[1] if item else ""
             if value.lower() in PLACEHOLDERS:
                 continue
             kwh = _KWH.search(line)
@@ -159,14 +186,14 @@ class SectionReader:
             elif label in ("hours used", "training time", "training duration", "duration"):
                 training.setdefault("duration", f"{value} h" if _FLOAT.match(value) else value)
             elif item:
-                self.skip(f"{title}: {_label(item.group('key'))} (energy is mapped in kWh only)")
+                self.skip(f"{title}: {_label(item[0])} (energy is mapped in kWh only)")
         return Energy(**energy) if energy else None
 
     @staticmethod
     def _steps(text: str) -> tuple[str, ...]:
         bullets = [_BULLET.match(line) for line in text.splitlines() if line.strip()]
         if bullets and all(bullets):
-            return tuple(b.group("text").strip() for b in bullets if b)
+            return tuple(_unescape(b.group("text").strip()) for b in bullets if b)
         return (text,) if text else ()
 
     def unread_sections(self, body: Body) -> None:

@@ -23,6 +23,7 @@ from registry.errors import ModelregError
 from registry.load.hublicenses import is_license_family, spdx_license
 from registry.load.layout import referenced_manifest
 from registry.load.manifest_fields import Dataset, Lineage, Metric, ModelCard
+from registry.load.yamlsafe import load_yaml_text
 
 INSTALL_HINT = "install it with: pip install 'modelreg[build]'"
 MAX_CARD_BYTES = 4 * 1024 * 1024  # the longest cards on the Hub are a few hundred kB
@@ -119,8 +120,20 @@ def read_card(path: Path, root: Path) -> CardImport:
             f"--model-card: reading a Hugging Face model card needs huggingface_hub; {INSTALL_HINT}"
         ) from exc
     text = _card_text(path)
-    if not REGEX_YAML_BLOCK.search(text):
+    block = REGEX_YAML_BLOCK.search(text)
+    if not block:
         text = "---\n\n---\n" + text  # no front matter: an empty one (the library warns otherwise)
+    elif block.group(2).strip():
+        # The library's yaml.safe_load keeps aliases as shared references, which expand when
+        # the values are read: the project's own safe loader refuses anchors, aliases, tags,
+        # duplicate keys and depth first, as for a manifest.
+        _, problems = load_yaml_text(block.group(2), str(path))
+        if problems:
+            first, offset = problems[0], text[: block.start(2)].count("\n")
+            raise ModelregError(
+                f"{path}: the card's front matter (line {(first.line or 1) + offset}): "
+                f"{first.message}"
+            )
     try:
         card = HubModelCard(text)
     except Exception as exc:  # noqa: BLE001 - yaml's and the library's own errors, whatever type

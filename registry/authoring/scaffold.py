@@ -126,14 +126,29 @@ def _text(head: str, value: str, pad: str) -> Iterator[str]:
     yield from (f"{pad}  {line}" if line else "" for line in value.rstrip("\n").split("\n"))
 
 
+# A key written bare: what YAML 1.1 and 1.2 both read as this very string.
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_YAML_WORDS = frozenset(
+    {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+)  # read as booleans or null by some YAML tool, in any case
+
+
+def _key(name: str) -> str:
+    """A mapping key from outside (a card's hyperparameter names): bare only when every YAML
+    tool reads it back as the same string, else quoted."""
+    plain = _PLAIN_KEY.fullmatch(name) and name.lower() not in _YAML_WORDS
+    return name if plain else _q(name)
+
+
 def _block(key: str, value: Any, indent: int = 0) -> Iterator[str]:
     """`key: value` in block style: nested fields indented, each scalar as _scalar writes it,
-    multi-line text as a literal block."""
+    multi-line text as a literal block. `key` is written as given: names from outside go
+    through _key."""
     pad = " " * indent
     if isinstance(value, Mapping) and value:
         yield f"{pad}{key}:"
         for name, item in value.items():
-            yield from _block(str(name), item, indent + 2)
+            yield from _block(_key(str(name)), item, indent + 2)
     elif isinstance(value, list | tuple) and value:
         yield f"{pad}{key}:"
         for item in value:
@@ -148,7 +163,9 @@ def _item(value: Any, indent: int) -> Iterator[str]:
     """One item of a block sequence."""
     pad = " " * indent
     if isinstance(value, Mapping) and value:
-        lines = [line for key, item in value.items() for line in _block(str(key), item, indent + 2)]
+        lines = [
+            line for key, item in value.items() for line in _block(_key(str(key)), item, indent + 2)
+        ]
         yield f"{pad}- {lines[0][indent + 2 :]}"
         yield from lines[1:]
     elif isinstance(value, str) and _literal(value):

@@ -234,12 +234,14 @@ def _training(manifest: Manifest, card: ModelCard) -> Iterator[str]:
     if card.data_preprocessing:
         yield from _section("Preprocessing", None, 4)
         yield ""
-        yield from (f"- {' '.join(step.split())}" for step in card.data_preprocessing)
+        yield from (f"- {_plain(step)}" for step in card.data_preprocessing)
     if training.hyperparameters:
         yield from _section("Training Hyperparameters", None, 4)
         yield ""
         for name, value in training.hyperparameters.items():
-            yield f"- {' '.join(name.split())}: {_value(value)}"
+            # A `:` in the name is escaped: the first bare one ends it (cardsections reads so).
+            label = _plain(name).replace(":", "\\:")
+            yield f"- {label}: {_value(value)}"
 
 
 def _ethics(card: ModelCard) -> Iterator[str]:

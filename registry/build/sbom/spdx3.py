@@ -44,11 +44,17 @@ class _Graph:
         self.tool.creationInfo = self.info
         registry.creationInfo = self.info
         self.elements: list[Any] = [self.tool, registry]
+        self.ids = {self.tool.spdxId, registry.spdxId}
 
     def iri(self, local: str) -> str:
         return self.namespace + slug(local)
 
     def add(self, element: Any) -> Any:
+        # Identifiers come from names through slug(), which folds some apart (`a_b`, `a-b`): a
+        # repeated one would merge two elements into one node of the graph.
+        if element.spdxId in self.ids:
+            raise ValueError(f"two SPDX 3 elements would be {element.spdxId}")
+        self.ids.add(element.spdxId)
         self.elements.append(element)
         return element
 
@@ -224,8 +230,8 @@ def _statements(facts: SbomFacts) -> list[tuple[str, str]]:
                 f"{facts.quantization.calibration_dataset_hash}",
             )
         )
-    for runtime, specifier in facts.compatibility:
-        found.append((f"compatibility-{runtime}", f"compatible with {runtime} {specifier}"))
+    for index, (runtime, spec) in enumerate(facts.compatibility):
+        found.append((f"compatibility-{index}-{runtime}", f"compatible with {runtime} {spec}"))
     structured = [
         (label, text)
         for label, text in card_statements(facts.card)
