@@ -11,8 +11,12 @@ FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def utc(timestamp: str) -> str:
-    """An ISO 8601 timestamp with an offset (or Z), as RFC 3339 in UTC (`...Z`)."""
-    return dt.datetime.fromisoformat(timestamp).astimezone(dt.UTC).strftime(FORMAT)
+    """An ISO 8601 timestamp (or date) as RFC 3339 in UTC (`...Z`); one without an offset, a
+    date included, is taken as UTC, never as the machine's local time."""
+    moment = dt.datetime.fromisoformat(timestamp)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime(FORMAT)
 
 
 def epoch_seconds(timestamp: str) -> int:

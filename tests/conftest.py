@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.factories.https_server import Served, https_server
+
+if TYPE_CHECKING:  # moto is imported by the tests that use the S3 server only
+    from tests.factories.s3_server import S3Server, Store
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -25,3 +29,20 @@ def served(
     with https_server(tmp_path_factory.mktemp("https")) as server:
         monkeypatch.setenv("SSL_CERT_FILE", str(server.authority))
         yield server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """An S3 server (moto, TLS, loopback), and the AWS environment that trusts it."""
+    from tests.factories.s3_server import serving
+
+    with pytest.MonkeyPatch.context() as patch, serving(tmp_path_factory.mktemp("s3"), patch) as s3:
+        yield s3
+
+
+@pytest.fixture
+def store(server: S3Server) -> Store:
+    """A fresh bucket of `server`, as registry.yaml's artifacts.store names it."""
+    from tests.factories.s3_server import new_store
+
+    return new_store(server)

@@ -47,6 +47,13 @@ def cache_index(root: Path) -> Path:
     return Cache(root, enabled=False).folder / INDEX_NAME
 
 
+def script(*args: str) -> subprocess.CompletedProcess[str]:
+    """One of the project's scripts (scripts/<name>.py ...), run from the project's folder."""
+    return subprocess.run(
+        [sys.executable, *args], cwd=PROJECT, capture_output=True, text=True, check=False
+    )
+
+
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

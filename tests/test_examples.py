@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 
-from tests.helpers import PROJECT, validate_json
+from tests.helpers import PROJECT, script, validate_json
 
 
 def test_examples_regenerate_byte_identical() -> None:
-    done = subprocess.run(
-        [sys.executable, "scripts/make_examples.py", "--check"],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = script("scripts/make_examples.py", "--check")
     assert done.returncode == 0, done.stdout + done.stderr
 
 

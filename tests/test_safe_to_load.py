@@ -11,8 +11,6 @@ import io
 import json
 import os
 import pickle
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -35,7 +33,7 @@ from registry.formats.torchscript_handler import allowlist
 from registry.formats.torchscript_ops import OPERATORS
 from registry.sandbox import Inspector
 from tests.factories.torchscript_models import write_corpus
-from tests.helpers import PROJECT, REAL_MODELS, error_codes, run, validate_json
+from tests.helpers import PROJECT, REAL_MODELS, error_codes, run, script, validate_json
 
 EXAMPLE_TFLITE = PROJECT / "models/keyword-dense/2.0.0/model.tflite"
 
@@ -90,13 +88,7 @@ def test_lite_archives_are_accepted_when_their_bytecode_is_torchs_compilation(
 def test_the_allowlist_is_what_the_derivation_gives() -> None:
     """registry/formats/torchscript_ops.json is generated from real archives; editing it by hand,
     or a torch that writes other archives, shows here."""
-    done = subprocess.run(
-        [sys.executable, "scripts/derive_torchscript_allowlist.py", "--check"],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = script("scripts/derive_torchscript_allowlist.py", "--check")
     assert done.returncode == 0, done.stdout + done.stderr
     assert 300 < len(OPERATORS) < 1000
     assert all(op.split("::")[0] in ("aten", "prim", "quantized") for op in OPERATORS)

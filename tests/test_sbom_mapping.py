@@ -18,7 +18,7 @@ from registry.build.sbom.mapping import MANIFEST_ROWS, RECORD_ROWS, is_reason
 from registry.infra.schemafiles import schema_dir
 from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
 from tests.factories.registries import new_registry, write_version
-from tests.helpers import PROJECT, assert_spdx3_valid, commit_all, run, spdx3_validation
+from tests.helpers import PROJECT, assert_spdx3_valid, commit_all, run, script, spdx3_validation
 
 MODEL = VALID_REAL_MODELS["nmp.tflite"]
 DOCUMENTS = {"spdx2": "sbom.spdx.json", "spdx3": "sbom.spdx3.json", "cyclonedx": "sbom.cdx.json"}
@@ -157,13 +157,7 @@ def test_every_record_field_is_mapped_or_explained() -> None:
 
 
 def test_the_mapping_page_is_up_to_date() -> None:
-    done = subprocess.run(
-        [sys.executable, "scripts/sbom_mapping.py", "--check"],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = script("scripts/sbom_mapping.py", "--check")
     assert done.returncode == 0, done.stdout
 
 

@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,20 +29,8 @@ from registry.store.s3 import Bucket, b64
 from registry.store.upload import MULTIPART_THRESHOLD
 from tests.factories.manifests import VALID_REAL_MODELS
 from tests.factories.registries import add_version, new_registry
-from tests.factories.s3_server import S3Server, Store, new_store, serving
+from tests.factories.s3_server import Store
 from tests.helpers import commit_all, run
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """The S3 server, and (through monkeypatch) the AWS environment that trusts it."""
-    with pytest.MonkeyPatch.context() as patch, serving(tmp_path_factory.mktemp("s3"), patch) as s3:
-        yield s3
-
-
-@pytest.fixture
-def store(server: S3Server) -> Store:
-    return new_store(server)
 
 
 def _publish(root: Path, *extra: str) -> tuple[int, str, dict[str, Any]]:

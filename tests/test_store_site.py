@@ -19,23 +19,11 @@ import pytest
 from registry.infra.merkle import CHUNK_SIZE
 from tests.factories.onnx_models import wide_onnx
 from tests.factories.registries import add_version, new_registry, write_version
-from tests.factories.s3_server import Relay, S3Server, Store, new_store, serving
+from tests.factories.s3_server import Relay, S3Server, Store, new_store
 from tests.helpers import PROJECT, commit_all, left_nothing, run
 from tests.pki import NOW, publisher_files
 
 IDENTITY = "publisher@example.org"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """The S3 server, and (through monkeypatch) the AWS environment that trusts it."""
-    with pytest.MonkeyPatch.context() as patch, serving(tmp_path_factory.mktemp("s3"), patch) as s3:
-        yield s3
-
-
-@pytest.fixture
-def store(server: S3Server) -> Store:
-    return new_store(server)
 
 
 @pytest.fixture(autouse=True)

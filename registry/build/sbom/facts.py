@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import re
@@ -30,6 +29,7 @@ from registry.load.manifest_fields import (
     TrainingCode,
 )
 from registry.tensors import TensorSpec
+from registry.times import utc
 
 NIST_AI_RMF = "NIST AI RMF 1.0"
 TOOL = f"modelreg-{__version__}"
@@ -191,7 +191,7 @@ def collect(catalog: Catalog, version: PublishedVersion) -> SbomFacts:
         ).to_string(),
         created=created,
         released=first.timestamp if first else created,
-        built=_utc(manifest.exported_at) if manifest.exported_at else None,
+        built=utc(manifest.exported_at) if manifest.exported_at else None,
         registry_name=catalog.config.name,
         publisher=manifest.publisher,
         authors=manifest.authors,
@@ -258,14 +258,6 @@ def _record_statements(manifest: Manifest) -> list[str]:
         text = f"reviewed by {review.approved_by} on {review.approved_at}"
         found.append(text + (f" (ticket {review.ticket})" if review.ticket else ""))
     return found
-
-
-def _utc(timestamp: str) -> str:
-    """An RFC 3339 date or date-time as a UTC date-time (a date is its midnight UTC)."""
-    moment = dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def hyperparameter_text(value: Hyperparameter) -> str:
