@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import zipfile
 from collections.abc import Iterator
@@ -43,10 +44,11 @@ REVIEWED = dict.fromkeys(COMPILER_IMPLICIT, "reviewed: a conversion the compiler
 
 def _label(path: Path) -> str:
     """How a real archive is named in the allowlist: relative to the project's parent."""
-    resolved = path.resolve()
-    if resolved.is_relative_to(PROJECT.parent):
-        return f"../{resolved.relative_to(PROJECT.parent)}"
-    return "/".join(resolved.parts[-4:])
+    # As given, not resolved: ../shared may be a link to a folder elsewhere.
+    absolute = Path(os.path.normpath(path.absolute()))
+    if absolute.is_relative_to(PROJECT.parent):
+        return f"../{absolute.relative_to(PROJECT.parent)}"
+    return "/".join(absolute.parts[-4:])
 
 
 def _archives(real: list[Path]) -> Iterator[tuple[str, bytes]]:
