@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from registry.load.manifest import measured_names, plain_datasets
+from registry.load.manifest_fields import implied_role
 from registry.load.yamlsafe import LoadedYaml, load_yaml_file, load_yaml_text
 from registry.versions import SUPPORTED_SCHEMA_VERSIONS
 
@@ -61,7 +63,7 @@ def migrate_file(path: Path, target: str) -> MigrationResult:
         newer = [f for v, fields in _ADDED_IN.items() if v > target for f in fields]
         present = [f for f in newer if f in loaded.data]
         if target < "1.2" and any(
-            key in entry for entry in _datasets(loaded.data) for key in _DATASET_FIELDS_1_2
+            key in entry for entry in plain_datasets(loaded.data) for key in _DATASET_FIELDS_1_2
         ):
             present.append("lineage.datasets[].role and .description")
         if present:
@@ -103,23 +105,15 @@ def migrate_file(path: Path, target: str) -> MigrationResult:
     return MigrationResult(path, True, f"schema_version {current} -> {target}")
 
 
-def _datasets(data: dict[str, Any]) -> list[dict[str, Any]]:
-    lineage = data.get("lineage")
-    datasets = lineage.get("datasets") if isinstance(lineage, dict) else None
-    return [d for d in datasets if isinstance(d, dict)] if isinstance(datasets, list) else []
-
-
 def _add_roles(loaded: LoadedYaml, lines: list[str], expected: dict[str, Any]) -> str | None:
     """Insert `role: ...` after the `name` line of each dataset without one (in `lines`, from
     the last so that earlier line numbers hold) and into `expected`; a problem, or None."""
-    metrics = expected.get("metrics")
-    listed = metrics if isinstance(metrics, list) else []
-    measured = {m.get("dataset") for m in listed if isinstance(m, dict)}
+    measured = measured_names(expected)
     inserts: list[tuple[int, str]] = []
-    for index, entry in enumerate(_datasets(expected)):
+    for index, entry in enumerate(plain_datasets(expected)):
         if "role" in entry:
             continue
-        entry["role"] = role = "evaluation" if entry.get("name") in measured else "training"
+        entry["role"] = role = implied_role(entry.get("name"), measured)
         at = loaded.position(("lineage", "datasets", index, "name"))
         line_no, column = at.line, at.column
         before = lines[line_no - 1][: column - 1]

@@ -21,6 +21,7 @@ from registry.load.manifest_fields import (
     Publisher,
     QuantizationProfile,
     Review,
+    implied_role,
 )
 from registry.load.schemas import validate_against
 from registry.load.yamlsafe import DEFAULT_MAX_BYTES, LoadedYaml, load_yaml_file
@@ -232,32 +233,31 @@ def base_model(data: Mapping[str, Any] | None) -> str | None:
     return base if isinstance(base, str) else None
 
 
-def dataset_names(data: Mapping[str, Any] | None) -> set[str]:
+def plain_datasets(data: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """lineage.datasets of plain data: the entries that are mappings, as written."""
     lineage = (data or {}).get("lineage")
     datasets = lineage.get("datasets") if isinstance(lineage, dict) else None
-    if not isinstance(datasets, list):
-        return set()
-    return {d["name"] for d in datasets if isinstance(d, dict) and isinstance(d.get("name"), str)}
+    return [d for d in datasets if isinstance(d, dict)] if isinstance(datasets, list) else []
+
+
+def measured_names(data: Mapping[str, Any] | None) -> set[object]:
+    """The datasets the metrics of plain data name."""
+    metrics = (data or {}).get("metrics")
+    listed = metrics if isinstance(metrics, list) else []
+    return {m.get("dataset") for m in listed if isinstance(m, dict)}
+
+
+def dataset_names(data: Mapping[str, Any] | None) -> set[str]:
+    return {d["name"] for d in plain_datasets(data) if isinstance(d.get("name"), str)}
 
 
 def learned_from_names(data: Mapping[str, Any] | None) -> set[str]:
-    """The datasets the model was trained or fine-tuned on (by role; before 1.2, those no
-    metric names, as Lineage.from_data infers): what the lineage graph draws as "trained on"."""
-    data = data or {}
-    lineage = data.get("lineage")
-    datasets = lineage.get("datasets") if isinstance(lineage, dict) else None
-    metrics = data.get("metrics")
-    measured = (
-        {m.get("dataset") for m in metrics if isinstance(m, dict)}
-        if isinstance(metrics, list)
-        else set()
-    )
-    found = set()
-    for entry in datasets if isinstance(datasets, list) else []:
-        name = entry.get("name") if isinstance(entry, dict) else None
-        if not isinstance(name, str):
-            continue
-        role = entry.get("role") or ("evaluation" if name in measured else "training")
-        if role in LEARNED_FROM:
-            found.add(name)
-    return found
+    """The datasets the model was trained or fine-tuned on (by role; before 1.2, the role
+    implied_role gives): what the lineage graph draws as "trained on"."""
+    measured = measured_names(data)
+    return {
+        name
+        for entry in plain_datasets(data)
+        if isinstance(name := entry.get("name"), str)
+        and (entry.get("role") or implied_role(name, measured)) in LEARNED_FROM
+    }

@@ -9,7 +9,7 @@ manifest wrote it (absent keys stay absent) wherever the site publishes it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any, Literal, Self
@@ -20,6 +20,12 @@ DependencyPurpose = Literal["runtime", "training", "export"]
 DatasetRole = Literal["training", "fine-tuning", "validation", "evaluation"]
 # The roles whose datasets the model learned from: the only ones published as "trained on".
 LEARNED_FROM: tuple[DatasetRole, ...] = ("training", "fine-tuning")
+
+
+def implied_role(name: object, measured: Collection[object]) -> DatasetRole:
+    """The role a manifest before 1.2 implies for a dataset it declares: an evaluation set if
+    a metric names it, else a training set (the loader, the lineage graph and migrate agree)."""
+    return "evaluation" if name in measured else "training"
 
 
 class _Flat:
@@ -86,8 +92,7 @@ class Lineage:
         for entry in data.get("datasets", []):
             dataset = Dataset.from_data(entry)
             if dataset.role is None:
-                role: DatasetRole = "evaluation" if dataset.name in measured else "training"
-                dataset = replace(dataset, role=role)
+                dataset = replace(dataset, role=implied_role(dataset.name, measured))
             datasets.append(dataset)
         return cls(
             base_model=data.get("base_model"),
