@@ -90,11 +90,6 @@ class SbomFacts:
     manifest_digest: str  # of the manifest's content: any metadata change gives new identifiers
 
     @property
-    def threshold_applies(self) -> bool:
-        """The drift threshold is stated only beside a measured drift score."""
-        return self.drift_score is not None
-
-    @property
     def governance_statement(self) -> str:
         """The risk assessment in one sentence, for annotations."""
         text = f"risk_tier: {self.risk_tier}; decision: {self.decision}; status: {self.status}"
