@@ -93,16 +93,16 @@ def b64(digest: bytes) -> str:
 
 
 def _stored_sha256(head: dict[str, Any]) -> str | None:
-    """The content's SHA-256 the store vouches for: its own checksum of a single-part object,
-    else the metadata a publisher wrote. A multipart object's checksum (its ETag ends `-<parts>`)
-    is one over its parts' checksums, never the content's."""
+    """The content's SHA-256 the store itself vouches for: its checksum of a single-part object,
+    else None (then the bytes are read). Never the `sha256` metadata: anyone who can write the
+    key can write that header too. A multipart object's checksum (its ETag ends `-<parts>`) is
+    one over its parts' checksums, never the content's."""
     checksum = str(head.get("ChecksumSHA256") or "")
     multipart = MULTIPART_ETAG.search(str(head.get("ETag", ""))) is not None
     if checksum and not multipart and "-" not in checksum:
         with contextlib.suppress(ValueError):
             return base64.b64decode(checksum, validate=True).hex()
-    claimed = str(head.get("Metadata", {}).get("sha256", ""))
-    return claimed if SHA256_HEX.fullmatch(claimed) else None
+    return None
 
 
 class Bucket:
