@@ -16,7 +16,6 @@ from typing import Any
 from registry.load.storeconfig import S3Store
 from registry.store.plan import RemoteObject, StoreError
 
-SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MULTIPART_ETAG = re.compile(r'-[0-9]+"?$')
 PAGE = 1000  # keys per listing request: S3's maximum
 READ_SIZE = 1 << 20
