@@ -39,3 +39,11 @@ def sort_key(version: str) -> SortKey:
 def is_prerelease(version: str) -> bool:
     match = _SEMVER.match(version)
     return bool(match and match.group(4))
+
+
+def core(version: str) -> tuple[int, int, int] | None:
+    """MAJOR.MINOR.PATCH of a SemVer string, without pre-release or build; None if not SemVer."""
+    match = _SEMVER.match(version)
+    if match is None:
+        return None
+    return (int(match.group(1)), int(match.group(2)), int(match.group(3)))

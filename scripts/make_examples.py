@@ -87,6 +87,14 @@ EXAMPLES = [
             "2025-06-01-drift.yaml": drift("2025-06-01T06:00:00Z", 0.04),
         },
     ),
+    # 1.1.0's network with an output added after the others: a compatible (minor) change.
+    Example(
+        "iris-mlp",
+        "1.2.0",
+        "model.onnx",
+        lambda: onnx_mlp(11, 16, label=True),
+        {"2025-07-02-evaluation.yaml": evaluation("iris-eval-3", "iris", "accuracy: 0.35", True)},
+    ),
     Example("tiny-convnet", "0.1.0", "model.pt", lambda: torchscript_convnet(3)),
     Example(
         "keyword-dense",

@@ -34,7 +34,13 @@ from tests.helpers import (
     tree_digest,
 )
 
-VERSIONS = ["iris-mlp/1.0.0", "iris-mlp/1.1.0", "keyword-dense/2.0.0", "tiny-convnet/0.1.0"]
+VERSIONS = [
+    "iris-mlp/1.0.0",
+    "iris-mlp/1.1.0",
+    "iris-mlp/1.2.0",
+    "keyword-dense/2.0.0",
+    "tiny-convnet/0.1.0",
+]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +48,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("built") / "site"
     code, out_text, err = run("build", "--root", PROJECT, "--out", out)
     assert code == 0, err
-    assert f"built 4 version(s) into {out}/" in out_text
+    assert f"built 5 version(s) into {out}/" in out_text
     return out
 
 
@@ -69,7 +75,7 @@ def test_layout(site: Path) -> None:
     index = json.loads((site / "v1/index.json").read_text())
     assert [m["name"] for m in index["models"]] == ["iris-mlp", "keyword-dense", "tiny-convnet"]
     iris = index["models"][0]
-    assert iris["latest"] == "1.1.0" and iris["versions"] == ["1.0.0", "1.1.0"]
+    assert iris["latest"] == "1.2.0" and iris["versions"] == ["1.0.0", "1.1.0", "1.2.0"]
 
 
 def test_version_record(site: Path) -> None:
@@ -200,10 +206,14 @@ def test_openapi_is_valid_and_describes_every_json_file(site: Path) -> None:
         errors = list(matching[0].iter_errors(json.loads(path.read_text())))
         assert errors == [], (relative, [e.message for e in errors][:3])
         checked += 1
-    # index, search, 3 models, 4 records with 3 SBOMs and chunks.json each, events.json with
-    # one page, head.json, stats.json, lineage.json and the published schemas
+    # index, search, 3 models, each record with 3 SBOMs and chunks.json, a diff.json for each
+    # version but a model's first, iris-mlp's aliases.json, events.json with one page,
+    # head.json, stats.json, lineage.json and the published schemas
     schemas = len(list((site / "v1/schema").rglob("*.json")))
-    assert checked == 1 + 1 + 3 + 4 * 5 + 2 + 1 + 1 + 1 + schemas
+    models = json.loads((site / "v1/index.json").read_text())["models"]
+    versions = sum(len(m["versions"]) for m in models)
+    assert versions == 5
+    assert checked == 1 + 1 + 3 + versions * 5 + (versions - 3) + 1 + 2 + 1 + 1 + 1 + schemas
 
 
 # The build's duration, in the monitoring files, is the one figure taken from the clock.
@@ -222,19 +232,19 @@ def test_statistics_and_prometheus_metrics(site: Path) -> None:
     from prometheus_client.parser import text_string_to_metric_families
 
     stats = json.loads((site / "v1/stats.json").read_text())
-    assert stats["versions"] == 4 and stats["models"] == 3
-    assert stats["by_format"] == {"onnx": 2, "tflite": 1, "torchscript": 1}
-    assert stats["by_risk_tier"] == {"tier-1": 3, "tier-2": 1}
+    assert stats["versions"] == 5 and stats["models"] == 3
+    assert stats["by_format"] == {"onnx": 3, "tflite": 1, "torchscript": 1}
+    assert stats["by_risk_tier"] == {"tier-1": 4, "tier-2": 1}
     sizes = [(PROJECT / "models" / v).glob("model.*") for v in VERSIONS]
     assert stats["artifact_bytes"] == sum(p.stat().st_size for found in sizes for p in found)
     families = {
         f.name: f for f in text_string_to_metric_families((site / "metrics.prom").read_text())
     }
-    assert families["modelreg_versions"].samples[0].value == 4
+    assert families["modelreg_versions"].samples[0].value == 5
     by_format = {
         s.labels["format"]: s.value for s in families["modelreg_versions_by_format"].samples
     }
-    assert by_format == {"onnx": 2.0, "tflite": 1.0, "torchscript": 1.0}
+    assert by_format == {"onnx": 3.0, "tflite": 1.0, "torchscript": 1.0}
     assert families["modelreg_build_duration_seconds"].samples[0].value > 0
 
 
@@ -257,7 +267,7 @@ class _HeadCheck(HTMLParser):
 
 def test_every_page_starts_with_csp_and_links_relatively(site: Path) -> None:
     pages = [p for p in site.rglob("*.html") if "docs" not in p.relative_to(site).parts]
-    assert len(pages) == 1 + 1 + 1 + 3 + 4  # home, timeline, lineage, models, versions
+    assert len(pages) == 1 + 1 + 1 + 3 + 5  # home, timeline, lineage, models, versions
     for page in pages:
         check = _HeadCheck()
         check.feed(page.read_text())
@@ -384,8 +394,8 @@ def test_search_index_is_compact_and_lists_every_model(site: Path) -> None:
     assert search["count"] == 3
     assert max(len(json.dumps(m)) for m in search["models"]) < 600  # a few hundred bytes
     iris = search["models"][0]
-    assert iris["versions"] == ["1.0.0", "1.1.0"]
-    assert iris["flags"] == ["drift"]  # 1.0.0's flag, although 1.1.0 is the latest
+    assert iris["versions"] == ["1.0.0", "1.1.0", "1.2.0"]
+    assert iris["flags"] == ["drift"]  # 1.0.0's flag, although 1.2.0 is the latest
     page = (site / "index.html").read_text()
     assert 'data-index="v1/search.json"' in page
 

@@ -261,7 +261,7 @@ def test_serve_builds_and_serves() -> None:
             except OSError:
                 assert time.monotonic() < deadline
                 time.sleep(0.2)
-        assert index["count"]["versions"] == 4
+        assert index["count"]["versions"] == 5
     finally:
         process.terminate()
         process.wait(timeout=10)

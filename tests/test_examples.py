@@ -18,7 +18,7 @@ def test_example_registry_is_valid() -> None:
     formats = {v["format"] for v in report["versions"]}
     assert formats == {"onnx", "torchscript", "tflite"}
     ids = [v["id"] for v in report["versions"]]
-    assert "iris-mlp@1.0.0" in ids and "iris-mlp@1.1.0" in ids
+    assert {"iris-mlp@1.0.0", "iris-mlp@1.1.0", "iris-mlp@1.2.0"} <= set(ids)
 
 
 def test_examples_run_in_their_runtimes() -> None:
@@ -31,6 +31,11 @@ def test_examples_run_in_their_runtimes() -> None:
     (probabilities,) = session.run(None, {"features": np.ones((2, 4), np.float32)})
     assert probabilities.shape == (2, 3)
     assert np.allclose(probabilities.sum(axis=1), 1.0)
+    # 1.2.0: the same network, with the most probable class as an added output.
+    session = onnxruntime.InferenceSession(str(models / "iris-mlp/1.2.0/model.onnx"))
+    same, label = session.run(None, {"features": np.ones((2, 4), np.float32)})
+    assert np.array_equal(same, probabilities)
+    assert label.dtype == np.int64 and list(label) == list(probabilities.argmax(axis=1))
 
     net = torch.jit.load(str(models / "tiny-convnet/0.1.0/model.pt"))  # type: ignore[no-untyped-call]
     assert tuple(net(torch.zeros(3, 1, 8, 8)).shape) == (3, 2)

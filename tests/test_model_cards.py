@@ -28,7 +28,13 @@ from tests.helpers import PROJECT, REAL_MODELS, commit_all, run
 CARD = Path(__file__).parent / "factories" / "silero_vad_card.md"
 SILERO = REAL_MODELS / "silero_vad.onnx"
 BASE_URL = "https://models.example.org/hub/"
-EXAMPLE_VERSIONS = ["iris-mlp/1.0.0", "iris-mlp/1.1.0", "keyword-dense/2.0.0", "tiny-convnet/0.1.0"]
+EXAMPLE_VERSIONS = [
+    "iris-mlp/1.0.0",
+    "iris-mlp/1.1.0",
+    "iris-mlp/1.2.0",
+    "keyword-dense/2.0.0",
+    "tiny-convnet/0.1.0",
+]
 
 
 def add_with_card(root: Path, card: Path, name: str, version: str) -> tuple[int, str, str]:

@@ -37,6 +37,11 @@ operation = st.one_of(
     # Governance: a riskier tier (validation refuses lowering one), a new version at tier-3.
     st.tuples(st.just("raise-tier"), st.integers(0, 50)),
     st.tuples(st.just("add-tier-3"), st.integers(0, 2), st.integers(7, 9)),
+    # Aliases: assigned or moved to any version (even one deprecated, blocked or removed later),
+    # dropped, or the file garbled or deleted.
+    st.tuples(st.just("alias"), st.integers(0, 50), st.sampled_from(["production", "staging"])),
+    st.tuples(st.just("unalias"), st.integers(0, 2), st.sampled_from(["production", "staging"])),
+    st.tuples(st.just("alias-file"), st.integers(0, 2), st.sampled_from(["garble", "delete"])),
 )
 TIERS = ("tier-1", "tier-2", "tier-3")
 
@@ -67,9 +72,41 @@ def _live(root: Path) -> list[Path]:
     return sorted(p.parent for p in (root / "models").glob("*/*/manifest.yaml"))
 
 
+def _aliases(root: Path, op: tuple[Any, ...], live: list[Path]) -> None:
+    kind = op[0]
+    if kind == "alias":
+        if not live:
+            return
+        folder = live[op[1] % len(live)]
+        path = folder.parent / "aliases.yaml"
+    else:
+        path = root / "models" / f"model-{op[1]}" / "aliases.yaml"
+        if not path.parent.is_dir():
+            return
+    try:
+        loaded = yaml.safe_load(path.read_text()) if path.is_file() else None
+    except yaml.YAMLError:  # garbled by an earlier step
+        loaded = None
+    table = loaded if isinstance(loaded, dict) else {}
+    if kind == "alias":
+        table[op[2]] = folder.name
+    elif kind == "unalias":
+        table.pop(op[2], None)
+    elif op[2] == "delete":
+        path.unlink(missing_ok=True)
+        return
+    else:
+        path.write_text("production: [1.0.0\n")
+        return
+    path.write_text(yaml.safe_dump(table, sort_keys=True))
+
+
 def _apply(root: Path, op: tuple[Any, ...], step: int) -> None:
     live = _live(root)
     kind = op[0]
+    if kind in ("alias", "unalias", "alias-file"):
+        _aliases(root, op, live)
+        return
     if kind in ("add", "branch-add", "add-tier-3"):
         name, version = f"model-{op[1]}", f"1.{op[2]}.0"
         folder = root / "models" / name / version

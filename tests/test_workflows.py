@@ -330,6 +330,7 @@ def test_codeowners_routes_tiers_and_detects_staleness(tmp_path: Path) -> None:
     root.mkdir()
     (root / "registry.yaml").write_text(
         "name: routing\ngovernance:\n  maintainers: ['@org/maintainers']\n  tiers:\n"
+        "    tier-1:\n      reviewers: ['@org/owners']\n"
         "    tier-2:\n      reviewers: ['@org/reviewers']\n"
         "    tier-3:\n      reviewers: ['@org/governance', 'risk@example.org']\n"
     )
@@ -343,8 +344,12 @@ def test_codeowners_routes_tiers_and_detects_staleness(tmp_path: Path) -> None:
         "* @org/maintainers",
         "# high: tier-3",
         "/models/high/ @org/governance risk@example.org",
+        "/models/high/aliases.yaml @org/governance risk@example.org",
+        "# low: tier-1",  # a tier-1 folder is the maintainers', its aliases its tier's reviewers'
+        "/models/low/aliases.yaml @org/owners",
         "# mid: tier-2",
         "/models/mid/ @org/reviewers",
+        "/models/mid/aliases.yaml @org/reviewers",
     ]
     assert run("codeowners", "--root", root, "--check")[0] == 0
     edit_manifest(root, "low", "1.0.0", risk_tier="tier-2")

@@ -8,11 +8,13 @@ from functools import cached_property
 from pathlib import Path
 
 from registry.build.lineage import LineageGraph
+from registry.eventlog.aliases import alias_events, alias_table
 from registry.eventlog.chain import Event
 from registry.findings import Finding, Severity
 from registry.formats.base import ModelInfo
 from registry.governance.policy import Decision, VersionStatus, blocked_earlier
 from registry.infra import git
+from registry.load.aliases import effective_aliases, load_alias_file
 from registry.load.config import RegistryConfig
 from registry.load.manifest import Manifest
 from registry.load.reports import Report
@@ -75,6 +77,11 @@ class PublishedVersion:
 class ModelEntry:
     name: str
     versions: tuple[PublishedVersion, ...]  # in SemVer order, oldest first
+    aliases: Mapping[str, str] = field(default_factory=dict)  # those that hold, by name
+
+    def aliases_of(self, version: str) -> list[str]:
+        """The aliases naming `version`, by name."""
+        return [alias for alias, named in self.aliases.items() if named == version]
 
     @property
     def latest(self) -> PublishedVersion:
@@ -117,6 +124,31 @@ class Catalog:
 
     def find(self, reference: str) -> PublishedVersion | None:
         return self._by_id.get(reference)
+
+    def aliases_of(self, version: PublishedVersion) -> list[str]:
+        """The aliases naming `version`, by name."""
+        model = self._by_name.get(version.name)
+        return model.aliases_of(version.version) if model is not None else []
+
+    def alias_history(self, model: ModelEntry) -> list[Event]:
+        """The model's alias events, in log order."""
+        return alias_events(self.events_of(model.name), model.name)
+
+    def alias_setting(self, model: ModelEntry) -> dict[str, Event | None]:
+        """Each alias that holds -> the event of the log that set it (None when the log does
+        not say so: a build of uncommitted changes)."""
+        setting = alias_table(self.events_of(model.name)).get(model.name, {})
+        found: dict[str, Event | None] = {}
+        for alias, version in sorted(model.aliases.items()):
+            event = setting.get(alias)
+            found[alias] = (
+                event if event is not None and event.payload.get("to") == version else None
+            )
+        return found
+
+    @cached_property
+    def _by_name(self) -> dict[str, ModelEntry]:
+        return {m.name: m for m in self.models}
 
     @cached_property
     def _by_id(self) -> dict[str, PublishedVersion]:
@@ -216,7 +248,11 @@ def build_catalog(
         )
         by_model.setdefault(published.name, []).append(published)
     models = tuple(
-        ModelEntry(name, tuple(sorted(versions, key=lambda v: sort_key(v.version))))
+        ModelEntry(
+            name,
+            tuple(sorted(versions, key=lambda v: sort_key(v.version))),
+            _aliases(root, name, versions),
+        )
         for name, versions in sorted(by_model.items())
     )
     generated = head.timestamp if head else source_date()
@@ -232,6 +268,14 @@ def build_catalog(
         index_events(events),
         lineage,
     )
+
+
+def _aliases(root: Path, name: str, versions: list[PublishedVersion]) -> dict[str, str]:
+    """The model's aliases.yaml, as far as its published versions can hold them (active ones:
+    not deprecated, not blocked, not left out)."""
+    found, _ = load_alias_file(root, name)
+    active = {v.version for v in versions if v.status == "active"}
+    return effective_aliases(found.aliases if found else {}, active.__contains__)
 
 
 def _publishable(result: VersionResult) -> bool:

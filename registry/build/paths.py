@@ -42,12 +42,22 @@ def model_json(name: str) -> str:
     return f"v1/models/{name}/index.json"
 
 
+def model_aliases(name: str) -> str:
+    """The aliases the model's versions hold (registry.build.site.aliasdoc)."""
+    return f"v1/models/{name}/aliases.json"
+
+
 def version_json(name: str, version: str) -> str:
     return f"v1/models/{name}/{version}/index.json"
 
 
 def chunks(name: str, version: str) -> str:
     return f"v1/models/{name}/{version}/chunks.json"
+
+
+def version_diff(name: str, version: str) -> str:
+    """What changed since the version before it (registry.build.diff); absent for the first."""
+    return f"v1/models/{name}/{version}/diff.json"
 
 
 def sbom(name: str, version: str, kind: str) -> str:

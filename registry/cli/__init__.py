@@ -18,6 +18,7 @@ from registry import __version__
 from registry.cli import add as add_verb
 from registry.cli import build as build_verb
 from registry.cli import codeowners as codeowners_verb
+from registry.cli import diff as diff_verb
 from registry.cli import events as events_verb
 from registry.cli import fetch as fetch_verb
 from registry.cli import hash as hash_verb
@@ -40,6 +41,7 @@ VERBS: dict[str, ModuleType] = {
     "publish": publish_verb,
     "events": events_verb,
     "fetch": fetch_verb,
+    "diff": diff_verb,
     "verify-log": verify_log_verb,
     "inspect": inspect_verb,
     "hash": hash_verb,

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from registry.cli.common import add_root_argument, resolve_root
 from registry.errors import UsageError
+
+if TYPE_CHECKING:
+    from registry.eventlog.chain import Event
 
 HELP = "print the event log derived from the registry's Git history"
 
@@ -19,6 +23,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DATE",
         help="only events at or after DATE (YYYY-MM-DD or an RFC 3339 time)",
     )
+    parser.add_argument(
+        "--alias",
+        metavar="ALIAS",
+        help="only this alias's events (with --model); with --at, the version it named then",
+    )
+    parser.add_argument(
+        "--at",
+        metavar="DATE",
+        help="with --alias: which version the alias named at DATE (an RFC 3339 time, or "
+        "YYYY-MM-DD for the end of that day, UTC)",
+    )
     parser.add_argument("--json", action="store_true", help="print the events as a JSON list")
     parser.add_argument(
         "--allow-shallow", action="store_true", help="read a shallow clone's partial history"
@@ -26,26 +41,54 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_root_argument(parser)
 
 
-def _since(value: str) -> str:
-    """DATE as the UTC timestamp prefix events are compared with."""
+def _moment(option: str, value: str, end_of_day: bool = False) -> str:
+    """DATE as the UTC timestamp events are compared with; a bare date is its first second, or
+    its last with `end_of_day`."""
     import datetime as dt
 
     try:
         moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(
-            f"--since {value!r} is not a date (YYYY-MM-DD) or an RFC 3339 time"
+            f"{option} {value!r} is not a date (YYYY-MM-DD) or an RFC 3339 time"
         ) from None
+    if end_of_day and len(value) == 10:
+        moment += dt.timedelta(days=1, seconds=-1)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _print_alias_at(events: list[Event], model: str, alias: str, moment: str, as_json: bool) -> int:
+    from registry.eventlog.aliases import alias_at
+
+    found = alias_at(events, model, alias, moment)
+    if as_json:
+        event = found.event.to_json() if found.event else None
+        document = {"model": model, "alias": alias, "at": moment, "version": found.version}
+        json.dump({**document, "event": event}, sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    elif found.version is not None and found.event is not None:
+        e = found.event
+        print(
+            f"{model}@{alias} at {moment}: {found.version} (since {e.timestamp}, event #{e.seq} "
+            f"{e.type}, commit {e.commit[:10]})"
+        )
+    else:
+        print(f"{model}@{alias} at {moment}: no version")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
     from registry.eventlog.chain import chain
     from registry.eventlog.derive import derive
 
-    since = _since(args.since) if args.since else None
+    if (args.alias or args.at) and not args.model:
+        raise UsageError("--alias and --at need --model NAME (an alias belongs to one model)")
+    if args.at and not args.alias:
+        raise UsageError("--at needs --alias ALIAS: it says which version an alias named then")
+    since = _moment("--since", args.since) if args.since else None
+    at = _moment("--at", args.at, end_of_day=True) if args.at else None
     root = resolve_root(args)
     history = derive(root, allow_shallow=args.allow_shallow)
     events = [
@@ -53,6 +96,12 @@ def run(args: argparse.Namespace) -> int:
         for e in chain(history.records)
         if (args.model is None or e.model == args.model) and (since is None or e.timestamp >= since)
     ]
+    if args.alias:
+        from registry.eventlog.aliases import alias_events
+
+        if at is not None:
+            return _print_alias_at(events, args.model, args.alias, at, args.json)
+        events = alias_events(events, args.model, args.alias)
     if args.json:
         json.dump(
             [e.to_json() for e in events], sys.stdout, indent=2, sort_keys=True, ensure_ascii=False

@@ -36,9 +36,33 @@ class RegistryClient:
             self.transport.declare_hosts(self._index["registry"].get("artifact_hosts", []))
         return self._index
 
+    def alias(self, name: str, alias: str) -> str:
+        """The version `alias` of model `name` names (v1/models/<name>/aliases.json)."""
+        url = urllib.parse.urljoin(
+            self.base, f"v1/models/{urllib.parse.quote(name, safe='')}/aliases.json"
+        )
+        try:
+            document = self.transport.document(url, "model-aliases.json")
+        except FetchError as exc:
+            raise FetchError(
+                f"cannot read the aliases of {name!r} from the registry at {self.base} ({exc}); "
+                f"a model without aliases.yaml has none: ask for {name}@VERSION"
+            ) from None
+        entry = document["aliases"].get(alias)
+        if document["model"] != name or entry is None:
+            known = ", ".join(sorted(document["aliases"])) or "none"
+            raise FetchError(f"{name} has no alias {alias!r} (aliases: {known})")
+        return str(entry["version"])
+
     def resolve(self, name: str, version: str | None = None) -> Resolved:
-        """The record of `name@version`, or of the model's latest version."""
+        """The record of `name@version`, of `name@alias` (a name that starts with a letter:
+        versions start with a digit), or of the model's latest version."""
         self.index()
+        alias = None
+        if version == "latest":
+            version = None
+        elif version and version[0].isalpha():
+            alias, version = version, self.alias(name, version)
         model_url = urllib.parse.urljoin(
             self.base, f"v1/models/{urllib.parse.quote(name, safe='')}/index.json"
         )
@@ -59,6 +83,11 @@ class RegistryClient:
             raise FetchError(
                 f"{record_url} describes {record['id']}, not {name}@{version}: the registry is "
                 "broken or hostile"
+            )
+        if alias is not None and alias not in record.get("aliases", []):
+            raise FetchError(
+                f"aliases.json names {name}@{version} as {alias}, but its record does not list "
+                f"the alias: the registry is inconsistent (a partial deployment?); retry later"
             )
         return Resolved(f"{name}@{version}", record, record_url)
 

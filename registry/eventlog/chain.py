@@ -27,6 +27,9 @@ EVENT_TYPES = (
     "ModelDeprecated",
     "ModelBlocked",
     "VersionRemoved",
+    "AliasAssigned",
+    "AliasMoved",
+    "AliasRemoved",
 )
 _FIELDS = (
     "seq",

@@ -12,7 +12,8 @@ from registry.eventlog.chain import Record
 from registry.governance.policy import Blocking, blocked_by
 from registry.governance.policy_config import GovernancePolicy, governance_from
 from registry.infra import git
-from registry.load.layout import CONFIG_NAME
+from registry.load.aliases import alias_changes, declared_aliases, effective_aliases
+from registry.load.layout import ALIASES_NAME, CONFIG_NAME
 from registry.load.manifest import IMMUTABLE_FIELDS
 from registry.load.reports import REPORTS_DIR, drift_score, report_kind, summary
 from registry.load.schemas import validate_against
@@ -43,6 +44,30 @@ class _Tracker:
     policy: GovernancePolicy = field(default_factory=GovernancePolicy)
     drifts: dict[tuple[str, str], list[tuple[str, float]]] = field(default_factory=dict)
     blocked: set[tuple[str, str]] = field(default_factory=set)
+    # Each model's aliases.yaml as declared, and the aliases that hold (registry.load.aliases).
+    declared: dict[str, dict[str, str]] = field(default_factory=dict)
+    aliases: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def usable(self, name: str, version: str) -> bool:
+        """Whether a version can hold an alias: published, readable, not deprecated, not blocked."""
+        data = self.manifests.get((name, version))
+        return (
+            data is not None
+            and data.get("status") != "deprecated"
+            and (name, version) not in self.blocked
+        )
+
+    def removal_reason(self, name: str, version: str) -> str:
+        if (name, version) in self.blocked:
+            return "blocked"
+        if (name, version) not in self.manifests:
+            return "version-removed"
+        data = self.manifests[(name, version)]
+        return (
+            "deprecated"
+            if data is not None and data.get("status") == "deprecated"
+            else "unassigned"
+        )
 
 
 def _load(data: bytes) -> dict[str, Any] | None:
@@ -95,7 +120,10 @@ class _Derivation:
                 change.path == self.config_path
                 or (
                     change.path.startswith(f"{prefix}models/")
-                    and (change.path.endswith("/manifest.yaml") or "/reports/" in change.path)
+                    and (
+                        change.path.endswith(("/manifest.yaml", f"/{ALIASES_NAME}"))
+                        or "/reports/" in change.path
+                    )
                 )
             )
         ]
@@ -107,6 +135,7 @@ class _Derivation:
         commit = entry.commit
         stamp = utc(commit.timestamp)
         by_version: dict[tuple[str, str], list[tuple[str, git.Change]]] = {}
+        alias_files: dict[str, git.Change] = {}
         policy_changed = False
         for change in entry.changes:
             if change.path == self.config_path:
@@ -119,6 +148,8 @@ class _Derivation:
             parts = change.path[len(self.prefix) :].split("/", 3)
             if len(parts) == 4 and parts[0] == "models":
                 by_version.setdefault((parts[1], parts[2]), []).append((parts[3], change))
+            elif len(parts) == 3 and parts[0] == "models" and parts[2] == ALIASES_NAME:
+                alias_files[parts[1]] = change
         for (name, version), changes in sorted(by_version.items()):
             for kind, payload in self._version_events(name, version, changes):
                 yield Record(kind, name, version, commit.sha, commit.author, stamp, payload)
@@ -129,6 +160,29 @@ class _Derivation:
             if blocking is not None:
                 payload = blocking.to_json()
                 yield Record("ModelBlocked", *key, commit.sha, commit.author, stamp, payload)
+        for name, change in alias_files.items():
+            raw = None if change.status == "D" else self.blobs.read(change.new_blob)
+            self.state.declared[name] = declared_aliases(raw, name)
+        # An alias follows its file, and leaves a version that is blocked, deprecated or removed.
+        touched = {name for name, _ in by_version} | set(alias_files)
+        for name in sorted(self.state.declared if policy_changed else touched):
+            for kind, version, payload in self._alias_events(name):
+                yield Record(kind, name, version, commit.sha, commit.author, stamp, payload)
+
+    def _alias_events(self, name: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        before = self.state.aliases.get(name, {})
+        after = effective_aliases(
+            self.state.declared.get(name, {}), lambda v: self.state.usable(name, v)
+        )
+        if after:
+            self.state.aliases[name] = after
+        else:
+            self.state.aliases.pop(name, None)
+        for kind, alias, old, new in alias_changes(before, after):
+            payload: dict[str, Any] = {"alias": alias, "from": old, "to": new}
+            if new is None and old is not None:
+                payload["reason"] = self.state.removal_reason(name, old)
+            yield kind, new or old or "", payload
 
     def _blocks(self, key: tuple[str, str]) -> Blocking | None:
         if key in self.state.blocked or key not in self.state.manifests:

@@ -4,17 +4,22 @@ by replaying the event log, and from the current tree."""
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from registry.eventlog.chain import Event
 from registry.governance.policy import blocked_by
+from registry.load.aliases import effective_aliases, load_alias_file
 from registry.load.config import load_config
 from registry.load.layout import all_versions
 from registry.load.reports import REPORTS_DIR, drift_score, report_kind
 from registry.load.yamlsafe import load_yaml_file
+
+# The statuses of a version that can hold no alias.
+UNUSABLE = frozenset({"deprecated", "blocked"})
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,8 @@ class VersionState:
 @dataclass(frozen=True)
 class RegistryState:
     versions: Mapping[tuple[str, str], VersionState]
+    # model -> the aliases that hold (registry.load.aliases); models without any are absent
+    aliases: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def models(self) -> set[str]:
@@ -46,6 +53,7 @@ def replay(events: Iterable[Event]) -> RegistryState:
     """The state the events describe, applied in order."""
     fields: dict[tuple[str, str], dict[str, Any] | None] = {}
     blocked: set[tuple[str, str]] = set()
+    aliases: dict[str, dict[str, str]] = {}
     for event in events:
         key = (event.model, event.version)
         payload = event.payload
@@ -67,8 +75,16 @@ def replay(events: Iterable[Event]) -> RegistryState:
             blocked.discard(key)
         elif event.type == "ModelBlocked":
             blocked.add(key)
+        elif event.type in ("AliasAssigned", "AliasMoved"):
+            aliases.setdefault(event.model, {})[payload["alias"]] = payload["to"]
+        elif event.type == "AliasRemoved":
+            held = aliases.get(event.model, {})
+            held.pop(payload["alias"], None)
+            if not held:
+                aliases.pop(event.model, None)
     return RegistryState(
-        {key: VersionState(_status(data, key in blocked), data) for key, data in fields.items()}
+        {key: VersionState(_status(data, key in blocked), data) for key, data in fields.items()},
+        aliases,
     )
 
 
@@ -101,4 +117,23 @@ def tree_state(root: Path) -> RegistryState:
         tier = (data or {}).get("risk_tier")
         blocked = blocked_by(policy, tier, _drifts(version.path)) is not None
         versions[(version.name, version.version)] = VersionState(_status(data, blocked), data)
-    return RegistryState(versions)
+    return RegistryState(versions, _tree_aliases(root, versions))
+
+
+def _tree_aliases(
+    root: Path, versions: Mapping[tuple[str, str], VersionState]
+) -> dict[str, dict[str, str]]:
+    """Each model's aliases.yaml, as far as its versions can hold them."""
+
+    def usable(name: str, version: str) -> bool:
+        state = versions.get((name, version))
+        return state is not None and state.fields is not None and state.status not in UNUSABLE
+
+    held = {}
+    for name in sorted({name for name, _ in versions}):
+        found, _ = load_alias_file(root, name)
+        declared = found.aliases if found is not None else {}
+        table = effective_aliases(declared, functools.partial(usable, name))
+        if table:
+            held[name] = table
+    return held

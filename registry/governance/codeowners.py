@@ -1,5 +1,7 @@
 """CODEOWNERS generated from registry.yaml: each model folder goes to the reviewers of the highest
 risk tier among its versions (governance.tiers.<tier>.reviewers); the rest to the maintainers.
+A model's aliases.yaml goes to its tier's reviewers whatever the tier: moving `production` is a
+release decision even for a tier-1 model (the later, more specific line wins in CODEOWNERS).
 
 GitHub applies the CODEOWNERS of a pull request's base branch, so the pull request that adds a
 model's first tier-2 or tier-3 version is routed by the maintainers' line, and its review is
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from registry.governance.policy_config import TIERS
 from registry.load.config import RegistryConfig
-from registry.load.layout import all_versions
+from registry.load.layout import ALIASES_NAME, all_versions
 from registry.load.yamlsafe import load_yaml_file
 
 CODEOWNERS = Path(".github/CODEOWNERS")
@@ -39,7 +41,11 @@ def render(root: Path, config: RegistryConfig) -> str:
     if policy.maintainers:
         lines.append(f"* {' '.join(policy.maintainers)}\n")
     for name, tier in sorted(model_tiers(root).items()):
-        reviewers = policy.tiers[tier].reviewers
-        if reviewers and tier != "tier-1":
-            lines.append(f"# {name}: {tier}\n/models/{name}/ {' '.join(reviewers)}\n")
+        reviewers = " ".join(policy.tiers[tier].reviewers)
+        if not reviewers:
+            continue
+        lines.append(f"# {name}: {tier}\n")
+        if tier != "tier-1":
+            lines.append(f"/models/{name}/ {reviewers}\n")
+        lines.append(f"/models/{name}/{ALIASES_NAME} {reviewers}\n")
     return "".join(lines)

@@ -23,12 +23,19 @@ class TierPolicy:
     review_required: bool  # every new version needs a governance.review record
     signature_required: bool
     reviewers: tuple[str, ...] = ()  # GitHub users or teams (@org/team) routed by CODEOWNERS
+    # Aliases only a version meeting this tier's release requirements may hold (aliases.yaml).
+    protected_aliases: tuple[str, ...] = ()
 
 
+_PROD = ("production",)
 DEFAULT_TIERS = {
     "tier-1": TierPolicy(0.15, "monitor", review_required=False, signature_required=False),
-    "tier-2": TierPolicy(0.08, "review", review_required=True, signature_required=False),
-    "tier-3": TierPolicy(0.03, "block", review_required=True, signature_required=True),
+    "tier-2": TierPolicy(
+        0.08, "review", review_required=True, signature_required=False, protected_aliases=_PROD
+    ),
+    "tier-3": TierPolicy(
+        0.03, "block", review_required=True, signature_required=True, protected_aliases=_PROD
+    ),
 }
 
 
@@ -52,6 +59,7 @@ def governance_from(data: Mapping[str, Any]) -> GovernancePolicy:
             review_required=given.get("review_required", default.review_required),
             signature_required=given.get("signature_required", default.signature_required),
             reviewers=tuple(given.get("reviewers", ())),
+            protected_aliases=tuple(given.get("protected_aliases", default.protected_aliases)),
         )
     return GovernancePolicy(
         tiers=tiers,

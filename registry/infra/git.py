@@ -220,7 +220,9 @@ def read_blobs(root: Path, names: Sequence[str]) -> dict[str, bytes | None]:
     found: dict[str, bytes | None] = {}
     position = 0
     for name in names:
-        header_end = raw.index(b"\n", position)
+        # GitPython strips the output's last newline: a last "<name> missing" has none.
+        header_end = raw.find(b"\n", position)
+        header_end = len(raw) if header_end < 0 else header_end
         header = raw[position:header_end].decode()
         position = header_end + 1
         if header.endswith(" missing") or header.endswith(" ambiguous"):

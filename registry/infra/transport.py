@@ -51,12 +51,15 @@ class Limits:
 
 
 def registry_url(location: str) -> str:
-    """The site root as a URL ending with `/` (a folder becomes a file:// URL)."""
+    """The site root as a URL ending with `/` (a folder becomes a file:// URL). The API's own
+    folder (`.../v1/`, what a user copies from a JSON URL) names the site around it."""
     if "://" not in location:
-        return Path(location).resolve().as_uri().rstrip("/") + "/"
-    if urllib.parse.urlparse(location).scheme not in ("file", "http", "https"):
+        url = Path(location).resolve().as_uri().rstrip("/")
+    elif urllib.parse.urlparse(location).scheme not in ("file", "http", "https"):
         raise FetchError(f"{location}: a registry is a folder, a file:// or an http(s) URL")
-    return location.rstrip("/") + "/"
+    else:
+        url = location.rstrip("/")
+    return url.removesuffix("/v1") + "/"
 
 
 def _local_path(url: str) -> Path:

@@ -25,6 +25,8 @@ def referenced_manifest(root: Path, reference: str) -> Path | None:
 
 
 CONFIG_NAME = "registry.yaml"
+# The one file a model folder holds besides its version folders (registry.load.aliases).
+ALIASES_NAME = "aliases.yaml"
 
 
 @dataclass(frozen=True, order=True)
@@ -90,7 +92,8 @@ def all_versions(root: Path) -> list[VersionDir]:
 
 
 def layout_findings(root: Path) -> list[Finding]:
-    """Links and stray files in models/ and models/<name>/, which hold only folders."""
+    """Links and stray files in models/ and models/<name>/, which hold only folders (and a
+    model's aliases.yaml)."""
     findings = []
     models = root / MODELS_DIR
     folders = [models] + [models / name for name in _subdirs(models)]
@@ -107,6 +110,8 @@ def layout_findings(root: Path) -> list[Finding]:
                     )
                 )
             elif not entry.is_dir(follow_symlinks=False):
+                if folder != models and entry.name == ALIASES_NAME:
+                    continue
                 findings.append(
                     warning(
                         "layout.unexpected-file",

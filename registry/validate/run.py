@@ -24,6 +24,7 @@ from registry.load.layout import (
     require_models,
 )
 from registry.sandbox import Inspector
+from registry.validate.aliases import alias_findings, alias_models, alias_targets
 from registry.validate.batch import validate_all
 from registry.validate.context import RunContext
 from registry.validate.docs import check_docs
@@ -36,6 +37,7 @@ from registry.validate.history import (
 from registry.validate.lineage import ManifestIndex
 from registry.validate.repository import changed_findings, repository_findings
 from registry.validate.result import ValidationReport, VersionResult
+from registry.validate.semver import semver_findings
 from registry.validate.tiers import review_date_findings, tier_findings
 from registry.versions import MANIFEST_NAME
 
@@ -87,16 +89,21 @@ def validate_registry(
         config_context(root, config),
         Path(scratch.name) if scratch is not None else cache.folder / "remote",
     )
+    first_shard = options.shard is None or options.shard.index == 1
+    since_rev = resolve_base(root, since) if since is not None else None
+    aliased = alias_models(root, selected, since_rev) if first_shard else []
+    selected = selected + alias_targets(root, aliased, selected, config.limits.yaml_max_bytes)
+    scope: list[Finding] = []
     try:
         with Progress("validating", len(selected), "versions") as progress:
             results = validate_all(run, selected, options.jobs, progress)
+        scope += alias_findings(run, results, aliased, base or since)
+        scope += semver_findings(run, results)  # inspects baselines: before the sandbox goes
     finally:
         run.inspector.dispose()
         cache.close()
         if scratch is not None:
             scratch.cleanup()
-    scope: list[Finding] = []
-    first_shard = options.shard is None or options.shard.index == 1
     if versions is None and first_shard:
         scope += layout_findings(root) + repository_findings(root) + check_docs(root)
     elif since is not None and first_shard:
@@ -104,7 +111,7 @@ def validate_registry(
     if base is not None and first_shard:
         scope += check_history(root, base)
     scope += _governance_findings(run, results, base or since)
-    unique = list({(f.code, f.file): f for f in scope}.values())  # a link: on disk and in Git
+    unique = list({(f.code, f.file, f.line): f for f in scope}.values())  # a link: disk and Git
     return _attach(results, unique)
 
 

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 
-def onnx_mlp(seed: int, hidden: int) -> bytes:
-    """Iris-sized MLP: features[batch, 4] -> probabilities[batch, 3]."""
+def onnx_mlp(seed: int, hidden: int, label: bool = False) -> bytes:
+    """Iris-sized MLP: features[batch, 4] -> probabilities[batch, 3]; with `label`, also the
+    most probable class, label[batch] int64 (an output added after the others: a minor release)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -28,16 +29,21 @@ def onnx_mlp(seed: int, hidden: int) -> bytes:
     b1 = np.zeros(hidden, np.float32)
     w2 = rng.normal(0, 0.5, (hidden, 3)).astype(np.float32)
     b2 = np.zeros(3, np.float32)
+    nodes = [
+        helper.make_node("Gemm", ["features", "w1", "b1"], ["h"]),
+        helper.make_node("Relu", ["h"], ["h_relu"]),
+        helper.make_node("Gemm", ["h_relu", "w2", "b2"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+    ]
+    outputs = [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 3])]
+    if label:
+        nodes.append(helper.make_node("ArgMax", ["probabilities"], ["label"], axis=1, keepdims=0))
+        outputs.append(helper.make_tensor_value_info("label", TensorProto.INT64, ["batch"]))
     graph = helper.make_graph(
-        [
-            helper.make_node("Gemm", ["features", "w1", "b1"], ["h"]),
-            helper.make_node("Relu", ["h"], ["h_relu"]),
-            helper.make_node("Gemm", ["h_relu", "w2", "b2"], ["logits"]),
-            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
-        ],
+        nodes,
         "iris_mlp",
         [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 4])],
-        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 3])],
+        outputs,
         [
             numpy_helper.from_array(a, n)
             for a, n in ((w1, "w1"), (b1, "b1"), (w2, "w2"), (b2, "b2"))

@@ -298,6 +298,13 @@ RECORD_ROWS = (
     ),
     Row("record:digest", f"{_S2}.checksums", f"{_S3}.verifiedUsing", f"{_CDX}.hashes"),
     Row("record:status", _S2_NOTE, _S3_NOTE, f"{_CARD}.properties"),
+    _nowhere(
+        "record:aliases",
+        _IN_RECORD.format(
+            what="a movable pointer of the registry (aliases.yaml), not a property of the "
+            "version: an SBOM of unchanged bytes must not change when `production` moves"
+        ),
+    ),
     Row(
         "record:artifact.href",
         f"{_S2}.downloadLocation",

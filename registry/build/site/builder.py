@@ -15,6 +15,7 @@ from registry.build import paths
 from registry.build.budget import check_site_budget
 from registry.build.catalog import Catalog, build_catalog
 from registry.build.publish import publish_catalog, require_store
+from registry.build.site.aliasdoc import aliases_document
 from registry.build.site.atomic import remove_leftovers, staging
 from registry.build.site.docs import build_docs
 from registry.build.site.guard import check_output
@@ -97,6 +98,9 @@ def write_site(out: SiteWriter, catalog: Catalog, root: Path, jobs: int = 1) -> 
                 progress.update()
         else:
             _write_models_in_parallel(out, catalog, context, jobs, progress)
+    for model in catalog.models:  # only models that have or had an alias
+        if model.aliases or catalog.alias_history(model):
+            out.json(paths.model_aliases(model.name), aliases_document(catalog, model))
     return has_docs
 
 

@@ -104,7 +104,23 @@ def summary(event: Event) -> str:
         return f"{subject}: drift {payload.get('drift_score', '?')} reported"
     if event.type == "ModelBlocked":
         return f"ALERT {subject} blocked: {payload.get('reason', '')}"
+    if event.type.startswith("Alias"):
+        return _alias_summary(event)
     return f"{subject}: version folder removed"
+
+
+def _alias_summary(event: Event) -> str:
+    payload = event.payload
+    alias, old, new = payload.get("alias"), payload.get("from"), payload.get("to")
+    if event.type == "AliasAssigned":
+        return f"{event.model}@{alias} assigned to {new}"
+    if event.type == "AliasMoved":
+        return f"{event.model}@{alias} moved from {old} to {new}"
+    reason = payload.get("reason")
+    text = f"{event.model}@{alias} removed from {old}"
+    if reason == "blocked":  # consumers following the alias lost their version: an alert
+        return f"ALERT {text}: {old} is blocked"
+    return text + (f" ({old} is {reason})" if reason in ("deprecated",) else "")
 
 
 def timeline(catalog: Catalog, events: Sequence[Event]) -> list[dict[str, Any]]:

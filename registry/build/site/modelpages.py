@@ -1,7 +1,7 @@
-"""The files of one model: each version's record, SBOMs, artifacts and page, and the model's own
-document and page. A version's files are one cached bundle: its key is built right beside the
-renderer it guards (_version_files_key, _render_version), so that whatever the renderer reads is
-seen to be in the key."""
+"""The files of one model: each version's record, diff, SBOMs, artifacts and page, and the
+model's own document and page. A version's files are one cached bundle: its key is built right
+beside the renderer it guards (_version_files_key, _render_version), so that whatever the
+renderer reads is seen to be in the key."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from registry.build import hfcard, paths
 from registry.build.catalog import Catalog, ModelEntry, PublishedVersion
+from registry.build.diff import describe, release_words, version_diff
 from registry.build.sbom import cyclonedx, spdx2, spdx3
 from registry.build.sbom.facts import collect
 from registry.build.site.eventpages import timeline
@@ -29,8 +30,10 @@ VERSION_PAGE_RADIUS = 3
 def write_model(
     out: SiteWriter, catalog: Catalog, model: ModelEntry, context: dict[str, Any]
 ) -> None:
-    for version in model.versions:
-        _write_version(out, catalog, version, context)
+    previous = None
+    for version in model.versions:  # in SemVer order: each diff is against the one before
+        _write_version(out, catalog, version, previous, context)
+        previous = version
     document = model_document(catalog, model)
     document_sha = out.stored(paths.model_json(model.name), dumps(document))
     page = paths.model_page(model.name)
@@ -64,9 +67,14 @@ def lineage_svg(
 
 
 def _write_version(
-    out: SiteWriter, catalog: Catalog, version: PublishedVersion, context: dict[str, Any]
+    out: SiteWriter,
+    catalog: Catalog,
+    version: PublishedVersion,
+    previous: PublishedVersion | None,
+    context: dict[str, Any],
 ) -> None:
-    """The files of one version: the artifacts, then the bundle of its record, SBOMs and page."""
+    """The files of one version: the artifacts, then the bundle of its record, diff, SBOMs and
+    page."""
     page = paths.version_page(version.name, version.version)
     art = version.manifest.artifact
     if catalog.config.publish_artifacts and art.path:
@@ -75,16 +83,32 @@ def _write_version(
         for relative, sha256, size in files:
             out.artifact(version.manifest.folder / relative, paths.artifact(sha256), sha256, size)
     out.bundle(
-        _version_files_key(catalog, version, context),
-        lambda files: _render_version(files, catalog, version, context, page),
+        _version_files_key(catalog, version, previous, context),
+        lambda files: _render_version(files, catalog, version, previous, context, page),
     )
 
 
-def _version_files_key(catalog: Catalog, version: PublishedVersion, context: dict[str, Any]) -> str:
-    """What _render_version (below) makes a version's files of: what validation read (the
-    version's inputs), what the log and the rest of the catalog say about the version (its
-    events, findings, decision, its lineage within VERSION_PAGE_RADIUS and its descendants), and
-    the settings. "" (never cached) for a version whose inputs have no key."""
+def _version_files_key(
+    catalog: Catalog,
+    version: PublishedVersion,
+    previous: PublishedVersion | None,
+    context: dict[str, Any],
+) -> str:
+    """What _render_version (below) makes a version's files of: the version's own (_own_key),
+    and for its diff, what the previous version's record is made of. "" (never cached) when
+    either has no key."""
+    own = _own_key(catalog, version, context)
+    if previous is None or not own:
+        return own
+    before = _own_key(catalog, previous, context)
+    return key_of("version-files-diff", own, previous.id, before) if before else ""
+
+
+def _own_key(catalog: Catalog, version: PublishedVersion, context: dict[str, Any]) -> str:
+    """What a version's record and pages are made of: what validation read (the version's
+    inputs), what the log and the rest of the catalog say about the version (its events,
+    findings, decision, its lineage within VERSION_PAGE_RADIUS and its descendants), and the
+    settings. "" for a version whose inputs have no key."""
     if not version.inputs_key:
         return ""
     lineage = catalog.lineage.around({version.id}, VERSION_PAGE_RADIUS)
@@ -94,6 +118,7 @@ def _version_files_key(catalog: Catalog, version: PublishedVersion, context: dic
         [e.hash for e in catalog.events_of(version.name, version.version)],
         [f.to_json() for f in version.findings],
         version.decision.to_json() if version.decision else None,
+        catalog.aliases_of(version),
         sorted(lineage.versions),
         sorted(lineage.edges),
         catalog.lineage.descendants(version.id),
@@ -109,14 +134,21 @@ def _render_version(
     files: Bundle,
     catalog: Catalog,
     version: PublishedVersion,
+    previous: PublishedVersion | None,
     context: dict[str, Any],
     page: str,
 ) -> None:
     out = files.writer
     name, number = version.name, version.version
-    record = version_record(catalog, version)
+    record = version_record(catalog, version, previous)
     record_sha = out.stored(paths.version_json(name, number), dumps(record))
     files.add(paths.version_json(name, number), record_sha)
+    diff = None
+    if previous is not None:
+        # A diff reads no link of a record: the previous one's own previous does not matter.
+        diff = version_diff(version_record(catalog, previous, None), record)
+        relative = paths.version_diff(name, number)
+        files.add(relative, out.stored(relative, dumps(diff)))
     if version.chunks:
         relative = paths.chunks(name, number)
         files.add(relative, out.stored(relative, dumps(chunks_document(version))))
@@ -155,6 +187,7 @@ def _render_version(
                 signature_href,
                 svg,
                 events,
+                diff,
                 context,
             ],
             lambda: render_page(
@@ -166,6 +199,9 @@ def _render_version(
                 signature_href=signature_href,
                 lineage_svg=svg,
                 events=events,
+                diff=diff,
+                changes=describe(diff) if diff else [],
+                release=release_words(diff) if diff else None,
                 **context,
             ),
         ),

@@ -113,7 +113,11 @@ def event_reference(event: Event, doc: str, page_size: int) -> dict[str, Any]:
     }
 
 
-def version_record(catalog: Catalog, version: PublishedVersion) -> dict[str, Any]:
+def version_record(
+    catalog: Catalog, version: PublishedVersion, previous: PublishedVersion | None
+) -> dict[str, Any]:
+    """The record of `version`; `previous` (the model's next lower version, if any) is what its
+    diff.json is against."""
     doc = paths.version_json(version.name, version.version)
     page_size = catalog.config.events_page_size
     manifest = version.manifest
@@ -123,6 +127,7 @@ def version_record(catalog: Catalog, version: PublishedVersion) -> dict[str, Any
         "name": version.name,
         "version": version.version,
         "status": version.status,
+        "aliases": catalog.aliases_of(version),
         "digest": f"sha256:{manifest.artifact.sha256}",
         "manifest": dict(manifest.data),
         "artifact": _artifact(catalog, version, doc),
@@ -152,6 +157,9 @@ def version_record(catalog: Catalog, version: PublishedVersion) -> dict[str, Any
             "model_card": link(doc, paths.model_card(version.name, version.version)),
             "chunks": link(doc, paths.chunks(version.name, version.version))
             if version.chunks
+            else None,
+            "diff": link(doc, paths.version_diff(version.name, version.version))
+            if previous is not None
             else None,
         },
     }
@@ -184,11 +192,12 @@ def chunks_document(version: PublishedVersion) -> dict[str, Any]:
     }
 
 
-def _version_summary(version: PublishedVersion, doc: str) -> dict[str, Any]:
+def _version_summary(version: PublishedVersion, aliases: list[str], doc: str) -> dict[str, Any]:
     manifest = version.manifest
     summary: dict[str, Any] = {
         "version": version.version,
         "status": version.status,
+        "aliases": aliases,
         "digest": f"sha256:{manifest.artifact.sha256}",
         "format": manifest.format,
         "license": manifest.license,
@@ -215,7 +224,11 @@ def model_document(catalog: Catalog, model: ModelEntry) -> dict[str, Any]:
         "name": model.name,
         "latest": model.latest.version,
         "status": model.status,
-        "versions": [_version_summary(v, doc) for v in model.versions],
+        "versions": [_version_summary(v, model.aliases_of(v.version), doc) for v in model.versions],
+        "aliases": {
+            alias: {"version": model.aliases[alias], "since": event.timestamp if event else None}
+            for alias, event in catalog.alias_setting(model).items()
+        },
         # References: each event with its manifest is in the log's pages (v1/events/<n>.json).
         "events": [
             {"version": e.version, **event_reference(e, doc, catalog.config.events_page_size)}
@@ -225,6 +238,10 @@ def model_document(catalog: Catalog, model: ModelEntry) -> dict[str, Any]:
             "self": link(doc, doc),
             "registry": link(doc, paths.INDEX_JSON),
             "html": link(doc, paths.model_page(model.name)),
+            # Written for a model that has or had an alias (registry.build.site.aliasdoc).
+            "aliases": link(doc, paths.model_aliases(model.name))
+            if model.aliases or catalog.alias_history(model)
+            else None,
         },
     }
 

@@ -1,0 +1,191 @@
+"""Validation of models/<name>/aliases.yaml: every alias names a version of the model that can hold
+it (published, valid, neither deprecated nor blocked), and a protected alias (registry.yaml,
+governance.tiers.<tier>.protected_aliases) only a version that meets its tier's release
+requirements: a review newer than its latest drift report when the tier requires reviews, a
+verifying signature when it requires signatures, and a passed evaluation.
+
+An assignment that is new (not in aliases.yaml at the base, or at HEAD without one) is refused; one
+that was published and no longer holds (a later drift report, a block) is a warning: the log
+already removed a blocked version's aliases, and the next change of the file must fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from registry.errors import ModelregError
+from registry.findings import Finding, Severity
+from registry.governance.policy_config import TierPolicy
+from registry.infra import git
+from registry.load.aliases import AliasFile, declared_aliases, display, load_alias_file
+from registry.load.layout import ALIASES_NAME, MODELS_DIR, VersionDir
+from registry.validate.context import RunContext
+from registry.validate.result import VersionResult
+
+
+def alias_models(root: Path, selected: Iterable[VersionDir], since: str | None) -> list[str]:
+    """The models whose aliases a run checks: those of the selected versions, and those whose
+    aliases.yaml changed since `since`."""
+    names = {v.name for v in selected}
+    if since is not None and git.is_repository(root):
+        prefix = git.models_prefix(root)
+        for change in git.diff_against(root, since, f"{prefix}{MODELS_DIR}"):
+            parts = change.path[len(prefix) :].split("/")
+            if len(parts) == 3 and parts[2] == ALIASES_NAME:
+                names.add(parts[1])
+    return sorted(n for n in names if (root / MODELS_DIR / n).is_dir())
+
+
+def alias_targets(
+    root: Path, models: Iterable[str], selected: Sequence[VersionDir], max_bytes: int
+) -> list[VersionDir]:
+    """Versions the aliases of `models` name that the run would not validate otherwise: whether
+    they may hold an alias depends on their own validation."""
+    chosen = set(selected)
+    extra = []
+    for name in models:
+        found, _ = load_alias_file(root, name, max_bytes)
+        for version in sorted(set(found.aliases.values()) if found else ()):
+            target = VersionDir(root, name, version)
+            if target not in chosen and target.manifest.is_file():
+                chosen.add(target)
+                extra.append(target)
+    return extra
+
+
+def _published_aliases(
+    root: Path, names: Sequence[str], base: str | None
+) -> dict[str, dict[str, str]]:
+    """Each model's aliases.yaml at `base` (default HEAD), read in one `git cat-file` run; none
+    outside Git or before the first commit."""
+    if not names or not git.is_repository(root):
+        return {}
+    try:
+        rev = git.resolve(root, base or "HEAD")
+    except (git.GitError, ModelregError):
+        return {}
+    prefix = git.models_prefix(root)
+    wanted = {name: f"{rev}:{prefix}{MODELS_DIR}/{name}/{ALIASES_NAME}" for name in names}
+    blobs = git.read_blobs(root, list(wanted.values()))
+    return {
+        name: declared_aliases(blobs[object_name], name) for name, object_name in wanted.items()
+    }
+
+
+def _missing_requirements(result: VersionResult, tier: TierPolicy) -> list[str]:
+    """What the version lacks of its tier's release requirements, in words."""
+    manifest = result.manifest
+    assert manifest is not None
+    missing = []
+    if tier.review_required:
+        drifts = [r for r in result.reports if r.kind == "drift"]
+        since = drifts[-1].when[:10] if drifts else None
+        review = manifest.review
+        if review is None:
+            missing.append("a governance.review record")
+        elif since is not None and review.approved_at[:10] < since:
+            missing.append(
+                f"a governance.review newer than its latest drift report ({drifts[-1].path}, "
+                f"{since}; the review is of {review.approved_at[:10]})"
+            )
+    if tier.signature_required and not (result.signature and result.signature.verified):
+        missing.append("a verifying signature (model.sig: modelreg sign)")
+    evaluations = [r for r in result.reports if r.kind == "evaluation"]
+    if not evaluations:
+        missing.append("a passed evaluation report (reports/<date>-evaluation.yaml)")
+    elif evaluations[-1].passed is not True:
+        missing.append(f"a passed evaluation report (the latest, {evaluations[-1].path}, failed)")
+    return missing
+
+
+class _ModelAliases:
+    def __init__(self, run: RunContext, name: str, aliases: AliasFile, published: dict[str, str]):
+        self.run, self.name, self.aliases, self.published = run, name, aliases, published
+        self.file = display(name)
+        self.findings: list[Finding] = []
+
+    def add(self, severity: Severity, code: str, alias: str, message: str) -> None:
+        self.findings.append(
+            Finding.at(severity, code, message, self.file, self.aliases.position(alias))
+        )
+
+    def check(self, alias: str, version: str, result: VersionResult | None) -> None:
+        subject = f"`{alias}` names {self.name}@{version}"
+        new = self.published.get(alias) != version
+        # A change is refused; a published assignment that stopped holding is pointed out.
+        severity = Severity.ERROR if new else Severity.WARNING
+        if result is None:
+            self.add(
+                Severity.ERROR,
+                "alias.unknown-version",
+                alias,
+                f"{subject}, which is not a version of {self.name}; name a version folder "
+                f"under {MODELS_DIR}/{self.name}/",
+            )
+            return
+        manifest = result.manifest
+        if manifest is None or not result.ok():
+            self.add(
+                Severity.ERROR,
+                "alias.unusable-version",
+                alias,
+                f"{subject}, which does not validate; fix it (modelreg validate "
+                f"{result.version.relative}) or name another version",
+            )
+            return
+        if manifest.status == "deprecated":
+            self.add(
+                Severity.ERROR,
+                "alias.unusable-version",
+                alias,
+                f"{subject}, which is deprecated: a deprecated version holds no alias; move "
+                f"`{alias}` to a supported version (or remove it) in the same change",
+            )
+            return
+        if result.decision is not None and result.decision.decision == "block":
+            self.add(
+                severity,
+                "alias.blocked-version",
+                alias,
+                f"{subject}, which governance blocked ({'; '.join(result.decision.reasons)}): a "
+                f"blocked version holds no alias (the log removed it); move `{alias}` to another "
+                "version or remove it",
+            )
+            return
+        tier = self.run.config.governance.tiers[manifest.risk_tier]
+        if alias not in tier.protected_aliases:
+            return
+        missing = _missing_requirements(result, tier)
+        if missing:
+            self.add(
+                severity,
+                "alias.protected",
+                alias,
+                f"{subject}, but `{alias}` is protected for {manifest.risk_tier} models "
+                f"(registry.yaml, governance.tiers.{manifest.risk_tier}.protected_aliases) and "
+                f"the version lacks {'; '.join(missing)}; add what is missing to "
+                f"{result.version.relative}/ first, or leave `{alias}` where it was",
+            )
+
+
+def alias_findings(
+    run: RunContext, results: Sequence[VersionResult], models: Iterable[str], base: str | None
+) -> list[Finding]:
+    """The findings about the aliases of `models`; `results` hold every version they name that
+    exists (alias_targets). `base`: what published means (default HEAD)."""
+    by_id = {r.version.id: r for r in results}
+    findings: list[Finding] = []
+    files = {}
+    for name in models:
+        found, problems = load_alias_file(run.root, name, run.config.limits.yaml_max_bytes)
+        findings += problems
+        if found is not None and found.aliases:
+            files[name] = found
+    published = _published_aliases(run.root, list(files), base)
+    for name, found in files.items():
+        model = _ModelAliases(run, name, found, published.get(name, {}))
+        for alias, version in sorted(found.aliases.items()):
+            model.check(alias, version, by_id.get(f"{name}@{version}"))
+        findings += model.findings
+    return findings
