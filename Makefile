@@ -37,8 +37,9 @@ demo: install
 	$(PY) -m registry validate
 	$(PY) -m registry build --out site
 	@echo
-	@echo "The site is in site/: open site/index.html, or serve it with"
-	@echo "  $(PY) -m http.server -d site 8000   and browse http://localhost:8000/"
+	@echo "The site is in site/: open site/index.html in a browser, or preview it over HTTP"
+	@echo "(where downloads and modelreg fetch work too) with"
+	@echo "  $(VENV)/bin/modelreg serve   then browse http://127.0.0.1:8000/ (Ctrl-C stops it)"
 
 lint: install
 	$(VENV)/bin/ruff check registry tests scripts

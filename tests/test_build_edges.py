@@ -174,3 +174,105 @@ def test_docs_pages_start_with_a_csp(tmp_path: Path) -> None:
     for page in (site / "docs").rglob("*.html"):
         head = page.read_text().split("<head>", 1)[1].lstrip()
         assert head.startswith('<meta http-equiv="Content-Security-Policy"'), page
+
+
+def test_cyclonedx_dependency_graph_is_complete(registry: Path, tmp_path: Path) -> None:
+    """The model depends on every component its BOM lists, so cyclonedx-python-lib finds the
+    graph complete (before, a model with datasets but no runtime library made it warn, a
+    UserWarning printed by `modelreg build`)."""
+    import warnings
+
+    from cyclonedx.model.bom import Bom
+
+    add_version(
+        registry,
+        "trained",
+        "1.0.0",
+        schema_version="1.2",
+        lineage={"datasets": [{"name": "speech", "role": "training"}]},
+        dependencies=[{"name": "tensorflow", "version": "2.15.0", "purpose": "training"}],
+    )
+    add_version(
+        registry,
+        "evaluated",
+        "1.0.0",
+        schema_version="1.2",
+        lineage={"datasets": [{"name": "holdout", "role": "evaluation"}]},
+    )
+    commit_all(registry, "datasets", "2025-01-02T00:00:00+00:00")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code, _, err = run("build", "--root", registry, "--out", tmp_path / "site", "--no-cache")
+    assert code == 0, err
+    assert "Warning" not in err
+    for name in ("pitch", "trained", "evaluated"):
+        document = json.loads((tmp_path / f"site/v1/models/{name}/1.0.0/sbom.cdx.json").read_text())
+        graph = {entry["ref"]: entry.get("dependsOn", []) for entry in document["dependencies"]}
+        listed = {component["bom-ref"] for component in document.get("components", [])}
+        assert set(graph["model"]) == listed and set(graph) == listed | {"model"}, name
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the library's own completeness check, now silent
+            assert Bom.from_json(document).validate()  # type: ignore[attr-defined]
+
+
+def _links(document: dict[str, object]) -> dict[str, str]:
+    links = document["links"]
+    assert isinstance(links, dict)
+    return {key: value for key, value in links.items() if value is not None}
+
+
+def test_every_index_link_is_a_file_of_the_site(registry: Path, tmp_path: Path) -> None:
+    """A static host has no listing of a folder: `links.schemas` names the schemas' index,
+    which refers to every published schema (before: `schema/`, a 404)."""
+    from jsonschema import Draft202012Validator
+
+    add_version(registry, "other", "1.0.0")
+    with (registry / "registry.yaml").open("a") as config:
+        config.write("index_page_size: 1\n")  # pages too, with their own links
+    commit_all(registry, "other", "2025-01-02T00:00:00+00:00")
+    site = tmp_path / "site"
+    code, _, err = run("build", "--root", registry, "--out", site)
+    assert code == 0, err
+    documents = [site / "v1/index.json", *sorted((site / "v1/index").glob("*.json"))]
+    assert len(documents) == 3
+    for document in documents:
+        for key, href in _links(json.loads(document.read_text())).items():
+            target = (document.parent / href).resolve()
+            assert target.is_file() and target.is_relative_to(site), (document.name, key, href)
+    schemas = site / "v1/schema"
+    index_file = (site / "v1" / _links(json.loads(documents[0].read_text()))["schemas"]).resolve()
+    assert index_file == schemas / "index.json"
+    index = json.loads(index_file.read_text())
+    Draft202012Validator.check_schema(index)  # OpenAPI says every file of v1/schema/ is one
+    published = {p.relative_to(schemas).as_posix() for p in schemas.rglob("*.json")}
+    assert set(index["$defs"]) == published - {"index.json"}
+    for relative, entry in index["$defs"].items():
+        assert entry["$ref"] == relative
+        assert entry["title"] == json.loads((schemas / relative).read_text())["title"]
+
+
+@pytest.mark.parametrize("base_url", ["https://host.example/registry/", "https://host.example/"])
+def test_docs_error_page_works_under_any_base_path(
+    registry: Path, tmp_path: Path, base_url: str
+) -> None:
+    """MkDocs writes 404.html with absolute paths from site_url: served anywhere else than
+    base_url (`http.server -d site`, a copy on disk), it had no styles, scripts or links."""
+    import re
+
+    shutil.copytree(PROJECT / "docs", registry / "docs")
+    shutil.copy(PROJECT / "mkdocs.yml", registry / "mkdocs.yml")
+    site = tmp_path / "site"
+    code, _, err = run("build", "--root", registry, "--out", site, "--base-url", base_url)
+    assert code == 0, err
+    page = (site / "docs/404.html").read_text()
+    references = re.findall(r'(?:href|src)="([^"]+)"', page)
+    config = json.loads(re.findall(r'<script id="__config"[^>]*>(.*?)</script>', page)[0])
+    references.append(config["search"])
+    local = [r for r in references if not r.startswith(("https:", "#"))]
+    assert len(local) > 10 and any(r.endswith(".css") for r in local)
+    for reference in local:
+        assert not reference.startswith("/"), reference  # relative, as every other page
+        assert (site / "docs" / reference.split("#")[0]).is_file(), reference
+    assert config["base"] == "."
+    assert '__md_scope=new URL(".",location)' in page
+    assert "host.example" not in page

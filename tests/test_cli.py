@@ -239,3 +239,21 @@ def test_registry_yaml_limits_apply(tmp_path: Path) -> None:
     assert code == 1
     assert "registry.yaml is invalid" in err and "yaml_max_bites" in err
     json.dumps(report)
+
+
+def test_make_demo_ends_with_how_to_preview_with_serve() -> None:
+    """`make demo`'s closing lines name `modelreg serve`: the preview where links, downloads and
+    `modelreg fetch` work as on a host (the README says so too)."""
+    done = subprocess.run(
+        ["make", "--dry-run", "demo"],  # prints the recipe, runs nothing
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    closing = done.stdout.split("-m registry build --out site\n", 1)[1]
+    assert "modelreg serve" in closing and "http://127.0.0.1:8000/" in closing
+    assert "http.server" not in closing
+    readme = (PROJECT / "README.md").read_text()
+    assert "make demo" in readme and "modelreg serve" in readme.split("make test")[0]

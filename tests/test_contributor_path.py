@@ -265,3 +265,79 @@ def test_serve_builds_and_serves() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_add_names_each_todo_by_its_full_key_path(tmp_path: Path) -> None:
+    """`framework.version`, not a bare `version:` that reads as the model's own version; the
+    contributor guide shows the same list."""
+    root = tmp_path / "registry"
+    (root / "models").mkdir(parents=True)
+    model = PROJECT.parent / "shared/real-models/okay_nabu.tflite"
+    code, out, err = run(
+        "add", model, "--root", root, "--name", "okay-nabu", "--version", "1.0.0",
+        "--license", "Apache-2.0",
+    )  # fmt: skip
+    assert code == 0, err
+    listed = out.split("`:\n", 1)[1].splitlines()
+    assert [line.split()[0] for line in listed] == [
+        "framework.version",
+        "intended_use",
+        "publisher.name",
+        "risk_tier",
+    ]
+    manifest = (root / "models/okay-nabu/1.0.0/manifest.yaml").read_text().splitlines()
+    for line in listed:
+        path, _, number, hint = line.split(maxsplit=3)
+        key = path.rsplit(".", 1)[-1]
+        assert manifest[int(number) - 1].lstrip().startswith(f'{key}: ""  # TODO: {hint}')
+    guide = (PROJECT / "docs/contributing.md").read_text()
+    assert out.split("\n", 1)[1] in guide  # the guide's example is this very output
+
+
+def test_add_todo_paths_reach_into_lists(tmp_path: Path) -> None:
+    """A TorchScript file states no dtype and names no output: the paths say which entry."""
+    root = tmp_path / "registry"
+    (root / "models").mkdir(parents=True)
+    model = PROJECT.parent / "shared/real-models/silero_vad.jit"
+    code, out, err = run("add", model, "--root", root, "--name", "vad", "--version", "1.0.0")
+    assert code == 0, err
+    paths = [line.split()[0] for line in out.split("`:\n", 1)[1].splitlines()]
+    assert paths[:4] == [
+        "framework.version",
+        "input_shape[0].dtype",
+        "output_schema[0].name",
+        "output_schema[0].dtype",
+    ]
+
+
+def test_serve_removes_its_folder_on_sigterm(tmp_path: Path) -> None:
+    """kill, systemd and `docker stop` send SIGTERM: the preview stops as on Ctrl-C, and leaves
+    no temporary folder behind."""
+    import signal
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "registry", "serve", "--port", str(port), "--root", str(PROJECT)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT), "TMPDIR": str(scratch)},
+    )
+    try:
+        assert process.stdout is not None
+        assert "serving a preview" in process.stdout.readline()
+        previews = list(scratch.glob("modelreg-preview-*"))
+        assert len(previews) == 1 and (previews[0] / "site/v1/index.json").is_file()
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 0, err
+    assert out.strip() == "stopped"
+    assert not previews[0].exists()

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from registry.authoring.scaffold import NewVersion, render, todos
+from registry.authoring.scaffold import NewVersion, Todo, render, todos
 from registry.errors import FormatError, ModelregError, UsageError
 from registry.formats import article, detect_file
 from registry.infra.hashing import hash_file
@@ -45,7 +45,7 @@ class AddRequest:
 class Added:
     folder: Path
     manifest: Path
-    todos: list[str]
+    todos: list[Todo]
 
 
 def _check_request(name: str, version: str, url: str | None) -> None:

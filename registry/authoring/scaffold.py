@@ -15,6 +15,7 @@ from typing import Any
 
 from registry.formats.base import ModelInfo
 from registry.load.manifest import FileRef
+from registry.load.yamlsafe import YamlPath, load_yaml_text
 from registry.tensors import UNSTATED_DTYPE, TensorSpec
 from registry.versions import LATEST_SCHEMA_VERSION
 
@@ -234,6 +235,36 @@ def render(new: NewVersion) -> str:
     return "\n".join(lines) + "\n"
 
 
-def todos(text: str) -> list[str]:
-    """The TODO lines of a manifest, for telling the author what is left."""
-    return [line.strip() for line in text.splitlines() if "# TODO" in line]
+@dataclass(frozen=True)
+class Todo:
+    """A field `modelreg add` left for a person: where it is and what to write."""
+
+    path: str  # the full key path, `framework.version`, `input_shape[0].dtype`
+    line: int
+    hint: str
+
+
+def _dotted(path: YamlPath) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def todos(text: str) -> list[Todo]:
+    """The fields of a manifest still marked TODO, by full key path: a bare `version:` line
+    would read as the model's version when it is `framework.version`."""
+    loaded, _ = load_yaml_text(text, "manifest.yaml")
+    keys: dict[int, YamlPath] = {}
+    if loaded is not None:
+        for path, (number, _column) in loaded.positions.items():
+            if path and len(path) >= len(keys.get(number, ())):
+                keys[number] = path  # the deepest key on the line: `- name:` is the item's name
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        value, marker, hint = line.partition("# TODO: ")
+        # Only a comment this module wrote after a quoted value: a card's text holding
+        # "# TODO: " sits inside a JSON string (no bare `"` in it) or a literal block (no key).
+        if marker and value.endswith('"  ') and number in keys:
+            found.append(Todo(_dotted(keys[number]), number, hint.strip()))
+    return found

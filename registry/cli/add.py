@@ -82,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {line}")
     if added.todos:
         print(f"fill these, then run `modelreg validate {added.folder.relative_to(root)}`:")
-        for line in added.todos:
-            print(f"  {line}")
+        width = max(len(todo.path) for todo in added.todos)
+        for todo in added.todos:
+            # The full key path: a bare `version:` would read as the model's version.
+            print(f"  {todo.path:<{width}}  line {todo.line:<3} {todo.hint}")
     return 0

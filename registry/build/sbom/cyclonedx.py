@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import warnings
 from typing import Any
 
 from cyclonedx.model import (
@@ -246,13 +245,19 @@ def build_bom(facts: SbomFacts) -> Bom:
     metadata.tools.components.add(
         Component(type=ComponentType.APPLICATION, name="modelreg", version=__version__)
     )
+    datasets = _datasets(facts)
     bom = Bom(
-        components=[*dependencies, *_datasets(facts)],
+        components=[*dependencies, *datasets],
         metadata=metadata,
         serial_number=facts.uuid("cdx"),
     )
-    runtime = [c for c in dependencies if c.type is ComponentType.LIBRARY]
-    bom.register_dependency(model, runtime)
+    # A complete graph: the model depends on every component the BOM lists, the libraries it
+    # runs with, the tools it was trained or exported with and the datasets its card names
+    # (each component's modelreg:purpose or modelreg:role property says which), as CycloneDX's
+    # ML-BOM examples link a model to its datasets. Each of those has no dependency of its own.
+    bom.register_dependency(model, [*dependencies, *datasets])
+    for component in (*dependencies, *datasets):
+        bom.register_dependency(component)
     return bom
 
 
@@ -262,11 +267,7 @@ def _validator() -> JsonStrictValidator:
 
 
 def render(facts: SbomFacts) -> str:
-    with warnings.catch_warnings():
-        # A model with no runtime dependency has an empty, complete graph; the library warns
-        # about any root without dependencies once the BOM holds other components (datasets).
-        warnings.filterwarnings("ignore", "The Component this BOM is describing", UserWarning)
-        serialized = JsonV1Dot6(build_bom(facts)).output_as_string()
+    serialized = JsonV1Dot6(build_bom(facts)).output_as_string()
     document = json.loads(serialized)
     document["metadata"]["component"]["modelCard"] = _model_card(facts)
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -7,11 +7,13 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from registry.build.site.reference import manifest_reference
 from registry.errors import ModelregError
@@ -86,8 +88,29 @@ def build_docs(root: Path, out: Path, epoch: int, site_url: str) -> bool:
                 del os.environ["SOURCE_DATE_EPOCH"]
             else:
                 os.environ["SOURCE_DATE_EPOCH"] = previous
+    _relative_error_page(out, site_url)
     _add_csp(out, sources)
     return True
+
+
+ERROR_PAGE = "404.html"
+
+
+def _relative_error_page(out: Path, site_url: str) -> None:
+    """Make 404.html link relatively, as every other page does.
+
+    MkDocs writes the error page with paths made absolute from site_url (for a host that serves
+    it at any depth), so it lost its styles, scripts and links wherever the site is served under
+    another path than registry.yaml's base_url: `http.server -d site`, a fork's Pages site, a
+    copy on disk. Relative to docs/, it works at docs/404.html under any base path."""
+    page = out / ERROR_PAGE
+    if not page.is_file():
+        return
+    prefix = re.escape(urlsplit(site_url).path)  # "/registry/docs/", or "/docs/" at a root
+    text = page.read_text(encoding="utf-8")
+    text = re.sub(f'"{prefix}"', '"."', text)  # the theme's base and storage scope
+    text = re.sub(f"(?<=[\"']){prefix}", "", text)  # every link, in attributes and config
+    page.write_text(text, encoding="utf-8")
 
 
 class _InlineScripts(HTMLParser):

@@ -10,6 +10,10 @@ from registry.build import paths
 from registry.build.catalog import Catalog, ModelEntry
 from registry.build.site.records import API_VERSION, artifact_hosts, link, time_of
 
+# The published schemas, listed (registrypages.schema_index): a folder has no index on a static
+# host, so v1/index.json links.schemas names this file.
+SCHEMA_INDEX = f"{paths.SCHEMAS}/index.json"
+
 
 def _model_entry(model: ModelEntry, doc: str) -> dict[str, Any]:
     latest = model.latest
@@ -102,7 +106,7 @@ def index_document(catalog: Catalog) -> dict[str, Any]:
             "self": "index.json",
             "search": link(doc, paths.SEARCH_JSON),
             "openapi": "openapi.yaml",
-            "schemas": "schema/",
+            "schemas": link(doc, SCHEMA_INDEX),
             "events": link(doc, paths.EVENTS_JSON),
             "log_head": link(doc, paths.LOG_HEAD),
             "feed": link(doc, paths.FEED),

@@ -4,6 +4,7 @@ headers file and the home page. Written at every build: they say which commit th
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,12 @@ from registry.build.catalog import Catalog
 from registry.build.site import eventpages
 from registry.build.site.headers import headers_file
 from registry.build.site.html import render_page
-from registry.build.site.indexes import index_document, index_page_document, search_document
+from registry.build.site.indexes import (
+    SCHEMA_INDEX,
+    index_document,
+    index_page_document,
+    search_document,
+)
 from registry.build.site.lineage_svg import render_svg
 from registry.build.site.records import lineage_document, link
 from registry.build.site.writer import SiteWriter
@@ -80,14 +86,30 @@ def _write_static(out: SiteWriter) -> None:
 
 def _write_schemas(out: SiteWriter) -> None:
     source = schema_dir()
+    published: dict[str, Any] = {}
     for path in sorted(source.rglob("*.json")):
-        out.text(
-            f"{paths.SCHEMAS}/{path.relative_to(source).as_posix()}",
-            path.read_text(encoding="utf-8"),
-        )
+        relative = path.relative_to(source).as_posix()
+        text = path.read_text(encoding="utf-8")
+        out.text(f"{paths.SCHEMAS}/{relative}", text)
+        published[relative] = {"$ref": relative, "title": json.loads(text).get("title", "")}
+    out.json(SCHEMA_INDEX, schema_index(published))
     # In the site the document schemas sit under v1/schema/, beside v1/openapi.yaml.
     openapi = (source / "openapi.yaml").read_text(encoding="utf-8")
     out.text(paths.OPENAPI, openapi.replace('$ref: "api/', '$ref: "schema/api/'))
+
+
+def schema_index(published: dict[str, Any]) -> dict[str, Any]:
+    """v1/schema/index.json: the published schemas, listed for a client (a folder has no index
+    on a static host). It is itself a JSON Schema, as OpenAPI describes every file under
+    v1/schema/: each `$defs` entry refers to one schema by its path and repeats its title."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "The JSON Schemas of this registry",
+        "description": "Every JSON Schema published beside this file: each $defs key is a "
+        "schema's path relative to this file, its $ref the schema itself, its title what it "
+        "describes. The JSON API's documents are matched to their schemas by ../openapi.yaml.",
+        "$defs": published,
+    }
 
 
 def _write_events(out: SiteWriter, catalog: Catalog, context: dict[str, Any]) -> None:
