@@ -425,3 +425,119 @@ def test_codeowners_route_aliases(history: Path) -> None:
     finally:
         git(history, "checkout", "-q", "--", "registry.yaml")
         (history / ".github/CODEOWNERS").unlink()
+
+
+def test_what_an_attacker_tried(tmp_path: Path) -> None:
+    """A protected alias is judged by the model's tier, not by a lower tier a pre-release of
+    the model declares; a newline does not make `production` another alias."""
+    root = tmp_path / "registry"
+    root.mkdir()
+    (root / "registry.yaml").write_text(CONFIG)
+    add_version(root, "g", "1.0.0", tier="tier-2", governance={"review": REVIEW})
+    evaluation(root, "g", "1.0.0", "2026-01-03")
+    set_aliases(root, "g", 'production: "1.0.0"\n')
+    commit_all(root, "release", "2026-01-10T09:00:00+00:00")
+    add_version(root, "g", "1.0.0-alpha", tier="tier-1")
+    set_aliases(root, "g", 'production: "1.0.0-alpha"\n')
+    code, result = validate_json(root)
+    [refused] = findings(result, "alias.protected")
+    assert code == 1 and "protected for tier-2 models" in refused["message"]
+    set_aliases(root, "g", '"production\\n": "1.0.0-alpha"\n')
+    code, result = validate_json(root)
+    [invalid] = findings(result, "alias.invalid")
+    assert code == 1 and "is not an alias name" in invalid["message"]
+
+
+def test_an_alias_on_an_invalid_version_does_not_stop_allow_invalid(tmp_path: Path) -> None:
+    root = tmp_path / "registry"
+    root.mkdir()
+    (root / "registry.yaml").write_text(CONFIG)
+    add_version(root, "m", "1.0.0")
+    add_version(root, "m", "1.1.0", license="NOT-A-LICENSE")
+    set_aliases(root, "m", 'production: "1.0.0"\nstaging: "1.1.0"\n')
+    commit_all(root, "one good, one bad", "2026-01-10T09:00:00+00:00")
+    code, result = validate_json(root)
+    [unusable] = findings(result, "alias.unusable-version")
+    assert code == 1 and unusable["severity"] == "warning" and unusable["line"] == 2
+    site = tmp_path / "site"
+    code, _, err = run("build", "--root", root, "--out", site, "--allow-invalid")
+    assert code == 0, err
+    aliases = json.loads((site / "v1/models/m/aliases.json").read_text())
+    assert list(aliases["aliases"]) == ["production"]
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        ("0999-01-01", "no version"),  # a 3-digit year no longer sorts after every timestamp
+        ("20260401", "1.1.0"),  # an ISO date without dashes is a date too: its end
+    ],
+)
+def test_odd_moments(history: Path, moment: str, expected: str) -> None:
+    code, out, err = run(
+        "events", "--root", history, "--model", "m", "--alias", "production", "--at", moment
+    )
+    assert code == 0, err
+    assert out.split(": ", 1)[1].split(" (")[0].strip() == expected, out
+
+
+def test_an_out_of_range_moment_is_a_usage_error(history: Path) -> None:
+    code, _, err = run(
+        "events", "--root", history, "--model", "m", "--alias", "production",
+        "--at", "9999-12-31T23:59:59-01:00",
+    )  # fmt: skip
+    assert code == 2 and "--at" in err and "internal error" not in err
+
+
+def test_since_does_not_hide_the_assignment_at_a_moment(history: Path) -> None:
+    code, out, _ = run(
+        "events", "--root", history, "--model", "m", "--alias", "production",
+        "--since", "2026-04-01", "--at", "2026-12-31",
+    )  # fmt: skip
+    assert code == 0 and ": 1.1.0 (" in out
+
+
+def test_a_future_dated_evaluation_cannot_stand_in_for_the_latest(tmp_path: Path) -> None:
+    root = tmp_path / "registry"
+    root.mkdir()
+    (root / "registry.yaml").write_text(CONFIG)
+    add_version(root, "g", "1.0.0", tier="tier-2", governance={"review": REVIEW})
+    evaluation(root, "g", "1.0.0", "2026-01-03", passed=False)
+    evaluation(root, "g", "1.0.0", "2099-01-01", passed=True)
+    set_aliases(root, "g", 'production: "1.0.0"\n')
+    code, result = validate_json(root)
+    [future] = findings(result, "report.future-date")
+    assert code == 1 and future["file"] == "models/g/1.0.0/reports/2099-01-01-evaluation.yaml"
+
+
+def test_diff_takes_aliases_locally(history: Path) -> None:
+    code, out, err = run("diff", "m@1.0.0", "m@production", "--root", history)
+    assert code == 0, err
+    assert out.startswith("m@1.0.0 -> m@1.1.0")
+    code, _, err = run("diff", "m@1.0.0", "m@staging", "--root", history)
+    assert code == 1 and "names no such alias (aliases: production)" in err
+
+
+def test_a_pinned_log_decides_what_an_alias_names(history: Path, tmp_path: Path) -> None:
+    """aliases.json is not covered by the log's hash chain: with --log-head, the alias must name
+    the same version in the pinned log."""
+    site = tmp_path / "site"
+    assert run("build", "--root", history, "--out", site)[0] == 0
+    head = json.loads((site / "v1/log/head.json").read_text())
+    pin = f"{head['count']}:{head['head']}"
+    code, out, err = run("fetch", "m@production", "--registry", site, "--to", tmp_path / "a",
+                         "--log-head", pin)  # fmt: skip
+    assert code == 0 and "m@1.1.0" in out, err
+    # A hostile copy of the site: aliases.json and 1.0.0's record both say production = 1.0.0.
+    aliases = site / "v1/models/m/aliases.json"
+    document = json.loads(aliases.read_text())
+    document["aliases"]["production"].update(version="1.0.0", url="1.0.0/index.json")
+    aliases.write_text(json.dumps(document))
+    record_path = site / "v1/models/m/1.0.0/index.json"
+    record = json.loads(record_path.read_text())
+    record["aliases"] = ["production"]
+    record_path.write_text(json.dumps(record))
+    code, _, err = run("fetch", "m@production", "--registry", site, "--to", tmp_path / "b",
+                       "--log-head", pin)  # fmt: skip
+    assert code == 1 and "the pinned log (up to seq" in err and "names 1.1.0" in err
+    assert not (tmp_path / "b").exists()

@@ -4,6 +4,7 @@ between versions (semver.breaking-change, semver.format-changed)."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -429,7 +430,7 @@ def test_format_change_is_a_warning_and_the_interface_is_still_compared(tmp_path
     (finding,) = report["findings"]
     assert (finding["code"], finding["severity"]) == ("semver.format-changed", "warning")
     assert finding["file"] == "models/net/1.0.1/manifest.yaml"
-    assert "a tflite file, 1.0.0 was onnx" in finding["message"]
+    assert "a tflite file, 1.0.0 is onnx" in finding["message"]
     assert run("validate", "--root", root, "--strict")[0] == 1
     # The same move with a narrower input: the interface decides, the format only warns.
     shutil.rmtree(root / "models/net/1.0.1")
@@ -460,7 +461,9 @@ def test_what_a_torchscript_file_does_not_state_is_not_compared(tmp_path: Path) 
     add_onnx(root, "0.1.1", [("pixels", "float32", ["batch", 1, 8, 8])], logits, "tiny-convnet")
     code, report = validate_json(root)
     (breaking,) = findings(report, "semver.breaking-change")
-    assert "input `image` removed (was tensor unknown) (needs major)" in breaking["message"]
+    assert (
+        "input `image` removed (was float32 [batch, 1, 8, 8]) (needs major)" in breaking["message"]
+    )
     assert "Publish it as 0.2.0 " in breaking["message"]
 
 
@@ -552,7 +555,7 @@ def test_a_real_model_against_an_edited_copy(tmp_path: Path) -> None:
     assert finding["code"] == "semver.breaking-change"
     assert finding["file"] == "models/nmp/1.1.0/manifest.yaml"
     assert (
-        "output `StatefulPartitionedCall:0` removed (was float32 [unk__752, 172, 264]) "
+        "output `StatefulPartitionedCall:0` removed (was float32 [batch, 172, 264]) "
         "(needs major)" in finding["message"]
     )
     assert "Publish it as 2.0.0" in finding["message"]
@@ -575,3 +578,52 @@ def test_the_same_real_model_converted_to_tflite(tmp_path: Path) -> None:
     assert [(f["code"], f["file"]) for f in report["findings"]] == [
         ("semver.format-changed", "models/nmp/1.0.1/manifest.yaml")
     ]
+
+
+# --- what an attacker tried (red team) ----------------------------------------------------
+
+
+def test_build_metadata_cannot_stand_for_a_new_version(registry: Path) -> None:
+    """1.0.0+hotfix has 1.0.0's precedence: neither `latest` nor a consumer can order them, and
+    it would slip a changed interface in as no release at all."""
+    add_onnx(registry, "1.0.0+hotfix", X, [("y", "float32", ["batch", 9])])
+    code, report = validate_json(registry)
+    (twin,) = findings(report, "semver.same-precedence")
+    assert code == 1 and twin["file"] == "models/net/1.0.0+hotfix/manifest.yaml"
+    assert "Publish it as a new version number (e.g. 1.0.1)" in twin["message"]
+
+
+def test_a_version_inserted_below_a_published_one_is_judged_against_it(registry: Path) -> None:
+    add_onnx(registry, "1.2.0", X, Y)
+    commit_all(registry, "net 1.2.0", "2025-01-02T10:00:00+00:00")
+    add_onnx(registry, "1.1.0", X, [*Y, ("label", "int64", ["batch"])])  # 1.2.0 lacks `label`
+    finding = only_breaking(registry, "1.1.0")
+    assert "goes below the published 1.2.0" in finding["message"]
+    assert "output `label` removed" in finding["message"]
+
+
+def test_the_declared_interface_counts_where_the_file_states_nothing(tmp_path: Path) -> None:
+    """A TorchScript file states no dtype: the same file re-declared as uint8 with another output
+    name is a breaking change, as diff.json says."""
+    root = tmp_path / "registry"
+    shutil.copytree(PROJECT / "models/tiny-convnet", root / "models/tiny-convnet")
+    commit_all(root, "tiny-convnet 0.1.0")
+    shutil.copytree(root / "models/tiny-convnet/0.1.0", root / "models/tiny-convnet/0.1.1")
+    manifest = root / "models/tiny-convnet/0.1.1/manifest.yaml"
+    text = manifest.read_text().replace('version: "0.1.0"', 'version: "0.1.1"')
+    manifest.write_text(text.replace("name: logits", "name: scores"))
+    code, report = validate_json(root)
+    (breaking,) = findings(report, "semver.breaking-change")
+    assert code == 1 and "output `logits` removed" in breaking["message"]
+
+
+def test_a_baseline_in_git_lfs_is_still_compared(registry: Path) -> None:
+    """CI pulls Git LFS content only for the changed folders: the baseline's manifest is enough."""
+    model = registry / "models/net/1.0.0/model.onnx"
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    size = model.stat().st_size
+    model.write_text(
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{digest}\nsize {size}\n"
+    )
+    new = add_onnx(registry, "1.0.1", [("x", "float32", ["batch", 4])], Y)
+    only_breaking(registry, "1.0.1", new)

@@ -16,6 +16,7 @@ from registry.findings import Severity
 from registry.infra import git
 from registry.infra.cache import Cache
 from registry.infra.runoptions import RunOptions
+from registry.load.aliases import load_alias_file
 from registry.load.config import load_config
 from registry.load.layout import MODELS_DIR, VersionDir, referenced_manifest, versions_for_paths
 from registry.validate.result import ValidationReport
@@ -34,7 +35,9 @@ class InvalidVersion(ModelregError):
 def local_records(
     root: Path, name: str, versions: Sequence[str], options: RunOptions | None = None
 ) -> list[dict[str, Any]]:
-    """The record of each of `versions` of model `name` (in that order)."""
+    """The record of each of `versions` of model `name` (in that order); an alias (a name that
+    starts with a letter) stands for the version the model's aliases.yaml gives it."""
+    versions = [_unaliased(root, name, v) for v in versions]
     for version in versions:
         if referenced_manifest(root, f"{name}@{version}") is None:
             raise UnknownVersion(_unknown(root, name, version))
@@ -59,6 +62,20 @@ def local_records(
         # No link is compared: which version is before this one does not matter here.
         records.append(version_record(catalog, published, None))
     return records
+
+
+def _unaliased(root: Path, name: str, version: str) -> str:
+    if not version[:1].isalpha():
+        return version
+    found, _ = load_alias_file(root, name)
+    named = found.aliases.get(version) if found is not None else None
+    if named is None:
+        known = ", ".join(sorted(found.aliases)) if found is not None else ""
+        raise UnknownVersion(
+            f"{name}@{version}: {MODELS_DIR}/{name}/aliases.yaml names no such alias "
+            f"(aliases: {known or 'none'})"
+        )
+    return named
 
 
 def _unknown(root: Path, name: str, version: str) -> str:

@@ -42,21 +42,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _moment(option: str, value: str, end_of_day: bool = False) -> str:
-    """DATE as the UTC timestamp events are compared with; a bare date is its first second, or
-    its last with `end_of_day`."""
+    """DATE as the UTC timestamp events are compared with (`YYYY-MM-DDTHH:MM:SSZ`, so that text
+    order is time order); a bare date is its first second, or its last with `end_of_day`."""
     import datetime as dt
 
+    problem = f"{option} {value!r} is not a date (YYYY-MM-DD) or an RFC 3339 time"
     try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        day = dt.date.fromisoformat(value)
     except ValueError:
-        raise UsageError(
-            f"{option} {value!r} is not a date (YYYY-MM-DD) or an RFC 3339 time"
-        ) from None
-    if end_of_day and len(value) == 10:
-        moment += dt.timedelta(days=1, seconds=-1)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        day = None
+    try:
+        if day is not None:
+            moment = dt.datetime.combine(day, dt.time(23, 59, 59) if end_of_day else dt.time())
+        else:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        moment = moment.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        raise UsageError(problem) from None
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+    )
 
 
 def _print_alias_at(events: list[Event], model: str, alias: str, moment: str, as_json: bool) -> int:
@@ -91,16 +99,13 @@ def run(args: argparse.Namespace) -> int:
     at = _moment("--at", args.at, end_of_day=True) if args.at else None
     root = resolve_root(args)
     history = derive(root, allow_shallow=args.allow_shallow)
-    events = [
-        e
-        for e in chain(history.records)
-        if (args.model is None or e.model == args.model) and (since is None or e.timestamp >= since)
-    ]
+    events = [e for e in chain(history.records) if args.model is None or e.model == args.model]
+    if args.alias and at is not None:  # the whole history counts, whatever --since says
+        return _print_alias_at(events, args.model, args.alias, at, args.json)
+    events = [e for e in events if since is None or e.timestamp >= since]
     if args.alias:
         from registry.eventlog.aliases import alias_events
 
-        if at is not None:
-            return _print_alias_at(events, args.model, args.alias, at, args.json)
         events = alias_events(events, args.model, args.alias)
     if args.json:
         json.dump(

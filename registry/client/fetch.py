@@ -89,7 +89,7 @@ class RegistryClient:
                 f"aliases.json names {name}@{version} as {alias}, but its record does not list "
                 f"the alias: the registry is inconsistent (a partial deployment?); retry later"
             )
-        return Resolved(f"{name}@{version}", record, record_url)
+        return Resolved(f"{name}@{version}", record, record_url, alias)
 
     def fetch(
         self,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,8 @@ def pinned_publication(
     if problem is not None:
         raise FetchError(f"the registry's log does not hold --log-head {log_head}: {problem}")
     record = resolved.record
+    if resolved.alias is not None:
+        _check_pinned_alias(log.events, pin.seq, record, resolved.alias)
     events = pinned_events(log.events, pin, record["name"], record["version"])
     published = [e for e in events if e.get("type") in PUBLISHING]
     if not published:
@@ -92,6 +94,31 @@ def pinned_publication(
             f"(event {published[-1]['seq']}): the registry is broken or hostile; nothing was kept"
         )
     return events
+
+
+def _check_pinned_alias(
+    events: Sequence[Mapping[str, Any]], seq: int, record: Mapping[str, Any], alias: str
+) -> None:
+    """The alias must name the record's version in the pinned log too (its last alias event up
+    to the pin), not only in the registry's aliases.json, which the pin does not cover."""
+    named = None
+    for event in events:
+        if event.get("seq", 0) > seq:
+            break
+        payload = event.get("payload") or {}
+        if (
+            str(event.get("type", "")).startswith("Alias")
+            and event.get("model") == record["name"]
+            and payload.get("alias") == alias
+        ):
+            named = payload.get("to")
+    if named != record["version"]:
+        raise FetchError(
+            f"{record['name']}@{alias}: the registry's aliases.json names {record['version']}, "
+            f"but the pinned log (up to seq {seq}) names {named or 'no version'}: the registry is "
+            "broken or hostile, or the alias moved after the pin (pin a newer head); nothing "
+            "was kept"
+        )
 
 
 def _signing_time(

@@ -13,6 +13,7 @@ class Resolved:
     id: str
     record: dict[str, Any]
     url: str  # of the record document: links in it are relative to it
+    alias: str | None = None  # asked for as name@alias: a pinned log must agree (signature.py)
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,11 @@ import functools
 import json
 import re
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 from referencing import Registry, Resource
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -64,11 +65,28 @@ def _retrieve(uri: str) -> Resource:
     return Resource.from_contents(json.loads(path.read_text(encoding="utf-8")))
 
 
+# JSON Schema patterns are ECMA-262 regular expressions, where a final `$` matches only at the end
+# of the string; Python's `$` also matches before a final newline, so "production\n" would pass
+# `^[a-z]+$`. Every pattern is read with ECMA's meaning: `\Z` for an unescaped final `$`.
+_FINAL_DOLLAR = re.compile(r"(?<!\\)\$$")
+
+
+def _ecma_pattern(
+    checker: Any, pattern: str, instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
+    if isinstance(instance, str) and not re.search(_FINAL_DOLLAR.sub(r"\\Z", pattern), instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
+
+
 @functools.cache
 def validator(relative: str) -> Draft202012Validator:
     schema = {**load_schema(relative), "$id": (schema_dir() / relative).resolve().as_uri()}
-    return Draft202012Validator(
+    found: Draft202012Validator = _Validator(
         schema,
         format_checker=_FORMATS,
         registry=Registry(retrieve=_retrieve),  # type: ignore[call-arg]
     )
+    return found

@@ -68,7 +68,7 @@ _HUB_LICENSES = frozenset(
 )
 # Hub license ids that name a family of licenses, not one license: no SPDX identifier.
 _LICENSE_FAMILIES = frozenset({"bsd", "cc", "gfdl", "gpl", "lgpl", "openrail"})
-_SPDX_ID = re.compile(r"^[A-Za-z0-9.+-]+$")
+_SPDX_ID = re.compile(r"^[A-Za-z0-9.+-]+\Z")
 
 
 @functools.cache

@@ -17,7 +17,7 @@ from registry.load.yamlsafe import DEFAULT_MAX_BYTES, LoadedYaml, load_yaml_file
 REPORTS_DIR = "reports"
 ReportKind = Literal["evaluation", "drift"]
 KINDS: tuple[ReportKind, ...] = ("evaluation", "drift")
-NAME = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<kind>[a-z]+)(?:-(?P<n>[0-9a-z-]+))?\.ya?ml$")
+NAME = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<kind>[a-z]+)(?:-(?P<n>[0-9a-z-]+))?\.ya?ml\Z")
 SUMMARY_KEYS = {
     "evaluation": ("run_id", "evaluator", "evaluator_version", "dataset", "metrics", "passed"),
     "drift": ("measured_at", "drift_score", "window", "monitor"),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from registry.errors import ModelregError
 from registry.findings import Finding, Severity
-from registry.governance.policy_config import TierPolicy
+from registry.governance.policy_config import TIERS, TierPolicy
 from registry.infra import git
 from registry.load.aliases import AliasFile, declared_aliases, display, load_alias_file
 from registry.load.layout import ALIASES_NAME, MODELS_DIR, VersionDir
@@ -73,6 +73,22 @@ def _published_aliases(
     }
 
 
+def model_tier(run: RunContext, name: str) -> str | None:
+    """A model's tier: the one registry.yaml re-tiered it to, else the highest any of its
+    versions declares (governance.tier-lowered keeps new versions from going below it)."""
+    retiered = run.config.governance.retiered.get(name)
+    if retiered in TIERS:
+        return retiered
+    declared = set()
+    folder = run.root / MODELS_DIR / name
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else ():
+        data = run.manifests.data(f"{name}@{entry.name}") if entry.is_dir() else None
+        tier = data.get("risk_tier") if data is not None else None
+        if tier in TIERS:
+            declared.add(tier)
+    return max(declared, key=TIERS.index, default=None)
+
+
 def _missing_requirements(result: VersionResult, tier: TierPolicy) -> list[str]:
     """What the version lacks of its tier's release requirements, in words."""
     manifest = result.manifest
@@ -104,6 +120,7 @@ class _ModelAliases:
         self.run, self.name, self.aliases, self.published = run, name, aliases, published
         self.file = display(name)
         self.findings: list[Finding] = []
+        self.model_tier = model_tier(run, name)
 
     def add(self, severity: Severity, code: str, alias: str, message: str) -> None:
         self.findings.append(
@@ -126,12 +143,14 @@ class _ModelAliases:
             return
         manifest = result.manifest
         if manifest is None or not result.ok():
+            # Its own errors fail the run; a warning here lets `build --allow-invalid` leave the
+            # version (and so the alias) out instead of refusing the whole registry.
             self.add(
-                Severity.ERROR,
+                Severity.WARNING,
                 "alias.unusable-version",
                 alias,
-                f"{subject}, which does not validate; fix it (modelreg validate "
-                f"{result.version.relative}) or name another version",
+                f"{subject}, which does not validate, so the alias holds no version; fix it "
+                f"(modelreg validate {result.version.relative}) or name another version",
             )
             return
         if manifest.status == "deprecated":
@@ -153,7 +172,10 @@ class _ModelAliases:
                 "version or remove it",
             )
             return
-        tier = self.run.config.governance.tiers[manifest.risk_tier]
+        # The model's tier, not the version's own: a tier-1 pre-release of a tier-2 model must
+        # not carry `production` past the tier-2 requirements.
+        name = self.model_tier or manifest.risk_tier
+        tier = self.run.config.governance.tiers[name]
         if alias not in tier.protected_aliases:
             return
         missing = _missing_requirements(result, tier)
@@ -162,8 +184,8 @@ class _ModelAliases:
                 severity,
                 "alias.protected",
                 alias,
-                f"{subject}, but `{alias}` is protected for {manifest.risk_tier} models "
-                f"(registry.yaml, governance.tiers.{manifest.risk_tier}.protected_aliases) and "
+                f"{subject}, but `{alias}` is protected for {name} models "
+                f"(registry.yaml, governance.tiers.{name}.protected_aliases) and "
                 f"the version lacks {'; '.join(missing)}; add what is missing to "
                 f"{result.version.relative}/ first, or leave `{alias}` where it was",
             )

@@ -38,7 +38,7 @@ from registry.validate.lineage import ManifestIndex
 from registry.validate.repository import changed_findings, repository_findings
 from registry.validate.result import ValidationReport, VersionResult
 from registry.validate.semver import semver_findings
-from registry.validate.tiers import review_date_findings, tier_findings
+from registry.validate.tiers import report_date_findings, review_date_findings, tier_findings
 from registry.versions import MANIFEST_NAME
 
 
@@ -137,8 +137,10 @@ def _governance_findings(
             under_review |= {
                 f.relative for f in changed_folders(run.root, resolve_base(run.root, ref))
             }
-    return tier_findings(checked, tiers, run.config.governance.retiered) + review_date_findings(
-        run.root, reviewed, under_review
+    return (
+        tier_findings(checked, tiers, run.config.governance.retiered)
+        + review_date_findings(run.root, reviewed, under_review)
+        + report_date_findings(results)
     )
 
 

@@ -18,6 +18,7 @@ from registry.findings import Finding, error
 from registry.governance.policy_config import TIERS
 from registry.infra import git
 from registry.load.manifest import Manifest
+from registry.validate.result import VersionResult
 from registry.versions import MANIFEST_NAME, sort_key
 
 
@@ -96,6 +97,28 @@ def review_date_findings(
                     manifest.field_position("governance", "review", "approved_at"),
                 )
             )
+    return findings
+
+
+def report_date_findings(results: Iterable[VersionResult]) -> list[Finding]:
+    """A report dated after tomorrow (UTC: a day of slack for time zones): a future date would
+    make it the latest evaluation or drift measurement for good, hiding the real ones that
+    follow. Judged with this run's clock at every run, so never kept in the result cache."""
+    limit = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    findings = []
+    for result in results:
+        for report in result.reports:
+            when = _date(report.when)
+            if when is not None and when > limit:
+                findings.append(
+                    error(
+                        "report.future-date",
+                        f"{report.path} is dated {when}, in the future: a report records a "
+                        "measurement already made; name the file and set measured_at with the "
+                        "date it was made",
+                        result.version.display(report.path),
+                    )
+                )
     return findings
 
 
