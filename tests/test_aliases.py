@@ -5,11 +5,7 @@ published as aliases.json and in each record, and fetched as NAME@ALIAS."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -227,26 +223,6 @@ def test_the_published_log_alone_answers_the_same(history: Path, tmp_path: Path)
     assert "production" in model_page and "moved from 1.0.0 to 1.1.0" in model_page
     version_page = (site / "models/m/1.1.0/index.html").read_text()
     assert "production" in version_page
-
-
-@pytest.fixture
-def serve() -> Iterator[Any]:
-    servers = []
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    def start(folder: Path) -> str:
-        handler = functools.partial(Quiet, directory=str(folder))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/"
-
-    yield start
-    for server in servers:
-        server.shutdown()
 
 
 def test_fetch_by_alias(history: Path, tmp_path: Path, serve: Any) -> None:

@@ -3,19 +3,13 @@ and what fetch refuses."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import pty
 import re
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.factories.manifests import VALID_REAL_MODELS
 from tests.helpers import PROJECT, commit_all, left_nothing, run, sha256_of
@@ -39,27 +33,6 @@ def fill_todos(text: str) -> str:
         return f"{match.group(1)}{value}"
 
     return re.sub(r'^(\s*(?:- )?[a-z_]+: )""  # TODO: (.*)$', answer, text, flags=re.MULTILINE)
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def serve() -> Iterator[object]:
-    servers = []
-
-    def start(folder: Path) -> str:
-        handler = functools.partial(_Quiet, directory=str(folder))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/"
-
-    yield start
-    for server in servers:
-        server.shutdown()
 
 
 def test_new_user_adds_builds_serves_and_fetches(tmp_path: Path, serve: object) -> None:
