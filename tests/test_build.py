@@ -392,10 +392,12 @@ def test_search_index_is_compact_and_lists_every_model(site: Path) -> None:
     search = json.loads((site / "v1/search.json").read_text())
     assert [m["name"] for m in search["models"]] == ["iris-mlp", "keyword-dense", "tiny-convnet"]
     assert search["count"] == 3
-    assert max(len(json.dumps(m)) for m in search["models"]) < 600  # a few hundred bytes
+    published = [json.dumps(m, separators=(",", ":"), ensure_ascii=False) for m in search["models"]]
+    assert max(len(m.encode()) for m in published) < 600  # a few hundred bytes, as published
     iris = search["models"][0]
     assert iris["versions"] == ["1.0.0", "1.1.0", "1.2.0"]
     assert iris["flags"] == ["drift"]  # 1.0.0's flag, although 1.2.0 is the latest
+    assert iris["size"] > 0 and iris["updated"].endswith("Z")  # what the catalog sorts by
     page = (site / "index.html").read_text()
     assert 'data-index="v1/search.json"' in page
 

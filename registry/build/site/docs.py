@@ -89,6 +89,7 @@ def build_docs(root: Path, out: Path, epoch: int, site_url: str) -> bool:
             else:
                 os.environ["SOURCE_DATE_EPOCH"] = previous
     _relative_error_page(out, site_url)
+    _name_search_dialog(out)
     _add_csp(out, sources)
     return True
 
@@ -111,6 +112,19 @@ def _relative_error_page(out: Path, site_url: str) -> None:
     text = re.sub(f'"{prefix}"', '"."', text)  # the theme's base and storage scope
     text = re.sub(f"(?<=[\"']){prefix}", "", text)  # every link, in attributes and config
     page.write_text(text, encoding="utf-8")
+
+
+# The material theme's search is a dialog with no name, which screen readers announce as just
+# "dialog" (axe-core's aria-dialog-name): it gets the name its input already shows.
+_SEARCH_DIALOG = 'data-md-component="search" role="dialog"'
+
+
+def _name_search_dialog(out: Path) -> None:
+    for page in sorted(out.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        if _SEARCH_DIALOG in text:
+            named = text.replace(_SEARCH_DIALOG, f'{_SEARCH_DIALOG} aria-label="Search"', 1)
+            page.write_text(named, encoding="utf-8")
 
 
 class _InlineScripts(HTMLParser):

@@ -7,7 +7,7 @@ from typing import Any
 
 from registry import __version__
 from registry.build import paths
-from registry.build.catalog import Catalog, ModelEntry
+from registry.build.catalog import Catalog, ModelEntry, PublishedVersion
 from registry.build.site.records import API_VERSION, artifact_hosts, link, time_of
 
 # The published schemas, listed (registrypages.schema_index): a folder has no index on a static
@@ -124,6 +124,18 @@ def _cut(text: str) -> str:
     return line if len(line) <= SUMMARY_CHARS else line[: SUMMARY_CHARS - 1] + "…"
 
 
+def _last_change(model: ModelEntry) -> str | None:
+    """When any version of `model` last changed (RFC 3339 UTC, so the latest sorts last)."""
+    times = [v.history.updated.timestamp for v in model.versions if v.history.updated]
+    return max(times, default=None)
+
+
+def _download_size(version: PublishedVersion) -> int:
+    """The bytes a consumer downloads for `version`: its artifact and any external data."""
+    artifact = version.manifest.artifact
+    return artifact.size + sum(part.size for part in artifact.external_data)
+
+
 def search_document(catalog: Catalog) -> dict[str, Any]:
     """v1/search.json: every model in a few hundred bytes, what the catalog search reads."""
     doc = paths.SEARCH_JSON
@@ -145,6 +157,8 @@ def search_document(catalog: Catalog) -> dict[str, Any]:
                 "status": model.status,
                 "decision": latest.decision.decision if latest.decision else "allow",
                 "flags": sorted(flags),  # of every version: the catalog filters on them
+                "updated": _last_change(model),  # the catalog sorts by these two
+                "size": _download_size(latest),
                 "signed": bool(latest.signature and latest.signature.verified),
                 "publisher": manifest.publisher.name,
                 "intended_use": _cut(manifest.intended_use),

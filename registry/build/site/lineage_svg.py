@@ -65,7 +65,7 @@ def render_svg(
     rows = max((len(nodes) for nodes in columns.values()), default=1)
     height = MARGIN * 2 + ARC + rows * (HEIGHT + ROW_GAP) - ROW_GAP
     parts = [
-        f'<svg class="lineage" xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'<svg class="lineage" xmlns="http://www.w3.org/2000/svg" role="group" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'aria-label="{escape(title)}"><title>{escape(title)}</title>',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '

@@ -19,6 +19,7 @@ from registry.build.site.eventpages import timeline
 from registry.build.site.html import render_page
 from registry.build.site.lineage_svg import render_svg
 from registry.build.site.records import chunks_document, link, model_document, version_record
+from registry.build.site.snippets import usage_snippets
 from registry.build.site.writer import Bundle, SiteWriter, dumps
 from registry.infra.cachekey import key_of
 from registry.signing.bundle import CLAIMS_FILE, SIGNATURE_FILE
@@ -176,6 +177,7 @@ def _render_version(
     signature_href = _signature_href(files, catalog, version, page)
     svg = lineage_svg(catalog, {version.id}, page, VERSION_PAGE_RADIUS)
     events = timeline(catalog, catalog.events_of(name, number))
+    registry_url = catalog.config.base_url  # what `modelreg fetch --registry` is shown with
     files.add(
         page,
         out.cached(
@@ -188,6 +190,7 @@ def _render_version(
                 svg,
                 events,
                 diff,
+                registry_url,
                 context,
             ],
             lambda: render_page(
@@ -195,6 +198,8 @@ def _render_version(
                 page,
                 record=record,
                 io=_io_rows(version),
+                file_rows=_file_rows(record, page, artifact_href),
+                snippets=usage_snippets(record, registry_url),
                 artifact_href=artifact_href,
                 signature_href=signature_href,
                 lineage_svg=svg,
@@ -229,6 +234,19 @@ def _signature_href(
         elif catalog.config.store is not None:
             href = href or catalog.artifact_url(version, signed, sha256)
     return href
+
+
+def _file_rows(
+    record: dict[str, Any], page: str, artifact_href: str | None
+) -> list[dict[str, Any]]:
+    """The rows of the page's file table: the artifact, then each external data file, with the
+    link the page downloads it from (the site's own copy when the record has one: `href`)."""
+    art = record["artifact"]
+    rows = [{**art, "kind": "artifact", "name": art["path"] or art["url"], "link": artifact_href}]
+    for extra in art["external_data"]:
+        href = link(page, paths.artifact(extra["sha256"])) if "href" in extra else extra["url"]
+        rows.append({**extra, "kind": "external data", "name": extra["path"], "link": href})
+    return rows
 
 
 def _io_rows(version: PublishedVersion) -> list[dict[str, Any]]:
