@@ -189,7 +189,8 @@ def test_monitor_flag_and_review_in_the_catalog(history: dict[str, Any]) -> None
     assert index["mon"]["flags"] == ["drift", "evaluation-failed"]
     assert index["mon"]["decision"] == "allow" and index["mon"]["status"] == "active"
     home = (site / "index.html").read_text()
-    assert "⚑ drift" in home and "⚑ evaluation-failed" in home
+    for flag in ("drift", "evaluation-failed"):  # the ⚑ is hidden from screen readers
+        assert f'<span aria-hidden="true">⚑</span> {flag}</span>' in home
     rev = json.loads((site / "v1/models/rev/1.0.0/index.json").read_text())["governance"]
     assert rev["decision"] == "review" and rev["review_status"] == "approved"
     assert rev["review"]["approved_at"] == "2025-02-02"
