@@ -7,11 +7,12 @@ import http.server
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.factories.https_server import Served, https_server
+from tests.helpers import CHROMIUM, QuietHandler
 
 if TYPE_CHECKING:  # moto is imported by the tests that use the S3 server only
     from tests.factories.s3_server import S3Server, Store
@@ -52,18 +53,13 @@ def store(server: S3Server) -> Store:
     return new_store(server)
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def serve() -> Iterator[Callable[[Path], str]]:
     """Serves a folder over plain HTTP on loopback (as a static host would); returns its URL."""
     servers = []
 
     def start(folder: Path) -> str:
-        handler = functools.partial(_Quiet, directory=str(folder))
+        handler = functools.partial(QuietHandler, directory=str(folder))
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
@@ -72,3 +68,24 @@ def serve() -> Iterator[Callable[[Path], str]]:
     yield start
     for server in servers:
         server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Chromium, one for the whole session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield instance
+        instance.close()

@@ -4,11 +4,15 @@ a fixed identity, file digests. What builds registries, manifests and models: te
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import http.server
 import io
 import json
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,7 @@ SPDX3_VALIDATOR = PROJECT.parent / "shared" / "tools" / "spdx3-validate-offline"
 EXAMPLE_ONNX = PROJECT / "models/iris-mlp/1.0.0/model.onnx"
 EXAMPLE_PT = PROJECT / "models/tiny-convnet/0.1.0/model.pt"
 EXAMPLE_TFLITE = PROJECT / "models/keyword-dense/2.0.0/model.tflite"
+CHROMIUM = "/usr/bin/chromium"  # Debian's, driven by Playwright (never `playwright install`)
 
 
 def spdx3_validation(path: Path) -> subprocess.Popen[str]:
@@ -144,3 +149,20 @@ def tree_digest(folder: Path) -> dict[str, str]:
 def left_nothing(target: Path) -> bool:
     """A failed fetch leaves nothing in its target (a folder it made is removed too)."""
     return not target.exists() or list(target.iterdir()) == []
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """A static file server that keeps the test output clean."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def serve_site(site: Path) -> Iterator[str]:
+    """`site` over plain HTTP from a sub-path (/<site.name>/, as on GitHub Pages project sites),
+    until the generator is closed; yields the site's URL."""
+    handler = functools.partial(QuietHandler, directory=str(site.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/{site.name}/"
+    server.shutdown()

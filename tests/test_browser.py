@@ -3,11 +3,8 @@ local HTTP: search, filters, navigation, and hostile manifest text kept inert.""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import shutil
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,20 +15,14 @@ from registry.build.site.docs import build_docs
 from tests.factories.manifests import VALID_REAL_MODELS, dump_manifest, manifest_data
 from tests.factories.onnx_models import MATMUL_IO, matmul_reading
 from tests.factories.registries import write_version
-from tests.helpers import PROJECT, commit_all, run, sha256_of
+from tests.helpers import PROJECT, commit_all, run, serve_site, sha256_of
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 HOSTILE = (
     "Looks harmless. <script>alert('script')</script> "
     "<img src=x onerror=\"alert('img')\"> [click me](javascript:alert('link')) "
     "</script><script>alert('breakout')</script> <a href=\"javascript:alert(1)\">raw</a>"
 )
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -51,17 +42,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     site = root / "site"
     code, _, err = run("build", "--root", root, "--out", site)
     assert code == 0, err
-    yield from _serve(root)
-
-
-def _serve(root: Path) -> Iterator[str]:
-    """root/site over plain HTTP from a sub-path (/site/), as on GitHub Pages project sites."""
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/site/"
-    server.shutdown()
+    yield from serve_site(root / "site")
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +53,7 @@ def payload_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     commit_all(root, "a model whose bytes are also a page")
     code, _, err = run("build", "--root", root, "--out", root / "site")
     assert code == 0, err
-    yield from _serve(root)
+    yield from serve_site(root / "site")
 
 
 PAYLOAD = b"<html><body><script>alert('file')</script><svg onload=alert('svg')></svg></body></html>"
@@ -113,27 +94,7 @@ def docs_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     shutil.copytree(PROJECT / "docs", root / "docs")
     (root / "docs/hostile.md").write_text("# Hostile\n\n" + DOCS_PAYLOAD)
     build_docs(root, root / "site", 0, "")
-    yield from _serve(root)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield instance
-        instance.close()
+    yield from serve_site(root / "site")
 
 
 def _record(dialogs: list[str], dialog: object) -> None:

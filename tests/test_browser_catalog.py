@@ -5,11 +5,8 @@ publishers, the state in the URL (reload, back button, clear), and where the dat
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import shutil
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,18 +16,12 @@ import pytest
 
 from tests.factories.manifests import VALID_REAL_MODELS
 from tests.factories.registries import add_report, add_version, new_registry
-from tests.helpers import commit_all, run
+from tests.helpers import commit_all, run, serve_site
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 BY_NAME = ["alpha-audio", "beta-keyword", "delta-iris", "gamma-nmp"]
 BY_UPDATE = ["beta-keyword", "alpha-audio", "gamma-nmp", "delta-iris"]  # the latest first
 BY_SIZE = ["delta-iris", "beta-keyword", "gamma-nmp", "alpha-audio"]  # the smallest first
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -62,19 +53,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "site"
 
 
-def _serve(folder: Path) -> Iterator[str]:
-    """folder's parent over plain HTTP, the site from a sub-path, as on GitHub Pages."""
-    handler = functools.partial(_QuietHandler, directory=str(folder.parent))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/{folder.name}/"
-    server.shutdown()
-
-
 @pytest.fixture(scope="module")
 def served(built: Path) -> Iterator[str]:
-    yield from _serve(built)
+    yield from serve_site(built)
 
 
 @pytest.fixture(scope="module")
@@ -83,27 +64,7 @@ def served_without_search(built: Path) -> Iterator[str]:
     copy = built.parent / "no-search"
     shutil.copytree(built, copy)
     (copy / "v1/search.json").unlink()
-    yield from _serve(copy)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield instance
-        instance.close()
+    yield from serve_site(copy)
 
 
 class Watched:

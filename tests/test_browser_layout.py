@@ -19,8 +19,7 @@ from typing import Any, Literal
 import pytest
 
 from tests.factories.manifests import dump_manifest, file_ref
-from tests.helpers import PROJECT, commit_all, run
-from tests.test_browser import CHROMIUM, _serve
+from tests.helpers import PROJECT, commit_all, run, serve_site
 
 pytestmark = pytest.mark.browser
 AXE = PROJECT / ".tools/node_modules/axe-core/axe.min.js"
@@ -69,7 +68,7 @@ def example_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("example")
     code, _, err = run("build", "--root", PROJECT, "--out", root / "site")
     assert code == 0, err
-    yield from _serve(root)
+    yield from serve_site(root / "site")
 
 
 def _value(name: str, shape: list[Any]) -> Any:
@@ -167,20 +166,7 @@ def long_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert code == 0, err
     index = json.loads((root / "site/v1/index.json").read_text())
     assert sorted(m["name"] for m in index["models"]) == sorted([LONG_NAME, LONG_HYPHENATED]), out
-    yield from _serve(root)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield instance
-        instance.close()
+    yield from serve_site(root / "site")
 
 
 def _open(page: Any, url: str) -> None:

@@ -594,23 +594,17 @@ def test_the_page_shows_the_registry_url_it_was_built_for(tmp_path: Path) -> Non
 
 # -- in the browser ------------------------------------------------------------------------------
 @pytest.mark.browser
-def test_each_copy_button_copies_its_snippet(served: Served) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
-        )
-        context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(f"{served.url}models/{HOSTILE}/index.html")
-        expected = snippets_of(served.page(HOSTILE))
-        for key, text in expected.items():
-            button = page.locator(f"#use-{key} ~ div.snippet").first.locator("button")
-            button.click()
-            page.wait_for_function("b => b.textContent === 'Copied'", arg=button.element_handle())
-            assert page.evaluate("navigator.clipboard.readText()") == text
-        browser.close()
+def test_each_copy_button_copies_its_snippet(served: Served, browser: Any) -> None:
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{served.url}models/{HOSTILE}/index.html")
+    expected = snippets_of(served.page(HOSTILE))
+    for key, text in expected.items():
+        button = page.locator(f"#use-{key} ~ div.snippet").first.locator("button")
+        button.click()
+        page.wait_for_function("b => b.textContent === 'Copied'", arg=button.element_handle())
+        assert page.evaluate("navigator.clipboard.readText()") == text
+    context.close()
     assert errors == []
