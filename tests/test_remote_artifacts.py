@@ -168,3 +168,61 @@ def test_external_data_at_urls(tmp_path: Path, served: Served) -> None:
     )
     code, report = validate_json(tmp_path)
     assert code == 1 and "integrity.unlisted-external-data" in error_codes(report)
+
+
+def test_external_data_of_a_url_artifact_is_published_with_its_own_urls(
+    tmp_path: Path, served: Served
+) -> None:
+    """The record lists every external file with the URL its manifest gives (no site copy, no
+    template URL), so fetch, the file table and the snippets find them all."""
+    served.files["blobs/w"] = WEIGHTS
+
+    def onnx_with_weights(data: dict[str, Any]) -> None:
+        data["format"] = "onnx"
+        data.update(MATMUL_IO)
+        data["artifact"]["external_data"] = [
+            {
+                "path": "weights.bin",
+                "url": served.url("blobs/w"),
+                "sha256": hashlib.sha256(WEIGHTS).hexdigest(),
+                "size": len(WEIGHTS),
+            }
+        ]
+
+    content = matmul_reading("weights.bin").SerializeToString()
+    remote_version(tmp_path, served, content, "m/model.onnx", change=onnx_with_weights)
+    site = tmp_path / "site"
+    code, _, err = run("build", "--root", tmp_path, "--out", site)
+    assert code == 0, err
+    record = json.loads((site / "v1/models/remote/1.0.0/index.json").read_text())
+    [weights] = record["artifact"]["external_data"]
+    assert weights["path"] == "weights.bin" and weights["url"] == served.url("blobs/w")
+    assert "href" not in weights
+    page = (site / "models/remote/1.0.0/index.html").read_text()
+    assert "weights.bin" in page and "curl -fgL" in page
+
+
+@pytest.mark.parametrize("path", ["MODEL.ONNX", "m\u043edel.bin", "--output=x"])
+def test_external_data_may_not_shadow_the_artifact_or_look_alike(
+    tmp_path: Path, served: Served, path: str
+) -> None:
+    """Saved under one name (ignoring case) as the artifact, one file would replace the other
+    after both verified; non-ASCII and option-like names are refused as in the repository."""
+    served.files["blobs/w"] = WEIGHTS
+
+    def shadowing(data: dict[str, Any]) -> None:
+        data["format"] = "onnx"
+        data.update(MATMUL_IO)
+        data["artifact"]["external_data"] = [
+            {
+                "path": path,
+                "url": served.url("blobs/w"),
+                "sha256": hashlib.sha256(WEIGHTS).hexdigest(),
+                "size": len(WEIGHTS),
+            }
+        ]
+
+    content = matmul_reading("weights.bin").SerializeToString()
+    remote_version(tmp_path, served, content, "m/model.onnx", change=shadowing)
+    code, report = validate_json(tmp_path)
+    assert code == 1 and "integrity.unverified-remote" in error_codes(report)

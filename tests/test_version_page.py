@@ -342,7 +342,7 @@ def test_names_stay_inside_their_quoting(served: Served) -> None:
 
     lines = snippets["curl"].splitlines()
     curls = [shlex.split(line) for line in lines if line.startswith("curl ")]
-    assert curls == [["curl", "-fL", "--create-dirs", "-o", name, url] for name, _, url in files]
+    assert curls == [["curl", "-fgL", "--create-dirs", "-o", name, url] for name, _, url in files]
     assert lines[len(curls) :] == [
         "sha256sum -c <<'EOF'",
         *(f"{sha}  {name}" for name, sha, _ in files),
@@ -361,9 +361,10 @@ def test_names_stay_inside_their_quoting(served: Served) -> None:
     ("url", "saved_as"),
     [
         ("https://cdn.example.org/m/model-v2.onnx?token=a&b=c", "model-v2.onnx"),
-        ("https://cdn.example.org/m/%24(touch%20pwned).onnx", "model.onnx"),
-        ("https://cdn.example.org/m/-o", "model.onnx"),
-        ("https://cdn.example.org/", "model.onnx"),
+        # Else `artifact`, as modelreg fetch and validation name it (registry.infra.urlnames).
+        ("https://cdn.example.org/m/%24(touch%20pwned).onnx", "artifact"),
+        ("https://cdn.example.org/m/-o", "artifact"),
+        ("https://cdn.example.org/", "artifact"),
     ],
 )
 def test_a_url_artifact_is_saved_under_a_plain_name(url: str, saved_as: str) -> None:
@@ -608,3 +609,29 @@ def test_each_copy_button_copies_its_snippet(served: Served, browser: Any) -> No
         assert page.evaluate("navigator.clipboard.readText()") == text
     context.close()
     assert errors == []
+
+
+def test_no_snippets_when_two_files_would_share_a_name() -> None:
+    """A URL artifact saved as `convnet~1.pt` -> `artifact`, beside external data `ARTIFACT`:
+    one download would replace the other after both verified. Better no snippet than that."""
+    record: dict[str, Any] = {
+        "name": "m",
+        "version": "1.0.0",
+        "status": "active",
+        "manifest": {"format": "torchscript", "input_shape": []},
+        "artifact": {
+            "path": None,
+            "url": "https://files.example/m/convnet~1.pt",
+            "sha256": "a" * 64,
+            "external_data": [
+                {"path": "ARTIFACT", "url": "https://files.example/x", "sha256": "b" * 64}
+            ],
+        },
+    }
+    assert usage_snippets(record, "https://registry.example/") == ()
+    record["artifact"]["external_data"][0]["path"] = "weights.bin"
+    assert [s.key for s in usage_snippets(record, "https://registry.example/")][:3] == [
+        "fetch",
+        "curl",
+        "python",
+    ]

@@ -19,6 +19,7 @@ from registry.client.stream import stream_to
 from registry.client.types import Fetched, FetchOptions, Resolved
 from registry.infra.hashing import Progress
 from registry.infra.transport import FetchError, Transport
+from registry.infra.urlnames import url_file_name
 
 PARTIAL_FOLDER = "downloads"  # in the user cache folder: cut downloads to resume, by SHA-256
 FREE_SPACE_MARGIN = 64 << 20  # left free beside what a fetch writes
@@ -112,7 +113,7 @@ def _chunk_plans(transport: Transport, resolved: Resolved) -> dict[str, ChunkPla
 def _files(artifact: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
     """(entry, path in the target) of every file; two files with one name are refused (the
     second would silently replace the first)."""
-    name = artifact["path"] or _file_name(artifact["url"] or "")
+    name = artifact["path"] or url_file_name(artifact["url"] or "")
     files = [(artifact, name)] + [(e, e["path"]) for e in artifact["external_data"]]
     seen: set[str] = set()
     for _, relative in files:
@@ -164,10 +165,6 @@ def _place(staging: Path, to: Path, relatives: list[str]) -> list[Path]:
                 target.unlink(missing_ok=True)
         raise
     return [target for target, _ in placed]
-
-
-def _file_name(url: str) -> str:
-    return Path(urllib.parse.urlparse(url).path).name or "model"
 
 
 def _inside(folder: Path, relative: str) -> Path:

@@ -3,15 +3,16 @@ staging folder outside the repository, then check it as a file in the repository
 
 from __future__ import annotations
 
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from registry.findings import Finding, error
 from registry.infra.download import RemoteError, download
+from registry.infra.urlnames import url_file_name
 from registry.load.manifest import Manifest
 from registry.load.pathrules import normalized, path_problem
 from registry.validate.integrity import CheckedFile, Digester
+from registry.validate.repository import name_problem
 
 UNVERIFIED = "integrity.unverified-remote"
 
@@ -23,12 +24,6 @@ class RemoteFiles:
     staging: Path
     allowed_hosts: tuple[str, ...]
     digester: Digester
-
-
-def artifact_name(url: str) -> str:
-    """The artifact's file name in the staging folder: the URL's last path segment."""
-    name = PurePosixPath(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).name
-    return name if name and path_problem(name) is None and "/" not in name else "artifact"
 
 
 def _fetch(
@@ -75,6 +70,13 @@ def _fetch(
     return CheckedFile(target, remote.digester(target)), []
 
 
+def _plain_path(path: str) -> bool:
+    """A path the repository's own name rules would accept (registry.validate.repository)."""
+    return path_problem(path) is None and all(
+        name_problem(part) is None for part in PurePosixPath(path).parts
+    )
+
+
 def check_remote(
     manifest: Manifest, display: str, remote: RemoteFiles
 ) -> tuple[CheckedFile | None, dict[str, CheckedFile], list[Finding]]:
@@ -83,7 +85,8 @@ def check_remote(
     art = manifest.artifact
     assert art.url is not None
     folder = remote.staging / art.sha256
-    name = artifact_name(art.url)
+    name = url_file_name(art.url)
+    taken = {name.casefold()}  # names compared as a case-insensitive file system would
     artifact, findings = _fetch(
         art.url,
         art.sha256,
@@ -98,13 +101,14 @@ def check_remote(
     externals: dict[str, CheckedFile] = {}
     for index, extra in enumerate(art.external_data):
         field = ("artifact", "external_data", index, "url")
-        relative = normalized(extra.path) if path_problem(extra.path) is None else None
-        if extra.url is None or relative is None or relative == name:
+        relative = normalized(extra.path) if _plain_path(extra.path) else None
+        if extra.url is None or relative is None or relative.casefold() in taken:
             findings.append(
                 error(
                     UNVERIFIED,
                     f"external data {extra.path} of an artifact named by URL needs a url of its "
-                    "own (and a plain path other than the artifact's name)",
+                    f"own and a plain ASCII path other than the artifact's name ({name}) and "
+                    "the other files' (compared ignoring case)",
                     display,
                     manifest.field_position("artifact", "external_data", index),
                 )
@@ -122,6 +126,7 @@ def check_remote(
             field,
         )
         findings += found
+        taken.add(relative.casefold())
         if checked is not None:
             externals[relative] = checked
     return (artifact if not findings else None), externals, findings

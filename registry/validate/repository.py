@@ -17,7 +17,7 @@ from registry.infra import git
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _name_problem(component: str) -> tuple[str, str] | None:
+def name_problem(component: str) -> tuple[str, str] | None:
     if "\\" in component or _CONTROL.search(component):
         return "security.unsafe-name", "contains a backslash or a control character"
     if component.startswith("-"):
@@ -55,7 +55,7 @@ def check_entries(entries: Iterable[tuple[str, str]], prefix: str = "") -> list[
             )
         parts = path.split("/")
         for depth, component in enumerate(parts, start=1):
-            problem = _name_problem(component)
+            problem = name_problem(component)
             shown = "/".join(parts[:depth])
             if problem and shown not in reported:
                 reported.add(shown)

@@ -37,18 +37,17 @@ def _commit(commit: CommitRef | None) -> dict[str, Any] | None:
 
 def _artifact(catalog: Catalog, version: PublishedVersion, doc: str) -> dict[str, Any]:
     art = version.manifest.artifact
-    files = []
-    if art.path is not None:
-        files.append((art.path, art.sha256, art.size))
-    files += [(e.path, e.sha256, e.size) for e in art.external_data]
-    published = catalog.config.publish_artifacts
+    # The site copies the files of a version whose artifact is in the repository; an artifact
+    # named by URL comes, with its external data, from the URLs the manifest gives.
+    in_repository = art.path is not None
+    published = catalog.config.publish_artifacts and in_repository
 
-    def entry(relative: str, sha256: str, size: int) -> dict[str, Any]:
+    def entry(relative: str, sha256: str, size: int, url: str | None) -> dict[str, Any]:
         item: dict[str, Any] = {
             "path": relative,
             "sha256": sha256,
             "size": size,
-            "url": catalog.artifact_url(version, relative, sha256),
+            "url": catalog.artifact_url(version, relative, sha256) if in_repository else url,
         }
         if relative in version.chunks:
             item["merkle_root"] = merkle_root(version.chunks[relative])
@@ -57,11 +56,12 @@ def _artifact(catalog: Catalog, version: PublishedVersion, doc: str) -> dict[str
         return item
 
     main = (
-        entry(*files[0])
+        entry(art.path, art.sha256, art.size, None)
         if art.path is not None
         else {"path": None, "sha256": art.sha256, "size": art.size, "url": art.url}
     )
-    return {**main, "external_data": [entry(*f) for f in files[1:]]}
+    externals = [entry(e.path, e.sha256, e.size, e.url) for e in art.external_data]
+    return {**main, "external_data": externals}
 
 
 def artifact_hosts(catalog: Catalog) -> list[str]:
@@ -70,10 +70,13 @@ def artifact_hosts(catalog: Catalog) -> list[str]:
     hosts = set(catalog.config.allowed_hosts)
     for version in catalog.versions():
         art = version.manifest.artifact
-        files = [(art.path, art.sha256)] + [(e.path, e.sha256) for e in art.external_data]
-        for relative, sha256 in files:
-            url = catalog.artifact_url(version, relative, sha256) or ""
-            parsed = urllib.parse.urlparse(url)
+        if art.path is None:  # named by URL, with its external data (as _artifact says)
+            urls = [art.url, *(e.url for e in art.external_data)]
+        else:
+            files = [(art.path, art.sha256)] + [(e.path, e.sha256) for e in art.external_data]
+            urls = [catalog.artifact_url(version, relative, sha) for relative, sha in files]
+        for url in urls:
+            parsed = urllib.parse.urlparse(url or "")
             if parsed.scheme == "https" and parsed.netloc:
                 hosts.add(parsed.netloc.lower())
     return sorted(hosts)

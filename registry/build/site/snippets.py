@@ -9,13 +9,12 @@ no model, file or input name can break out of the code it is shown in.
 
 from __future__ import annotations
 
-import posixpath
-import re
 import shlex
-import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from registry.infra.urlnames import url_file_name
 
 
 @dataclass(frozen=True)
@@ -37,8 +36,6 @@ class DownloadFile:
 
 
 # A name a URL artifact may be saved under as it is: plain, and not an option to curl.
-_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_DEFAULT_NAMES = {"onnx": "model.onnx", "tflite": "model.tflite", "torchscript": "model.pt"}
 
 # Element types numpy and torch have, by the registry's dtype names (DESIGN.md vocabulary).
 _NUMERIC = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8")
@@ -54,8 +51,11 @@ TORCHSCRIPT_TRUST = (
 
 
 def usage_snippets(record: Mapping[str, Any], registry_url: str) -> tuple[Snippet, ...]:
-    """Every snippet of the version page, in the order shown."""
+    """Every snippet of the version page, in the order shown; none when two files would be saved
+    under one name (compared ignoring case): one would replace the other, verified or not."""
     files = download_files(record)
+    if len({f.name.casefold() for f in files}) < len(files):
+        return ()
     found = [
         Snippet("fetch", "modelreg", "shell", fetch_command(record, registry_url)),
         Snippet("curl", "curl and sha256sum", "shell", curl_commands(files)),
@@ -71,17 +71,10 @@ def download_files(record: Mapping[str, Any]) -> tuple[DownloadFile, ...]:
     """The artifact, then its external data, each with the URL the record gives it (a file
     without one cannot be downloaded and is left out)."""
     art = record["artifact"]
-    name = art["path"] or _url_artifact_name(art["url"] or "", record["manifest"]["format"])
+    name = art["path"] or url_file_name(art["url"] or "")  # as modelreg fetch names it
     entries = [(name, art["sha256"], art["url"])]
     entries += [(e["path"], e["sha256"], e["url"]) for e in art["external_data"]]
     return tuple(DownloadFile(n, sha, url) for n, sha, url in entries if url)
-
-
-def _url_artifact_name(url: str, model_format: str) -> str:
-    """What a URL artifact is saved as: the URL's last segment when it is a plain name."""
-    last = posixpath.basename(urllib.parse.urlsplit(url).path)
-    name = urllib.parse.unquote(last)
-    return name if _PLAIN_NAME.match(name) else _DEFAULT_NAMES.get(model_format, "model.bin")
 
 
 def _shell_path(name: str) -> str:
@@ -98,7 +91,10 @@ def fetch_command(record: Mapping[str, Any], registry_url: str) -> str:
 
 
 def curl_commands(files: Sequence[DownloadFile]) -> str:
-    lines = [f"curl -fL --create-dirs -o {_shell_path(f.name)} {shlex.quote(f.url)}" for f in files]
+    # -g: curl would read `{a,b}` and `[1-9]` in a URL as several URLs; the registry's are one.
+    lines = [
+        f"curl -fgL --create-dirs -o {_shell_path(f.name)} {shlex.quote(f.url)}" for f in files
+    ]
     # A quoted here-document is never expanded; each line starts with the hex digest, so none
     # can be the terminator. Names are plain (no newline or backslash: validation refuses them).
     lines += ["sha256sum -c <<'EOF'", *(f"{f.sha256}  {f.name}" for f in files), "EOF"]

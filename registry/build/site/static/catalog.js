@@ -8,11 +8,13 @@
 
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
+      function refused() { button.textContent = "Select and copy"; }
+      // The clipboard API exists only in secure contexts (https, localhost): elsewhere it is
+      // undefined, and the button says what to do instead of failing silently.
+      if (!navigator.clipboard) { refused(); return; }
       navigator.clipboard.writeText(button.dataset.copy).then(function () {
         button.textContent = "Copied";
-      }, function () {
-        button.textContent = "Select and copy";
-      });
+      }, refused);
     });
   });
 
@@ -40,7 +42,7 @@
   // the document that holds it.
   function indexPages(url) {
     var models = [];
-    var seen = {};
+    var seen = Object.create(null);  // keys come from the registry
     function page(address) {
       seen[address] = true;
       return getJSON(address).then(function (doc) {
@@ -84,7 +86,7 @@
     return getJSON(list.dataset.index)
       .then(function (doc) { return doc.models; })
       .catch(function () {
-        var known = {};
+        var known = Object.create(null);  // keys come from the registry
         embedded.models.forEach(function (model) { known[model.name] = model; });
         return indexPages(list.dataset.pages).then(function (entries) {
           return entries.map(function (entry) { return fromIndex(entry, known[entry.name]); });
@@ -182,7 +184,7 @@
   }
 
   function setup(models) {
-    var byName = {};
+    var byName = Object.create(null);  // keys come from the registry
     models.forEach(function (model) {
       byName[model.name] = { model: model, text: haystack(model) };
     });
@@ -196,7 +198,7 @@
       };
     });
     selects.forEach(function (select) {
-      var seen = {};
+      var seen = Object.create(null);  // keys come from the registry
       models.forEach(function (model) {
         values(model, select.dataset.field).forEach(function (v) { seen[v] = true; });
       });
@@ -221,7 +223,7 @@
       });
       selects.forEach(function (select) {
         var field = select.dataset.field;
-        var counts = {};
+        var counts = Object.create(null);  // keys come from the registry
         var any = 0;
         entries.forEach(function (entry, i) {
           var failed = failing[i];
