@@ -8,6 +8,7 @@ the one transport (infra.transport: which places it may open, timeouts, schemas)
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,18 +37,30 @@ class RegistryClient:
             self.transport.declare_hosts(self._index["registry"].get("artifact_hosts", []))
         return self._index
 
-    def alias(self, name: str, alias: str) -> str:
-        """The version `alias` of model `name` names (v1/models/<name>/aliases.json)."""
+    def _model_document(
+        self, name: str, file: str, schema: str, failure: Callable[[FetchError], str]
+    ) -> tuple[str, Any]:
+        """v1/models/<name>/<file> (its URL, and the document checked against `schema`);
+        `failure` says what could not be read, given the transport's reason."""
         url = urllib.parse.urljoin(
-            self.base, f"v1/models/{urllib.parse.quote(name, safe='')}/aliases.json"
+            self.base, f"v1/models/{urllib.parse.quote(name, safe='')}/{file}"
         )
         try:
-            document = self.transport.document(url, "model-aliases.json")
+            return url, self.transport.document(url, schema)
         except FetchError as exc:
-            raise FetchError(
-                f"cannot read the aliases of {name!r} from the registry at {self.base} ({exc}); "
-                f"a model without aliases.yaml has none: ask for {name}@VERSION"
-            ) from None
+            raise FetchError(failure(exc)) from None
+
+    def alias(self, name: str, alias: str) -> str:
+        """The version `alias` of model `name` names (v1/models/<name>/aliases.json)."""
+        _, document = self._model_document(
+            name,
+            "aliases.json",
+            "model-aliases.json",
+            lambda exc: (
+                f"cannot read the aliases of {name!r} from the registry at {self.base} "
+                f"({exc}); a model without aliases.yaml has none: ask for {name}@VERSION"
+            ),
+        )
         entry = document["aliases"].get(alias)
         if document["model"] != name or entry is None:
             known = ", ".join(sorted(document["aliases"])) or "none"
@@ -63,15 +76,12 @@ class RegistryClient:
             version = None
         elif version and version[0].isalpha():
             alias, version = version, self.alias(name, version)
-        model_url = urllib.parse.urljoin(
-            self.base, f"v1/models/{urllib.parse.quote(name, safe='')}/index.json"
+        model_url, model = self._model_document(
+            name,
+            "index.json",
+            "model.json",
+            lambda exc: f"cannot read model {name!r} from the registry at {self.base} ({exc})",
         )
-        try:
-            model = self.transport.document(model_url, "model.json")
-        except FetchError as exc:
-            raise FetchError(
-                f"cannot read model {name!r} from the registry at {self.base} ({exc})"
-            ) from None
         version = version or model["latest"]
         entry = next((v for v in model["versions"] if v["version"] == version), None)
         if entry is None:
