@@ -37,15 +37,23 @@ def alias_models(root: Path, selected: Iterable[VersionDir], since: str | None) 
     return sorted(n for n in names if (root / MODELS_DIR / n).is_dir())
 
 
+# Each checked model's aliases.yaml as loaded once for the run: the file (None when invalid)
+# and its findings.
+AliasFiles = dict[str, tuple[AliasFile | None, list[Finding]]]
+
+
+def load_alias_files(root: Path, models: Iterable[str], max_bytes: int) -> AliasFiles:
+    return {name: load_alias_file(root, name, max_bytes) for name in models}
+
+
 def alias_targets(
-    root: Path, models: Iterable[str], selected: Sequence[VersionDir], max_bytes: int
+    root: Path, files: AliasFiles, selected: Sequence[VersionDir]
 ) -> list[VersionDir]:
-    """Versions the aliases of `models` name that the run would not validate otherwise: whether
-    they may hold an alias depends on their own validation."""
+    """Versions the aliases name that the run would not validate otherwise: whether they may
+    hold an alias depends on their own validation."""
     chosen = set(selected)
     extra = []
-    for name in models:
-        found, _ = load_alias_file(root, name, max_bytes)
+    for name, (found, _) in files.items():
         for version in sorted(set(found.aliases.values()) if found else ()):
             target = VersionDir(root, name, version)
             if target not in chosen and target.manifest.is_file():
@@ -192,20 +200,15 @@ class _ModelAliases:
 
 
 def alias_findings(
-    run: RunContext, results: Sequence[VersionResult], models: Iterable[str], base: str | None
+    run: RunContext, results: Sequence[VersionResult], files: AliasFiles, base: str | None
 ) -> list[Finding]:
-    """The findings about the aliases of `models`; `results` hold every version they name that
-    exists (alias_targets). `base`: what published means (default HEAD)."""
+    """The findings about the alias files; `results` hold every version they name that exists
+    (alias_targets). `base`: what published means (default HEAD)."""
     by_id = {r.version.id: r for r in results}
-    findings: list[Finding] = []
-    files = {}
-    for name in models:
-        found, problems = load_alias_file(run.root, name, run.config.limits.yaml_max_bytes)
-        findings += problems
-        if found is not None and found.aliases:
-            files[name] = found
-    published = _published_aliases(run.root, list(files), base)
-    for name, found in files.items():
+    findings = [finding for _, problems in files.values() for finding in problems]
+    held = {name: found for name, (found, _) in files.items() if found and found.aliases}
+    published = _published_aliases(run.root, list(held), base)
+    for name, found in held.items():
         model = _ModelAliases(run, name, found, published.get(name, {}))
         for alias, version in sorted(found.aliases.items()):
             model.check(alias, version, by_id.get(f"{name}@{version}"))

@@ -24,7 +24,12 @@ from registry.load.layout import (
     require_models,
 )
 from registry.sandbox import Inspector
-from registry.validate.aliases import alias_findings, alias_models, alias_targets
+from registry.validate.aliases import (
+    alias_findings,
+    alias_models,
+    alias_targets,
+    load_alias_files,
+)
 from registry.validate.batch import validate_all
 from registry.validate.context import RunContext
 from registry.validate.docs import check_docs
@@ -92,12 +97,13 @@ def validate_registry(
     first_shard = options.shard is None or options.shard.index == 1
     since_rev = resolve_base(root, since) if since is not None else None
     aliased = alias_models(root, selected, since_rev) if first_shard else []
-    selected = selected + alias_targets(root, aliased, selected, config.limits.yaml_max_bytes)
+    alias_files = load_alias_files(root, aliased, config.limits.yaml_max_bytes)
+    selected = selected + alias_targets(root, alias_files, selected)
     scope: list[Finding] = []
     try:
         with Progress("validating", len(selected), "versions") as progress:
             results = validate_all(run, selected, options.jobs, progress)
-        scope += alias_findings(run, results, aliased, base or since)
+        scope += alias_findings(run, results, alias_files, base or since)
         scope += semver_findings(run, results)  # inspects baselines: before the sandbox goes
     finally:
         run.inspector.dispose()
