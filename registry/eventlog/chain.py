@@ -8,10 +8,11 @@ is 64 zeros. docs/event-log.md describes the same rules for third parties.
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
+import gc
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -45,10 +46,12 @@ _FIELDS = (
 )
 
 
+# What json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False) uses, made once.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(data: Any) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    return _CANONICAL.encode(data).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,13 @@ class Event:
 
 
 def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    if kind is dict:  # the common case first: the same as the Mapping case below
+        return {k if type(k) is str else str(k): _plain(v) for k, v in value.items()}
+    if kind is list:
+        return [_plain(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -124,21 +134,39 @@ def event_hash(body: Mapping[str, Any]) -> str:
 def chain(records: Iterable[Record], start: Sequence[Event] = ()) -> tuple[Event, ...]:
     """Number and chain `records` after the events `start` (usually none)."""
     events = list(start)
-    for record in records:
-        unhashed = Event(
-            seq=len(events) + 1,
-            type=record.type,
-            model=record.model,
-            version=record.version,
-            commit=record.commit,
-            author=record.author,
-            timestamp=record.timestamp,
-            payload=MappingProxyType(_plain(record.payload)),
-            prev=events[-1].hash if events else GENESIS,
-            hash="",
-        )
-        events.append(dataclasses.replace(unhashed, hash=event_hash(unhashed.body())))
+    prev = events[-1].hash if events else GENESIS
+    with _collection_paused():
+        for record in records:
+            payload = _plain(record.payload)
+            body = {  # Event.body(), built once
+                "seq": len(events) + 1,
+                "type": record.type,
+                "model": record.model,
+                "version": record.version,
+                "commit": record.commit,
+                "author": record.author,
+                "timestamp": record.timestamp,
+                "payload": payload,
+                "prev": prev,
+            }
+            digest = event_hash(body)
+            body["payload"] = MappingProxyType(payload)
+            events.append(Event(**body, hash=digest))
+            prev = digest
     return tuple(events)
+
+
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Chaining allocates a few objects per event and frees none of them: the cycle collector
+    would only walk the growing heap again and again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,432 @@
+"""The fast paths of the event log's derivation read exactly what the slow ones do: the YAML fast
+path against the safe loader (tricky documents, generated ones), the streamed log and blobs
+against one-shot reads, the chain against its plain definition, and derive() itself against a
+derivation that reads every blob with the full loader."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from registry.eventlog import derive as derive_module
+from registry.eventlog.chain import GENESIS, Event, Record, chain
+from registry.infra import git as gitops
+from registry.load.yamlsafe import load_yaml_bytes
+from registry.load.yamlsafe.fast import EntryCache, load_yaml_data
+from tests.factories.registries import add_report, add_version, edit_manifest
+from tests.helpers import commit_all, git
+
+
+def full(raw: bytes) -> dict[str, Any] | None:
+    loaded, _ = load_yaml_bytes(raw, "m.yaml")
+    return loaded.data if loaded is not None else None
+
+
+def same_reading(raw: bytes) -> None:
+    """The fast path agrees with the loader: alone, again from a warm cache, and shared."""
+    expected = full(raw)
+    cache = EntryCache()
+    for _ in range(2):
+        assert load_yaml_data(raw, cache=cache) == expected, raw
+        assert load_yaml_data(raw, cache=cache, shared=True) == expected, raw
+    assert load_yaml_data(raw) == expected, raw
+    # Same types too (1 == 1.0 == True in Python): compare the JSON text.
+    got = load_yaml_data(raw, cache=cache)
+    assert json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True), raw
+
+
+TRICKY = [
+    # What the loader refuses: anchors, aliases, merge keys, duplicates, tags, documents...
+    "a: &x 1\nb: 2\n",
+    "a: 1\nb: *x\n",
+    "a: &x 1\nb: *x\n",
+    "base: {x: 1}\n<<: {y: 2}\n",
+    "other:\n  <<: {y: 2}\n",
+    "a: 1\nb: 2\na: 3\n",
+    "a: {x: 1, x: 2}\n",
+    "a: !!str 1\n",
+    "a: !custom x\n",
+    "%YAML 1.2\n---\na: 1\n",
+    "%TAG ! tag:example.org,2000:\n---\na: !x 1\n",
+    "a: 1\n---\nb: 2\n",
+    "---\na: 1\n",
+    "a: 1\n...\nb: 2\n",
+    "a: 1\n...\n",
+    "- a\n- b\n",
+    "just a string\n",
+    "",
+    "\n",
+    "# only a comment\n",
+    "a: [1, 2\n",
+    "a: [1,\n  2]\n",
+    "a: [1,\n2]\nb: 3\n",
+    "a: {x: 1,\ny: 2}\n",
+    '"a": 1\n',
+    "'a': 1\n",
+    "? [1, 2]\n: x\n",
+    "? a\n: x\n",
+    "[a]: x\n",
+    "a:\n- 1\n- 2\n",
+    "a:\n  - 1\n  - 2\nb: x\n",
+    # YAML 1.1 readings the loader refuses, and what it resolves specially.
+    "country: NO\n",
+    "flag: yes\n",
+    "flag: on\n",
+    "when: 2024-01-01\n",
+    "mode: 0755\n",
+    "time: 1:20\n",
+    "x: .nan\n",
+    "x: -.inf\n",
+    "big: " + "9" * 200 + "\n",
+    "i: 10\nf: 1.5\nt: true\nn: null\ne:\ns: hello\nq: '1.10'\nhex: 0x1F\noct: 0o17\n",
+    "v: 1.10\n",
+    "v: 1e3\n",
+    "v: 1.0e+3\n",
+    "v: ~\nw: Null\nx: NULL\ny: TRUE\nz: False\n",
+    "a: -0\nb: +1\nc: -0.0\nd: .5\n",
+    "a: 0b101\n",
+    "a: 1_000\n",
+    "a: 12:30:45\n",
+    # Scalars: quoting, escapes, control characters, multi-line forms.
+    'a: "line\\nbreak"\n',
+    'a: "tab\\there"\n',
+    'a: "bell\\a"\n',
+    'a: "\\u200b"\n',
+    "a: 'it''s'\n",
+    'a: "multi\n  line"\n',
+    'a: "multi\nb: 2"\n',
+    "a: 'open\n",
+    "a: plain\n  continued\nb: 2\n",
+    "a: plain\ncontinued\n",
+    "a: |\n  literal\n  text\nb: 2\n",
+    "a: |\n  literal\n",
+    "a: |\n  literal",
+    "a: |+\n  keep\n\n\nb: 2\n",
+    "a: |+\n  keep\n\n# c\nb: 2\n",
+    "a: |-\n  strip\n\nb: 2\n",
+    "a: >\n  folded\n  text\n\n  more\nb: 2\n",
+    "a: |\nb: 2\n",
+    "a: |2\n   indented\nb: 2\n",
+    "a: |\n  x\n\n",
+    "a: >-\n\n  x\n",
+    # Comments, blank lines, preambles, indentation.
+    "# head\n\na: 1 # trailing\n\n# middle\nb: [1, 2] # c\n",
+    "  # indented comment\na: 1\n",
+    "   \na: 1\n",
+    "a: 1\n  \nb: 2\n",
+    "a: 1\n\t\nb: 2\n",
+    "a:\n\tb: 1\n",
+    "a: x#not-a-comment\n",
+    "a: x #comment\n",
+    "nested:\n  inner: x\n  list:\n    - name: y\n      dtype: z\n",
+    "nested:\n  inner: x\n inner2: y\n",
+    "a:\n  b: 1\n c: 2\n",
+    "a: 1\nb:\n",
+    "a:\nb:\n",
+    "a: b: c\n",
+    "a:b\n",
+    "a\n",
+    "a: 1\nb\n",
+    "a : 1\n",
+    "a  : 1\n",
+    "1: x\n2: y\n",
+    "_a: 1\n",
+    "a b: 1\n",
+    "a: 1\n-b: 2\n",
+    "a: 1\n:b: 2\n",
+    "a: 1\n.b: 2\n",
+    "a: 1\n&b: 2\n",
+    "a: 1\n*b: 2\n",
+    "a: 1\n!b: 2\n",
+    "a: 1\n%b: 2\n",
+    "a: 1\n@b: 2\n",
+    "a: 1\n`b: 2\n",
+    "a: 1\n|b: 2\n",
+    "a: 1\n{b: 2}\n",
+    "a: 1\n}\n",
+    "é: 1\n",
+    "a: é\n",
+    "a: 1\nb: 2",  # no last line break
+    "a: [1, 2]\nb: {c: d}\n",
+    "a: {b: {c: {d: [1, [2, [3]]]}}}\n",
+    "a: " + "[" * 70 + "]" * 70 + "\n",
+    "a: " + "[" * 60 + "]" * 60 + "\n",
+    "deep:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 70)),
+    # Line breaks other than \n, byte order marks, control characters in comments.
+    "a: 1\r\nb: 2\r\n",
+    "a: 1\rb: 2\n",
+    "a: 1\r...\rb: 2\n",
+    "a: 1\n  x\r...\rb: 2\n",
+    "a: 1\x85b: 2\n",
+    "a: 1\u2028b: 2\n",
+    "a: 1\u2029b: 2\n",
+    "\ufeffa: 1\n",
+    "a: 1\n\ufeffb: 2\n",
+    "a: x\ufeffy\n",
+    "a: 1 # \x01\n",
+    "# \x01\na: 1\n",
+    "a: 1\n# \x7f\n",
+    "a: \x1b[31m\n",
+    "a: \u202eevil\n",
+    "a: 1\x00\n",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_tricky_documents_read_alike(text: str) -> None:
+    same_reading(text.encode("utf-8"))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"a: \xff\n",  # not UTF-8
+        b"\xef\xbb\xbfa: 1\n",  # a BOM, as bytes
+        b"a: 1\n" + b"b: x\n" * 10,
+        b"a: " + b"x" * 5000 + b"\n",  # an entry too long to remember
+    ],
+)
+def test_tricky_bytes_read_alike(raw: bytes) -> None:
+    same_reading(raw)
+
+
+def test_too_large_is_refused_by_both() -> None:
+    raw = "".join(f"k{i}: 1\n" for i in range(100)).encode()
+    assert load_yaml_data(raw, max_bytes=50) is None
+    assert load_yaml_bytes(raw, "m.yaml", max_bytes=50)[0] is None
+    assert load_yaml_data(raw) == full(raw) is not None
+
+
+def test_the_result_is_fresh_unless_shared() -> None:
+    raw = b"a: {b: [1, 2]}\nc: x\n"
+    cache = EntryCache()
+    first = load_yaml_data(raw, cache=cache)
+    assert first is not None
+    first["a"]["b"].append(3)
+    assert load_yaml_data(raw, cache=cache) == {"a": {"b": [1, 2]}, "c": "x"}
+
+
+# Generated documents: lines drawn from what manifests hold and from what trips YAML up.
+KEYS = st.sampled_from(["a", "b", "name", "version", "x1", "_k", "a b", "1", "<<", "? a", "- a"])
+SCALARS = st.sampled_from(
+    [
+        "1",
+        "1.10",
+        "0755",
+        "yes",
+        "NO",
+        "~",
+        "null",
+        "true",
+        ".inf",
+        ".nan",
+        "2024-01-01",
+        "1:20",
+        "0x1F",
+        "1e3",
+        "plain text",
+        "x #c",
+        "x#c",
+        '"quoted"',
+        "'single'",
+        '"esc\\n"',
+        '"open',
+        "'open",
+        "[1, 2]",
+        "[1,",
+        "{a: 1}",
+        "{a: 1, a: 2}",
+        "&x 1",
+        "*x",
+        "!!str 1",
+        "!t x",
+        "|",
+        "|+",
+        ">-",
+        "",
+        "é",
+        "\u200b",
+        "a: b",
+        "- x",
+    ]
+)
+PIECES = st.one_of(
+    st.builds(lambda k, v: f"{k}: {v}", KEYS, SCALARS),
+    st.builds(lambda k, v: f"  {k}: {v}", KEYS, SCALARS),
+    st.builds(lambda v: f"  - {v}", SCALARS),
+    st.builds(lambda v: f"- {v}", SCALARS),
+    st.builds(lambda v: f"  {v}", SCALARS),
+    st.builds(lambda k: f"{k}:", KEYS),
+    st.sampled_from(
+        ["", "  ", "# comment", "  # comment", "---", "...", "%YAML 1.2", "\t", "\tx: 1", "]", "}"]
+    ),
+)
+ENDINGS = st.sampled_from(["\n", "\n", "\n", "\r\n", "\r", "\u2028"])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=st.lists(st.tuples(PIECES, ENDINGS), min_size=1, max_size=12),
+    last_break=st.booleans(),
+)
+def test_generated_documents_read_alike(lines: list[tuple[str, str]], last_break: bool) -> None:
+    text = "".join(piece + ending for piece, ending in lines)
+    if not last_break:
+        text = text.rstrip("\n")
+    same_reading(text.encode("utf-8"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab: -#\n\t[]{}'\"|>&*!%?,.1\r")), max_size=40))
+def test_generated_noise_reads_alike(text: str) -> None:
+    same_reading(text.encode("utf-8"))
+
+
+# The chain, as it was first written: the definition the fast one must match byte for byte.
+def reference_chain(records: list[Record]) -> list[str]:
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict | MappingProxyType):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    hashes, prev = [], GENESIS
+    for seq, record in enumerate(records, start=1):
+        body = {
+            **{f.name: getattr(record, f.name) for f in dataclasses.fields(record)},
+            "payload": plain(record.payload),
+            "seq": seq,
+            "prev": prev,
+        }
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        prev = hashlib.sha256(text.encode()).hexdigest()
+        hashes.append(prev)
+    return hashes
+
+
+def test_chain_matches_its_definition() -> None:
+    records = [
+        Record("ModelRegistered", "m", "1.0.0", "c" * 40, "Zoë", "2025-01-01T00:00:00Z", {}),
+        Record(
+            "MetadataUpdated",
+            "m",
+            "1.0.0",
+            "d" * 40,
+            "a\u202eb",
+            "2025-01-02T00:00:00Z",
+            MappingProxyType(
+                {
+                    "changes": {"t": ("x", "y"), 1: 2.5, "n": None, "b": True, "f": 1e300},
+                    "removed": ["z"],
+                    "nested": [{"k": MappingProxyType({"x": [1, (2, 3)]})}],
+                    "text": 'quote " backslash \\ control \x01 emoji 🙂',
+                }
+            ),
+        ),
+    ]
+    events = chain(records)
+    assert [e.hash for e in events] == reference_chain(records)
+    assert all(isinstance(e, Event) and isinstance(e.payload, MappingProxyType) for e in events)
+    assert events[1].payload["changes"]["t"] == ["x", "y"]
+    assert events[1].to_json()["prev"] == events[0].hash
+    again = chain(records[1:], start=events[:1])
+    assert [e.hash for e in again] == [e.hash for e in events]
+
+
+@pytest.fixture
+def repository(tmp_path: Path) -> Path:
+    """A history with versions, edits, reports, a deletion, odd manifests and a model folder
+    named `reports`."""
+    root = tmp_path / "registry"
+    root.mkdir()
+    (root / "registry.yaml").write_text("name: fast\nbase_url: https://models.example.org/\n")
+    add_version(root, "alpha", "1.0.0")
+    commit_all(root, "alpha", "2025-01-01T10:00:00+00:00")
+    add_version(root, "alpha", "1.1.0", tags=["a", "b"])
+    add_version(root, "reports", "1.0.0")
+    (root / "models" / "reports" / "aliases.yaml").write_text("aliases:\n  stable: 1.0.0\n")
+    commit_all(root, "more", "2025-01-02T10:00:00+05:30")
+    edit_manifest(root, "alpha", "1.0.0", description="Now described.\n\nTwo lines.")
+    add_report(
+        root,
+        "alpha",
+        "1.1.0",
+        "2025-01-03-drift.yaml",
+        {
+            "kind": "drift",
+            "measured_at": "2025-01-03T00:00:00Z",
+            "drift_score": 0.5,
+            "window": "7d",
+            "monitor": "m",
+        },
+    )
+    commit_all(root, "edit and drift", "2025-01-03T10:00:00-08:00")
+    manifest = root / "models" / "alpha" / "1.1.0" / "manifest.yaml"
+    manifest.write_text(manifest.read_text() + "extra: &anchor 1\n")  # refused: unreadable
+    commit_all(root, "unreadable", "2025-01-04T10:00:00+00:00")
+    manifest.write_text(manifest.read_text().replace("extra: &anchor 1\n", "# fixed\r\n"))
+    commit_all(root, "crlf", "2025-01-05T10:00:00+00:00")
+    (root / "models" / "reports" / "1.0.0" / "manifest.yaml").unlink()
+    commit_all(root, "removed", "2025-01-06T10:00:00+00:00")
+    return root
+
+
+def test_the_streamed_log_and_blobs_read_as_the_one_shot_ones(repository: Path) -> None:
+    specs = ["models", "registry.yaml"]
+    streamed = list(gitops.stream_log(repository, specs))
+    streamed.reverse()
+    assert streamed == gitops.log(repository, specs)
+    names = [c.new_blob for e in streamed for c in e.changes if c.status != "D"]
+    names += ["0" * 40, "HEAD:registry.yaml", "HEAD:missing"]
+    blobs = gitops.BlobStream(repository)
+    answers: dict[str, bytes | None] = {}
+    for name in names:
+        blobs.ask(name)
+        blobs.send()
+        answers.update(blobs.answers())
+    answers.update(blobs.rest())
+    blobs.close()
+    assert answers == gitops.read_blobs(repository, names)
+    assert answers["0" * 40] is None
+
+
+def test_a_failing_log_is_an_error(repository: Path) -> None:
+    with pytest.raises(gitops.GitError, match=r"git log .*failed: fatal: bad revision"):
+        list(gitops.stream_log(repository, ["models"], "no-such-revision"))
+
+
+def test_derive_reads_as_with_the_full_loader(
+    repository: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = chain(derive_module.derive(repository).records)
+    monkeypatch.setattr(derive_module, "load_yaml_data", lambda raw, **_: full(raw))
+    slow = chain(derive_module.derive(repository).records)
+    assert [e.to_json() for e in fast] == [e.to_json() for e in slow]
+    kinds = [e.type for e in fast]
+    assert "ModelBlocked" not in kinds and "DriftReported" in kinds
+    assert any(e.type == "MetadataUpdated" and e.payload["unreadable"] for e in fast)
+    assert kinds[-1] in ("VersionRemoved", "AliasRemoved")
+
+
+def test_derive_at_the_top_of_a_larger_repository(tmp_path: Path) -> None:
+    """The registry sits in a folder of the repository (paths carry a prefix)."""
+    outer = tmp_path / "outer"
+    root = outer / "registry"
+    root.mkdir(parents=True)
+    (root / "registry.yaml").write_text("name: nested\n")
+    add_version(root, "alpha", "1.0.0")
+    commit_all(outer, "alpha", "2025-01-01T10:00:00+00:00")
+    edit_manifest(root, "alpha", "1.0.0", tags=["x"])
+    commit_all(outer, "edit", "2025-01-02T10:00:00+00:00")
+    git(outer, "log", "--oneline")
+    kinds = [e.type for e in chain(derive_module.derive(root).records)]
+    assert kinds == ["ModelRegistered", "MetadataUpdated"]
