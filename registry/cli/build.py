@@ -40,34 +40,65 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="first upload the model files the store lacks (artifacts.store: s3), as "
         "`modelreg publish` does",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="build even when nothing changed since the last build (the cache is still used)",
+    )
     add_run_arguments(parser)
     add_root_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from registry.build.site.builder import build_site
+    from registry.build.unchanged import BuildRecord, Unchanged
+    from registry.infra.cache import Cache
 
     root = resolve_root(args)
     out = args.out if args.out.is_absolute() else Path.cwd() / args.out
-    result = build_site(
-        root,
-        out,
-        args.base_url,
-        args.allow_invalid,
-        args.previous_log,
-        args.allow_shallow,
-        run_options(args),
-        args.publish,
-    )
+    options = run_options(args)
+    settings = {
+        "base_url": args.base_url,
+        "allow_invalid": args.allow_invalid,
+        "allow_shallow": args.allow_shallow,
+    }
+    # --previous-log and --publish depend on what is outside (a published log, the store).
+    checkable = args.previous_log is None and not args.publish and not args.force
+    with Cache(root, options.cache and checkable, cache_dir=options.cache_dir) as cache:
+        record = BuildRecord(root, out, settings, cache)
+        same = record.unchanged()
+        if same is not None:
+            _report(out, same.versions, same.excluded, same.docs)
+            print("nothing changed since the last build: the site was left as it is")
+            return 0
+        from registry.build.site.builder import build_site
+        from registry.load.config import load_config
+
+        cache.close()  # reopened to remember: a build forks, and forks must not share it
+        result = build_site(
+            root,
+            out,
+            args.base_url,
+            args.allow_invalid,
+            args.previous_log,
+            args.allow_shallow,
+            options,
+            args.publish,
+        )
+        trust_roots = list(load_config(root).governance.trust_roots)
+        record.remember(Unchanged(result.versions, result.excluded, result.docs), trust_roots)
     if result.published is not None:
         from registry.cli.publish import describe
 
         print(describe(result.published))
-    for excluded in result.excluded:
-        print(f"left out (validation errors): {excluded}")
-    print(
-        f"built {result.versions} version(s) into {result.out}/"
-        + ("" if result.docs else " (no mkdocs.yml: documentation not built)")
-    )
-    print(f"open {result.out / 'index.html'}")
+    _report(result.out, result.versions, result.excluded, result.docs)
     return 0
+
+
+def _report(out: Path, versions: int, excluded: tuple[str, ...], docs: bool) -> None:
+    for name in excluded:
+        print(f"left out (validation errors): {name}")
+    print(
+        f"built {versions} version(s) into {out}/"
+        + ("" if docs else " (no mkdocs.yml: documentation not built)")
+    )
+    print(f"open {out / 'index.html'}")

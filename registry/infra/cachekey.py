@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from registry import __version__
+from registry.infra.schemadir import schema_dir
 
 # Libraries whose version changes what validation or the build produce.
 _LIBRARIES = (
@@ -50,8 +51,6 @@ def code_digest() -> str:
     for suffix in ("*.py", "*.json", "*.html", "*.css", "*.js", "*.yaml"):
         for path in sorted(Path(str(package)).rglob(suffix)):
             digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())
-    from registry.infra.schemafiles import schema_dir
-
     for path in sorted(schema_dir().rglob("*")):
         if path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())

@@ -15,14 +15,9 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 from referencing import Registry, Resource
 
+from registry.infra.schemadir import schema_dir
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def schema_dir() -> Path:
-    """schema/ of a source checkout, or its copy inside an installed wheel."""
-    package = Path(__file__).resolve().parent.parent  # registry/
-    bundled = package / "_schema"
-    return bundled if bundled.is_dir() else package.parent / "schema"
 
 
 @functools.cache

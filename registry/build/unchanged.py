@@ -1,0 +1,178 @@
+"""A rebuild with nothing changed does no work: the last build's inputs, recorded in the cache.
+
+A build reads the registry's committed files, the few files its settings name, and its own code;
+its output is the folder it wrote. The last successful build is what a build would write again
+when: the commit checked out is the same; Git says the work tree holds exactly that commit (no
+tracked file changed or staged, nothing untracked or ignored under models/ or docs/, where the
+build reads every file); the trust roots, which may sit outside Git, hash as they did; the code
+and the options are the same; and every entry of the output folder stands as that build left it
+(inode, size, mode, times). Then the build says so and stops, before any per-version work.
+Anything else, or no record, is a full build, itself cached per version.
+
+Checks that depend on the clock only pass with time (a date in the future stops being in the
+future), so a build that succeeded before succeeds now. The record is a cache entry: it lives
+outside the repository and carries the cache's HMAC, so a pull request cannot plant one.
+Not seen: files hidden from `git status` by the local index (assume-unchanged, skip-worktree),
+which only the owner of the checkout can set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from registry.infra.cache import Cache
+from registry.infra.cachekey import key_of
+
+KIND = "build-unchanged"
+# Where the build reads every file there is, tracked or not.
+_READ_PATHS = ("models", "docs")
+_SETTINGS = ("registry.yaml", "mkdocs.yml")
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    versions: int
+    excluded: tuple[str, ...]
+    docs: bool
+
+
+def _git(root: Path, *args: str) -> bytes | None:
+    try:
+        done = subprocess.run(
+            ["git", "--no-optional-locks", *args],
+            cwd=root,
+            capture_output=True,
+            check=False,
+            timeout=300,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _status_is_clean(root: Path, prefix: str) -> bool:
+    """No tracked file differs from HEAD under the registry, and nothing untracked or ignored
+    sits where the build reads every file (models/, docs/, the settings files)."""
+    output = _git(
+        root,
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        "--ignored=matching",
+        "--",
+        ".",
+    )
+    if output is None:
+        return False
+    entries = output.split(b"\0")
+    index = 0
+    while index < len(entries):
+        entry = entries[index].decode("utf-8", "surrogateescape")
+        index += 1
+        if not entry:
+            continue
+        code, path = entry[:2], entry[3:]
+        if code not in ("??", "!!"):
+            return False  # a tracked change (renames and copies included)
+        relative = path[len(prefix) :] if path.startswith(prefix) else path
+        if relative in _SETTINGS or relative.split("/", 1)[0] in _READ_PATHS:
+            return False
+    return True
+
+
+def _inputs(root: Path, out: Path, options: dict[str, Any]) -> str | None:
+    """The key of this build's inputs, or None when they cannot be stated from Git."""
+    found = _git(root, "rev-parse", "--show-prefix", "HEAD")
+    if found is None:
+        return None
+    lines = found.decode("utf-8", "surrogateescape").splitlines()
+    prefix, commit = (lines[0], lines[1]) if len(lines) == 2 else ("", lines[-1])
+    if not _status_is_clean(root, prefix):
+        return None
+    return key_of(KIND, commit, str(root.resolve()), str(out), sorted(options.items()))
+
+
+def _out_state(out: Path) -> str | None:
+    """A digest of how every entry of the output folder stands (inode, size, mode, times): a
+    file edited in place, even through a hard link into the cache, changes its times."""
+    digest = hashlib.sha256()
+    pending = [(str(out), "")]
+    try:
+        top = out.lstat()
+        digest.update(repr((top.st_dev, top.st_ino, top.st_mtime_ns, top.st_ctime_ns)).encode())
+        while pending:
+            folder, prefix = pending.pop()
+            with os.scandir(folder) as entries:
+                for entry in sorted(entries, key=lambda e: e.name):
+                    found = entry.stat(follow_symlinks=False)
+                    digest.update(
+                        f"{prefix}{entry.name}\0{found.st_ino} {found.st_mode} {found.st_size} "
+                        f"{found.st_mtime_ns} {found.st_ctime_ns}\n".encode(
+                            "utf-8", "surrogateescape"
+                        )
+                    )
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append((entry.path, f"{prefix}{entry.name}/"))
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _digests(root: Path, names: list[str]) -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for name in names:
+        try:
+            found[name] = hashlib.sha256((root / name).read_bytes()).hexdigest()
+        except OSError:
+            found[name] = None
+    return found
+
+
+class BuildRecord:
+    """The inputs of one build, stated before it starts; `unchanged` compares them with the
+    last successful build, `remember` records them once this build succeeded."""
+
+    def __init__(self, root: Path, out: Path, options: dict[str, Any], cache: Cache) -> None:
+        self.root, self.out, self.options, self.cache = root, out, options, cache
+        self.key = self._key() if cache.enabled else None
+
+    def _key(self) -> str | None:
+        return _inputs(self.root, self.out, self.options)
+
+    def unchanged(self) -> Unchanged | None:
+        if self.key is None:
+            return None
+        recorded = self.cache.get(KIND, self.key)
+        if not isinstance(recorded, dict) or recorded["out"] != _out_state(self.out):
+            return None
+        depends = recorded["depends"]
+        if _digests(self.root, sorted(depends)) != depends:
+            return None
+        result = recorded["result"]
+        return Unchanged(result["versions"], tuple(result["excluded"]), result["docs"])
+
+    def remember(self, result: Unchanged, read_files: list[str]) -> None:
+        """After a successful build that read `read_files` beside the commit (the trust
+        roots), if its inputs did not move while it ran."""
+        if self.key is None or self._key() != self.key:
+            return
+        state = _out_state(self.out)
+        if state is None:
+            return
+        value = {
+            "out": state,
+            "depends": _digests(self.root, sorted(read_files)),
+            "result": {
+                "versions": result.versions,
+                "excluded": list(result.excluded),
+                "docs": result.docs,
+            },
+        }
+        self.cache.put(KIND, self.key, value)
+        self.cache.flush()
