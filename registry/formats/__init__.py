@@ -61,17 +61,28 @@ def handlers() -> dict[str, FormatHandler]:
     return found
 
 
-def inspect_file(format_name: str, path: Path) -> ModelInfo:
+def inspect_file(format_name: str, path: Path, opened: int | None = None) -> ModelInfo:
     """Read `path` with the `format_name` handler, after checking that no other loader would
-    open it as its own (registry.formats.polyglot). What the sandbox runs for every file."""
+    open it as its own (registry.formats.polyglot). What the sandbox runs for every file.
+
+    `opened`: a descriptor of the file, opened (and hashed) by the validating process. Every
+    read then goes through it (/proc/self/fd/N reopens that very file, whatever `path` names
+    by now), and `path` only says where the files beside it are (ONNX external data)."""
     from registry.formats.polyglot import check_not_polyglot
 
     installed = handlers()
-    head = read_head(path)
-    others = [h.name for h in installed.values() if h.name != format_name and h.sniff(head)]
     handler = installed[format_name]
-    check_not_polyglot(path, format_name, others, getattr(handler, "checks_own_tail", False))
-    return handler.inspect(path)
+    source = path if opened is None else Path(f"/proc/self/fd/{opened}")
+    head = read_head(source)
+    others = [h.name for h in installed.values() if h.name != format_name and h.sniff(head)]
+    check_not_polyglot(source, format_name, others, getattr(handler, "checks_own_tail", False))
+    take_opened = getattr(handler, "inspect_opened", None)
+    if opened is None or not callable(take_opened):
+        # A plugin without inspect_opened reads the path (the validating process checks that it
+        # still names the file it hashed, before and after).
+        return handler.inspect(path)
+    info: ModelInfo = take_opened(source, path.parent)
+    return info
 
 
 def read_head(path: Path) -> bytes:

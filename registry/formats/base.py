@@ -103,7 +103,11 @@ class FormatHandler(Protocol):
     not a valid model of this format; it never executes code from the file. Any other exception
     is a bug of the handler, reported as `format.crashed`.
 
-    Two members are optional, so that a plugin written before them keeps working:
+    Three members are optional, so that a plugin written before them keeps working:
+    - `inspect_opened(self, source: Path, folder: Path) -> ModelInfo`: inspect the file that
+      `source` names (in the sandbox, /proc/self/fd/N: the very file the validating process opened
+      and hashed), with the files beside it in `folder`; without it the sandbox calls `inspect`
+      with the file's path;
     - `preload: tuple[str, ...]`, the modules the sandbox imports once, before it forks the first
       child that inspects a file of this format, so that no child pays for them (("torch",));
     - `configure(self, limits: SandboxLimits) -> None`, called once in the sandbox before any

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import math
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -164,13 +167,20 @@ def every_tensor(model: Any) -> list[Any]:
             )
         if message.DESCRIPTOR.full_name == "onnx.TensorProto":
             tensors.append(message)
-        for field, value in message.ListFields():
-            if field.message_type is not None:
-                if field.is_repeated:
-                    pending.extend(value)
-                else:
-                    pending.append(value)
+        # Only the message-typed fields: ListFields would also copy every bytes field out
+        # (raw_data, the weights: the whole file once more) just to skip it.
+        for field in _message_fields(message.DESCRIPTOR):
+            if field.is_repeated:
+                pending.extend(getattr(message, field.name))
+            elif message.HasField(field.name):
+                pending.append(getattr(message, field.name))
     return tensors
+
+
+@functools.cache
+def _message_fields(descriptor: Any) -> tuple[Any, ...]:
+    """The fields of a message type that hold messages (ONNX defines no map or extension)."""
+    return tuple(f for f in descriptor.fields if f.message_type is not None)
 
 
 def _nodes(graph_nodes: Any) -> Iterator[Any]:
@@ -228,13 +238,16 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _check(path: Path) -> None:
+def _check(data: bytes, folder: Path | None) -> None:
     """onnx.checker without shape inference: the gate. Strict shape inference runs after, and
-    only warns: onnx's own function-body inference refuses models onnxruntime runs."""
+    only warns: onnx's own function-body inference refuses models onnxruntime runs. It reads the
+    file's own bytes (what its path-based form would read again); `folder`: where the model's
+    external data is, for a model that has some."""
     import onnx.checker
 
     try:
-        onnx.checker.check_model(str(path), full_check=False)
+        with _working_directory(folder):
+            onnx.checker.check_model(data, full_check=False)
     except onnx.checker.ValidationError as exc:
         raise FormatError(
             "format.invalid", f"onnx.checker refused the model: {_reason(exc)}"
@@ -245,17 +258,56 @@ def _check(path: Path) -> None:
         ) from None
 
 
-def _shape_inference(model: Any) -> tuple[str, ...]:
-    import onnx.shape_inference
+@contextlib.contextmanager
+def _working_directory(folder: Path | None) -> Iterator[None]:
+    """Given bytes, the checker resolves external data against the working directory (given a
+    path, against the path's folder): for the moment of the check, that is the model's folder.
+    Checked already (registry.formats.onnx_external), the locations stay inside it."""
+    if folder is None:
+        yield
+        return
+    previous = os.open(".", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.chdir(folder)
+        yield
+    finally:
+        os.fchdir(previous)
+        os.close(previous)
+
+
+def _shape_inference(data: bytes) -> tuple[str, ...]:
+    """Strict shape inference of the file's bytes. onnx's C++ inference is called directly:
+    onnx.shape_inference.infer_shapes would parse its result back into Python (the weights once
+    more), and only whether it fails matters here."""
+    from onnx.onnx_cpp2py_export import shape_inference
 
     try:
-        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+        shape_inference.infer_shapes(data, True, True, False)  # check_type, strict, no data_prop
     except Exception as exc:  # noqa: BLE001 - inference errors arrive in many types
         return (
             f"format.shape-inference: onnx's strict shape inference fails ({_reason(exc)}); "
             "the model passed onnx.checker, check that your runtime loads it",
         )
     return ()
+
+
+def _read_model(source: Path) -> bytes:
+    """The whole file, after checking its size: protobuf reads at most 2 GiB."""
+    with source.open("rb", buffering=0) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            raise FormatError("format.invalid", "the file is empty, not an ONNX model")
+        if size > MAX_PROTOBUF:
+            raise FormatError(
+                "format.invalid",
+                f"the file is {size} bytes; protobuf (and so ONNX) reads at most 2 GiB in one "
+                "file: save the weights as external data (onnx.save_model(..., "
+                "save_as_external_data=True)) and list those files in artifact.external_data",
+            )
+        data = handle.read(MAX_PROTOBUF + 1)
+    if len(data) != size:
+        raise FormatError("format.invalid", "the file changed size while it was read")
+    return data
 
 
 def _text(value: str | bytes) -> str:
@@ -285,20 +337,17 @@ class OnnxHandler:
         return tag is not None and (tag[0] >> 3, tag[0] & 7) in _MODEL_TAGS
 
     def inspect(self, path: Path) -> ModelInfo:
+        return self.inspect_opened(path, path.parent)
+
+    def inspect_opened(self, source: Path, folder: Path) -> ModelInfo:
+        """The model read from `source` (in the sandbox, the file the validating process opened
+        and hashed, as /proc/self/fd/N), its external data from `folder`. The file is read once:
+        the Python parse, onnx.checker and shape inference all take these bytes."""
         import onnx
 
-        size = path.stat().st_size
-        if size == 0:
-            raise FormatError("format.invalid", "the file is empty, not an ONNX model")
-        if size > MAX_PROTOBUF:
-            raise FormatError(
-                "format.invalid",
-                f"the file is {size} bytes; protobuf (and so ONNX) reads at most 2 GiB in one "
-                "file: save the weights as external data (onnx.save_model(..., "
-                "save_as_external_data=True)) and list those files in artifact.external_data",
-            )
+        data = _read_model(source)
         try:
-            model = onnx.load(str(path), load_external_data=False)
+            model = onnx.load_model_from_string(data)
         except Exception as exc:  # noqa: BLE001 - protobuf raises many unrelated types
             raise FormatError(
                 "format.invalid", f"not a readable ONNX protobuf: {_reason(exc)}"
@@ -313,8 +362,8 @@ class OnnxHandler:
                 )
         _check_expansion(model)
         # Before the checker touches any external file, every reference must be safe.
-        external_files = external.check_external_data(tensors, path.parent)
-        _check(path)
+        external_files = external.check_external_data(tensors, folder)
+        _check(data, folder if external_files else None)
         # The model is parsed and passed the checker: describing it reads typed messages, so
         # only their depth can fail it; any other exception there is a bug, not the file's.
         try:
@@ -324,7 +373,7 @@ class OnnxHandler:
                 "format.invalid", f"unreadable model structure ({type(exc).__name__}: {exc})"
             ) from None
         return dataclasses.replace(
-            described, external_files=external_files, warnings=_shape_inference(model)
+            described, external_files=external_files, warnings=_shape_inference(data)
         )
 
     def _describe(self, model: onnx.ModelProto) -> ModelInfo:

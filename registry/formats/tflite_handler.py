@@ -138,6 +138,10 @@ class TfliteHandler:
     def sniff(self, head: bytes) -> bool:
         return len(head) >= 8 and head[4:8] == b"TFL3"
 
+    def inspect_opened(self, source: Path, folder: Path) -> ModelInfo:
+        """The file `source` names; nothing beside it is read."""
+        return self.inspect(source)
+
     def inspect(self, path: Path) -> ModelInfo:
         size = path.stat().st_size
         if size < 8:

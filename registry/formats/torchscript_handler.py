@@ -179,6 +179,10 @@ class TorchScriptHandler:
     def sniff(self, head: bytes) -> bool:
         return head.startswith(b"PK\x03\x04")
 
+    def inspect_opened(self, source: Path, folder: Path) -> ModelInfo:
+        """The archive `source` names; nothing beside it is read."""
+        return self.inspect(source)
+
     def inspect(self, path: Path) -> ModelInfo:
         # Only reading the file's bytes is caught (here and in StrictZip's reads): any other
         # exception from the checks below is a bug, and must not pass for a damaged archive.

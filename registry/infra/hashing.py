@@ -36,16 +36,11 @@ class ChunkedDigest(FileDigest):
 
 
 def hash_file(path: Path, progress: Progress | None = None) -> FileDigest:
+    """SHA-256 of the file: the digest runs on a second thread while this one reads the next
+    piece, so the copy out of the page cache is not added to the hashing time."""
     digest = hashlib.sha256()
-    buffer = bytearray(READ_SIZE)
-    view = memoryview(buffer)
-    size = 0
     with path.open("rb", buffering=0) as handle:
-        while count := handle.readinto(buffer):
-            digest.update(view[:count])
-            size += count
-            if progress is not None:
-                progress(count)
+        size = _pipelined(handle, READ_SIZE, digest.update, None, progress)
     return FileDigest(digest.hexdigest(), size)
 
 
@@ -77,42 +72,76 @@ def hash_file_chunked(path: Path, progress: Progress | None = None) -> ChunkedDi
     for both; a larger one has its whole-file digest computed on a second thread (a second
     core) while this one reads and hashes the chunks."""
     with path.open("rb", buffering=0) as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size <= CHUNK_SIZE:
-            data = handle.read(CHUNK_SIZE + 1)
-            if len(data) <= CHUNK_SIZE:
-                if progress is not None:
-                    progress(len(data))
-                digest = hashlib.sha256(data).hexdigest()
-                return ChunkedDigest(digest, len(data), (digest,))
-            handle.seek(0)  # it grew while being read: take the general path
-        return _hash_chunks(handle, progress)
+        return _hash_open_chunked(handle, progress)
+
+
+def hash_descriptor_chunked(fd: int, progress: Progress | None = None) -> ChunkedDigest:
+    """hash_file_chunked of a file its caller holds open (`fd`, left open), from its start: the
+    very file that was opened, whatever its path names meanwhile."""
+    with os.fdopen(os.dup(fd), "rb", buffering=0) as handle:
+        handle.seek(0)
+        return _hash_open_chunked(handle, progress)
+
+
+def _hash_open_chunked(handle: BinaryIO, progress: Progress | None) -> ChunkedDigest:
+    """A file of one chunk has one digest for both; a larger one takes the pipelined path."""
+    size = os.fstat(handle.fileno()).st_size
+    if size <= CHUNK_SIZE:
+        data = handle.read(CHUNK_SIZE + 1)
+        if len(data) <= CHUNK_SIZE:
+            if progress is not None:
+                progress(len(data))
+            digest = hashlib.sha256(data).hexdigest()
+            return ChunkedDigest(digest, len(data), (digest,))
+        handle.seek(0)  # it grew while being read: take the general path
+    return _hash_chunks(handle, progress)
 
 
 def _hash_chunks(handle: BinaryIO, progress: Progress | None) -> ChunkedDigest:
     whole = hashlib.sha256()
-    buffers = [bytearray(CHUNK_SIZE), bytearray(CHUNK_SIZE)]
-    pending: list[Future[None] | None] = [None, None]
     chunks: list[str] = []
+    size = _pipelined(
+        handle,
+        CHUNK_SIZE,
+        whole.update,
+        lambda view: chunks.append(hashlib.sha256(view).hexdigest()),
+        progress,
+    )
+    return ChunkedDigest(whole.hexdigest(), size, tuple(chunks))
+
+
+def _pipelined(
+    handle: BinaryIO,
+    piece: int,
+    on_thread: Callable[[memoryview], object],
+    here: Callable[[memoryview], object] | None,
+    progress: Progress | None,
+) -> int:
+    """Read the file in `piece`-byte pieces into two alternating buffers; `on_thread` consumes
+    each piece on a second thread (hashlib releases the GIL: a second core) while this thread
+    runs `here` on it and reads the next. Returns the number of bytes read."""
+    buffers = [bytearray(piece), bytearray(piece)]
+    pending: list[Future[object] | None] = [None, None]
     size = 0
     with ThreadPoolExecutor(1) as pool:
         for index in itertools.count():
             slot = index % 2
             previous = pending[slot]
             if previous is not None:
-                previous.result()  # the buffer is free once the whole-file digest consumed it
+                previous.result()  # the buffer is free once the thread consumed it
             count = _fill(handle, buffers[slot])
             if count == 0 and index > 0:
                 break
             view = memoryview(buffers[slot])[:count]
-            pending[slot] = pool.submit(whole.update, view)
-            chunks.append(hashlib.sha256(view).hexdigest())
+            pending[slot] = pool.submit(on_thread, view)
+            if here is not None:
+                here(view)
             size += count
             if progress is not None:
                 progress(count)
-            if count < CHUNK_SIZE:
+            if count < piece:
                 break
         for future in pending:
             if future is not None:
                 future.result()
-    return ChunkedDigest(whole.hexdigest(), size, tuple(chunks))
+    return size

@@ -5,6 +5,10 @@ tokens or secrets), sends it one request per file and gets the result back as da
 signal, a timeout or memory exhaustion of the inspecting child comes back as a FormatError with
 its own code (format.crashed, format.timeout, format.resource-limit), never as a hang or a
 traceback.
+
+A caller that opened the file itself (to hash it) hands over its descriptor: it travels to the
+zygote over a Unix socket (SCM_RIGHTS) and the child reads that open file, never the path again,
+so what was hashed and what is inspected are one file even if the path is replaced meanwhile.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +41,7 @@ class Inspector:
     def __init__(self, limits: SandboxLimits | None = None) -> None:
         self.limits = limits or SandboxLimits()
         self._process: subprocess.Popen[str] | None = None
+        self._descriptors: socket.socket | None = None  # our end of the zygote's fd socket
         self._scratch = tempfile.TemporaryDirectory(prefix="modelreg-zygote-")
         self._next = 0
         self._lock = threading.Lock()
@@ -48,33 +54,53 @@ class Inspector:
 
     def _start(self) -> subprocess.Popen[str]:
         if self._process is None or self._process.poll() is not None:
-            self._process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-I",
-                    "-m",
-                    "registry.sandbox.zygote",
-                    json.dumps(self.limits.to_json()),
-                    json.dumps(sys.path),
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=_minimal_environment(self._scratch.name),
-                cwd=self._scratch.name,
-                text=True,
-                start_new_session=True,
-            )
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                self._process = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-I",
+                        "-m",
+                        "registry.sandbox.zygote",
+                        json.dumps(self.limits.to_json()),
+                        json.dumps(sys.path),
+                        str(theirs.fileno()),
+                    ],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=_minimal_environment(self._scratch.name),
+                    cwd=self._scratch.name,
+                    text=True,
+                    start_new_session=True,
+                    pass_fds=(theirs.fileno(),),
+                )
+            except BaseException:
+                ours.close()
+                raise
+            finally:
+                theirs.close()
+            self._descriptors = ours
         return self._process
 
-    def inspect(self, format_name: str, path: Path) -> ModelInfo:
-        """The ModelInfo of `path`, read by the `format_name` handler in the sandbox."""
+    def inspect(self, format_name: str, path: Path, opened: int | None = None) -> ModelInfo:
+        """The ModelInfo of `path`, read by the `format_name` handler in the sandbox; with
+        `opened` (a descriptor of that file, open for reading), the child reads that open file
+        and `path` only locates the files beside it."""
         with self._lock:
             process = self._start()
             self._next += 1
-            request = {"id": self._next, "format": format_name, "path": str(path.resolve())}
+            request = {
+                "id": self._next,
+                "format": format_name,
+                "path": str(path.resolve()),
+                "opened": opened is not None,
+            }
             assert process.stdin is not None and process.stdout is not None
             try:
+                if opened is not None:
+                    assert self._descriptors is not None
+                    socket.send_fds(self._descriptors, [b"f"], [opened])
                 process.stdin.write(json.dumps(request) + "\n")
                 process.stdin.flush()
                 line = self._read_line(process)
@@ -110,6 +136,9 @@ class Inspector:
 
     def close(self) -> None:
         process, self._process = self._process, None
+        descriptors, self._descriptors = self._descriptors, None
+        if descriptors is not None:
+            descriptors.close()
         if process is None:
             return
         assert process.stdin is not None and process.stdout is not None

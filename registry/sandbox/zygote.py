@@ -3,10 +3,12 @@
 Started by registry.sandbox.Inspector with a minimal environment. It loads the installed format
 handlers and hands them the registry's limits (`configure`); before the first request for a
 format it imports what that handler declares (`preload`), once. For each request (one JSON line
-on stdin: id, format, path) it forks a child that drops the network, sets its resource limits,
-inspects the file and writes the result to a pipe. The zygote enforces the wall-clock timeout,
-turns a crash or a signal into data, and writes one JSON line per request to stdout. Model bytes
-are only ever read in the children.
+on stdin: id, format, path, opened) it forks a child that drops the network, sets its resource
+limits, inspects the file and writes the result to a pipe. The zygote enforces the wall-clock
+timeout, turns a crash or a signal into data, and writes one JSON line per request to stdout.
+Model bytes are only ever read in the children. With `opened`, the validating process sent a
+descriptor of the file over the Unix socket named by the third argument (SCM_RIGHTS) just before
+the line: the child inherits it and reads that open file (registry.formats.inspect_file).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import os
 import select
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -51,7 +54,7 @@ def _preload(format_name: str) -> None:
                 importlib.import_module(module)
 
 
-def _child(request: dict[str, Any], limits: SandboxLimits, out: int) -> None:
+def _child(request: dict[str, Any], limits: SandboxLimits, out: int, opened: int | None) -> None:
     """Runs in the forked child: inspect, write the result, exit. Never returns."""
     try:
         os.chdir(tempfile.mkdtemp(prefix="modelreg-sandbox-"))
@@ -61,7 +64,7 @@ def _child(request: dict[str, Any], limits: SandboxLimits, out: int) -> None:
         from registry.formats import inspect_file
 
         try:
-            info = inspect_file(request["format"], Path(request["path"]))
+            info = inspect_file(request["format"], Path(request["path"]), opened)
             reply: dict[str, Any] = {"result": info.to_json()}
         except FormatError as exc:
             reply = {"error": {"code": exc.code, "message": exc.message}}
@@ -132,13 +135,38 @@ def _describe_signal(number: int, limits: SandboxLimits) -> tuple[str, str]:
     return "format.crashed", f"the reader crashed with signal {name}"
 
 
-def inspect_one(request: dict[str, Any], limits: SandboxLimits) -> dict[str, Any]:
+def _received(descriptors: socket.socket | None) -> int:
+    """The descriptor the validating process sent for this request."""
+    if descriptors is None:
+        raise OSError("no descriptor socket")
+    _, fds, _, _ = socket.recv_fds(descriptors, 1, 1)
+    if len(fds) != 1:
+        for fd in fds:
+            os.close(fd)
+        raise OSError("expected one descriptor")
+    return fds[0]
+
+
+def inspect_one(
+    request: dict[str, Any], limits: SandboxLimits, descriptors: socket.socket | None = None
+) -> dict[str, Any]:
+    opened = _received(descriptors) if request.get("opened") else None
+    try:
+        return _inspect_forked(request, limits, opened)
+    finally:
+        if opened is not None:
+            os.close(opened)  # the child holds its own copy
+
+
+def _inspect_forked(
+    request: dict[str, Any], limits: SandboxLimits, opened: int | None
+) -> dict[str, Any]:
     _preload(request["format"])
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        _child(request, limits, write_fd)
+        _child(request, limits, write_fd, opened)
     os.close(write_fd)
     started = time.monotonic()
     data, finished = _read_all(read_fd, started + limits.wall_seconds)
@@ -170,10 +198,11 @@ def main() -> int:
     limits = SandboxLimits(**json.loads(sys.argv[1]))
     # The same import path as the validating process (plugins included), without its environment.
     sys.path[:] = json.loads(sys.argv[2])
+    descriptors = socket.socket(fileno=int(sys.argv[3])) if len(sys.argv) > 3 else None
     _start_handlers(limits)
     for line in sys.stdin:
         request = json.loads(line)
-        reply = inspect_one(request, limits)
+        reply = inspect_one(request, limits, descriptors)
         reply["id"] = request["id"]
         sys.stdout.write(json.dumps(reply) + "\n")
         sys.stdout.flush()

@@ -45,13 +45,16 @@ class RunContext:
     def remote_files(self) -> RemoteFiles:
         return RemoteFiles(self.staging, self.config.allowed_hosts, self.cache.digest)
 
-    def inspect(self, format_name: str, path: Path, sha256: str, folder: Path) -> ModelInfo:
+    def inspect(
+        self, format_name: str, path: Path, sha256: str, folder: Path, opened: int | None = None
+    ) -> ModelInfo:
         """The sandboxed inspection, from the cache when the same bytes were read before by the
         same handler version under the same limits. The other files of the version folder are
         part of the key: a model may read them (ONNX external data). Crashes and timeouts are
-        not kept."""
+        not kept. `opened`: the descriptor the file was hashed through, for the sandbox to read
+        (without the cache, `sha256` is not needed: the inspection may run while hashing)."""
         if not self.cache.enabled:
-            return self.inspector.inspect(format_name, path)
+            return self.inspector.inspect(format_name, path, opened)
         handler = handlers()[format_name]
         beside = [
             (relative, sha)
@@ -65,7 +68,7 @@ class RunContext:
                 raise FormatError(found["error"]["code"], found["error"]["message"])
             return ModelInfo.from_json(found["result"])
         try:
-            info = self.inspector.inspect(format_name, path)
+            info = self.inspector.inspect(format_name, path, opened)
         except FormatError as exc:
             if exc.code not in TRANSIENT:
                 self.cache.put(

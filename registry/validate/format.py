@@ -17,8 +17,10 @@ Inspect = Callable[[str, Path], ModelInfo]
 
 
 def check_format(
-    manifest: Manifest, artifact: Path, display: str, inspect: Inspect
+    manifest: Manifest, artifact: Path, display: str, inspect: Inspect, head: bytes | None = None
 ) -> tuple[ModelInfo | None, list[Finding]]:
+    """`head`: the file's first bytes when the caller read them (through the descriptor the
+    inspection reads), else read here."""
     position = manifest.field_position("format")
     installed = handlers()
     declared = installed.get(manifest.format)
@@ -32,7 +34,8 @@ def check_format(
                 position,
             )
         ]
-    head = read_head(artifact)
+    if head is None:
+        head = read_head(artifact)
     detected = detect(head, manifest.format)
     if detected is None:
         return None, [

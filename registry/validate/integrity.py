@@ -1,15 +1,23 @@
-"""Integrity: each file a manifest names exists in its folder with the declared size and hash."""
+"""Integrity: each file a manifest names exists in its folder with the declared size and hash.
+
+The files of a version are opened once (OpenedFiles): hashed through that descriptor, inspected
+through it (the sandbox receives it), and checked afterwards to be unchanged. See OpenedFile for
+why what was hashed is what was inspected.
+"""
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from registry.findings import Finding, error
 from registry.formats import LFS_POINTER_PREFIX
-from registry.infra.hashing import ChunkedDigest, hash_file_chunked
+from registry.infra.hashing import ChunkedDigest, hash_descriptor_chunked, hash_file_chunked
 from registry.load.manifest import Manifest
 from registry.load.pathrules import open_problem, path_problem
 
@@ -25,6 +33,98 @@ class CheckedFile:
 # How a file is hashed: registry.cache.Cache.digest skips files hashed before and unchanged.
 Digester = Callable[[Path], ChunkedDigest]
 
+def _identity(status: os.stat_result) -> tuple[int, ...]:
+    return (
+        status.st_dev,
+        status.st_ino,
+        status.st_size,
+        status.st_mtime_ns,
+        status.st_ctime_ns,
+    )
+
+
+@dataclass
+class OpenedFile:
+    """One file of a version, opened once for reading: hashed through this descriptor, and
+    inspected through it (the sandbox child reads /proc/self/fd/N of the same open file), so a
+    path replaced between the two cannot be what is inspected. `change` then compares the open
+    file's status (size, mtime, ctime: a writer cannot set ctime back) with the one at the open,
+    and requires the path to still name this file, for the stages that read it later (the build
+    publishes it). Not seen: a write in place that keeps the size within the file system's
+    timestamp tick of the open; nothing writes to a checkout while CI validates it, and what a
+    pull request controls is the files' content, not a process beside the run."""
+
+    path: Path
+    fd: int
+    before: os.stat_result
+
+    @classmethod
+    def open(cls, path: Path) -> OpenedFile:
+        """Open `path` (not a link, a regular file); OSError if it cannot be read."""
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        try:
+            status = os.fstat(fd)
+            if not stat.S_ISREG(status.st_mode):
+                raise OSError(errno.EINVAL, "not a regular file")
+            return cls(path, fd, status)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def change(self) -> str | None:
+        """What happened to the file since it was opened, or None if nothing did."""
+        if _identity(os.fstat(self.fd)) != _identity(self.before):
+            return "changed while it was validated"
+        try:
+            now = self.path.lstat()
+        except OSError:
+            return "was removed while it was validated"
+        if (now.st_dev, now.st_ino) != (self.before.st_dev, self.before.st_ino):
+            return "was replaced by another file while it was validated"
+        return None
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+@dataclass
+class OpenedFiles:
+    """The files of one version folder, each opened once (by relative path), until closed."""
+
+    folder: Path
+    files: dict[str, OpenedFile] = field(default_factory=dict)
+
+    def __enter__(self) -> OpenedFiles:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def open(self, relative: str) -> OpenedFile:
+        if relative not in self.files:
+            self.files[relative] = OpenedFile.open(self.folder / relative)
+        return self.files[relative]
+
+    def changes(self, manifest: Manifest, display: str) -> list[Finding]:
+        """An error for each file that did not stay what was hashed and inspected."""
+        found = [(relative, f.change()) for relative, f in sorted(self.files.items())]
+        return [
+            error(
+                "integrity.unstable",
+                f"artifact file `{relative}` {what}: what was hashed may not be what was "
+                "inspected; validate again once nothing writes to the version's files",
+                display,
+                manifest.field_position("artifact"),
+            )
+            for relative, what in found
+            if what is not None
+        ]
+
+    def close(self) -> None:
+        files, self.files = self.files, {}
+        for opened in files.values():
+            opened.close()
+
 
 def check_file(
     folder: Path,
@@ -34,8 +134,11 @@ def check_file(
     manifest: Manifest,
     display: str,
     field_path: tuple[str | int, ...],
-    digester: Digester = hash_file_chunked,
+    digester: Digester | None = hash_file_chunked,
+    files: OpenedFiles | None = None,
 ) -> tuple[CheckedFile | None, list[Finding]]:
+    """`files`: read the file through its descriptor there (hashed through it unless a
+    `digester` is given, a cache's, that knows unchanged files by their status)."""
     position = manifest.field_position(*field_path)
     label = f"{'.'.join(map(str, field_path))} `{relative}`"
     if path_problem(relative):
@@ -45,9 +148,7 @@ def check_file(
         return None, [error(problem[0], f"{label} {problem[1]}", display, position)]
     target = folder / relative
     try:
-        with target.open("rb") as handle:
-            head = handle.read(len(LFS_POINTER_PREFIX))
-        digest = digester(target)
+        head, digest = _read(target, relative, digester, files)
     except OSError as exc:
         return None, [
             error(
@@ -81,6 +182,19 @@ def check_file(
             )
         )
     return CheckedFile(target, digest), findings
+
+
+def _read(
+    target: Path, relative: str, digester: Digester | None, files: OpenedFiles | None
+) -> tuple[bytes, ChunkedDigest]:
+    """The file's first bytes (is it a Git LFS pointer?) and its digest."""
+    if files is None:
+        with target.open("rb") as handle:
+            head = handle.read(len(LFS_POINTER_PREFIX))
+        return head, (digester or hash_file_chunked)(target)
+    opened = files.open(relative)
+    head = os.pread(opened.fd, len(LFS_POINTER_PREFIX), 0)
+    return head, digester(target) if digester else hash_descriptor_chunked(opened.fd)
 
 
 @dataclass(frozen=True)
@@ -172,18 +286,28 @@ def _lfs_findings(
 def check_integrity(
     manifest: Manifest,
     display: str,
-    digester: Digester = hash_file_chunked,
+    digester: Digester | None = hash_file_chunked,
     digests: dict[str, ChunkedDigest] | None = None,
+    files: OpenedFiles | None = None,
 ) -> tuple[CheckedFile | None, list[Finding]]:
     """Check the artifact and its external-data files; return the artifact when it is present.
-    `digests` receives the digest of every file that could be read (by relative path)."""
+    `digests` receives the digest of every file that could be read (by relative path); `files`:
+    read each through its descriptor there (see check_file)."""
     folder = manifest.folder
     art = manifest.artifact
     findings: list[Finding] = []
     if art.path is None:
         return None, findings  # named by URL: registry.remotecheck downloads and checks it
     artifact, found = check_file(
-        folder, art.path, art.sha256, art.size, manifest, display, ("artifact", "path"), digester
+        folder,
+        art.path,
+        art.sha256,
+        art.size,
+        manifest,
+        display,
+        ("artifact", "path"),
+        digester,
+        files,
     )
     findings.extend(found)
     if artifact is not None and digests is not None:
@@ -198,6 +322,7 @@ def check_integrity(
             display,
             ("artifact", "external_data", index, "path"),
             digester,
+            files,
         )
         findings.extend(found)
         if checked is not None and digests is not None:

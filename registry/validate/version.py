@@ -5,18 +5,23 @@ signature), then its references to other versions, and what the cache keeps of t
 from __future__ import annotations
 
 import dataclasses
+import os
+import threading
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from registry.findings import Finding, error, warning
+from registry.formats import HEAD_SIZE, LFS_POINTER_PREFIX, ModelInfo
 from registry.governance.policy import decide
 from registry.infra.hashing import ChunkedDigest
 from registry.load.layout import VersionDir, referenced_manifest
 from registry.load.manifest import Manifest, load_manifest
+from registry.load.pathrules import open_problem, path_problem
 from registry.load.reports import load_reports
 from registry.validate.context import KNOWN_DIRS, KNOWN_FILES, RunContext
 from registry.validate.format import check_format
-from registry.validate.integrity import check_integrity
+from registry.validate.integrity import CheckedFile, OpenedFiles, check_integrity
 from registry.validate.license import check_licenses
 from registry.validate.lineage import check_lineage
 from registry.validate.remote import check_remote
@@ -66,19 +71,20 @@ def validate_version(version: VersionDir, run: RunContext) -> VersionResult:
             digests[relative] = checked.digest
         if artifact is not None:
             digests[artifact.path.name] = artifact.digest
+        findings += found
+        model_info = None
+        if artifact is not None:
+            sha256 = artifact.digest.sha256
+            folder = artifact.path.parent
+            model_info, found = check_format(
+                manifest,
+                artifact.path,
+                display,
+                lambda name, path: run.inspect(name, path, sha256, folder),
+            )
+            findings += found
     else:
-        artifact, found = check_integrity(manifest, display, run.cache.digest, digests)
-    findings += found
-    model_info = None
-    if artifact is not None:
-        sha256 = artifact.digest.sha256
-        folder = artifact.path.parent if manifest.artifact.path is None else version.path
-        model_info, found = check_format(
-            manifest,
-            artifact.path,
-            display,
-            lambda name, path: run.inspect(name, path, sha256, folder),
-        )
+        model_info, found = _check_local_files(manifest, version, display, run, digests)
         findings += found
     findings += _stray_files(manifest, version)
     reports, found = load_reports(version.path, version.relative, max_bytes)
@@ -101,6 +107,109 @@ def validate_version(version: VersionDir, run: RunContext) -> VersionResult:
         signature,
         chunks={relative: digest.chunks for relative, digest in digests.items()},
     )
+
+
+FormatResult = tuple[ModelInfo | None, list[Finding]]
+
+
+def _check_local_files(
+    manifest: Manifest,
+    version: VersionDir,
+    display: str,
+    run: RunContext,
+    digests: dict[str, ChunkedDigest],
+) -> tuple[ModelInfo | None, list[Finding]]:
+    """Integrity and format of the files in the version folder, each opened once: hashed and
+    inspected through that descriptor, then checked unchanged (registry.validate.integrity).
+    Without the cache the sandbox inspects while this process hashes (one core each); with it,
+    the inspection waits for the digest, its cache key."""
+    with OpenedFiles(version.path) as files:
+        started = (
+            None if run.cache.enabled else _start_format(manifest, version, display, run, files)
+        )
+        digester = run.cache.digest if run.cache.enabled else None
+        artifact, findings = check_integrity(manifest, display, digester, digests, files)
+        inspected: FormatResult = started() if started is not None else (None, [])
+        if artifact is None:
+            inspected = (None, [])  # unreadable or a Git LFS pointer: nothing to inspect
+        elif started is None:
+            inspected = _check_format(manifest, version, display, run, files, artifact)
+        unstable = files.changes(manifest, display)
+    if unstable:  # what was inspected may not be what was hashed: nothing of it counts
+        return None, findings + unstable
+    return inspected[0], findings + inspected[1]
+
+
+def _check_format(
+    manifest: Manifest,
+    version: VersionDir,
+    display: str,
+    run: RunContext,
+    files: OpenedFiles,
+    artifact: CheckedFile,
+) -> FormatResult:
+    assert manifest.artifact.path is not None  # a local artifact, opened by check_integrity
+    opened = files.open(manifest.artifact.path)
+    sha256 = artifact.digest.sha256
+    return check_format(
+        manifest,
+        artifact.path,
+        display,
+        lambda name, path: run.inspect(name, path, sha256, version.path, opened.fd),
+        os.pread(opened.fd, HEAD_SIZE, 0),
+    )
+
+
+def _start_format(
+    manifest: Manifest, version: VersionDir, display: str, run: RunContext, files: OpenedFiles
+) -> Callable[[], FormatResult] | None:
+    """The format check of the artifact, started on a thread (its work is the sandbox's, in
+    another process); what waits for its result, or None when the file cannot be opened or is a
+    Git LFS pointer (check_integrity reports both)."""
+    relative = manifest.artifact.path
+    if relative is None or path_problem(relative) or open_problem(version.path, relative):
+        return None
+    try:
+        opened = files.open(relative)
+        head = os.pread(opened.fd, HEAD_SIZE, 0)
+    except OSError:
+        return None
+    if head.startswith(LFS_POINTER_PREFIX):
+        return None
+    target = version.path / relative
+    return _in_background(
+        lambda: check_format(
+            manifest,
+            target,
+            display,
+            lambda name, path: run.inspect(name, path, "", version.path, opened.fd),
+            head,
+        )
+    )
+
+
+def _in_background(work: Callable[[], FormatResult]) -> Callable[[], FormatResult]:
+    """Run `work` on a daemon thread (an interrupted run does not wait for it); what returns
+    its result, or raises what it raised."""
+    outcome: list[FormatResult] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the waiting thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="modelreg-format", daemon=True)
+    thread.start()
+
+    def wait() -> FormatResult:
+        thread.join()
+        if failure:
+            raise failure[0]
+        return outcome[0]
+
+    return wait
 
 
 def _stray_files(manifest: Manifest, version: VersionDir) -> list[Finding]:

@@ -1,0 +1,97 @@
+"""What validation hashes is what the sandbox inspects: one open file, checked unchanged after."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from registry.infra.hashing import hash_descriptor_chunked, hash_file_chunked
+from registry.sandbox import Inspector
+from registry.validate.integrity import OpenedFile
+
+REAL_MODELS = Path(__file__).resolve().parents[2] / "shared" / "real-models"
+
+
+def _blob(path: Path, size: int) -> Path:
+    path.write_bytes(os.urandom(size))
+    return path
+
+
+def test_the_descriptor_is_hashed_like_the_path(tmp_path: Path) -> None:
+    for size in (0, 1000, (4 << 20) + 17):
+        path = _blob(tmp_path / f"b{size}", size)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.read(fd, 10)  # wherever the offset is, the whole file is hashed
+            assert hash_descriptor_chunked(fd) == hash_file_chunked(path)
+        finally:
+            os.close(fd)
+
+
+def test_an_untouched_file_passes(tmp_path: Path) -> None:
+    opened = OpenedFile.open(_blob(tmp_path / "m.bin", 4096))
+    try:
+        assert opened.change() is None
+    finally:
+        opened.close()
+
+
+def test_a_file_written_in_place_meanwhile_fails(tmp_path: Path) -> None:
+    path = _blob(tmp_path / "m.bin", 4096)
+    opened = OpenedFile.open(path)
+    try:
+        with path.open("r+b") as handle:
+            handle.seek(4096)
+            handle.write(b"more")
+        assert opened.change() == "changed while it was validated"
+    finally:
+        opened.close()
+
+
+def test_a_replaced_path_fails(tmp_path: Path) -> None:
+    path = _blob(tmp_path / "m.bin", 4096)
+    opened = OpenedFile.open(path)
+    try:
+        _blob(tmp_path / "other.bin", 4096).replace(path)
+        assert opened.change() is not None  # unlinked (its ctime moved), and not the path's
+    finally:
+        opened.close()
+
+
+def test_a_file_renamed_away_and_back_fails(tmp_path: Path) -> None:
+    """Renaming changes the file's ctime: the swap shows even when the path names it again."""
+    path = _blob(tmp_path / "m.bin", 4096)
+    opened = OpenedFile.open(path)
+    try:
+        path.rename(tmp_path / "aside.bin")
+        (tmp_path / "aside.bin").rename(path)
+        assert opened.change() is not None
+    finally:
+        opened.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "other", "format_name"),
+    [("nmp.tflite", "okay_nabu.tflite", "tflite"), ("nmp.onnx", "silero_vad.onnx", "onnx")],
+)
+def test_the_sandbox_reads_the_opened_file_not_the_path(
+    tmp_path: Path, name: str, other: str, format_name: str
+) -> None:
+    """The path is replaced after the file was opened: the child inspects what was opened."""
+    path = tmp_path / name
+    shutil.copyfile(REAL_MODELS / name, path)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        shutil.copyfile(REAL_MODELS / other, tmp_path / "swap")
+        (tmp_path / "swap").replace(path)
+        with Inspector() as inspector:
+            through_fd = inspector.inspect(format_name, path, fd)
+            by_path = inspector.inspect(format_name, path)
+            original = inspector.inspect(format_name, REAL_MODELS / name)
+    finally:
+        os.close(fd)
+    assert through_fd == original
+    assert by_path != original
