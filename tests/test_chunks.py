@@ -23,7 +23,7 @@ from registry.build.site.server import RangeRequestHandler
 from registry.client.download import PARTIAL_FOLDER
 from registry.infra.hashing import hash_file_chunked
 from registry.infra.merkle import CHUNK_SIZE, merkle_root
-from registry.infra.schemafiles import schema_dir
+from registry.infra.schemadir import schema_dir
 from tests.factories.registries import write_version
 from tests.helpers import commit_all, left_nothing, run
 

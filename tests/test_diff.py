@@ -24,7 +24,8 @@ from openapi_spec_validator import validate as validate_openapi
 
 from registry.build.diff import describe, release_words, version_diff
 from registry.build.site.server import RangeRequestHandler
-from registry.infra.schemafiles import schema_dir, validator
+from registry.infra.schemadir import schema_dir
+from registry.infra.schemafiles import validator
 from tests.factories.registries import edit_manifest, new_registry
 from tests.helpers import commit_all, run, tree_digest
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from registry.eventlog import derive as derive_module
 from registry.eventlog.chain import GENESIS, Event, Record, chain
 from registry.infra import git as gitops
+from registry.infra import gitstream
 from registry.load.yamlsafe import load_yaml_bytes
 from registry.load.yamlsafe.fast import EntryCache, load_yaml_data
 from tests.factories.registries import add_report, add_version, edit_manifest
@@ -380,14 +382,20 @@ def repository(tmp_path: Path) -> Path:
     return root
 
 
-def test_the_streamed_log_and_blobs_read_as_the_one_shot_ones(repository: Path) -> None:
+def streamed(root: Path, specs: list[str], rev: str = "HEAD") -> list[gitops.LogEntry]:
+    start = gitstream.history_start(root, rev)
+    assert start is not None and start.head is not None
+    with gitstream.HistoryStream(start.top, specs, start.head) as history:
+        return [entry for batch in history.batches() for entry in batch]
+
+
+def test_the_streamed_history_and_blobs_read_as_the_one_shot_ones(repository: Path) -> None:
     specs = ["models", "registry.yaml"]
-    streamed = list(gitops.stream_log(repository, specs))
-    streamed.reverse()
-    assert streamed == gitops.log(repository, specs)
-    names = [c.new_blob for e in streamed for c in e.changes if c.status != "D"]
+    history = streamed(repository, specs)
+    assert history == gitops.log(repository, specs)
+    names = [c.new_blob for e in history for c in e.changes if c.status != "D"]
     names += ["0" * 40, "HEAD:registry.yaml", "HEAD:missing"]
-    blobs = gitops.BlobStream(repository)
+    blobs = gitstream.BlobStream(repository)
     answers: dict[str, bytes | None] = {}
     for name in names:
         blobs.ask(name)
@@ -397,11 +405,160 @@ def test_the_streamed_log_and_blobs_read_as_the_one_shot_ones(repository: Path) 
     blobs.close()
     assert answers == gitops.read_blobs(repository, names)
     assert answers["0" * 40] is None
+    assert blobs.asked == blobs.answered == len(names)
 
 
-def test_a_failing_log_is_an_error(repository: Path) -> None:
-    with pytest.raises(gitops.GitError, match=r"git log .*failed: fatal: bad revision"):
-        list(gitops.stream_log(repository, ["models"], "no-such-revision"))
+def test_merges_read_as_git_log_reads_them(tmp_path: Path) -> None:
+    """First-parent history through merges: a merge's changes against its first parent, its
+    parents all listed, a side branch's own commits not listed."""
+    root = tmp_path / "merges"
+    root.mkdir()
+    add_version(root, "alpha", "1.0.0")
+    commit_all(root, "first", "2025-01-01T10:00:00+00:00")
+    git(root, "checkout", "-q", "-b", "side")
+    add_version(root, "beta", "1.0.0")
+    commit_all(root, "side", "2025-01-02T10:00:00+00:00")
+    edit_manifest(root, "beta", "1.0.0", tags=["side"])
+    commit_all(root, "side again", "2025-01-03T10:00:00+00:00")
+    git(root, "checkout", "-q", "main")
+    (root / "README").write_text("not a model\n")
+    commit_all(root, "main", "2025-01-04T10:00:00+00:00")
+    git(root, "merge", "-q", "--no-ff", "side", "-m", "merge", date="2025-01-05T10:00:00+00:00")
+    edit_manifest(root, "alpha", "1.0.0", tags=["after"])
+    commit_all(root, "after", "2025-01-06T10:00:00+05:30")
+    history = streamed(root, ["models", "registry.yaml"])
+    assert history == gitops.log(root, ["models", "registry.yaml"])
+    assert [len(e.commit.parents) for e in history] == [0, 2, 1]
+    kinds = [e.type for e in chain(derive_module.derive(root).records)]
+    assert kinds == ["ModelRegistered", "ModelRegistered", "MetadataUpdated"]
+
+
+def test_a_shallow_clone_reads_as_git_log_reads_it(repository: Path, tmp_path: Path) -> None:
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "2", repository.as_uri(), str(clone))
+    start = gitstream.history_start(clone)
+    assert start is not None and (start.top, start.prefix, start.shallow) == (
+        clone.resolve(),
+        "",
+        True,
+    )
+    assert streamed(clone, ["models"]) == gitops.log(clone, ["models"])
+    with pytest.raises(derive_module.ShallowHistory):
+        derive_module.derive(clone)
+    assert derive_module.derive(clone, allow_shallow=True).partial
+
+
+def test_where_history_starts(repository: Path, tmp_path: Path) -> None:
+    head = git(repository, "rev-parse", "HEAD").strip()
+    assert gitstream.history_start(repository) == gitstream.HistoryStart(
+        repository.resolve(), "", False, head
+    )
+    inner = repository / "models" / "alpha"
+    assert gitstream.history_start(inner, "HEAD~1") == gitstream.HistoryStart(
+        repository.resolve(), "models/alpha/", False, git(repository, "rev-parse", "HEAD~1").strip()
+    )
+    assert gitstream.history_start(repository, "no-such-revision") == gitstream.HistoryStart(
+        repository.resolve(), "", False, None
+    )
+    assert gitstream.history_start(tmp_path / "nowhere") is None
+    (tmp_path / "plain").mkdir()
+    assert gitstream.history_start(tmp_path / "plain") is None
+    empty = tmp_path / "empty"
+    git(tmp_path, "init", "-q", str(empty))
+    assert derive_module.derive(empty).records == ()
+
+
+def test_an_author_holding_the_separators(repository: Path) -> None:
+    """A crafted name or e-mail with the field separator in it is read whole, not split."""
+    manifest = repository / "models" / "alpha" / "1.0.0" / "manifest.yaml"
+    manifest.write_text(manifest.read_text() + "tags: [odd]\n")
+    commit_all(repository, "odd", "2025-02-01T10:00:00+00:00", author="Ann\x1fIe \x1ex")
+    last = streamed(repository, ["models"])[-1].commit
+    assert (last.author, last.email) == ("Ann\x1fIe \x1ex", "tester@example.org")
+    events = chain(derive_module.derive(repository).records)
+    assert events[-1].author == "Ann\x1fIe \x1ex"
+    # The readers validation uses (git log, HEAD, the commit of one path) read it whole too.
+    head = gitops.head(repository)
+    assert head is not None and head.author == "Ann\x1fIe \x1ex"
+    assert gitops.log(repository)[-1].commit.author == "Ann\x1fIe \x1ex"
+    path = "models/alpha/1.0.0/manifest.yaml"
+    found = gitops.first_parent_commit(repository, path)
+    assert found is not None and found.email == "tester@example.org"
+
+
+def test_a_failing_history_is_an_error(repository: Path) -> None:
+    failing = gitstream.HistoryStream(repository, ["models"], "0" * 40)
+    with failing, pytest.raises(gitops.GitError, match=r"git rev-list .*failed: fatal: bad object"):
+        list(failing.batches())
+
+
+def children() -> set[int]:
+    """This process's child processes (zombies included: a child not reaped is still one)."""
+    found = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        found |= {int(pid) for pid in (task / "children").read_text().split()}
+    return found
+
+
+def test_a_consumer_giving_up_leaves_no_process(repository: Path) -> None:
+    before = children()
+    start = gitstream.history_start(repository)
+    assert start is not None and start.head is not None
+    history = gitstream.HistoryStream(start.top, ["models"], start.head)
+    with pytest.raises(RuntimeError), history:
+        for _ in history.batches():
+            raise RuntimeError("the consumer failed")
+    blobs = gitstream.BlobStream(repository)
+    blobs.ask("HEAD:registry.yaml")
+    blobs.send()
+    blobs.close()  # before any answer is read
+    assert children() == before
+
+
+def test_a_missing_blob_is_an_error_of_derive(repository: Path) -> None:
+    """A manifest whose blob is gone (a damaged or partial clone) stops the derivation."""
+    start = gitstream.history_start(repository)
+    assert start is not None
+    blob = streamed(repository, ["models"])[0].changes[0].new_blob
+    loose = repository / ".git" / "objects" / blob[:2] / blob[2:]
+    loose.unlink()
+    with pytest.raises(gitops.GitError, match=f"object {blob} is missing"):
+        derive_module.derive(repository)
+
+
+def test_git_dying_is_an_error_not_a_hang(repository: Path) -> None:
+    blobs = gitstream.BlobStream(repository)
+    blobs.process.proc.kill()
+    blobs.process.proc.wait()
+    with pytest.raises(gitops.GitError):
+        for name in ("HEAD:registry.yaml",) * 2000:  # more than a pipe holds
+            blobs.ask(name)
+        blobs.send()
+        list(blobs.rest())
+    blobs.close()
+
+
+def test_a_large_blob_arrives_whole(tmp_path: Path) -> None:
+    root = tmp_path / "large"
+    root.mkdir()
+    big = bytes(range(256)) * (12 * 1024 * 1024 // 256)  # 12 MiB: many pipe reads
+    (root / "big.bin").write_bytes(big)
+    (root / "small.txt").write_bytes(b"small\n")
+    commit_all(root, "large", "2025-01-01T10:00:00+00:00")
+    blobs = gitstream.BlobStream(root)
+    for name in ("HEAD:small.txt", "HEAD:big.bin", "HEAD:small.txt"):
+        blobs.ask(name)
+    blobs.send()
+    answers = list(blobs.answers()) + list(blobs.rest())
+    blobs.close()
+    assert [raw for _, raw in answers] == [b"small\n", big, b"small\n"]
+
+
+def test_an_object_name_cannot_hold_a_line_break(repository: Path) -> None:
+    blobs = gitstream.BlobStream(repository)
+    with pytest.raises(ValueError):
+        blobs.ask("HEAD:a\nHEAD:b")
+    blobs.close()
 
 
 def test_derive_reads_as_with_the_full_loader(

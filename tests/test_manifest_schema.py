@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from registry.infra.schemafiles import schema_dir, validator
+from registry.infra.schemadir import schema_dir
+from registry.infra.schemafiles import validator
 from registry.validate.semantics import license_problem
 from tests.factories.manifests import (
     REQUIRED_FIELDS,

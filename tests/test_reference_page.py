@@ -13,7 +13,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from registry.build.site.reference import manifest_reference, reference_page
-from registry.infra.schemafiles import schema_dir
+from registry.infra.schemadir import schema_dir
 from registry.versions import LATEST_SCHEMA_VERSION
 
 # The sections the page must have, and the top-level fields each holds (issue 15).

@@ -15,7 +15,7 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from registry.build.sbom.mapping import MANIFEST_ROWS, RECORD_ROWS, is_reason
-from registry.infra.schemafiles import schema_dir
+from registry.infra.schemadir import schema_dir
 from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
 from tests.factories.registries import new_registry, write_version
 from tests.helpers import PROJECT, assert_spdx3_valid, commit_all, run, script, spdx3_validation

@@ -131,29 +131,80 @@ def event_hash(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(body)).hexdigest()
 
 
+def _canonical_encoder() -> Any:
+    """`canonical` without building an encoder per call (json builds one each time); the C
+    encoder json itself uses, with the same settings. No check for cycles: each body is a fresh
+    tree of plain values (`_plain`)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator: json's own path
+        return lambda body, _: [_CANONICAL.encode(body)]
+    return make(
+        None, _CANONICAL.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
+    )
+
+
+_ENCODE_PLAIN = _canonical_encoder()
+
+
+class Chainer:
+    """`chain`, one record at a time: the events made so far and the next one's `seq` and
+    `prev`, so that a caller can chain records as it makes them."""
+
+    def __init__(self, start: Sequence[Event] = ()) -> None:
+        self.events = list(start)
+        self.prev = self.events[-1].hash if self.events else GENESIS
+
+    def add(self, record: Record) -> Event:
+        payload = _plain(record.payload)
+        body = {  # Event.body(), built once
+            "seq": len(self.events) + 1,
+            "type": record.type,
+            "model": record.model,
+            "version": record.version,
+            "commit": record.commit,
+            "author": record.author,
+            "timestamp": record.timestamp,
+            "payload": payload,
+            "prev": self.prev,
+        }
+        text = "".join(_ENCODE_PLAIN(body, 0))
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        body["payload"] = MappingProxyType(payload)
+        event = Event(**body, hash=digest)
+        self.events.append(event)
+        self.prev = digest
+        return event
+
+
+class ChainedRecords(tuple[Record, ...]):
+    """Records, with the events `chain` makes of them from the first (no `start`), made while
+    the records were: `chain` returns those. The records are frozen and their payloads are
+    never changed after they are made, so the events are what `chain` would compute again."""
+
+    events: tuple[Event, ...]
+
+    def __new__(cls, records: Iterable[Record], events: Iterable[Event]) -> ChainedRecords:
+        made = super().__new__(cls, records)
+        made.events = tuple(events)
+        if len(made.events) != len(made):
+            raise ValueError("one event per record")
+        return made
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[ChainedRecords], tuple[tuple[Record, ...], tuple[Event, ...]]]:
+        return ChainedRecords, (tuple(self), self.events)  # copy and pickle keep the events
+
+
 def chain(records: Iterable[Record], start: Sequence[Event] = ()) -> tuple[Event, ...]:
     """Number and chain `records` after the events `start` (usually none)."""
-    events = list(start)
-    prev = events[-1].hash if events else GENESIS
+    if not start and type(records) is ChainedRecords:
+        return records.events
+    chainer = Chainer(start)
     with _collection_paused():
         for record in records:
-            payload = _plain(record.payload)
-            body = {  # Event.body(), built once
-                "seq": len(events) + 1,
-                "type": record.type,
-                "model": record.model,
-                "version": record.version,
-                "commit": record.commit,
-                "author": record.author,
-                "timestamp": record.timestamp,
-                "payload": payload,
-                "prev": prev,
-            }
-            digest = event_hash(body)
-            body["payload"] = MappingProxyType(payload)
-            events.append(Event(**body, hash=digest))
-            prev = digest
-    return tuple(events)
+            chainer.add(record)
+    return tuple(chainer.events)
 
 
 @contextlib.contextmanager

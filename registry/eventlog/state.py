@@ -14,8 +14,8 @@ from registry.eventlog.chain import Event
 from registry.governance.policy import blocked_by
 from registry.load.aliases import effective_aliases, load_alias_file
 from registry.load.config import load_config
-from registry.load.layout import all_versions
-from registry.load.reports import REPORTS_DIR, drift_score, report_kind
+from registry.load.layout import REPORTS_DIR, all_versions
+from registry.load.reports import drift_score, report_kind
 from registry.load.yamlsafe import load_yaml_file
 
 # The statuses of a version that can hold no alias.

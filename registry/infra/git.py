@@ -1,23 +1,18 @@
 """Every Git access of modelreg, through GitPython (the one runner: a command costs what a
-subprocess costs, 1.25 ms either way, and importing it 47 ms once per process).
+subprocess costs, 1.25 ms either way, and importing it 47 ms once per process), except the
+processes that read history for the event log while git writes it (registry.infra.gitstream).
 
-History is read in one `git log` pass over the first-parent history of models/ (raw changes,
-rename detection off), never one process per commit.
+History is read in one pass over the first-parent history of models/ (raw changes, rename
+detection off), never one process per commit.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import os
-import queue
 import subprocess
-import tempfile
-import threading
-import time
-from collections import deque
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,6 +132,8 @@ def _git(root: Path, *args: str, istream: Any = None) -> bytes:
 
 def _git_input(root: Path, data: bytes, *args: str) -> bytes:
     """git with `data` on its standard input (GitPython passes a file to the process)."""
+    import tempfile  # here: the event log's processes start before it would be imported
+
     with tempfile.TemporaryFile() as given:
         given.write(data)
         given.seek(0)
@@ -148,9 +145,28 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def _parse_commit(header: str) -> Commit:
-    sha, parents, author, email, timestamp = header.split(_FIELD)
+def _parse_commit(header: str, root: Path) -> Commit:
+    fields = header.split(_FIELD)
+    if len(fields) == 5:
+        sha, parents, author, email, timestamp = fields
+        return Commit(sha, tuple(parents.split()), author, email, timestamp)
+    # The separator inside an author's name or e-mail (a crafted commit): read both alone.
+    sha, parents, timestamp = fields[0], fields[1], fields[-1]
+    author, email = (_commit_field(root, sha, part) for part in ("%an", "%ae"))
     return Commit(sha, tuple(parents.split()), author, email, timestamp)
+
+
+def _commit_field(top: Path, sha: str, placeholder: str) -> str:
+    done = subprocess.run(
+        ["git", "show", "-s", f"--format={placeholder}", sha, "--"],
+        cwd=top,
+        capture_output=True,
+        env={**os.environ, "LANGUAGE": "C", "LC_ALL": "C"},
+        check=False,
+    )
+    if done.returncode != 0:
+        raise GitError(f"git show failed: {_decode(done.stderr).strip()}")
+    return _decode(done.stdout).removesuffix("\n")
 
 
 def head(root: Path) -> Commit | None:
@@ -161,7 +177,7 @@ def head(root: Path) -> Commit | None:
         raw = _git(root, "log", "-1", f"--format={_FORMAT}", "HEAD")
     except GitError:
         return None  # no commit yet
-    return _parse_commit(_decode(raw).strip().rstrip(_RECORD))
+    return _parse_commit(_decode(raw).strip().rstrip(_RECORD), root)
 
 
 def log(root: Path, pathspec: str | Sequence[str] = "models", rev: str = "HEAD") -> list[LogEntry]:
@@ -183,7 +199,7 @@ def log(root: Path, pathspec: str | Sequence[str] = "models", rev: str = "HEAD")
         "--",
         *pathspecs,
     )
-    return parse_log(_decode(raw))
+    return parse_log(_decode(raw), root)
 
 
 def _change(raw: str, path: str) -> Change:
@@ -192,7 +208,7 @@ def _change(raw: str, path: str) -> Change:
     return Change(status[0], path, old_mode, new_mode, old_blob, new_blob)
 
 
-def parse_log(text: str) -> list[LogEntry]:
+def parse_log(text: str, root: Path) -> list[LogEntry]:
     """Parse `git log -z --raw` output written with this module's format.
 
     Tokens are NUL-separated: a commit header, then (raw change, path) pairs. A path is always
@@ -213,7 +229,7 @@ def parse_log(text: str) -> list[LogEntry]:
         else:
             if current is not None:
                 entries.append(LogEntry(current, tuple(changes)))
-            current, changes = _parse_commit(token.rstrip(_RECORD)), []
+            current, changes = _parse_commit(token.rstrip(_RECORD), root), []
             index += 1
     if current is not None:
         entries.append(LogEntry(current, tuple(changes)))
@@ -277,253 +293,9 @@ class BlobReader:
         self.cache.clear()
 
 
-_PIPE_SIZE = 1 << 20
-
-
-class _Drain(threading.Thread):
-    """Reads one output of a process to its end on a thread of its own: the process never waits
-    for its reader, so it runs on while Python works, and two pipes can never deadlock."""
-
-    def __init__(self, stream: Any) -> None:
-        super().__init__(daemon=True)
-        self.fd = stream.fileno()
-        self.chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-        self.done = False  # the end was taken by `get`
-
-    def run(self) -> None:
-        with contextlib.suppress(OSError, AttributeError):  # Linux only; the default works
-            fcntl.fcntl(self.fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
-        try:
-            while chunk := os.read(self.fd, _PIPE_SIZE):
-                self.chunks.put(chunk)
-                if len(chunk) < _PIPE_SIZE // 4:
-                    # Let the pipe fill: git writes an object or a buffer at a time, and
-                    # waking up for each costs both processes more than the reading does.
-                    time.sleep(0.002)
-        except OSError:
-            pass  # closed: the reader gave up (see _Streamed.close)
-        finally:
-            self.chunks.put(b"")
-
-    def get(self, wait: bool) -> bytes | None:
-        """The next chunk; b"" at the end; None when none is there yet and `wait` is False."""
-        if self.done:
-            return b""
-        try:
-            chunk = self.chunks.get(block=wait)
-        except queue.Empty:
-            return None
-        self.done = not chunk
-        return chunk
-
-
-class _Streamed:
-    """A git process whose output is read while it runs (through GitPython, the one runner)."""
-
-    def __init__(self, root: Path, args: Sequence[str], stdin: bool = False) -> None:
-        import git
-
-        repo = _repo(root)
-        if repo is None:
-            raise GitError(f"{root} is not inside a Git repository")
-        self.args = list(args)
-        try:
-            self.process = repo.git.execute(
-                ["git", *args],
-                as_process=True,
-                istream=subprocess.PIPE if stdin else None,
-                # Whole buffers, not a write (and a wake-up of the reader) per commit.
-                env={"GIT_FLUSH": "0"},
-            )
-        except git.GitCommandNotFound as exc:
-            raise GitError(f"git {' '.join(args[:2])} failed: {exc}") from exc
-        proc = self.process.proc
-        self.stdin = proc.stdin
-        self.out = _Drain(proc.stdout)
-        self.err = _Drain(proc.stderr)
-        self.out.start()
-        self.err.start()
-
-    def finish(self) -> None:
-        """Wait for the end; a GitError with git's complaint when it failed."""
-        if self.stdin is not None and not self.stdin.closed:
-            self.stdin.close()
-        self.out.join()
-        self.err.join()
-        errors = b"".join(iter(lambda: self.err.chunks.get(), b""))
-        status = self.process.proc.wait()
-        self.close()
-        if status != 0:
-            detail = errors.decode("utf-8", errors="replace").strip()
-            raise GitError(f"git {' '.join(self.args[:2])} failed: {detail}")
-
-    def close(self) -> None:
-        """Stop the process if it still runs, and release its pipes."""
-        proc = self.process.proc
-        if proc is None:
-            return
-        if proc.stdin is not None:
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        # The process is gone, so its pipes are at their end: the threads end before the pipes
-        # are closed under them.
-        self.out.join(timeout=10)
-        self.err.join(timeout=10)
-        for stream in (proc.stdout, proc.stderr):
-            with contextlib.suppress(OSError):
-                stream.close()
-        self.process.proc = None  # nothing left for GitPython's finalizer to stop
-
-
-def stream_log(
-    root: Path, pathspecs: Sequence[str], rev: str = "HEAD"
-) -> Generator[LogEntry, None, None]:
-    """What `log` returns, newest first, each entry as soon as git has written it.
-
-    Without `--reverse`, git writes while it walks (with it, git walks the whole history before
-    writing anything, and the walk costs a quarter more); the caller works meanwhile.
-    """
-    process = _Streamed(
-        root,
-        [
-            "log",
-            "--first-parent",
-            "--diff-merges=first-parent",
-            "--no-renames",
-            "--raw",
-            "--no-abbrev",
-            "-z",
-            f"--format={_FORMAT}",
-            rev,
-            "--",
-            *pathspecs,
-        ],
-    )
-    try:
-        parser = _LogParser()
-        rest = b""
-        while chunk := process.out.get(wait=True):
-            end = chunk.rfind(b"\x00")
-            if end < 0:
-                rest += chunk
-                continue
-            # Cut at a NUL, never inside a UTF-8 sequence, so decoding by pieces reads each
-            # token as decoding the whole output would.
-            text = _decode(rest + chunk[: end + 1])
-            rest = chunk[end + 1 :]
-            yield from parser.feed(text.split("\x00")[:-1])
-        yield from parser.feed([_decode(rest)])
-        yield from parser.end()
-        process.finish()
-    finally:
-        process.close()
-
-
-class _LogParser:
-    """`parse_log`, fed the NUL-separated tokens a piece at a time."""
-
-    def __init__(self) -> None:
-        self.current: Commit | None = None
-        self.changes: list[Change] = []
-        self.pending: str | None = None  # a raw change whose path is the next token
-
-    def feed(self, tokens: list[str]) -> list[LogEntry]:
-        done: list[LogEntry] = []
-        for raw in tokens:
-            if self.pending is not None:
-                self.changes.append(_change(self.pending, raw))
-                self.pending = None
-                continue
-            token = raw.lstrip("\n")
-            if not token:
-                continue
-            if self.current is not None and token.startswith(":"):
-                self.pending = token
-                continue
-            if self.current is not None:
-                done.append(LogEntry(self.current, tuple(self.changes)))
-            self.current, self.changes = _parse_commit(token.rstrip(_RECORD)), []
-        return done
-
-    def end(self) -> list[LogEntry]:
-        if self.pending is not None:  # the last token: parse_log reads it as a header
-            pending, self.pending = self.pending, None
-            return [*self.feed([pending]), *self.end()]
-        if self.current is None:
-            return []
-        entry, self.current = LogEntry(self.current, tuple(self.changes)), None
-        return [entry]
-
-
-class BlobStream:
-    """One `git cat-file --batch` run asked for objects while it answers: `ask` names them,
-    `send` passes the names asked so far to git, `answers` gives (name, contents, or None for a
-    missing object) in the order asked, as far as git has answered, and `rest` every answer
-    left once nothing more will be asked. Git buffers its answers (`--buffer`): they arrive a
-    buffer at a time, the last ones when the asking ends."""
-
-    def __init__(self, root: Path) -> None:
-        self.process = _Streamed(root, ["cat-file", "--batch", "--buffer"], stdin=True)
-        self.unsent: list[str] = []
-        self.asked: deque[str] = deque()
-        self.buffer = b""
-
-    def ask(self, name: str) -> None:
-        self.unsent.append(name)
-
-    def send(self) -> None:
-        if self.unsent:
-            assert self.process.stdin is not None
-            self.process.stdin.write(("\n".join(self.unsent) + "\n").encode())
-            self.process.stdin.flush()
-            self.asked.extend(self.unsent)
-            self.unsent.clear()
-
-    def answers(self) -> Iterator[tuple[str, bytes | None]]:
-        """The answers that have arrived (without waiting for more)."""
-        pieces = [self.buffer]
-        while (chunk := self.process.out.get(wait=False)) is not None and chunk:
-            pieces.append(chunk)
-        if len(pieces) > 1:
-            yield from self._parse(b"".join(pieces))
-
-    def rest(self) -> Iterator[tuple[str, bytes | None]]:
-        """Every answer still to come; then git must have ended well (a GitError if not)."""
-        self.send()
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        while self.asked and (chunk := self.process.out.get(wait=True)):
-            yield from self._parse(self.buffer + chunk)
-        if self.asked:
-            raise GitError(f"git cat-file ended before answering for {self.asked[0]}")
-        self.process.finish()
-
-    def _parse(self, data: bytes) -> Iterator[tuple[str, bytes | None]]:
-        position = 0
-        while self.asked:
-            header_end = data.find(b"\n", position)
-            if header_end < 0:
-                break
-            header = data[position:header_end]
-            if header.endswith((b" missing", b" ambiguous")):
-                position = header_end + 1
-                yield self.asked.popleft(), None
-                continue
-            size = int(header.rsplit(b" ", 1)[1])
-            end = header_end + 1 + size
-            if len(data) < end + 1:
-                break
-            position = end + 1
-            yield self.asked.popleft(), data[header_end + 1 : end]
-        self.buffer = data[position:]
-
-    def close(self) -> None:
-        """Stop git if it still runs (after an error), and release its pipes."""
-        self.process.close()
-
+# Reading history while git writes it (the event log). These processes are started with
+# subprocess, not through GitPython: importing GitPython costs 50 to 190 ms, as much as git's whole
+# walk of 10,000 commits, and these need nothing of it (docs/performance.md, "Event log").
 
 def is_shallow(root: Path) -> bool:
     return _decode(_git(root, "rev-parse", "--is-shallow-repository")).strip() == "true"
@@ -623,7 +395,7 @@ def first_parent_commit(root: Path, path: str, rev: str = "HEAD") -> Commit | No
     except GitError:
         return None  # no commit yet
     text = _decode(raw).strip().rstrip(_RECORD)
-    return _parse_commit(text) if text else None
+    return _parse_commit(text, root) if text else None
 
 
 def relative_to_toplevel(root: Path) -> str:

@@ -27,6 +27,7 @@ def referenced_manifest(root: Path, reference: str) -> Path | None:
 CONFIG_NAME = "registry.yaml"
 # The one file a model folder holds besides its version folders (registry.load.aliases).
 ALIASES_NAME = "aliases.yaml"
+REPORTS_DIR = "reports"  # evaluation and drift reports beside a version's manifest
 
 
 @dataclass(frozen=True, order=True)

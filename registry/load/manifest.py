@@ -28,11 +28,6 @@ from registry.load.yamlsafe import DEFAULT_MAX_BYTES, LoadedYaml, load_yaml_file
 from registry.tensors import TensorSpec
 from registry.versions import LATEST_SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS
 
-# Fields that may never change once a version is merged (DESIGN.md); the rest may, as events.
-IMMUTABLE_FIELDS = frozenset(
-    {"model_name", "version", "format", "framework", "artifact", "input_shape", "output_schema"}
-)
-
 
 @dataclass(frozen=True)
 class FileRef:

@@ -14,6 +14,11 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any, Literal, Self
 
+# Fields that may never change once a version is merged (DESIGN.md); the rest may, as events.
+IMMUTABLE_FIELDS = frozenset(
+    {"model_name", "version", "format", "framework", "artifact", "input_shape", "output_schema"}
+)
+
 ManifestStatus = Literal["active", "deprecated"]
 DependencyPurpose = Literal["runtime", "training", "export"]
 # What the model did with a dataset (lineage.datasets[].role, schema 1.2).

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from registry.findings import Finding, Position, error
+from registry.load.layout import REPORTS_DIR
 from registry.load.schemas import validate_against
 from registry.load.yamlsafe import DEFAULT_MAX_BYTES, LoadedYaml, load_yaml_file
 
-REPORTS_DIR = "reports"
 ReportKind = Literal["evaluation", "drift"]
 KINDS: tuple[ReportKind, ...] = ("evaluation", "drift")
 NAME = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})-(?P<kind>[a-z]+)(?:-(?P<n>[0-9a-z-]+))?\.ya?ml\Z")

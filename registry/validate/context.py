@@ -13,7 +13,7 @@ from registry.formats import ModelInfo, handlers
 from registry.infra.cache import Cache
 from registry.infra.cachekey import key_of
 from registry.load.config import RegistryConfig
-from registry.load.reports import REPORTS_DIR
+from registry.load.layout import REPORTS_DIR
 from registry.sandbox import Inspector
 from registry.signing.bundle import CLAIMS_FILE, SIGNATURE_FILE
 from registry.validate.lineage import ManifestIndex

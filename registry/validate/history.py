@@ -17,7 +17,7 @@ from registry.governance.policy_config import TIERS
 from registry.infra import git
 from registry.load.config import load_config
 from registry.load.layout import CONFIG_NAME, VersionDir, all_versions
-from registry.load.manifest import IMMUTABLE_FIELDS
+from registry.load.manifest_fields import IMMUTABLE_FIELDS
 from registry.load.yamlsafe import LoadedYaml, load_yaml_bytes, load_yaml_file
 from registry.signing.bundle import CLAIMS_FILE, SIGNATURE_FILE
 from registry.versions import MANIFEST_NAME

@@ -23,7 +23,7 @@ from registry.build.site.indexes import (
 from registry.build.site.lineage_svg import render_svg
 from registry.build.site.records import lineage_document, link
 from registry.build.site.writer import SiteWriter
-from registry.infra.schemafiles import schema_dir
+from registry.infra.schemadir import schema_dir
 
 
 def page_context(catalog: Catalog, has_docs: bool) -> dict[str, Any]:

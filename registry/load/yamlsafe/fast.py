@@ -3,22 +3,24 @@
 Reading Git history parses the same manifests again and again: one edit changes a line or two,
 and every other line is one the loader has read before. A document whose every top-level entry
 starts a line at column 0 (the shape of every manifest `modelreg` writes, and of nearly every one
-written by hand) is cut into its entries, each with the indented, comment and blank lines after
-it, and each entry is read by the safe loader itself, alone, and remembered by its text. So this
-path accepts nothing the loader would refuse and reads no value differently: every character of
-the document still goes through `load_yaml_text`, only in pieces. Anything else (other line
-starts, line breaks other than `\\n`, duplicate top-level keys, an entry the loader refuses on its
-own) is read whole by `load_yaml_bytes`, which decides.
+written by hand or by PyYAML) is cut into its entries, each with the indented, comment, blank and
+`- ` lines after it, and each entry is read by the safe loader itself, alone, and remembered by
+its text. So this path accepts nothing the loader would refuse and reads no value differently:
+every character of the document still goes through `load_yaml_text`, only in pieces. Anything
+else (other line starts, line breaks other than `\\n`, duplicate top-level keys, an entry the
+loader refuses on its own) is read whole by `load_yaml_bytes`, which decides.
 
 Why the pieces read as the whole does (libyaml, block context): an entry line begins at column 0
 with a letter, digit or `_`, so it is a plain key of the top-level block mapping (indent 0), and
 at column 0 every construct of the entry before it has ended, or the entry read alone would not
 have parsed: a block scalar's or a plain scalar's continuation lines are indented at least once, a
-quoted scalar or a flow collection left open is an error at the end of the entry. No line of the
-document may start with `-`, `.`, `%`, `?`, `:`, `[`, `{`, a quote, a tab or any other character
-but a key character, a space or `#`, so no document marker, directive, second document, complex
-key or compact sequence can hide between entries. tests/test_events_fast.py compares both paths
-on a corpus of tricky documents and on generated ones.
+sequence at column 0 (`key:` then `- item` lines) ends at the first line that is not an entry of
+it, a quoted scalar or a flow collection left open is an error at the end of the entry. No line
+of the document may start with `.`, `%`, `?`, `:`, `[`, `{`, a quote, a tab, `-` but for `- ` or
+a lone `-`, or any other character but a key character, a space or `#`, so no document marker
+(`---`), directive, second document, complex key or key starting with `-` can hide between
+entries. tests/test_events_fast.py and tests/test_events_yaml_fuzz.py compare both paths on a
+corpus of tricky documents, on generated ones and on mutated manifests.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ from registry.load.yamlsafe import DEFAULT_MAX_BYTES, load_yaml_bytes, load_yaml
 _KEY_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 # A line that starts with anything but a key character (an entry of its own) ...
 _NOT_ENTRY = re.compile(r"\n[^A-Za-z0-9_]")
-# ... or anything but a key character, a space or `#` (or is empty): `\n` then such a character.
-_OTHER_START = re.compile(r"\n[^A-Za-z0-9_ #\n]")
+# ... or anything but a key character, a space, `#` or a block sequence entry at column 0 (`- `
+# or a lone `-`: the value of the entry above, as PyYAML writes lists), or is empty.
+_OTHER_START = re.compile(r"\n(?:[^A-Za-z0-9_ #\n-]|-[^ \n])")
 # Where an entry starts: after a `\n`, a key character.
 _ENTRY = re.compile(r"\n(?=[A-Za-z0-9_])")
 # Line breaks libyaml knows besides `\n` (so a line may start where `\n` does not show it), and a
@@ -43,7 +46,10 @@ _OTHER_BREAK = re.compile("[\r\x85\u2028\u2029\ufeff]")
 _PREAMBLE = re.compile(r"(?:#[^\n]*)?(?:\n(?:#[^\n]*)?)*")
 
 _UNDECIDED: Any = object()
-_REFUSED = object()  # an entry the loader refuses read alone: the whole document decides
+# An entry the loader refuses read alone (the whole document decides): a key no YAML text can
+# be, so one look in the mapping built finds it.
+_REFUSED_KEY: Any = object()
+_REFUSED = (_REFUSED_KEY, None)
 _MAX_CHARS = 4_000_000  # remembered text; the memory is forgotten past it
 _MAX_ENTRY_CHARS = 4096  # longer entries are read, not remembered
 
@@ -105,8 +111,7 @@ def _entries(text: str, cache: EntryCache) -> list[Any] | None:
         # Each line an entry: the common case, read by the line.
         lines = text.split("\n")
         lines.pop()  # the empty string after the last `\n`
-        known = cache.lines.get
-        entries = [known(line) for line in lines]
+        entries = list(map(cache.lines.get, lines))
         if None in entries:
             entries = [cache.line(line) for line in lines]
         return entries
@@ -130,10 +135,10 @@ def _by_entries(raw: bytes, max_bytes: int, cache: EntryCache, shared: bool) -> 
     except UnicodeDecodeError:
         return _UNDECIDED
     entries = _entries(text.removeprefix("\ufeff"), cache)
-    if entries is None or _REFUSED in entries:
+    if entries is None:
         return _UNDECIDED
     data = dict(entries)
-    if len(data) != len(entries):  # a duplicate key
+    if len(data) != len(entries) or _REFUSED_KEY in data:  # a duplicate key, a refused entry
         return _UNDECIDED
     if not shared:
         data = {key: _fresh(value) for key, value in data.items()}
