@@ -33,6 +33,7 @@ class CheckedFile:
 # How a file is hashed: registry.cache.Cache.digest skips files hashed before and unchanged.
 Digester = Callable[[Path], ChunkedDigest]
 
+
 def _identity(status: os.stat_result) -> tuple[int, ...]:
     return (
         status.st_dev,
