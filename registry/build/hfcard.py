@@ -33,20 +33,29 @@ INSTALL_HINT = "pip install 'modelreg[build]'"
 def render(manifest: Manifest, base_url: str, registry: str | None = None) -> str:
     """The model card of `manifest`; `base_url` (ending in `/`) is where the site is published,
     `registry` its name."""
+    front = _front_matter(manifest).to_yaml()
+    body = "\n".join(_body(manifest, base_url, registry))
+    text = f"---\n{front}\n---\n\n{body}\n"
+    # huggingface_hub's ModelCard(text) would read the front matter back and write it again,
+    # which gives the same text (tests/test_build_cold.py compares both); it is needed
+    # only when a carriage return in the body could make it choose another line break.
+    return through_hub(text) if "\r" in text else text
+
+
+def through_hub(text: str) -> str:
+    """`text` as huggingface_hub's ModelCard writes it: its front matter read and dumped again."""
+    from huggingface_hub import ModelCard as HubModelCard
+
+    return str(HubModelCard(text))
+
+
+def _front_matter(manifest: Manifest) -> ModelCardData:
     try:
-        from huggingface_hub import ModelCard as HubModelCard
+        from huggingface_hub import EvalResult, ModelCardData
     except ImportError as exc:
         raise ModelregError(
             f"the model cards of the site (README.md) need huggingface_hub: {INSTALL_HINT}"
         ) from exc
-    front = _front_matter(manifest).to_yaml()
-    body = "\n".join(_body(manifest, base_url, registry))
-    card = HubModelCard(f"---\n{front}\n---\n\n{body}\n")
-    return str(card)
-
-
-def _front_matter(manifest: Manifest) -> ModelCardData:
-    from huggingface_hub import EvalResult, ModelCardData
 
     card = manifest.model_card or ModelCard()
     training = card.training or Training()

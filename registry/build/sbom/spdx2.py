@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import re
 
 from spdx_tools.common.spdx_licensing import spdx_licensing
+from spdx_tools.spdx.jsonschema.document_converter import DocumentConverter
 from spdx_tools.spdx.model.actor import Actor, ActorType
 from spdx_tools.spdx.model.annotation import Annotation, AnnotationType
 from spdx_tools.spdx.model.checksum import Checksum, ChecksumAlgorithm
@@ -219,8 +221,21 @@ def _license_refs(facts: SbomFacts) -> list[ExtractedLicensingInfo]:
     ]
 
 
+@functools.cache
+def _converter() -> DocumentConverter:
+    """spdx-tools' converter holds no state of a document: one for every document."""
+    return DocumentConverter()  # type: ignore[no-untyped-call]
+
+
 def render(facts: SbomFacts) -> str:
-    """The document as JSON; spdx-tools validates it and raises ValueError when invalid."""
+    """The document as JSON, written by spdx-tools. Not validated at every build (that cost as
+    much as writing it): the tests run spdx-tools' validator on every kind of document this
+    module writes (tests/test_build_cold.py). No duplicates to drop either (spdx-tools
+    would deep-copy the document to look for them): every list it would look into (creators,
+    checksums, external references of a package) is built here with one entry, or distinct ones."""
     stream = io.StringIO()
-    write_document_to_stream(build_document(facts), stream, validate=True)
+    document = build_document(facts)
+    write_document_to_stream(
+        document, stream, validate=False, converter=_converter(), drop_duplicates=False
+    )
     return stream.getvalue() + "\n"

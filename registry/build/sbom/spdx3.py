@@ -370,7 +370,16 @@ def build_objects(facts: SbomFacts) -> spdx.SHACLObjectSet:
             spdx.ProfileIdentifierType.simpleLicensing,
         ],
     )
-    return spdx.SHACLObjectSet([document, *graph.elements])
+    return _object_set([document, *graph.elements])
+
+
+def _object_set(objects: list[Any]) -> spdx.SHACLObjectSet:
+    """The set the serializer writes, without the index SHACLObjectSet builds for queries: the
+    serializer reads only `objects`, and the index (every object tested against each of the
+    model's ~200 classes) cost more than serializing the document."""
+    found = spdx.SHACLObjectSet()
+    found.objects = set(objects)
+    return found
 
 
 def render(facts: SbomFacts) -> str:

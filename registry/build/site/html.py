@@ -48,6 +48,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # the templates are the package's: no stat of each at every page
     )
     # nh3 has sanitized the HTML, so it may be marked safe.
     env.filters["markdown"] = lambda text: Markup(render_markdown(text or ""))  # noqa: S704

@@ -32,8 +32,9 @@ def write_model(
     out: SiteWriter, catalog: Catalog, model: ModelEntry, context: dict[str, Any]
 ) -> None:
     previous = None
+    rendered: dict[str, dict[str, Any]] = {}  # the record last rendered, for the next diff
     for version in model.versions:  # in SemVer order: each diff is against the one before
-        _write_version(out, catalog, version, previous, context)
+        _write_version(out, catalog, version, previous, context, rendered)
         previous = version
     document = model_document(catalog, model)
     document_sha = out.stored(paths.model_json(model.name), dumps(document))
@@ -73,6 +74,7 @@ def _write_version(
     version: PublishedVersion,
     previous: PublishedVersion | None,
     context: dict[str, Any],
+    rendered: dict[str, dict[str, Any]],
 ) -> None:
     """The files of one version: the artifacts, then the bundle of its record, diff, SBOMs and
     page."""
@@ -85,7 +87,7 @@ def _write_version(
             out.artifact(version.manifest.folder / relative, paths.artifact(sha256), sha256, size)
     out.bundle(
         _version_files_key(catalog, version, previous, context),
-        lambda files: _render_version(files, catalog, version, previous, context, page),
+        lambda files: _render_version(files, catalog, version, previous, context, page, rendered),
     )
 
 
@@ -138,18 +140,14 @@ def _render_version(
     previous: PublishedVersion | None,
     context: dict[str, Any],
     page: str,
+    rendered: dict[str, dict[str, Any]],
 ) -> None:
     out = files.writer
     name, number = version.name, version.version
     record = version_record(catalog, version, previous)
     record_sha = out.stored(paths.version_json(name, number), dumps(record))
     files.add(paths.version_json(name, number), record_sha)
-    diff = None
-    if previous is not None:
-        # A diff reads no link of a record: the previous one's own previous does not matter.
-        diff = version_diff(version_record(catalog, previous, None), record)
-        relative = paths.version_diff(name, number)
-        files.add(relative, out.stored(relative, dumps(diff)))
+    diff = _write_diff(files, catalog, version, previous, record, rendered)
     if version.chunks:
         relative = paths.chunks(name, number)
         files.add(relative, out.stored(relative, dumps(chunks_document(version))))
@@ -211,6 +209,27 @@ def _render_version(
             ),
         ),
     )
+
+
+def _write_diff(
+    files: Bundle,
+    catalog: Catalog,
+    version: PublishedVersion,
+    previous: PublishedVersion | None,
+    record: dict[str, Any],
+    rendered: dict[str, dict[str, Any]],
+) -> dict[str, Any] | None:
+    """The diff from `previous` to `version` (None for a model's first version)."""
+    before = rendered.pop(previous.id, None) if previous is not None else None
+    rendered[version.id] = record
+    if previous is None:
+        return None
+    # A diff reads no link of a record: the previous one's own previous does not matter, so
+    # the record rendered just before serves (or, found in the cache, it is made again).
+    diff = version_diff(before or version_record(catalog, previous, None), record)
+    relative = paths.version_diff(version.name, version.version)
+    files.add(relative, files.writer.stored(relative, dumps(diff)))
+    return diff
 
 
 def _signature_href(
