@@ -55,7 +55,7 @@ def write_registry_pages(
     out.text(paths.HEADERS, headers_file())
     out.text(
         paths.HOME_PAGE,
-        render_page("index.html", paths.HOME_PAGE, index=index, search=search, **stamped),
+        render_page("index.html", paths.HOME_PAGE, index=index, **_home_catalog(search), **stamped),
     )
 
 
@@ -143,3 +143,21 @@ def _write_events(out: SiteWriter, catalog: Catalog, context: dict[str, Any]) ->
             **context,
         ),
     )
+
+
+# The home page stays a few hundred kB at any size: catalog.js replaces the cards with what it
+# reads from search.json, and shows PAGE_CARDS at a time (its PAGE).
+PAGE_CARDS = 60
+EMBEDDED_MODELS = 1000
+
+
+def _home_catalog(search: dict[str, Any]) -> dict[str, Any]:
+    """The first cards, drawn for a reader without scripts, and the copy of search.json the
+    page embeds for file:// (where fetch is refused): whole up to EMBEDDED_MODELS models."""
+    models = search["models"]
+    return {
+        "cards": models[:PAGE_CARDS],
+        "more": max(len(models) - PAGE_CARDS, 0),
+        "embedded": {**search, "models": models[:EMBEDDED_MODELS]},
+    }
+
