@@ -45,6 +45,7 @@ from registry.build.site.indexes import (  # noqa: E402
     index_page_document,
     search_document,
 )
+from registry.build.site.registrypages import home_page, page_context  # noqa: E402
 from registry.build.site.writer import dumps  # noqa: E402
 from registry.governance.policy import Decision, Verdict  # noqa: E402
 from registry.load.config import RegistryConfig  # noqa: E402
@@ -278,7 +279,8 @@ def synthetic_catalog(count: int, seed: int = 19) -> Catalog:
 
 
 def write_indexes(site: Path, catalog: Catalog) -> dict[str, int]:
-    """v1/index.json, its pages and v1/search.json as the build writes them; their sizes."""
+    """v1/index.json, its pages, v1/search.json and the home page (index.html) as the build
+    writes them; their sizes."""
     sizes = {"index": 0, "pages": 0}
     index = index_document(catalog)
     _write(site / paths.INDEX_JSON, dumps(index))
@@ -289,8 +291,12 @@ def write_indexes(site: Path, catalog: Catalog) -> dict[str, int]:
         target = site / paths.index_page(number)
         _write(target, dumps(index_page_document(catalog, number, pages)))
         sizes["pages"] += target.stat().st_size
-    _write(site / paths.SEARCH_JSON, dumps(search_document(catalog)))
+    search = search_document(catalog)
+    _write(site / paths.SEARCH_JSON, dumps(search))
     sizes["search"] = (site / paths.SEARCH_JSON).stat().st_size
+    stamped = {**page_context(catalog, True), "commit": None, "generated_at": catalog.generated_at}
+    _write(site / paths.HOME_PAGE, home_page(index, search, stamped))
+    sizes["home"] = (site / paths.HOME_PAGE).stat().st_size
     sizes["page_count"] = pages
     return sizes
 
@@ -402,7 +408,8 @@ def report(title: str, figures: dict[str, list[float]], repeat: int) -> None:
     print(_row("floor: bare fetch()+JSON.parse", figures["fetch"], None))
 
 
-def run(models: int, repeat: int, keep: Path | None) -> None:
+def run(models: int, repeat: int, keep: Path | None) -> dict[str, dict[str, list[float]]]:
+    """Print both tables; the figures (ms) from search.json and from the index pages."""
     from playwright.sync_api import sync_playwright
 
     scratch = keep or Path(tempfile.mkdtemp(prefix="bench-catalog-"))
@@ -419,6 +426,7 @@ def run(models: int, repeat: int, keep: Path | None) -> None:
         f"{models} models, {versions} versions: indexes written by the build's own code "
         f"in {time.perf_counter() - start:.1f} s"
     )
+    print(f"index.html         {sizes['home'] / 1e6:7.1f} MB")
     print(f"v1/search.json     {sizes['search'] / 1e6:7.1f} MB")
     print(f"v1/index.json      {sizes['index'] / 1e6:7.1f} MB (page 1)")
     print(f"v1/index/<n>.json  {sizes['pages'] / 1e6:7.1f} MB in {sizes['page_count']} pages")
@@ -426,19 +434,20 @@ def run(models: int, repeat: int, keep: Path | None) -> None:
     args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
     with sync_playwright() as playwright, served(scratch) as base:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        figures = measure(browser, base + "site/", [paths.SEARCH_JSON], repeat)
-        report("From v1/search.json", figures, repeat)
+        found = {"search": measure(browser, base + "site/", [paths.SEARCH_JSON], repeat)}
+        report("From v1/search.json", found["search"], repeat)
         moved = site / paths.SEARCH_JSON
         away = moved.with_suffix(".away")
         moved.rename(away)
         try:
-            figures = measure(browser, base + "site/", pages, repeat)
-            report("Without search.json: v1/index.json and its pages", figures, repeat)
+            found["pages"] = measure(browser, base + "site/", pages, repeat)
+            report("Without search.json: v1/index.json and its pages", found["pages"], repeat)
         finally:
             away.rename(moved)
         browser.close()
     if keep is None:
         shutil.rmtree(scratch, ignore_errors=True)
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:

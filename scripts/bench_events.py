@@ -90,6 +90,17 @@ def pairs(root: Path, repeat: int) -> list[tuple[float, float, float]]:
     return found
 
 
+def best_pair(commits: int, repeat: int) -> tuple[float, float, float, list[float]]:
+    """(derive s, git log s, peak MiB) of the best pair at `commits`, and every pair's ratio."""
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        make_history(root, commits)
+        measure([sys.executable, "-c", DERIVE], root)  # warm the page cache, not timed
+        found = pairs(root, repeat)
+    derive_s, log_s, peak = min(found, key=lambda pair: pair[0] / pair[1])
+    return derive_s, log_s, peak, sorted(d / g for d, g, _ in found)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--commits", type=int, nargs="+", default=[10_000, 100_000])
@@ -100,13 +111,7 @@ def main() -> int:
         f"{'ratios (all pairs)':>24} {'peak MiB':>9}"
     )
     for commits in args.commits:
-        with tempfile.TemporaryDirectory() as scratch:
-            root = Path(scratch)
-            make_history(root, commits)
-            measure([sys.executable, "-c", DERIVE], root)  # warm the page cache, not timed
-            found = pairs(root, args.repeat)
-        derive_s, log_s, peak = min(found, key=lambda pair: pair[0] / pair[1])
-        ratios = sorted(d / g for d, g, _ in found)
+        derive_s, log_s, peak, ratios = best_pair(commits, args.repeat)
         spread = f"{ratios[0]:.2f}-{ratios[-1]:.2f} (median {ratios[len(ratios) // 2]:.2f})"
         print(
             f"{commits:8d} {derive_s:9.2f} {log_s:9.2f} {derive_s / log_s:6.2f} "

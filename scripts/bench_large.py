@@ -251,6 +251,38 @@ def main() -> int:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class Measured:
+    model: Model
+    size: int
+    found: Sample
+
+    @property
+    def floor(self) -> float:
+        return min(self.found.openssl) + min(self.found.parse)
+
+    @property
+    def ratio(self) -> float:
+        return min(self.found.validate) / self.floor
+
+
+def measure_model(model: Model, scratch: Path, repeat: int, keep: bool) -> Measured:
+    """Make the model (in another process) unless kept from before, and measure it."""
+    root = scratch / model.kind
+    folder = root / "models" / "big" / "1.0.0"
+    if not (folder / "manifest.yaml").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        (root / "registry.yaml").write_text("name: large\nbase_url: https://bench.example.org/\n")
+        make = [sys.executable, __file__, "--make", model.kind, str(folder)]
+        subprocess.run([*make, "--size-mib", str(model.size_mib)], check=True)
+    _warm(folder)
+    size = sum(p.stat().st_size for p in folder.iterdir() if p.name != "manifest.yaml")
+    measured = Measured(model, size, sample(model, root, folder, repeat))
+    if not keep:
+        shutil.rmtree(root)
+    return measured
+
+
 def _run(args: argparse.Namespace, scratch: Path) -> int:
     print(
         f"{'model':26} {'MB':>6} {'openssl s':>12} {'parse s':>12} {'(read)':>6} "
@@ -261,38 +293,14 @@ def _run(args: argparse.Namespace, scratch: Path) -> int:
     for model in models(args):
         if args.only and model.kind not in args.only:
             continue
-        root = scratch / model.kind
-        folder = root / "models" / "big" / "1.0.0"
-        if not (folder / "manifest.yaml").exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            (root / "registry.yaml").write_text(
-                "name: large\nbase_url: https://bench.example.org/\n"
-            )
-            subprocess.run(
-                [
-                    sys.executable,
-                    __file__,
-                    "--make",
-                    model.kind,
-                    str(folder),
-                    "--size-mib",
-                    str(model.size_mib),
-                ],
-                check=True,
-            )
-        _warm(folder)
-        size = sum(p.stat().st_size for p in folder.iterdir() if p.name != "manifest.yaml")
-        found = sample(model, root, folder, args.repeat)
-        floor = min(found.openssl) + min(found.parse)
-        ratio = min(found.validate) / floor
-        met &= ratio <= TARGET
+        m = measure_model(model, scratch, args.repeat, args.keep is not None)
+        met &= m.ratio <= TARGET
         print(
-            f"{model.label:26} {size / 1e6:6.0f} {_figure(found.openssl):>12} "
-            f"{_figure(found.parse):>12} {min(found.parse_inside):6.2f} {floor:7.2f} "
-            f"{_figure(found.validate):>12} {ratio:6.2f}  {'met' if ratio <= TARGET else 'MISSED'}"
+            f"{model.label:26} {m.size / 1e6:6.0f} {_figure(m.found.openssl):>12} "
+            f"{_figure(m.found.parse):>12} {min(m.found.parse_inside):6.2f} {m.floor:7.2f} "
+            f"{_figure(m.found.validate):>12} {m.ratio:6.2f}  "
+            f"{'met' if m.ratio <= TARGET else 'MISSED'}"
         )
-        if args.keep is None:
-            shutil.rmtree(root)
     return 0 if met else 1
 
 

@@ -297,6 +297,7 @@ class BlobReader:
 # subprocess, not through GitPython: importing GitPython costs 50 to 190 ms, as much as git's whole
 # walk of 10,000 commits, and these need nothing of it (docs/performance.md, "Event log").
 
+
 def is_shallow(root: Path) -> bool:
     return _decode(_git(root, "rev-parse", "--is-shallow-repository")).strip() == "true"
 

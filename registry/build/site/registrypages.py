@@ -53,10 +53,7 @@ def write_registry_pages(
     _write_schemas(out)
     _write_static(out)
     out.text(paths.HEADERS, headers_file())
-    out.text(
-        paths.HOME_PAGE,
-        render_page("index.html", paths.HOME_PAGE, index=index, **_home_catalog(search), **stamped),
-    )
+    out.text(paths.HOME_PAGE, home_page(index, search, stamped))
 
 
 def _write_lineage(out: SiteWriter, catalog: Catalog, context: dict[str, Any]) -> None:
@@ -151,6 +148,13 @@ PAGE_CARDS = 60
 EMBEDDED_MODELS = 1000
 
 
+def home_page(index: dict[str, Any], search: dict[str, Any], stamped: dict[str, Any]) -> str:
+    """The catalog's home page, of the registry's index and search documents."""
+    return render_page(
+        "index.html", paths.HOME_PAGE, index=index, **_home_catalog(search), **stamped
+    )
+
+
 def _home_catalog(search: dict[str, Any]) -> dict[str, Any]:
     """The first cards, drawn for a reader without scripts, and the copy of search.json the
     page embeds for file:// (where fetch is refused): whole up to EMBEDDED_MODELS models."""
@@ -160,4 +164,3 @@ def _home_catalog(search: dict[str, Any]) -> dict[str, Any]:
         "more": max(len(models) - PAGE_CARDS, 0),
         "embedded": {**search, "models": models[:EMBEDDED_MODELS]},
     }
-
