@@ -464,3 +464,25 @@ def test_a_conflict_is_on_the_page_and_in_every_sbom(
     ).replace("</code>", "").replace("`", "")
     evaluated = (tmp_path / "site/v1/models/evaluated/1.0.0/sbom.spdx.json").read_text()
     assert "license conflict" not in evaluated  # only data the model learned from counts
+
+
+def test_licenses_of_other_documents_and_bad_dataset_licenses_are_refused(tmp_path: Path) -> None:
+    """The SBOMs declare both licenses: each must be an expression they can hold. A DocumentRef
+    would need the other SPDX document named with its checksum, which a manifest cannot say."""
+    root = new_registry(tmp_path / "registry")
+    add_version(root, "docref", "1.0.0", license="DocumentRef-x:LicenseRef-y")
+    datasets = [{"name": "d", "license": "DocumentRef-a:LicenseRef-b"}]
+    add_version(root, "dataset-docref", "1.0.0", lineage={"datasets": datasets})
+    datasets = [{"name": "d", "license": "a licence of our own"}]
+    add_version(root, "dataset-words", "1.0.0", lineage={"datasets": datasets})
+    _, report = validate_json(root)
+    [model] = _of(report, "license.invalid", "docref")
+    assert (
+        "DocumentRef-x:LicenseRef-y refers to a license in another SPDX document"
+        in (model["message"])
+    )
+    for name in ("dataset-docref", "dataset-words"):
+        [found] = _of(report, "license.invalid", name)
+        assert found["message"].startswith("dataset `d`'s license")
+        position = _position(root, name, "lineage", "datasets", 0, "license")
+        assert (found["line"], found["column"]) == position

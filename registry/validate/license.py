@@ -26,7 +26,7 @@ from registry.load.manifest import Manifest
 SPDX_LIST = "https://spdx.org/licenses/"
 
 _OPERATORS = {"AND", "OR", "WITH"}
-_LICENSE_REF = re.compile(r"^(DocumentRef-[A-Za-z0-9.-]+:)?LicenseRef-[A-Za-z0-9.-]+$")
+_LICENSE_REF = re.compile(r"^LicenseRef-[A-Za-z0-9.-]+$")
 # What the SPDX license list (as license-expression ships it: ids, deprecated ids as aliases of
 # the current ones, a deprecated flag) cannot tell:
 # - aliases ScanCode accepts that were never SPDX ids, and current ids it files as aliases;
@@ -254,6 +254,14 @@ def license_problem(expression: str) -> str | None:
     for token in re.findall(r"[^\s()]+", expression):
         if token in _OPERATORS or _known(token):
             continue
+        if token.startswith("DocumentRef-"):
+            # An SBOM must then name the other document and its checksum, which a manifest
+            # cannot say: the SPDX documents the build writes would not be valid.
+            return (
+                f"{token} refers to a license in another SPDX document, which a manifest "
+                "cannot name; write the license here as a LicenseRef-… (its text in the model "
+                "card)"
+            )
         return _rewrite(expression) or f"unknown license identifier {token}"
     return None
 
@@ -297,8 +305,17 @@ def check_licenses(manifest: Manifest, display: str) -> list[Finding]:
         )
     datasets = manifest.lineage.datasets if manifest.lineage else ()
     for index, dataset in enumerate(datasets):
+        where = manifest.field_position("lineage", "datasets", index, "license")
+        # The SBOMs declare it as a license expression too: it must be one.
+        problem = license_problem(dataset.license) if dataset.license is not None else None
+        if problem:
+            message = (
+                f"dataset `{dataset.name}`'s license `{dataset.license}` is not a valid SPDX "
+                f"license expression: {problem} (see {SPDX_LIST})"
+            )
+            findings.append(error("license.invalid", message, display, where))
+            continue
         conflict = dataset_conflict(manifest.license, dataset)
         if conflict is not None:
-            where = manifest.field_position("lineage", "datasets", index, "license")
             findings.append(warning("license.dataset-conflict", conflict.message, display, where))
     return findings
