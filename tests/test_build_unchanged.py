@@ -157,3 +157,31 @@ def test_a_site_file_edited_in_place_is_built_again(registry: Path, tmp_path: Pa
         handle.write(text.replace("iris", "IRIS", 1))
     assert SKIPPED not in build(registry, out)
     assert record.read_text() == text
+
+
+def test_a_rewritten_index_is_built(registry: Path, tmp_path: Path) -> None:
+    """What `git lfs pull` does (content where pointers were): the index is written again."""
+    out = tmp_path / "site"
+    build(registry, out)
+    git(registry, "update-index", "--really-refresh")
+    index = registry / ".git/index"
+    index.write_bytes(index.read_bytes())  # rewritten, whatever git thought of it
+    assert SKIPPED not in build(registry, out)
+    assert SKIPPED in build(registry, out)
+
+
+def test_a_registry_in_a_sub_folder_is_skipped_too(tmp_path: Path) -> None:
+    top = tmp_path / "repository"
+    root = top / "registry"
+    root.mkdir(parents=True)
+    (root / "registry.yaml").write_text("name: Sub\nbase_url: https://models.example.org/\n")
+    write_version(root, manifest_data(IRIS, name="iris", version="1.0.0"), IRIS.path)
+    (top / "README.md").write_text("A repository holding a registry.\n")
+    commit_all(top, "a registry in a sub-folder")
+    out = tmp_path / "site"
+    assert SKIPPED in built_twice(root, out)
+    (top / "README.md").write_text("Edited.\n")  # a tracked change outside the registry
+    assert SKIPPED in build(root, out)
+    manifest = root / "models/iris/1.0.0/manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("intended_use:", "intended_use: Sub."))
+    assert SKIPPED not in build(root, out)

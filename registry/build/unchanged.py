@@ -2,12 +2,15 @@
 
 A build reads the registry's committed files, the few files its settings name, and its own code;
 its output is the folder it wrote. The last successful build is what a build would write again
-when: the commit checked out is the same; Git says the work tree holds exactly that commit (no
-tracked file changed or staged, nothing untracked or ignored under models/ or docs/, where the
-build reads every file); the trust roots, which may sit outside Git, hash as they did; the code
-and the options are the same; and every entry of the output folder stands as that build left it
-(inode, size, mode, times). Then the build says so and stops, before any per-version work.
-Anything else, or no record, is a full build, itself cached per version.
+when: the commit checked out is the same, and the history as deep (a shallow clone publishes a
+partial log); Git says the work tree holds exactly that commit (no tracked file changed or
+staged, submodules included, nothing untracked or ignored under models/ or docs/, where the
+build reads every file) and its index file was not rewritten since (`git lfs pull` rewrites it:
+pointers and their content look alike to `git status`); the trust roots, which may sit outside
+Git, hash as they did; the code and the options are the same; and every entry of the output
+folder stands as that build left it (inode, size, mode, times). Then the build says so and
+stops, before any per-version work. Anything else, or no record, is a full build, itself cached
+per version.
 
 Checks that depend on the clock only pass with time (a date in the future stops being in the
 future), so a build that succeeded before succeeds now. The record is a cache entry: it lives
@@ -88,14 +91,25 @@ def _status_is_clean(root: Path, prefix: str) -> bool:
 
 def _inputs(root: Path, out: Path, options: dict[str, Any]) -> str | None:
     """The key of this build's inputs, or None when they cannot be stated from Git."""
-    found = _git(root, "rev-parse", "--show-prefix", "HEAD")
+    found = _git(
+        root, "rev-parse", "--show-prefix", "--is-shallow-repository", "--git-path", "index", "HEAD"
+    )
     if found is None:
         return None
     lines = found.decode("utf-8", "surrogateescape").splitlines()
-    prefix, commit = (lines[0], lines[1]) if len(lines) == 2 else ("", lines[-1])
+    if len(lines) == 3:
+        lines.insert(0, "")  # at the top of the work tree the prefix is an empty line, or none
+    prefix, shallow, index, commit = lines[-4:]
     if not _status_is_clean(root, prefix):
         return None
-    return key_of(KIND, commit, str(root.resolve()), str(out), sorted(options.items()))
+    # The index's own status: `git lfs pull` and a changed submodule rewrite it while
+    # `git status` stays clean (the files Git filters look the same to it before and after).
+    try:
+        stamp = (root / index).stat()
+    except OSError:
+        return None
+    state = [shallow, stamp.st_ino, stamp.st_size, stamp.st_mtime_ns, stamp.st_ctime_ns]
+    return key_of(KIND, commit, str(root.resolve()), str(out), sorted(options.items()), state)
 
 
 def _out_state(out: Path) -> str | None:
