@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import subprocess
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -24,7 +25,7 @@ from registry.infra import gitstream
 from registry.load.yamlsafe import load_yaml_bytes
 from registry.load.yamlsafe.fast import EntryCache, load_yaml_data
 from tests.factories.registries import add_report, add_version, edit_manifest
-from tests.helpers import commit_all, git
+from tests.helpers import commit_all, git, run
 
 
 def full(raw: bytes) -> dict[str, Any] | None:
@@ -587,3 +588,48 @@ def test_derive_at_the_top_of_a_larger_repository(tmp_path: Path) -> None:
     git(outer, "log", "--oneline")
     kinds = [e.type for e in chain(derive_module.derive(root).records)]
     assert kinds == ["ModelRegistered", "MetadataUpdated"]
+
+
+def test_a_submodule_where_a_manifest_was_is_an_unreadable_manifest(repository: Path) -> None:
+    """A gitlink's object is a commit of another repository: never asked of this one."""
+    path = "models/alpha/1.0.0/manifest.yaml"
+    kept = (repository / path).read_bytes()
+    git(repository, "rm", "-q", "--cached", path)
+    git(repository, "update-index", "--add", "--cacheinfo", f"160000,{'1' * 40},{path}")
+    git(repository, "commit", "-q", "-m", "a gitlink", date="2025-03-01T10:00:00+00:00")
+    git(repository, "reset", "-q", "--hard")
+    if (repository / path).is_dir():  # the submodule's empty folder
+        (repository / path).rmdir()
+    (repository / path).write_bytes(kept)
+    git(repository, "add", path)
+    commit_all(repository, "the manifest again", "2025-03-02T10:00:00+00:00")
+    events = chain(derive_module.derive(repository).records)
+    assert events and events[-1].commit == gitops.head(repository).sha  # type: ignore[union-attr]
+
+
+def test_a_committer_date_past_year_9999_is_a_clear_error(repository: Path) -> None:
+    tree = git(repository, "rev-parse", "HEAD^{tree}").strip()
+    parent = git(repository, "rev-parse", "HEAD").strip()
+    manifest = repository / "models/alpha/1.0.0/manifest.yaml"
+    manifest.write_text(manifest.read_text() + "tags: [late]\n")
+    git(repository, "add", "-A")
+    tree = git(repository, "write-tree").strip()
+    body = (
+        f"tree {tree}\nparent {parent}\nauthor a <a@example.org> 1700000000 +0000\n"
+        "committer a <a@example.org> 253402300800 +0000\n\nfar away\n"
+    )
+    crafted = (
+        subprocess.run(
+            ["git", "hash-object", "-t", "commit", "-w", "--stdin"],
+            cwd=repository,
+            input=body.encode(),
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    git(repository, "update-ref", "HEAD", crafted)
+    code, _, err = run("events", "--root", str(repository))
+    assert code == 1 and "Traceback" not in err
+    assert f"commit {crafted} has the committer date" in err

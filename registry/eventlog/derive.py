@@ -38,6 +38,8 @@ class DerivedHistory:
 
 
 _MISSING = object()
+_GITLINK = "160000"  # a submodule's entry: its object is a commit of another repository
+_UNREADABLE = b"\0"  # no YAML: what a registry.yaml or aliases.yaml of that kind reads as
 
 
 class _Contents:
@@ -53,6 +55,7 @@ class _Contents:
         self.as_bytes: set[str] = set()
         self.data: dict[str, Any] = {}
         self.bytes: dict[str, bytes | None] = {}
+        self.gitlinks: set[str] = set()
         # Manifests repeat most of their lines from one commit to the next: each top-level
         # entry is read once. The data is shared between manifests: nothing here changes it,
         # and chain() copies what it publishes.
@@ -79,6 +82,9 @@ class _Contents:
         else:
             return None
         name = change.new_blob
+        if change.new_mode == _GITLINK:  # a commit of another repository: nothing to read here
+            self.gitlinks.add(name)
+            return None
         if name in wanted:
             return None
         wanted.add(name)
@@ -96,12 +102,16 @@ class _Contents:
 
     def read_data(self, name: str) -> dict[str, Any] | None:
         """A manifest or report as plain data; None when it cannot be read safely."""
+        if name in self.gitlinks:
+            return None
         data = self.data[name]
         if data is _MISSING:
             raise git.GitError(f"object {name} is missing from the repository")
         return data  # type: ignore[no-any-return]
 
     def read_bytes(self, name: str) -> bytes:
+        if name in self.gitlinks:
+            return _UNREADABLE
         raw = self.bytes[name]
         if raw is None:
             raise git.GitError(f"object {name} is missing from the repository")

@@ -153,7 +153,16 @@ class Derivation:
 
     def records(self, entry: git.LogEntry) -> Iterator[Record]:
         commit = entry.commit
-        stamp = _utc(commit.timestamp)
+        try:
+            stamp = _utc(commit.timestamp)
+        except (ValueError, OverflowError):
+            from registry.infra.git import GitError
+
+            raise GitError(
+                f"commit {commit.sha} has the committer date {commit.timestamp!r}, which the "
+                "event log cannot hold (years 1 to 9999, UTC): a registry's history must not "
+                "hold it; rewrite that commit with a real date"
+            ) from None
         by_version: dict[tuple[str, str], list[tuple[str, git.Change]]] = {}
         alias_files: dict[str, git.Change] = {}
         policy_changed = False
