@@ -12,8 +12,9 @@ FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 def utc(timestamp: str) -> str:
     """An ISO 8601 timestamp (or date) as RFC 3339 in UTC (`...Z`); one without an offset, a
-    date included, is taken as UTC, never as the machine's local time."""
-    moment = dt.datetime.fromisoformat(timestamp)
+    date included, is taken as UTC, never as the machine's local time. RFC 3339 allows a lower
+    case `t` and `z`, which Python's parser does not read."""
+    moment = dt.datetime.fromisoformat(timestamp.upper())
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC).strftime(FORMAT)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
@@ -109,4 +110,61 @@ def check_semantics(manifest: Manifest, version: VersionDir, display: str) -> li
             )
     if manifest.redirect_to == manifest.id:
         fail("reference.self", "deprecation.redirect_to names this very version", "deprecation")
+    for path, problem in _sbom_values(manifest):
+        fail(*problem, *path)
     return findings
+
+
+def _sbom_values(manifest: Manifest) -> Iterator[tuple[tuple[str | int, ...], tuple[str, str]]]:
+    """URLs and package URLs the SBOMs carry, read by the libraries that write them (the
+    schema's patterns are looser than cyclonedx-python-lib's URI and packageurl's parser): a
+    value they refuse would stop the build after validation passed."""
+    data = manifest.data
+    urls: list[tuple[tuple[str | int, ...], Any]] = [
+        (("artifact", "url"), data.get("artifact", {}).get("url")),
+        (("publisher", "url"), (data.get("publisher") or {}).get("url")),
+    ]
+    for index, entry in enumerate(data.get("artifact", {}).get("external_data") or []):
+        urls.append((("artifact", "external_data", index, "url"), entry.get("url")))
+    lineage = data.get("lineage") or {}
+    for index, dataset in enumerate(lineage.get("datasets") or []):
+        urls.append((("lineage", "datasets", index, "url"), dataset.get("url")))
+    code = lineage.get("training_code") or {}
+    urls.append((("lineage", "training_code", "repository"), code.get("repository")))
+    for path, url in urls:
+        if isinstance(url, str) and _uri_refused(url):
+            message = (
+                f"{'.'.join(map(str, path))} `{url}` is not a URI the SBOMs can hold "
+                "(a `%` must start two hex digits; one `#` at most): encode it"
+            )
+            yield path, ("manifest.invalid-url", message)
+    for index, dependency in enumerate(data.get("dependencies") or []):
+        purl = dependency.get("purl")
+        problem = _purl_problem(purl) if isinstance(purl, str) else None
+        if problem:
+            message = (
+                f"dependencies[{index}].purl `{purl}` is not a package URL ({problem}); write "
+                "it as pkg:type/namespace/name@version (github.com/package-url/purl-spec)"
+            )
+            yield ("dependencies", index, "purl"), ("manifest.invalid-purl", message)
+
+
+def _uri_refused(url: str) -> bool:
+    from cyclonedx.exception.model import InvalidUriException  # only for manifests with URLs
+    from cyclonedx.model import XsUri
+
+    try:
+        XsUri(url)
+    except InvalidUriException:
+        return True
+    return False
+
+
+def _purl_problem(purl: str) -> str | None:
+    from packageurl import PackageURL
+
+    try:
+        PackageURL.from_string(purl)
+    except ValueError as exc:
+        return str(exc)
+    return None
