@@ -51,7 +51,7 @@ def measure(command: list[str], cwd: Path) -> Run:
     return Run(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
-def _doc_string(text: str) -> bytes:
+def doc_string(text: str) -> bytes:
     """ModelProto field 6 (doc_string) as protobuf bytes: appended to a model, it replaces the
     model's doc_string (the last value of a scalar field wins), so the file stays valid ONNX."""
     data = text.encode()
@@ -64,7 +64,7 @@ def make_distinct(root: Path) -> None:
     for manifest in sorted(root.glob("models/*/*/manifest.yaml")):
         model = manifest.parent / "model.onnx"
         old = model.read_bytes()
-        new = old + _doc_string(f"synthetic {manifest.parent.parent.name}@{manifest.parent.name}")
+        new = old + doc_string(f"synthetic {manifest.parent.parent.name}@{manifest.parent.name}")
         model.write_bytes(new)
         text = manifest.read_text()
         text = text.replace(hashlib.sha256(old).hexdigest(), hashlib.sha256(new).hexdigest())

@@ -40,7 +40,7 @@ import yaml
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(PROJECT / "scripts"))
-from bench_memory import MANIFEST, _reference, make_onnx  # noqa: E402
+from bench_memory import MANIFEST, _reference, make_onnx, save_matmul  # noqa: E402
 
 TARGET = 1.3
 MIB = 1 << 20
@@ -81,21 +81,12 @@ def make_onnx_single(folder: Path, size: int) -> None:
     """MatMul x[n, 64] · w[64, k] with `size` bytes of weights inside the protobuf."""
     import numpy as np
     import onnx
-    from onnx import TensorProto, helper
+    from onnx import TensorProto
 
     columns = size // (64 * 4)
     weights = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[64, columns])
     weights.raw_data = np.random.default_rng(2).standard_normal(64 * columns, np.float32).tobytes()
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"])],
-        "big",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 64])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", columns])],
-        [weights],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save_model(model, folder / "model.onnx")
+    save_matmul(weights, columns, folder / "model.onnx")
     _manifest(
         folder,
         "onnx",

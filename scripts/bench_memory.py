@@ -46,12 +46,29 @@ def _reference(folder: Path, name: str) -> dict[str, Any]:
     return {"path": name, "sha256": digest.hexdigest(), "size": (folder / name).stat().st_size}
 
 
+def save_matmul(weights: Any, columns: int, path: Path) -> None:
+    """The model y = x · w for x[n, 64] and the `weights` w[64, columns], saved at `path`."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        "big",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", columns])],
+        [weights],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save_model(model, path)
+
+
 def make_onnx(folder: Path, size: int) -> None:
     """MatMul x[n, 64] · w[64, k] whose weights are `size` bytes of external data, written
     in pieces (never held whole in memory)."""
     import numpy as np
     import onnx
-    from onnx import TensorProto, helper
+    from onnx import TensorProto
 
     columns = size // (64 * 4)
     with (folder / "weights.bin").open("wb") as out:
@@ -63,16 +80,7 @@ def make_onnx(folder: Path, size: int) -> None:
     for key, value in (("location", "weights.bin"), ("offset", "0"), ("length", str(size))):
         entry = weights.external_data.add()
         entry.key, entry.value = key, value
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"])],
-        "big",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 64])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", columns])],
-        [weights],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save_model(model, folder / "model.onnx")
+    save_matmul(weights, columns, folder / "model.onnx")
     manifest = {
         **MANIFEST,
         "model_name": folder.parent.name,

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_build import doc_string
 from synthetic import GIT_ENV, MANIFEST, tiny_onnx
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -38,14 +39,6 @@ class Run:
     seconds: float
     tree_pss_mb: float
     largest_rss_mb: float
-
-
-def _doc_string(text: str) -> bytes:
-    """ModelProto field 6 (doc_string): appended to a serialised model it replaces the
-    doc_string (the last value of a scalar field wins), so each file is distinct, valid ONNX."""
-    data = text.encode()
-    assert len(data) < 128  # a one-byte length
-    return bytes([6 << 3 | 2, len(data)]) + data
 
 
 def _blob(data: bytes) -> bytes:
@@ -74,7 +67,7 @@ def write_history(root: Path, versions: int, commits: int) -> None:
             lines += [b"M 100644 inline registry.yaml\n", _blob(config)]
         for index in range(first, min(first + per_commit, versions)):
             name, version = f"model-{index // PER_MODEL:05d}", f"1.0.{index % PER_MODEL}"
-            data = model + _doc_string(f"scale {name}@{version}")
+            data = model + doc_string(f"scale {name}@{version}")
             manifest = MANIFEST.format(
                 name=name,
                 version=version,

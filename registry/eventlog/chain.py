@@ -201,16 +201,17 @@ def chain(records: Iterable[Record], start: Sequence[Event] = ()) -> tuple[Event
     if not start and type(records) is ChainedRecords:
         return records.events
     chainer = Chainer(start)
-    with _collection_paused():
+    with collection_paused():
         for record in records:
             chainer.add(record)
     return tuple(chainer.events)
 
 
 @contextlib.contextmanager
-def _collection_paused() -> Iterator[None]:
-    """Chaining allocates a few objects per event and frees none of them: the cycle collector
-    would only walk the growing heap again and again."""
+def collection_paused() -> Iterator[None]:
+    """Deriving and chaining allocate a few objects per commit or event and free none of them
+    until the end, with no reference cycles: the cycle collector would only walk the growing heap
+    again and again (a third of the time of 100,000 commits)."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -8,16 +8,14 @@ it while git walks on. The rules of what a change means are in rules.py.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry.errors import ModelregError
-from registry.eventlog.chain import ChainedRecords, Chainer, Record
+from registry.eventlog.chain import ChainedRecords, Chainer, Record, collection_paused
 from registry.infra import git, gitstream
 from registry.load.layout import ALIASES_NAME, CONFIG_NAME
 from registry.load.yamlsafe.fast import EntryCache, load_yaml_data
@@ -118,20 +116,6 @@ class _Contents:
         return raw
 
 
-@contextlib.contextmanager
-def _collection_paused() -> Iterator[None]:
-    """The derivation allocates a few objects per commit and frees none of them until the end,
-    and holds no reference cycles: the cycle collector would only walk the growing heap again
-    and again (a third of the time of 100,000 commits)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _derive(start: gitstream.HistoryStart, head: str) -> ChainedRecords:
     """The records of the history up to `head`, derived while git reads it."""
     config_path = f"{start.prefix}{CONFIG_NAME}"
@@ -199,6 +183,6 @@ def derive(root: Path, rev: str = "HEAD", allow_shallow: bool = False) -> Derive
         )
     if start.head is None:
         return DerivedHistory((), start.shallow, None)  # no commit yet
-    with _collection_paused():
+    with collection_paused():
         records = _derive(start, start.head)
     return DerivedHistory(records, start.shallow, start.head)
