@@ -68,6 +68,7 @@ def _status_is_clean(root: Path, prefix: str) -> bool:
         "-z",
         "--untracked-files=all",
         "--ignored=matching",
+        "--ignore-submodules=none",  # a submodule's own changes count too
         "--",
         ".",
     )
