@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from registry.validate.semantics import _uri_refused
 from tests.factories.registries import add_version, manifest_path, new_registry
 from tests.helpers import commit_all, run, validate_json
 
@@ -58,3 +60,33 @@ def test_a_lower_case_rfc3339_time_is_built(tmp_path: Path) -> None:
     assert code == 0, err
     sbom = (tmp_path / "site/v1/models/lower/1.0.0/sbom.cdx.json").read_text()
     assert "2024-01-01T00:00:00Z" in sbom
+
+
+URIS = [
+    "https://example.org/",
+    "https://example.org/a%20b#frag",
+    "https://example.org/%zz",
+    "https://example.org/%4",
+    "https://example.org/%4g",
+    "https://example.org/#a#b",
+    "https://example.org/a#b?c#",
+    "https://example.org/%E2%82%AC",
+    "https://example.org/%e2%82%ac",
+    "https://example.org/\n#a\n#b",
+    "https://example.org/100%",
+]
+
+
+@pytest.mark.parametrize("uri", URIS)
+def test_the_uri_rule_is_the_sbom_library_s(uri: str) -> None:
+    """Validation runs without the build extra, so it holds URLs to RFC 3986's rule itself:
+    it must refuse what cyclonedx-python-lib's XsUri refuses, and only that."""
+    from cyclonedx.exception.model import InvalidUriException
+    from cyclonedx.model import XsUri
+
+    try:
+        XsUri(uri)
+        refused = False
+    except InvalidUriException:
+        refused = True
+    assert _uri_refused(uri) is refused
