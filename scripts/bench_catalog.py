@@ -14,23 +14,19 @@ the same page: a bare fetch() + JSON.parse of the same documents.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
-import http.server
 import random
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(PROJECT / "scripts"))  # screenshots: the loopback server
 
 from registry.build import paths  # noqa: E402
 from registry.build.catalog import (  # noqa: E402
@@ -53,6 +49,7 @@ from registry.load.manifest import Artifact, Manifest  # noqa: E402
 from registry.load.manifest_fields import Publisher  # noqa: E402
 from registry.load.yamlsafe import LoadedYaml  # noqa: E402
 from registry.signing.verify import SignatureResult  # noqa: E402
+from screenshots import serve  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's, driven by Playwright (never `playwright install`)
 TARGET = 1.0  # seconds, for every browser figure
@@ -313,22 +310,6 @@ def small_site(out: Path) -> Path:
     return out
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def served(folder: Path) -> Iterator[str]:
-    handler = functools.partial(_Quiet, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-
-
 BARE_FETCH = """async (urls) => {
   const start = performance.now();
   let models = 0;
@@ -432,7 +413,7 @@ def run(models: int, repeat: int, keep: Path | None) -> dict[str, dict[str, list
     print(f"v1/index/<n>.json  {sizes['pages'] / 1e6:7.1f} MB in {sizes['page_count']} pages")
     pages = [paths.INDEX_JSON] + [paths.index_page(n) for n in range(2, sizes["page_count"] + 1)]
     args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-    with sync_playwright() as playwright, served(scratch) as base:
+    with sync_playwright() as playwright, serve(scratch) as base:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
         found = {"search": measure(browser, base + "site/", [paths.SEARCH_JSON], repeat)}
         report("From v1/search.json", found["search"], repeat)

@@ -9,6 +9,7 @@ import hashlib
 import http.server
 import io
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -166,3 +167,11 @@ def serve_site(site: Path) -> Iterator[str]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/{site.name}/"
     server.shutdown()
+
+
+def without_search(site: Path) -> Path:
+    """A copy of `site` beside it with v1/search.json deleted (the catalog's fallback)."""
+    copy = site.parent / "no-search"
+    shutil.copytree(site, copy)
+    (copy / "v1/search.json").unlink()
+    return copy

@@ -6,7 +6,6 @@ publishers, the state in the URL (reload, back button, clear), and where the dat
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 
 from tests.factories.manifests import VALID_REAL_MODELS
 from tests.factories.registries import add_report, add_version, new_registry
-from tests.helpers import commit_all, run, serve_site
+from tests.helpers import commit_all, run, serve_site, without_search
 
 pytestmark = pytest.mark.browser
 BY_NAME = ["alpha-audio", "beta-keyword", "delta-iris", "gamma-nmp"]
@@ -61,10 +60,7 @@ def served(built: Path) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def served_without_search(built: Path) -> Iterator[str]:
     """The same site with v1/search.json deleted."""
-    copy = built.parent / "no-search"
-    shutil.copytree(built, copy)
-    (copy / "v1/search.json").unlink()
-    yield from serve_site(copy)
+    yield from serve_site(without_search(built))
 
 
 class Watched:

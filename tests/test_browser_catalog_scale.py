@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import PROJECT, run, serve_site
+from tests.helpers import PROJECT, run, serve_site, without_search
 
 pytestmark = pytest.mark.browser
 MODELS = 20_000
@@ -68,10 +68,7 @@ def served(large: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def served_without_search(large: Path) -> Iterator[str]:
-    copy = large.parent / "no-search"
-    shutil.copytree(large, copy)
-    (copy / "v1/search.json").unlink()
-    yield from serve_site(copy)
+    yield from serve_site(without_search(large))
 
 
 @pytest.fixture(scope="module")
