@@ -633,3 +633,26 @@ def test_a_committer_date_past_year_9999_is_a_clear_error(repository: Path) -> N
     code, _, err = run("events", "--root", str(repository))
     assert code == 1 and "Traceback" not in err
     assert f"commit {crafted} has the committer date" in err
+
+
+def test_a_value_of_another_json_type_is_an_update(tmp_path: Path) -> None:
+    """Python holds 821 == 821.0 and 1 == True; the published manifest does not."""
+    root = tmp_path / "registry"
+    root.mkdir()
+    (root / "registry.yaml").write_text("name: typed\n")
+    add_version(root, "alpha", "1.0.0", extra={"size": 821, "flags": [1]})
+    commit_all(root, "alpha", "2025-01-01T10:00:00+00:00")
+    edits = [{"size": 821.0, "flags": [1]}, {"size": 821.0, "flags": [True]}]
+    for day, extra in enumerate(edits, start=2):
+        edit_manifest(root, "alpha", "1.0.0", extra=extra)
+        commit_all(root, f"edit {day}", f"2025-01-0{day}T10:00:00+00:00")
+    edit_manifest(root, "alpha", "1.0.0", extra={"size": 821.0, "flags": [True]}, tags=["t"])
+    commit_all(root, "tags only", "2025-01-05T10:00:00+00:00")
+    events = chain(derive_module.derive(root).records)
+    updates = [e.payload["changes"] for e in events if e.type == "MetadataUpdated"]
+    assert updates == [
+        {"extra": {"size": 821.0, "flags": [1]}},
+        {"extra": {"size": 821.0, "flags": [True]}},
+        {"tags": ["t"]},
+    ]
+    assert json.dumps(updates[0]) != json.dumps(updates[1])
