@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry.errors import ModelregError
-from registry.eventlog.chain import ChainedRecords, Chainer, Record, collection_paused
 from registry.infra import git, gitstream
 from registry.load.layout import ALIASES_NAME, CONFIG_NAME
-from registry.load.yamlsafe.fast import EntryCache, load_yaml_data
 
+# The chain, the YAML loader and the rules are imported once git has started (in _derive): git
+# walks while they load, and at 10,000 commits their imports are a fifth of the whole.
 if TYPE_CHECKING:
+    from registry.eventlog.chain import ChainedRecords, Chainer, Record
     from registry.eventlog.rules import Derivation
 
 
@@ -57,7 +58,10 @@ class _Contents:
         # Manifests repeat most of their lines from one commit to the next: each top-level
         # entry is read once. The data is shared between manifests: nothing here changes it,
         # and chain() copies what it publishes.
+        from registry.load.yamlsafe.fast import EntryCache, load_yaml_data
+
         self.entries = EntryCache()
+        self.load_data = load_yaml_data
 
     def wanted(self, change: git.Change) -> str | None:
         """The name of the blob to ask git for, when the derivation reads this change's (as
@@ -93,7 +97,7 @@ class _Contents:
             self.data[name] = (
                 _MISSING
                 if contents is None
-                else load_yaml_data(contents, cache=self.entries, shared=True)
+                else self.load_data(contents, cache=self.entries, shared=True)
             )
         if name in self.as_bytes:
             self.bytes[name] = contents
@@ -124,12 +128,13 @@ def _derive(start: gitstream.HistoryStart, head: str) -> ChainedRecords:
     ) as history:
         blobs = gitstream.BlobStream(start.top)
         try:
-            # Imported now, not with this module: git walks while the rules load.
+            from registry.eventlog.chain import collection_paused
             from registry.eventlog.rules import REPORTS_DIR, Derivation
 
             contents = _Contents(start.prefix, REPORTS_DIR)
             derivation = Derivation(start.prefix, contents)
-            return _derive_streamed(history.batches(), blobs, contents, derivation)
+            with collection_paused():
+                return _derive_streamed(history.batches(), blobs, contents, derivation)
         finally:
             blobs.close()
 
@@ -142,6 +147,8 @@ def _derive_streamed(
 ) -> ChainedRecords:
     """Each commit's blobs asked for as git writes the commit, its records derived as soon as
     they are in (the answers come in the order asked)."""
+    from registry.eventlog.chain import ChainedRecords, Chainer
+
     records: list[Record] = []
     chainer = Chainer()  # chained as they come: chain(records) returns these (ChainedRecords)
     waiting: deque[tuple[git.LogEntry, int]] = deque()  # with the answers each one needs
@@ -183,6 +190,5 @@ def derive(root: Path, rev: str = "HEAD", allow_shallow: bool = False) -> Derive
         )
     if start.head is None:
         return DerivedHistory((), start.shallow, None)  # no commit yet
-    with collection_paused():
-        records = _derive(start, start.head)
+    records = _derive(start, start.head)
     return DerivedHistory(records, start.shallow, start.head)
