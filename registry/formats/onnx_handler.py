@@ -258,6 +258,22 @@ def _check(data: bytes, folder: Path | None) -> None:
         ) from None
 
 
+def _check_and_infer(data: bytes, folder: Path | None) -> tuple[str, ...]:
+    """_check, then _shape_inference's warnings. A valid model takes one C++ parse: the
+    checker's full check is the same check followed by the same strict inference
+    (ShapeInferenceOptions{check_type, strict, no data_prop}) on what it parsed. Whatever it
+    raises, the two run apart, so which of them failed is told exactly as before."""
+    from onnx.onnx_cpp2py_export import checker
+
+    try:
+        with _working_directory(folder):
+            checker.check_model(data, True, False, False)  # full check, opset check, ONNX domains
+    except Exception:  # noqa: BLE001 - told apart below
+        _check(data, folder)
+        return _shape_inference(data)
+    return ()
+
+
 @contextlib.contextmanager
 def _working_directory(folder: Path | None) -> Iterator[None]:
     """Given bytes, the checker resolves external data against the working directory (given a
@@ -363,7 +379,7 @@ class OnnxHandler:
         _check_expansion(model)
         # Before the checker touches any external file, every reference must be safe.
         external_files = external.check_external_data(tensors, folder)
-        _check(data, folder if external_files else None)
+        warnings = _check_and_infer(data, folder if external_files else None)
         # The model is parsed and passed the checker: describing it reads typed messages, so
         # only their depth can fail it; any other exception there is a bug, not the file's.
         try:
@@ -372,9 +388,7 @@ class OnnxHandler:
             raise FormatError(
                 "format.invalid", f"unreadable model structure ({type(exc).__name__}: {exc})"
             ) from None
-        return dataclasses.replace(
-            described, external_files=external_files, warnings=_shape_inference(data)
-        )
+        return dataclasses.replace(described, external_files=external_files, warnings=warnings)
 
     def _describe(self, model: onnx.ModelProto) -> ModelInfo:
         graph = model.graph
