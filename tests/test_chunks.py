@@ -202,6 +202,31 @@ def _same_files(site: Path, to: Path) -> None:
         assert (to / name).read_bytes() == served_file(site, name).read_bytes()
 
 
+def test_without_the_cache_the_build_hashes_the_chunks_and_validate_only_the_files(
+    site: Path, tmp_path: Path
+) -> None:
+    """`validate --no-cache` publishes nothing, so it hashes each file once; a build without the
+    cache still hashes every chunk, and publishes what a build with it does."""
+    root = site.parent / "registry"
+    code, out, err = run("validate", "--root", root, "--no-cache", "--format", "json")
+    assert code == 0, err
+    again = tmp_path / "site"
+    code, _, err = run("build", "--root", root, "--out", again, "--no-cache")
+    assert code == 0, err
+    chunks = f"v1/models/{ID}/chunks.json"
+    assert (again / chunks).read_bytes() == (site / chunks).read_bytes()
+    weights = root / "models" / ID / WEIGHTS
+    data = bytearray(weights.read_bytes())
+    data[CHUNK_SIZE + 5] ^= 1  # one byte of the second chunk
+    weights.write_bytes(bytes(data))
+    try:
+        code, out, _ = run("validate", "--root", root, "--no-cache")
+        assert code == 1 and "integrity.sha256-mismatch" in out and WEIGHTS in out
+    finally:
+        data[CHUNK_SIZE + 5] ^= 1
+        weights.write_bytes(bytes(data))
+
+
 def test_fetch_verifies_every_chunk(site: Path, server: tuple[str, type[FaultyServer]]) -> None:
     url, handler = server
     code, err = _fetch(url, site.parent / "plain")

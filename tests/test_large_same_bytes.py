@@ -26,7 +26,10 @@ def test_the_descriptor_is_hashed_like_the_path(tmp_path: Path) -> None:
         fd = os.open(path, os.O_RDONLY)
         try:
             os.read(fd, 10)  # wherever the offset is, the whole file is hashed
-            assert hash_descriptor_chunked(fd) == hash_file_chunked(path)
+            whole = hash_file_chunked(path)
+            assert hash_descriptor_chunked(fd) == whole
+            alone = hash_descriptor_chunked(fd, chunks=False)
+            assert (alone.sha256, alone.size, alone.chunks) == (whole.sha256, size, ())
         finally:
             os.close(fd)
 

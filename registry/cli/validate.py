@@ -63,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
     with git.snapshot():  # the checks ask Git the same questions: each is read once
         if args.changed_since:
             versions = changed_versions(root, args.changed_since)
-        report = validate_registry(root, versions, args.base, args.changed_since, run_options(args))
+        report = validate_registry(
+            root, versions, args.base, args.changed_since, run_options(args), chunks=False
+        )
     render = {"text": reporters.to_text, "json": reporters.to_json, "github": reporters.to_github}
     sys.stdout.write(render[args.format](report, args.strict))
     summary = args.summary

@@ -28,7 +28,7 @@ class FileDigest:
 
 @dataclass(frozen=True)
 class ChunkedDigest(FileDigest):
-    chunks: tuple[str, ...]  # SHA-256 of each CHUNK_SIZE chunk, in order
+    chunks: tuple[str, ...]  # SHA-256 of each CHUNK_SIZE chunk, in order (empty: not asked for)
 
     @property
     def root(self) -> str:
@@ -75,12 +75,19 @@ def hash_file_chunked(path: Path, progress: Progress | None = None) -> ChunkedDi
         return _hash_open_chunked(handle, progress)
 
 
-def hash_descriptor_chunked(fd: int, progress: Progress | None = None) -> ChunkedDigest:
+def hash_descriptor_chunked(
+    fd: int, progress: Progress | None = None, chunks: bool = True
+) -> ChunkedDigest:
     """hash_file_chunked of a file its caller holds open (`fd`, left open), from its start: the
-    very file that was opened, whatever its path names meanwhile."""
+    very file that was opened, whatever its path names meanwhile. `chunks` off: the whole-file
+    digest only (chunks is then empty), for a run that publishes nothing."""
     with os.fdopen(os.dup(fd), "rb", buffering=0) as handle:
         handle.seek(0)
-        return _hash_open_chunked(handle, progress)
+        if chunks:
+            return _hash_open_chunked(handle, progress)
+        digest = hashlib.sha256()
+        size = _pipelined(handle, READ_SIZE, digest.update, None, progress)
+        return ChunkedDigest(digest.hexdigest(), size, ())
 
 
 def _hash_open_chunked(handle: BinaryIO, progress: Progress | None) -> ChunkedDigest:

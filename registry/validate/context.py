@@ -41,6 +41,9 @@ class RunContext:
     cache: Cache = dataclasses.field(default_factory=lambda: Cache(Path(), enabled=False))
     context: str = ""  # the configuration, for cache keys
     staging: Path = Path()  # where files named by URL are downloaded (outside the repository)
+    # Each file's chunk digests: what a build publishes. `validate` alone without the cache
+    # needs the whole-file digest only, half the hashing of a large model.
+    chunks: bool = True
 
     def remote_files(self) -> RemoteFiles:
         return RemoteFiles(self.staging, self.config.allowed_hosts, self.cache.digest)

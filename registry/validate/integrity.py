@@ -93,6 +93,7 @@ class OpenedFiles:
     """The files of one version folder, each opened once (by relative path), until closed."""
 
     folder: Path
+    chunks: bool = True  # hash each file's chunks too (what a build publishes)
     files: dict[str, OpenedFile] = field(default_factory=dict)
 
     def __enter__(self) -> OpenedFiles:
@@ -195,7 +196,9 @@ def _read(
         return head, (digester or hash_file_chunked)(target)
     opened = files.open(relative)
     head = os.pread(opened.fd, len(LFS_POINTER_PREFIX), 0)
-    return head, digester(target) if digester else hash_descriptor_chunked(opened.fd)
+    if digester is not None:
+        return head, digester(target)
+    return head, hash_descriptor_chunked(opened.fd, chunks=files.chunks)
 
 
 @dataclass(frozen=True)

@@ -66,13 +66,15 @@ def validate_registry(
     base: str | None = None,
     since: str | None = None,
     options: RunOptions | None = None,
+    chunks: bool = True,
 ) -> ValidationReport:
     """Validate `versions` (default: every version under models/) of the registry at `root`.
 
     With `base` (a Git revision), also check that nothing published at `base` was rewritten.
     With `since`, `versions` are those changed since that revision, and the repository checks
     look at the changed paths only. The cost follows the versions given: nothing here lists the
-    whole registry unless asked to. `options`: the cache, parallel jobs, a shard.
+    whole registry unless asked to. `options`: the cache, parallel jobs, a shard. `chunks` off:
+    no file's chunk digests unless the cache keeps them (for a run that builds nothing).
     """
     options = options or RunOptions()
     config = load_config(root)
@@ -93,6 +95,7 @@ def validate_registry(
         cache,
         config_context(root, config),
         Path(scratch.name) if scratch is not None else cache.folder / "remote",
+        chunks=chunks,
     )
     first_shard = options.shard is None or options.shard.index == 1
     since_rev = resolve_base(root, since) if since is not None else None

@@ -105,7 +105,7 @@ def validate_version(version: VersionDir, run: RunContext) -> VersionResult:
         tuple(reports),
         decision,
         signature,
-        chunks={relative: digest.chunks for relative, digest in digests.items()},
+        chunks={relative: digest.chunks for relative, digest in digests.items() if digest.chunks},
     )
 
 
@@ -123,7 +123,7 @@ def _check_local_files(
     inspected through that descriptor, then checked unchanged (registry.validate.integrity).
     Without the cache the sandbox inspects while this process hashes (one core each); with it,
     the inspection waits for the digest, its cache key."""
-    with OpenedFiles(version.path) as files:
+    with OpenedFiles(version.path, chunks=run.chunks or run.cache.enabled) as files:
         started = (
             None if run.cache.enabled else _start_format(manifest, version, display, run, files)
         )
