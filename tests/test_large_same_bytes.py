@@ -98,3 +98,15 @@ def test_the_sandbox_reads_the_opened_file_not_the_path(
         os.close(fd)
     assert through_fd == original
     assert by_path != original
+
+
+def test_a_warmed_zygote_serves_the_run_and_exits_with_it() -> None:
+    """`validate --no-cache` starts the zygote before its first file; the zygote it started is
+    the one that inspects, and it is gone (exit status 0) once the inspector is closed."""
+    with Inspector() as inspector:
+        inspector.warm()
+        zygote = inspector._process
+        assert zygote is not None and zygote.poll() is None
+        assert inspector.inspect("onnx", REAL_MODELS / "nmp.onnx").operators
+        assert inspector._process is zygote
+    assert zygote.returncode == 0

@@ -52,6 +52,12 @@ class Inspector:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def warm(self) -> None:
+        """Start the zygote now, for a run that will inspect: its start-up (Python and the
+        handlers' libraries) then overlaps what the caller does before the first file."""
+        with self._lock:
+            self._start()
+
     def _start(self) -> subprocess.Popen[str]:
         if self._process is None or self._process.poll() is not None:
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)

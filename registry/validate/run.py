@@ -97,6 +97,8 @@ def validate_registry(
         Path(scratch.name) if scratch is not None else cache.folder / "remote",
         chunks=chunks,
     )
+    if not cache.enabled and selected:
+        run.inspector.warm()  # every file will be inspected: no cached result can spare it
     first_shard = options.shard is None or options.shard.index == 1
     since_rev = resolve_base(root, since) if since is not None else None
     aliased = alias_models(root, selected, since_rev) if first_shard else []
