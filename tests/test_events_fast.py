@@ -22,6 +22,7 @@ from registry.eventlog import derive as derive_module
 from registry.eventlog.chain import GENESIS, Event, Record, chain
 from registry.infra import git as gitops
 from registry.infra import gitstream
+from registry.load.yamlsafe import fast as fast_module
 from registry.load.yamlsafe import load_yaml_bytes
 from registry.load.yamlsafe.fast import EntryCache, load_yaml_data
 from tests.factories.registries import add_report, add_version, edit_manifest
@@ -566,8 +567,16 @@ def test_derive_reads_as_with_the_full_loader(
     repository: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fast = chain(derive_module.derive(repository).records)
-    monkeypatch.setattr(derive_module, "load_yaml_data", lambda raw, **_: full(raw))
+    read_whole: list[bytes] = []
+
+    def whole(raw: bytes, **_: object) -> Any:
+        read_whole.append(raw)
+        return full(raw)
+
+    # derive imports the loader when it starts, so the module's own name is the one to replace.
+    monkeypatch.setattr(fast_module, "load_yaml_data", whole)
     slow = chain(derive_module.derive(repository).records)
+    assert read_whole
     assert [e.to_json() for e in fast] == [e.to_json() for e in slow]
     kinds = [e.type for e in fast]
     assert "ModelBlocked" not in kinds and "DriftReported" in kinds
