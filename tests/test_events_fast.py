@@ -22,6 +22,7 @@ from registry.eventlog import derive as derive_module
 from registry.eventlog.chain import GENESIS, Event, Record, chain
 from registry.infra import git as gitops
 from registry.infra import gitstream
+from registry.load.jsonequal import same_json
 from registry.load.yamlsafe import fast as fast_module
 from registry.load.yamlsafe import load_yaml_bytes
 from registry.load.yamlsafe.fast import EntryCache, load_yaml_data
@@ -665,3 +666,28 @@ def test_a_value_of_another_json_type_is_an_update(tmp_path: Path) -> None:
         {"tags": ["t"]},
     ]
     assert json.dumps(updates[0]) != json.dumps(updates[1])
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        (821, 821.0, False),
+        (1, True, False),
+        (0.0, -0.0, False),
+        ([{"x": 0.0}], [{"x": -0.0}], False),
+        ({"a": 1, "b": [1, 2]}, {"b": [1, 2], "a": 1}, True),
+        ([1, 2], [1, 2, 3], False),
+        (NAN, float("nan"), True),  # json writes NaN the same each time
+        ([{"value": NAN}], [{"value": float("nan")}], True),
+        (2**70, 2**70, True),
+        (None, None, True),
+        ("1", 1, False),
+    ],
+)
+def test_values_are_the_same_when_their_json_is(a: Any, b: Any, same: bool) -> None:
+    assert same_json(a, b) is same
+    assert same_json(b, a) is same
+    assert (json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)) is same

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
 from tests.factories.registries import add_version, edit_manifest, write_version
@@ -55,6 +56,21 @@ def test_immutable_field_change(published: Path) -> None:
     finding = report["findings"][0]
     assert "`framework`" in finding["message"] and "publish a new version" in finding["message"]
     assert finding["line"] == 4  # the `framework:` key of the manifest
+
+
+def test_a_value_written_as_another_json_type_is_a_change(published: Path) -> None:
+    """`size: 821.0` equals 821 in Python, and the schema's integer allows it, but the published
+    record would say 821.0: the field changed."""
+    manifest = published / "models/alpha/1.0.0/manifest.yaml"
+    artifact = yaml.safe_load(manifest.read_text())["artifact"]
+    edit_manifest(
+        published, "alpha", "1.0.0", artifact={**artifact, "size": artifact["size"] * 1.0}
+    )
+    assert f"size: {artifact['size']}.0" in manifest.read_text()
+    code, report = check(published)
+    assert code == 1
+    assert codes(report) == [("history.immutable-field", "models/alpha/1.0.0/manifest.yaml")]
+    assert "`artifact`" in report["findings"][0]["message"]
 
 
 def test_replaced_artifact_bytes(published: Path) -> None:

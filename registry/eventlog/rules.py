@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from registry.eventlog.chain import Record
 from registry.governance.policy_config import GovernancePolicy, governance_from
+from registry.load.jsonequal import same_json
 from registry.load.layout import ALIASES_NAME, REPORTS_DIR
 from registry.load.manifest_fields import IMMUTABLE_FIELDS
 from registry.load.yamlsafe import load_yaml_bytes
@@ -106,24 +107,12 @@ def changed_fields(
         # The common edit. A value read from an unchanged line is the very same object (the
         # YAML fast path shares them), so identity, compared in C, leaves a field or two.
         differ = map(is_not, map(before.__getitem__, after), after.values())
-        changed = [k for k in compress(after, differ) if not same_value(before[k], after[k])]
+        changed = [k for k in compress(after, differ) if not same_json(before[k], after[k])]
         return {k: after[k] for k in sorted(changed)}, []
     changes = {
-        k: after[k] for k in sorted(after) if k not in before or not same_value(before[k], after[k])
+        k: after[k] for k in sorted(after) if k not in before or not same_json(before[k], after[k])
     }
     return changes, sorted(set(before) - set(after))
-
-
-def same_value(a: Any, b: Any) -> bool:
-    """Equal as published: Python's `==` holds 1 == 1.0 == True, yet `821` and `821.0`, or
-    `1` and `true`, are different JSON in the manifest's record."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(map(same_value, a, b))
-    return bool(a == b)
 
 
 def _report_record(kind: str, path: str, data: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:

@@ -16,6 +16,7 @@ from registry.findings import Finding, Position, error
 from registry.governance.policy_config import TIERS
 from registry.infra import git
 from registry.load.config import load_config
+from registry.load.jsonequal import same_json
 from registry.load.layout import CONFIG_NAME, VersionDir, all_versions
 from registry.load.manifest_fields import IMMUTABLE_FIELDS
 from registry.load.yamlsafe import LoadedYaml, load_yaml_bytes, load_yaml_file
@@ -165,7 +166,7 @@ class _Checker:
         self, folder: _Folder, before: LoadedYaml, after: LoadedYaml, display: str
     ) -> None:
         for name in sorted(PUBLISHED_FIELDS):
-            if before.data.get(name) != after.data.get(name):
+            if not same_json(before.data.get(name), after.data.get(name)):
                 self.fail(
                     "history.immutable-field",
                     f"`{name}` of the published version {folder.name}@{folder.version} "
@@ -181,7 +182,7 @@ class _Checker:
                 )
         for path in ADD_ONLY_FIELDS:
             old, new = _at(before.data, path), _at(after.data, path)
-            if old is not None and old != new:
+            if old is not None and not same_json(old, new):
                 dotted = ".".join(path)
                 self.fail(
                     "history.immutable-field",
