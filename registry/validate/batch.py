@@ -22,13 +22,19 @@ from registry.validate.version import validate_one
 _MOMENTARY = TRANSIENT | {UNVERIFIED}
 
 
+def in_process(jobs: int, versions: int) -> bool:
+    """Whether `validate_all` validates here rather than in forked workers (each with its own
+    sandbox)."""
+    return jobs <= 1 or versions < 2
+
+
 def validate_all(
     run: RunContext, selected: list[VersionDir], jobs: int, progress: Progress
 ) -> list[VersionResult]:
     """Every result: from the cache when nothing it depends on changed, else computed; on
     `jobs` processes when there are several."""
     results = []
-    if jobs <= 1 or len(selected) < 2:
+    if in_process(jobs, len(selected)):
         for version in selected:
             key, stored, live = _settle(version, run)
             result = live or from_json(version, stored)

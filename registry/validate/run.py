@@ -30,7 +30,7 @@ from registry.validate.aliases import (
     alias_targets,
     load_alias_files,
 )
-from registry.validate.batch import validate_all
+from registry.validate.batch import in_process, validate_all
 from registry.validate.context import RunContext
 from registry.validate.docs import check_docs
 from registry.validate.history import (
@@ -97,8 +97,6 @@ def validate_registry(
         Path(scratch.name) if scratch is not None else cache.folder / "remote",
         chunks=chunks,
     )
-    if not cache.enabled and selected:
-        run.inspector.warm()  # every file will be inspected: no cached result can spare it
     first_shard = options.shard is None or options.shard.index == 1
     since_rev = resolve_base(root, since) if since is not None else None
     aliased = alias_models(root, selected, since_rev) if first_shard else []
@@ -106,6 +104,8 @@ def validate_registry(
     selected = selected + alias_targets(root, alias_files, selected)
     scope: list[Finding] = []
     try:
+        if not cache.enabled and selected and in_process(options.jobs, len(selected)):
+            run.inspector.warm()  # every file will be inspected here: no cached result spares it
         with Progress("validating", len(selected), "versions") as progress:
             results = validate_all(run, selected, options.jobs, progress)
         scope += alias_findings(run, results, alias_files, base or since)
