@@ -23,7 +23,9 @@ from registry.build.site.server import RangeRequestHandler
 from registry.client.download import PARTIAL_FOLDER
 from registry.infra.hashing import hash_file_chunked
 from registry.infra.merkle import CHUNK_SIZE, merkle_root
+from registry.infra.runoptions import RunOptions
 from registry.infra.schemadir import schema_dir
+from registry.validate.run import validate_registry
 from tests.factories.registries import write_version
 from tests.helpers import commit_all, left_nothing, run
 
@@ -225,6 +227,20 @@ def test_without_the_cache_the_build_hashes_the_chunks_and_validate_only_the_fil
     finally:
         data[CHUNK_SIZE + 5] ^= 1
         weights.write_bytes(bytes(data))
+
+
+def test_chunk_digests_only_where_a_build_or_the_cache_keeps_them(
+    site: Path, tmp_path: Path
+) -> None:
+    """validate alone without the cache computes no chunk digest; the build's validation, and a
+    validation that fills the cache a build will read, compute the same ones."""
+    root = site.parent / "registry"
+    alone = validate_registry(root, options=RunOptions(cache=False), chunks=False)
+    built = validate_registry(root, options=RunOptions(cache=False))
+    cached = validate_registry(root, options=RunOptions(cache_dir=tmp_path), chunks=False)
+    assert [dict(r.chunks) for r in alone.results] == [{}]
+    assert [dict(r.chunks) for r in cached.results] == [dict(r.chunks) for r in built.results]
+    assert set(built.results[0].chunks) == {"model.onnx", WEIGHTS}
 
 
 def test_fetch_verifies_every_chunk(site: Path, server: tuple[str, type[FaultyServer]]) -> None:
