@@ -10,8 +10,9 @@ written with `git fast-import` and checked out, then, each command as its own pr
 - a one-version pull request (best of 3): a branch edits one manifest, and
   `validate --no-cache --base main --changed-since main` checks it as CI would on a fresh machine.
 Peak memory is the larger of the proportional set size (PSS: shared pages divided among the
-processes sharing them) of the command's whole process tree, sampled every second, and the
-largest single process's resident peak as the kernel counts it (wait4), printed beside it.
+processes sharing them) of the command's whole process tree, sampled from 50 ms on at intervals
+doubling to a second, and the largest single process's resident peak as the kernel counts it
+(wait4), printed beside it.
 """
 
 from __future__ import annotations
