@@ -6,7 +6,6 @@ derivation that reads every blob with the full loader."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 import os
@@ -670,7 +669,6 @@ def test_a_value_of_another_json_type_is_an_update(tmp_path: Path) -> None:
 
 
 NAN = float("nan")
-UTC_TEN = dt.datetime(2025, 1, 1, 10, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize(
@@ -687,12 +685,9 @@ UTC_TEN = dt.datetime(2025, 1, 1, 10, tzinfo=dt.UTC)
         (2**70, 2**70, True),
         (None, None, True),
         ("1", 1, False),
-        (UTC_TEN, UTC_TEN.astimezone(dt.timezone(dt.timedelta(hours=1))), False),
-        (UTC_TEN, UTC_TEN.replace(), True),
     ],
 )
 def test_values_are_the_same_when_their_json_is(a: Any, b: Any, same: bool) -> None:
     assert same_json(a, b) is same
     assert same_json(b, a) is same
-    written = (json.dumps(x, sort_keys=True, default=dt.datetime.isoformat) for x in (a, b))
-    assert (next(written) == next(written)) is same
+    assert (json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)) is same
