@@ -61,5 +61,8 @@ def check_extends(events: tuple[Event, ...], previous: str) -> None:
         raise LogRewritten(
             f"the new event log does not extend the one published at {previous}: they differ "
             f"from seq {diverging} on, so published history was rewritten (a force push or an "
-            "edited commit); restore the published commits, then build again"
+            "edited commit); restore the published commits, then build again. Right after "
+            "upgrading modelreg, compare `modelreg events` with the published log at that seq: "
+            "if a rule of the new version derives another event there, docs/event-log.md "
+            '("Rewrites are refused") says what to do'
         )
