@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from registry.errors import ModelregError
 from registry.eventlog.chain import Event, chain, first_divergence
@@ -13,6 +14,7 @@ from registry.eventlog.published import load_published_log, log_problem
 from registry.infra import git
 from registry.infra.cache import Cache
 from registry.infra.cachekey import key_of
+from registry.infra.interned import interned
 
 
 class LogRewritten(ModelregError):
@@ -40,14 +42,18 @@ def registry_log(root: Path, allow_shallow: bool, cache: Cache | None = None) ->
         )
         found = cache.get("events", key)
         if found is not None:
-            return EventLog(tuple(Event.from_json(e) for e in found["events"]), found["partial"])
+            return _kept(found["events"], found["partial"])
     history = derive(root, allow_shallow=allow_shallow)
-    log = EventLog(chain(history.records), history.partial)
+    events = [e.to_json() for e in chain(history.records)]
     if cache is not None and key is not None:
-        cache.put(
-            "events", key, {"events": [e.to_json() for e in log.events], "partial": log.partial}
-        )
-    return log
+        cache.put("events", key, {"events": events, "partial": history.partial})
+    return _kept(events, history.partial)
+
+
+def _kept(events: list[dict[str, Any]], partial: bool) -> EventLog:
+    """The log as a build keeps it: every payload names a manifest, which the build also holds
+    as a validation result; interned, their strings are shared."""
+    return EventLog(tuple(Event.from_json(interned(e)) for e in events), partial)
 
 
 def check_extends(events: tuple[Event, ...], previous: str) -> None:

@@ -11,6 +11,7 @@ makes its own (its own sandbox, its own cache connection) before its first item.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import multiprocessing.util
 import signal
@@ -81,9 +82,13 @@ def forked_map(
     items and results cross between processes pickled."""
     global _FORKED
     previous, _FORKED = _FORKED, (function, shared, for_worker)
+    # Frozen, the parent's objects are never walked by a worker's cycle collector: a walk
+    # writes into every object it visits, and the kernel then copies the page into the worker.
+    gc.freeze()
     try:
         yield from ordered_map(_call_forked, items, jobs, _start_forked, chunksize)
     finally:
+        gc.unfreeze()
         _FORKED = previous
 
 

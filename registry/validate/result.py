@@ -11,6 +11,7 @@ from typing import Any
 from registry.findings import Finding, has_errors
 from registry.formats.base import ModelInfo
 from registry.governance.policy import Decision
+from registry.infra.interned import interned
 from registry.load.layout import VersionDir
 from registry.load.manifest import Manifest
 from registry.load.reports import Report
@@ -51,7 +52,8 @@ class VersionResult:
     def from_json(cls, version: VersionDir, data: Mapping[str, Any]) -> VersionResult:
         """The result to_json wrote for `version`, every field by name (a new field cannot shift
         the others). Positions in the manifest and reports are not kept: the findings already
-        carry theirs."""
+        carry theirs. Strings are interned: a build keeps every version's result."""
+        data = interned(data)
         manifest, info = data["manifest"], data["model_info"]
         decision, signature = data["decision"], data["signature"]
         return cls(
