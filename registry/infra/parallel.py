@@ -36,9 +36,11 @@ def ordered_map(
     jobs: int,
     initializer: Callable[[], None],
     chunksize: int = 1,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Iterator[Result]:
     """`function` over `items` on at most `jobs` forked workers (they inherit the parent's
-    state; `initializer` runs first in each), yielding the results in the order of `items`."""
+    state; `initializer` runs first in each), yielding the results in the order of `items`;
+    `meanwhile` is work of the parent's own, done while the workers start on theirs."""
     fork = multiprocessing.get_context("fork")
     workers = max(1, min(jobs, len(items)))
     pool = ProcessPoolExecutor(
@@ -52,6 +54,8 @@ def ordered_map(
             results = pool.map(function, items, chunksize=chunksize)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        if meanwhile is not None:
+            meanwhile()
         yield from results
     except BaseException:
         workers_now = list((getattr(pool, "_processes", None) or {}).values())
@@ -74,6 +78,7 @@ def forked_map(
     shared: State,
     for_worker: Callable[[State], State],
     chunksize: int = 1,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Iterator[Result]:
     """`function(state, item)` over `items` on at most `jobs` forked workers, in the order of
     `items`. Each worker inherits `shared` by the fork and first turns it into its own state with
@@ -86,7 +91,7 @@ def forked_map(
     # writes into every object it visits, and the kernel then copies the page into the worker.
     gc.freeze()
     try:
-        yield from ordered_map(_call_forked, items, jobs, _start_forked, chunksize)
+        yield from ordered_map(_call_forked, items, jobs, _start_forked, chunksize, meanwhile)
     finally:
         gc.unfreeze()
         _FORKED = previous

@@ -108,13 +108,35 @@ def write_site(out: SiteWriter, catalog: Catalog, root: Path, jobs: int = 1) -> 
 _Shared = tuple[SiteWriter, Catalog, dict[str, Any]]
 
 
+# Models go out in blocks of this many, neighbours in the catalog (and in memory) together.
+_BLOCK = 4
+
+
 def _write_models_in_parallel(
     out: SiteWriter, catalog: Catalog, context: dict[str, Any], jobs: int, progress: Progress
 ) -> None:
+    """The models on `jobs` processes: this one writes every jobs-th block of models while
+    jobs - 1 forked writers write the others. A forked writer copies each page of the catalog
+    it touches (reference counts write into the objects): one writer fewer is one copy fewer
+    of its share of the catalog."""
     out.cache.close()  # each process opens its own connection
-    models = range(len(catalog.models))
+    count = len(catalog.models)
+    here = [i for i in range(count) if i // _BLOCK % jobs == 0]
+    forked = [i for i in range(count) if i // _BLOCK % jobs != 0]
+
+    def write_here() -> None:
+        for index in here:
+            write_model(out, catalog, catalog.models[index], context)
+            progress.update()
+
+    if not forked:
+        write_here()
+        return
     shared = (out, catalog, context)
-    for writes, produced in forked_map(_write_model_at, models, jobs, shared, _for_writer, 4):
+    writers = forked_map(
+        _write_model_at, forked, jobs - 1, shared, _for_writer, _BLOCK, meanwhile=write_here
+    )
+    for writes, produced in writers:
         out.cache.apply(writes)
         out.produced.update(produced)
         progress.update()
