@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from registry.load.jsonequal import same_json
 from registry.validate.run import validate_registry
 from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
 from tests.factories.registries import write_version
-from tests.helpers import commit_all
+from tests.helpers import cache_index, commit_all
 
 IRIS = VALID_REAL_MODELS["logreg_iris.onnx"]
 
@@ -87,3 +88,38 @@ def test_forked_workers_find_the_parents_objects_frozen() -> None:
     frozen = list(forked_map(_frozen_in_worker, [1, 2], 2, None, lambda shared: shared))
     assert min(frozen) >= len(held)
     assert gc.get_freeze_count() == 0
+
+
+def test_saved_values_are_read_from_the_index_not_kept_in_memory(tmp_path: Path) -> None:
+    """Once flushed, an entry is read back from the index, MAC checked: what the process wrote
+    does not stay in memory to the end of a build (nor outlive a change to the index)."""
+    with Cache(tmp_path) as cache:
+        for number in range(1500):  # past one automatic flush
+            cache.put("test", f"key-{number}", {"number": number})
+        cache.flush()
+        assert [cache.get("test", f"key-{n}") for n in (0, 1499)] == [
+            {"number": 0},
+            {"number": 1499},
+        ]
+        with sqlite3.connect(cache_index(tmp_path)) as db:
+            db.execute("UPDATE entries SET value = '{\"number\": -1}' WHERE key = 'key-0'")
+        assert cache.get("test", "key-0") is None  # not its own copy: the changed, unsigned row
+        sha = cache.store(b"an object")
+        assert sha is not None and cache.known(sha)
+        cache.flush()
+        assert cache.known(sha)
+
+
+def test_a_worker_hands_its_values_over_and_keeps_what_it_stored(tmp_path: Path) -> None:
+    with Cache(tmp_path) as parent:
+        worker = parent.worker()
+        worker.put("test", "key", {"from": "worker"})
+        sha = worker.store(b"an object of the worker")
+        assert sha is not None
+        writes = worker.drain()
+        assert worker.get("test", "key") is None  # handed over, not yet in the index
+        assert worker.known(sha)  # its object: kept, or it would be stored a second time
+        parent.apply(writes)
+        parent.flush()
+        assert worker.get("test", "key") == {"from": "worker"} == parent.get("test", "key")
+        worker.close()

@@ -43,11 +43,17 @@ def registry_log(root: Path, allow_shallow: bool, cache: Cache | None = None) ->
         found = cache.get("events", key)
         if found is not None:
             return _kept(found["events"], found["partial"])
-    history = derive(root, allow_shallow=allow_shallow)
-    events = [e.to_json() for e in chain(history.records)]
+    events, partial = _derived(root, allow_shallow)
     if cache is not None and key is not None:
-        cache.put("events", key, {"events": events, "partial": history.partial})
-    return _kept(events, history.partial)
+        cache.put("events", key, {"events": events, "partial": partial})
+    return _kept(events, partial)
+
+
+def _derived(root: Path, allow_shallow: bool) -> tuple[list[dict[str, Any]], bool]:
+    """The events derived from Git, as JSON, and whether the history is partial (what derive
+    read is let go of here, before the log is kept)."""
+    history = derive(root, allow_shallow=allow_shallow)
+    return [e.to_json() for e in chain(history.records)], history.partial
 
 
 def _kept(events: list[dict[str, Any]], partial: bool) -> EventLog:

@@ -154,6 +154,8 @@ class Cache:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             self._give_up(exc)
+        else:
+            self._settle(writes)
 
     def close(self) -> None:
         self.flush()
@@ -182,7 +184,30 @@ class Cache:
     def drain(self) -> list[Write]:
         """The writes kept in deferred mode, to be applied by the writing process."""
         writes, self._pending = self._pending, []
+        self._settle(writes)
         return writes
+
+    def _settle(self, writes: list[Write]) -> None:
+        """Writes saved (or handed over) leave what this process remembers of its own: a large
+        build writes hundreds of thousands of entries, and each one's text would stay in memory
+        to the end. A value is read from the index again (a worker's, once the parent applied
+        it; computed again until then, the same). A file or object row joins the index read
+        once, if it was read; a worker keeps it otherwise (the index may not have it yet)."""
+        for table, row in writes:
+            if table == "entries":
+                self._recent.pop((row[0], row[1]), None)
+            elif table == "objects":
+                if self._object_times is not None:
+                    self._object_times[row[0]] = row[1]
+                elif self.deferred:
+                    continue
+                self._recent.pop((_OBJECT, row[0]), None)
+            else:
+                if self._files is not None:
+                    self._files[row[0]] = row[1:]
+                elif self.deferred:
+                    continue
+                self._recent.pop(("file", row[0]), None)
 
     def apply(self, writes: Iterable[Write]) -> None:
         """Writes drained from a worker, as if made here."""

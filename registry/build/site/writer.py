@@ -62,7 +62,7 @@ class SiteWriter:
     ) -> None:
         self.root = root
         self.cache = cache or Cache(root, enabled=False)
-        self.previous = dict(previous or {})
+        self.previous = previous or {}  # read only: a forked writer shares the parent's
         self.produced: dict[str, Entry] = {}  # every file of this build (but docs/)
         self._base = str(root)
         self._folders: set[str] = set()
