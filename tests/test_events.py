@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import feedparser
 import pytest
 
+from registry.build.site import eventpages
 from registry.eventlog.chain import GENESIS, canonical, chain, verify_chain
 from registry.eventlog.derive import derive
 from registry.eventlog.state import replay, tree_state
@@ -415,3 +417,24 @@ def test_verify_log_checks_the_summaries(history: dict[str, Any], tmp_path: Path
         head.write_text(json.dumps(document))
         code, _, err = run("verify-log", head)
         assert code == 1 and "Traceback" not in err, err
+
+
+def test_the_timeline_page_shows_the_newest_events_and_the_log_all(
+    history: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bounded like the feed: a page of every event would be tens of megabytes at 100,000
+    versions (and held in memory by the build). The log keeps every event."""
+    everything = tmp_path / "everything"
+    assert _build(history["root"], everything)[0] == 0
+    count = json.loads((everything / "v1/events.json").read_text())["count"]
+    page = (everything / "timeline.html").read_text()
+    assert "Every event of the registry" in page
+    assert [int(s) for s in re.findall(r"event (\d+) <code", page)] == list(range(count, 0, -1))
+
+    monkeypatch.setattr(eventpages, "TIMELINE_EVENTS", 3)
+    bounded = tmp_path / "bounded"
+    assert _build(history["root"], bounded, "--force")[0] == 0
+    page = (bounded / "timeline.html").read_text()
+    assert f"The newest 3 of the {count} events" in page
+    assert [int(s) for s in re.findall(r"event (\d+) <code", page)] == [count, count - 1, count - 2]
+    assert json.loads((bounded / "v1/events.json").read_text())["count"] == count

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ENTRIES = 100
+# The registry's timeline page: the newest events (a page of the whole log would be tens of
+# megabytes at 100,000 versions, and held in memory by the build); the log has them all.
+TIMELINE_EVENTS = 1000
 
 
 def pages(events: Sequence[Event], page_size: int) -> list[Sequence[Event]]:

@@ -136,7 +136,8 @@ def _write_events(out: SiteWriter, catalog: Catalog, context: dict[str, Any]) ->
         render_page(
             "timeline.html",
             paths.TIMELINE_PAGE,
-            events=eventpages.timeline(catalog, events),
+            events=eventpages.timeline(catalog, events[-eventpages.TIMELINE_EVENTS :]),
+            total=len(events),
             **context,
         ),
     )
