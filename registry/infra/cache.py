@@ -171,12 +171,8 @@ class Cache:
 
     def _write(self, write: Write) -> None:
         table, row = write
-        if table == "files":
-            self._recent[("file", row[0])] = row[1:]
-        elif table == "objects":
-            self._recent[(_OBJECT, row[0])] = row[1:]
-        else:
-            self._recent[(row[0], row[1])] = row[2:]
+        # The row without what it is found by (a value's kind and key, a path, a digest).
+        self._recent[_recent_key(write)] = row[2:] if table == "entries" else row[1:]
         self._pending.append(write)
         if not self.deferred and len(self._pending) >= 1000:
             self.flush()
@@ -194,20 +190,13 @@ class Cache:
         it; computed again until then, the same). A file or object row joins the index read
         once, if it was read; a worker keeps it otherwise (the index may not have it yet)."""
         for table, row in writes:
-            if table == "entries":
-                self._recent.pop((row[0], row[1]), None)
-            elif table == "objects":
-                if self._object_times is not None:
-                    self._object_times[row[0]] = row[1]
-                elif self.deferred:
-                    continue
-                self._recent.pop((_OBJECT, row[0]), None)
-            else:
-                if self._files is not None:
-                    self._files[row[0]] = row[1:]
-                elif self.deferred:
-                    continue
-                self._recent.pop(("file", row[0]), None)
+            if table == "objects" and self._object_times is not None:
+                self._object_times[row[0]] = row[1]
+            elif table == "files" and self._files is not None:
+                self._files[row[0]] = row[1:]
+            elif table != "entries" and self.deferred:
+                continue
+            self._recent.pop(_recent_key((table, row)), None)
 
     def apply(self, writes: Iterable[Write]) -> None:
         """Writes drained from a worker, as if made here."""
@@ -387,3 +376,14 @@ class Cache:
         except OSError:
             return None
         return found.st_ino
+
+
+def _recent_key(write: Write) -> tuple[str, str]:
+    """Where `_recent` keeps a write: a file by its path, an object by its digest, a value by
+    its kind and key."""
+    table, row = write
+    if table == "files":
+        return ("file", row[0])
+    if table == "objects":
+        return (_OBJECT, row[0])
+    return (row[0], row[1])

@@ -11,7 +11,8 @@ from typing import Any
 
 def interned(value: Any) -> Any:
     """`value` (plain JSON: dicts, lists, strings, numbers) with new dicts and lists whose
-    strings, keys included, are interned; numbers and None as they are."""
+    strings, keys included, are interned; numbers and None as they are. Recursive: what it is
+    given nests a manifest, which the YAML loader caps at 64 levels (yamlsafe.tree.MAX_DEPTH)."""
     kind = type(value)
     if kind is str:
         return sys.intern(value)
