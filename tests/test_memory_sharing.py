@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from registry.eventlog import publish
+from registry.eventlog.chain import chain, event_hash
+from registry.eventlog.derive import DerivedHistory, derive
 from registry.eventlog.publish import registry_log
-from registry.infra.cache import Cache
+from registry.infra.cache import INDEX_NAME, Cache
 from registry.infra.interned import interned
 from registry.infra.parallel import forked_map
 from registry.infra.runoptions import RunOptions
@@ -123,3 +129,98 @@ def test_a_worker_hands_its_values_over_and_keeps_what_it_stored(tmp_path: Path)
         parent.flush()
         assert worker.get("test", "key") == {"from": "worker"} == parent.get("test", "key")
         worker.close()
+
+
+def test_events_hold_the_results_manifest_when_it_is_the_same_json(tmp_path: Path) -> None:
+    """The event that published a version carries its manifest: given the validation results'
+    (as a build gives them), the log holds that dict, derived or from the cache, and every
+    event writes and hashes as it did."""
+    root = _registry(tmp_path / "registry")
+    report = validate_registry(root, options=RunOptions(jobs=2))
+    own = {r.version.relative: r.manifest.loaded.data for r in report.results if r.manifest}
+    with Cache(root, True) as cache:
+        alone = registry_log(root, False, cache)
+        derived = registry_log(root, False, None, own)
+        cached = registry_log(root, False, cache, own)
+    for log in (derived, cached):
+        carrying = [e for e in log.events if "manifest" in e.payload]
+        assert sorted(f"models/{e.model}/{e.version}" for e in carrying) == sorted(own)
+        assert all(e.payload["manifest"] is own[f"models/{e.model}/{e.version}"] for e in carrying)
+        assert [e.to_json() for e in log.events] == [e.to_json() for e in alone.events]
+        assert all(event_hash(e.body()) == e.hash for e in log.events)
+    assert not any(e.payload.get("manifest") is m for e in alone.events for m in own.values())
+
+
+def test_an_event_keeps_its_manifest_when_the_json_differs(tmp_path: Path) -> None:
+    """Python's == holds 588 == 588.0 and 1 == True; the JSON the event was hashed over does
+    not: a manifest that only compares equal is not shared."""
+    root = _registry(tmp_path / "registry")
+    report = validate_registry(root, options=RunOptions(jobs=2))
+    other = {}
+    for result in report.results:
+        assert result.manifest is not None
+        data = json.loads(json.dumps(dict(result.manifest.data)))
+        data["artifact"]["size"] = float(data["artifact"]["size"])
+        assert data == result.manifest.data
+        other[result.version.relative] = data
+    alone, log = registry_log(root, False), registry_log(root, False, None, other)
+    assert [e.to_json() for e in log.events] == [e.to_json() for e in alone.events]
+    kept = [e.payload["manifest"] for e in log.events if "manifest" in e.payload]
+    assert len(kept) == 4
+    assert not any(m is data for m in kept for data in other.values())
+
+
+def test_a_derived_log_is_saved_at_once(tmp_path: Path) -> None:
+    """The log's cache entry (about 1 KB an event) is in the index as soon as it is derived:
+    its text does not wait in memory for the build's next thousand writes."""
+    root = _registry(tmp_path / "registry")
+    with Cache(root, True) as cache:
+        log = registry_log(root, False, cache)
+        with sqlite3.connect(cache_index(root)) as db:
+            (stored,) = db.execute("SELECT value FROM entries WHERE kind = 'events'").fetchone()
+        assert json.loads(stored)["events"] == [e.to_json() for e in log.events]
+
+
+def _derive_recording_pid(root: Path, allow_shallow: bool = False) -> DerivedHistory:
+    (root / "derived-in").write_text(str(os.getpid()))
+    return derive(root, allow_shallow=allow_shallow)
+
+
+def test_the_log_is_derived_in_a_child_and_decoded_one_event_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deriving holds every event twice over: a forked child does it. What it hands over, and
+    the cache entry read back piece by piece, are the log derived here."""
+    root = _registry(tmp_path / "registry")
+    here = [e.to_json() for e in chain(derive(root).records)]
+    monkeypatch.setattr(publish, "derive", _derive_recording_pid)
+    with Cache(root, True) as cache:
+        derived = registry_log(root, False, cache)
+        assert int((root / "derived-in").read_text()) != os.getpid()
+        (root / "derived-in").unlink()
+        cached = registry_log(root, False, cache)
+        assert not (root / "derived-in").exists()  # from the cache: nothing derived
+        stored = cache.get_text("events", _events_key(cache))
+    assert [e.to_json() for e in derived.events] == here
+    assert [e.to_json() for e in cached.events] == here
+    assert stored is not None and json.loads(stored) == {"events": here, "partial": False}
+    assert stored == json.dumps({"events": here, "partial": False}, separators=(",", ":"))
+
+
+def _events_key(cache: Cache) -> str:
+    with sqlite3.connect(cache.folder / INDEX_NAME) as db:
+        (key,) = db.execute("SELECT key FROM entries WHERE kind = 'events'").fetchone()
+    return str(key)
+
+
+def test_a_cached_log_of_another_shape_is_decoded_whole(tmp_path: Path) -> None:
+    """The entry is read piece by piece only in the shape the log writes: another (an older
+    writer's spacing, members in another order) is decoded as a whole, to the same events."""
+    root = _registry(tmp_path / "registry")
+    with Cache(root, True) as cache:
+        first = registry_log(root, False, cache)
+        key = _events_key(cache)
+        events = [e.to_json() for e in first.events]
+        cache.put_text("events", key, json.dumps({"partial": False, "events": events}, indent=1))
+        again = registry_log(root, False, cache)
+    assert [e.to_json() for e in again.events] == events and again.partial is False

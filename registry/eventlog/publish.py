@@ -3,6 +3,8 @@ log published last time."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from registry.infra import git
 from registry.infra.cache import Cache
 from registry.infra.cachekey import key_of
 from registry.infra.interned import interned
+from registry.infra.parallel import forked_map
 
 
 class LogRewritten(ModelregError):
@@ -27,9 +30,23 @@ class EventLog:
     partial: bool  # from a shallow clone, or a registry folder outside Git
 
 
-def registry_log(root: Path, allow_shallow: bool, cache: Cache | None = None) -> EventLog:
+# A version's manifest as the caller holds it, by `models/<name>/<version>`.
+Manifests = Mapping[str, Mapping[str, Any]]
+
+
+def registry_log(
+    root: Path, allow_shallow: bool, cache: Cache | None = None, manifests: Manifests | None = None
+) -> EventLog:
     """The chained log of the commit checked out; from the cache when that commit's log was
-    derived before (the same commit always gives the same events)."""
+    derived before (the same commit always gives the same events). `manifests`: those the
+    caller holds (a build: every validated version's), which the events that published them
+    hold too, when they are the same JSON, instead of a copy of their own.
+
+    A build holds the log to its end, beside every validation result: what deriving and
+    decoding it hold meanwhile (every event again, as Git's records and as decoded JSON) would
+    set the process's size for the rest of the build (memory a Python process frees stays in
+    its heap, and each forked writer inherits it). So the log is derived in a forked child,
+    which hands over each event's JSON text, and decoded one event at a time."""
     if not git.is_repository(root):
         return EventLog((), True)
     head = git.head(root)
@@ -40,26 +57,85 @@ def registry_log(root: Path, allow_shallow: bool, cache: Cache | None = None) ->
         key = key_of(
             "events", head.sha, git.models_prefix(root), shallow, shallow and allow_shallow
         )
-        found = cache.get("events", key)
+        found = cache.get_text("events", key)
         if found is not None:
-            return _kept(found["events"], found["partial"])
-    events, partial = _derived(root, allow_shallow)
+            events, partial = _stored(found)
+            return _kept(events, partial, manifests or {})
+    ((texts, partial),) = forked_map(_derived, [allow_shallow], 1, root, _as_is)
     if cache is not None and key is not None:
-        cache.put("events", key, {"events": events, "partial": partial})
-    return _kept(events, partial)
+        cache.put_text("events", key, _entry(texts, partial))
+        cache.flush()  # saved now, the entry's text leaves memory
+    return _kept((json.loads(text) for text in texts), partial, manifests or {})
 
 
-def _derived(root: Path, allow_shallow: bool) -> tuple[list[dict[str, Any]], bool]:
-    """The events derived from Git, as JSON, and whether the history is partial (what derive
-    read is let go of here, before the log is kept)."""
+def _as_is(root: Path) -> Path:
+    return root
+
+
+def _derived(root: Path, allow_shallow: bool) -> tuple[list[str], bool]:
+    """In the forked child: the events derived from Git, each as the JSON text the cache entry
+    holds, and whether the history is partial."""
     history = derive(root, allow_shallow=allow_shallow)
-    return [e.to_json() for e in chain(history.records)], history.partial
+    texts = [json.dumps(e.to_json(), separators=(",", ":")) for e in chain(history.records)]
+    return texts, history.partial
 
 
-def _kept(events: list[dict[str, Any]], partial: bool) -> EventLog:
-    """The log as a build keeps it: every payload names a manifest, which the build also holds
-    as a validation result; interned, their strings are shared."""
-    return EventLog(tuple(Event.from_json(interned(e)) for e in events), partial)
+def _entry(texts: list[str], partial: bool) -> str:
+    """The cache entry of the log: the same text as Cache.put of {"events": [...], "partial":
+    partial} writes."""
+    return '{"events":[' + ",".join(texts) + '],"partial":' + json.dumps(partial) + "}"
+
+
+def _stored(text: str) -> tuple[Iterator[dict[str, Any]], bool]:
+    """The events of a cache entry `_entry` wrote, decoded as they are read, and whether the
+    history was partial. (The entry is MAC checked; one of another shape is decoded whole.)"""
+    for partial in (False, True):
+        tail = '],"partial":' + json.dumps(partial) + "}"
+        if text.startswith('{"events":[') and text.endswith(tail):
+            return _each(text, len('{"events":['), len(text) - len(tail)), partial
+    whole = json.loads(text)
+    return iter(whole["events"]), bool(whole["partial"])
+
+
+def _each(text: str, start: int, end: int) -> Iterator[dict[str, Any]]:
+    decoder = json.JSONDecoder()
+    at = start
+    while at < end:
+        event, at = decoder.raw_decode(text, at)
+        yield event
+        if at < end:
+            if text[at] != ",":
+                raise ValueError(f"the cached log has {text[at]!r} where a comma belongs")
+            at += 1
+
+
+def _kept(events: Iterable[dict[str, Any]], partial: bool, manifests: Manifests) -> EventLog:
+    """The log as a build keeps it: interned, its strings are shared, and an event that
+    carries a version's manifest holds the caller's when json writes both the same (key order
+    and number types included: 1 and 1.0 are equal in Python, not in the JSON the event is
+    hashed over), not an equal copy: the manifest is most of a version's event and of its
+    validation result, and a build holds both for every version of the registry."""
+    return EventLog(tuple(Event.from_json(_sharing(e, manifests)) for e in events), partial)
+
+
+def _sharing(event: dict[str, Any], manifests: Manifests) -> dict[str, Any]:
+    payload = event.get("payload")
+    manifest = payload.get("manifest") if isinstance(payload, dict) else None
+    mine = manifests.get(f"models/{event.get('model')}/{event.get('version')}")
+    if manifest is None or mine is None or not _same_json_text(mine, manifest):
+        whole: dict[str, Any] = interned(event)
+        return whole
+    assert isinstance(payload, dict)
+    shared = {k: mine if k == "manifest" else interned(v) for k, v in payload.items()}
+    return {**interned({k: v for k, v in event.items() if k != "payload"}), "payload": shared}
+
+
+def _same_json_text(a: Any, b: Any) -> bool:
+    """Whether json writes `a` and `b` the same (what it cannot write is never the same)."""
+    try:
+        return json.dumps(a) == json.dumps(b)
+    except (TypeError, ValueError):
+        return False
 
 
 def check_extends(events: tuple[Event, ...], previous: str) -> None:

@@ -245,13 +245,20 @@ class Cache:
 
     # -- values ----------------------------------------------------------------------------
     def get(self, kind: str, key: str) -> Any | None:
+        text = self.get_text(kind, key)
+        return None if text is None else json.loads(text)
+
+    def get_text(self, kind: str, key: str) -> str | None:
+        """The JSON text of an entry, MAC checked (a large one can then be decoded piece by
+        piece)."""
         db = self._connect()
         if db is None:
             return None
         recent = self._recent.get((kind, key))
         if recent is not None:
             self.hits += 1
-            return json.loads(recent[0])
+            held: str = recent[0]
+            return held
         found = db.execute(
             "SELECT value, mac FROM entries WHERE kind = ? AND key = ?", (kind, key)
         ).fetchone()
@@ -259,11 +266,17 @@ class Cache:
             self.misses += 1  # absent, or not written by this cache: never a result
             return None
         self.hits += 1
-        return json.loads(found[0])
+        stored: str = found[0]
+        return stored
 
     def put(self, kind: str, key: str, value: Any) -> None:
         if self.enabled:
-            text = json.dumps(value, separators=(",", ":"))  # key order kept: it is content
+            # Key order kept: it is content.
+            self.put_text(kind, key, json.dumps(value, separators=(",", ":")))
+
+    def put_text(self, kind: str, key: str, text: str) -> None:
+        """An entry whose JSON text the caller wrote (as `put` would have)."""
+        if self.enabled:
             self._write(("entries", (kind, key, text, self.signer.sign(kind, key, text))))
 
     # -- objects ---------------------------------------------------------------------------

@@ -180,7 +180,8 @@ def build_site(
     admit(report, allow_invalid)
     cache = Cache(root, options.cache, cache_dir=options.cache_dir)
     try:
-        log = registry_log(root, allow_shallow, cache)
+        held = {r.version.relative: r.manifest.loaded.data for r in report.results if r.manifest}
+        log = registry_log(root, allow_shallow, cache, held)
         if previous_log is not None:
             check_extends(log.events, previous_log)
         catalog = build_catalog(root, config, report, log.events, log.partial)
