@@ -224,3 +224,23 @@ def test_a_cached_log_of_another_shape_is_decoded_whole(tmp_path: Path) -> None:
         cache.put_text("events", key, json.dumps({"partial": False, "events": events}, indent=1))
         again = registry_log(root, False, cache)
     assert [e.to_json() for e in again.events] == events and again.partial is False
+
+
+@pytest.mark.parametrize(
+    "entry",
+    ['{"events":["abc],"partial":false}', '{"events":[{"a":1} {"b":2}],"partial":false}'],
+)
+def test_a_malformed_cached_log_is_derived_again(tmp_path: Path, entry: str) -> None:
+    """A value that runs into the entry's tail, or two without a comma between them: not what
+    a log writes, so not read as one; the log is derived again and the entry written over."""
+    root = _registry(tmp_path / "registry")
+    with Cache(root, True) as cache:
+        first = registry_log(root, False, cache)
+        key = _events_key(cache)
+        cache.put_text("events", key, entry)
+        again = registry_log(root, False, cache)
+        rewritten = cache.get_text("events", key)
+    assert [e.to_json() for e in again.events] == [e.to_json() for e in first.events]
+    assert rewritten is not None and json.loads(rewritten)["events"] == [
+        e.to_json() for e in first.events
+    ]

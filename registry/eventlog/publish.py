@@ -59,8 +59,11 @@ def registry_log(
         )
         found = cache.get_text("events", key)
         if found is not None:
-            events, partial = _stored(found)
-            return _kept(events, partial, manifests or {})
+            try:
+                events, partial = _stored(found)
+                return _kept(events, partial, manifests or {})
+            except ValueError:
+                pass  # an entry no log wrote: derived again, and written over
     ((texts, partial),) = forked_map(_derived, [allow_shallow], 1, root, _as_is)
     if cache is not None and key is not None:
         cache.put_text("events", key, _entry(texts, partial))
@@ -98,15 +101,16 @@ def _stored(text: str) -> tuple[Iterator[dict[str, Any]], bool]:
 
 
 def _each(text: str, start: int, end: int) -> Iterator[dict[str, Any]]:
+    """Each value of the list between `start` and `end`: a value that runs past `end` (into
+    the entry's tail) or is not followed by a comma is a malformed entry."""
     decoder = json.JSONDecoder()
     at = start
     while at < end:
         event, at = decoder.raw_decode(text, at)
+        if at > end or (at < end and text[at] != ","):
+            raise ValueError(f"the cached log is malformed at character {at}")
         yield event
-        if at < end:
-            if text[at] != ",":
-                raise ValueError(f"the cached log has {text[at]!r} where a comma belongs")
-            at += 1
+        at += 1
 
 
 def _kept(events: Iterable[dict[str, Any]], partial: bool, manifests: Manifests) -> EventLog:
