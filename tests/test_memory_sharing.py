@@ -16,7 +16,7 @@ from registry.eventlog import publish
 from registry.eventlog.chain import chain, event_hash
 from registry.eventlog.derive import DerivedHistory, derive
 from registry.eventlog.publish import registry_log
-from registry.infra.cache import INDEX_NAME, Cache
+from registry.infra.cache import Cache
 from registry.infra.interned import interned
 from registry.infra.parallel import forked_map
 from registry.infra.runoptions import RunOptions
@@ -200,15 +200,15 @@ def test_the_log_is_derived_in_a_child_and_decoded_one_event_at_a_time(
         (root / "derived-in").unlink()
         cached = registry_log(root, False, cache)
         assert not (root / "derived-in").exists()  # from the cache: nothing derived
-        stored = cache.get_text("events", _events_key(cache))
+        stored = cache.get_text("events", _events_key(root))
     assert [e.to_json() for e in derived.events] == here
     assert [e.to_json() for e in cached.events] == here
     assert stored is not None and json.loads(stored) == {"events": here, "partial": False}
     assert stored == json.dumps({"events": here, "partial": False}, separators=(",", ":"))
 
 
-def _events_key(cache: Cache) -> str:
-    with sqlite3.connect(cache.folder / INDEX_NAME) as db:
+def _events_key(root: Path) -> str:
+    with sqlite3.connect(cache_index(root)) as db:
         (key,) = db.execute("SELECT key FROM entries WHERE kind = 'events'").fetchone()
     return str(key)
 
@@ -219,7 +219,7 @@ def test_a_cached_log_of_another_shape_is_decoded_whole(tmp_path: Path) -> None:
     root = _registry(tmp_path / "registry")
     with Cache(root, True) as cache:
         first = registry_log(root, False, cache)
-        key = _events_key(cache)
+        key = _events_key(root)
         events = [e.to_json() for e in first.events]
         cache.put_text("events", key, json.dumps({"partial": False, "events": events}, indent=1))
         again = registry_log(root, False, cache)
@@ -228,15 +228,22 @@ def test_a_cached_log_of_another_shape_is_decoded_whole(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "entry",
-    ['{"events":["abc],"partial":false}', '{"events":[{"a":1} {"b":2}],"partial":false}'],
+    [
+        '{"events":["abc],"partial":false}',
+        '{"events":[{"a":1} {"b":2}],"partial":false}',
+        '{"events":[1,"two",null],"partial":false}',
+        '{"events": {"a": 1}, "partial": false}',
+        "[1, 2]",
+    ],
 )
 def test_a_malformed_cached_log_is_derived_again(tmp_path: Path, entry: str) -> None:
-    """A value that runs into the entry's tail, or two without a comma between them: not what
-    a log writes, so not read as one; the log is derived again and the entry written over."""
+    """A value that runs into the entry's tail, two without a comma between them, values that
+    are not events, no list of events: not what a log writes, so not read as one; the log is
+    derived again and the entry written over."""
     root = _registry(tmp_path / "registry")
     with Cache(root, True) as cache:
         first = registry_log(root, False, cache)
-        key = _events_key(cache)
+        key = _events_key(root)
         cache.put_text("events", key, entry)
         again = registry_log(root, False, cache)
         rewritten = cache.get_text("events", key)

@@ -97,7 +97,9 @@ def _stored(text: str) -> tuple[Iterator[dict[str, Any]], bool]:
         if text.startswith('{"events":[') and text.endswith(tail):
             return _each(text, len('{"events":['), len(text) - len(tail)), partial
     whole = json.loads(text)
-    return iter(whole["events"]), bool(whole["partial"])
+    if not isinstance(whole, dict) or not isinstance(whole.get("events"), list):
+        raise ValueError("the cached log is not an object with a list of events")
+    return iter(whole["events"]), bool(whole.get("partial"))
 
 
 def _each(text: str, start: int, end: int) -> Iterator[dict[str, Any]]:
@@ -122,20 +124,25 @@ def _kept(events: Iterable[dict[str, Any]], partial: bool, manifests: Manifests)
     return EventLog(tuple(Event.from_json(_sharing(e, manifests)) for e in events), partial)
 
 
-def _sharing(event: dict[str, Any], manifests: Manifests) -> dict[str, Any]:
-    payload = event.get("payload")
+def _sharing(event: Any, manifests: Manifests) -> Any:
+    """`event` interned, its manifest the caller's when it is the same JSON (what is not an
+    event is left for Event.from_json to refuse)."""
+    payload = event.get("payload") if isinstance(event, dict) else None
     manifest = payload.get("manifest") if isinstance(payload, dict) else None
-    mine = manifests.get(f"models/{event.get('model')}/{event.get('version')}")
-    if manifest is None or mine is None or not _same_json_text(mine, manifest):
-        whole: dict[str, Any] = interned(event)
-        return whole
-    assert isinstance(payload, dict)
+    mine = None
+    if manifest is not None:
+        mine = manifests.get(f"models/{event.get('model')}/{event.get('version')}")
+    if mine is None or not _same_json_text(mine, manifest):
+        return interned(event)
+    assert isinstance(event, dict) and isinstance(payload, dict)
     shared = {k: mine if k == "manifest" else interned(v) for k, v in payload.items()}
     return {**interned({k: v for k, v in event.items() if k != "payload"}), "payload": shared}
 
 
 def _same_json_text(a: Any, b: Any) -> bool:
-    """Whether json writes `a` and `b` the same (what it cannot write is never the same)."""
+    """Whether json writes `a` and `b` the same (what it cannot write is never the same). Not
+    load.jsonequal.same_json: that one lets key order differ, and the shared dict is what the
+    event's JSON is written from."""
     try:
         return json.dumps(a) == json.dumps(b)
     except (TypeError, ValueError):
