@@ -234,12 +234,14 @@ def test_a_cached_log_of_another_shape_is_decoded_whole(tmp_path: Path) -> None:
         '{"events":[1,"two",null],"partial":false}',
         '{"events": {"a": 1}, "partial": false}',
         "[1, 2]",
+        '{"events":[' + "[" * 100_000 + "]" * 100_000 + '],"partial":false}',
     ],
+    ids=["into-tail", "no-comma", "not-events", "no-list", "not-an-object", "deep"],
 )
 def test_a_malformed_cached_log_is_derived_again(tmp_path: Path, entry: str) -> None:
     """A value that runs into the entry's tail, two without a comma between them, values that
     are not events, no list of events: not what a log writes, so not read as one; the log is
-    derived again and the entry written over."""
+    derived again and the entry written over; nested past the decoder's recursion limit too."""
     root = _registry(tmp_path / "registry")
     with Cache(root, True) as cache:
         first = registry_log(root, False, cache)

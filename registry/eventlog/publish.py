@@ -62,7 +62,7 @@ def registry_log(
             try:
                 events, partial = _stored(found)
                 return _kept(events, partial, manifests or {})
-            except ValueError:
+            except (ValueError, RecursionError):
                 pass  # an entry no log wrote: derived again, and written over
     ((texts, partial),) = forked_map(_derived, [allow_shallow], 1, root, _as_is)
     if cache is not None and key is not None:
