@@ -60,6 +60,17 @@ def digest_once(root: Path, path: Path) -> tuple[str, int, int]:
         return found, cache.hits, cache.misses
 
 
+def test_a_path_not_in_utf8_is_hashed_and_not_remembered(tmp_path: Path) -> None:
+    """SQLite refuses the lone surrogate Python reads a byte 0xff of a name as: the run that
+    hashed such a file crashed when the index was written."""
+    model = tmp_path / "x\udcff" / "model.bin"
+    model.parent.mkdir()
+    model.write_bytes(b"a" * 1000)
+    settle()
+    assert digest_once(tmp_path, model) == (sha256_of(model), 0, 1)
+    assert digest_once(tmp_path, model) == (sha256_of(model), 0, 1)  # never remembered
+
+
 def test_stat_fast_path_and_what_invalidates_it(tmp_path: Path) -> None:
     model = tmp_path / "model.bin"
     model.write_bytes(b"a" * 1000)

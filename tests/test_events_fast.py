@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from types import MappingProxyType
@@ -691,3 +692,37 @@ def test_values_are_the_same_when_their_json_is(a: Any, b: Any, same: bool) -> N
     assert same_json(a, b) is same
     assert same_json(b, a) is same
     assert (json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)) is same
+
+
+def test_names_not_utf8_in_git_are_refused_not_merged_into_one(repository: Path) -> None:
+    """`models/x\\xff` and `models/x\\xfe` are two folders. Read with "replace" both were
+    `x\\ufffd`, and the second one's version was logged as an edit of the first one's."""
+    for name in ("x\udcff", "x\udcfe"):  # bytes 0xff and 0xfe, as Python names such files
+        shutil.copytree(repository / "models/alpha/1.0.0", repository / "models" / name / "1.0.0")
+    head = commit_all(repository, "names validation refuses, pushed", "2025-03-01T10:00:00+00:00")
+    code, _, err = run("events", "--root", str(repository))
+    assert code == 1 and "Traceback" not in err
+    assert f"commit {head} has the path models/x\\xfe/1.0.0/" in err
+    assert "which is not UTF-8" in err
+
+
+def test_an_author_not_in_utf8_reads_as_before(repository: Path) -> None:
+    """Paths keep their bytes; an author's name is read as git writes it, invalid bytes replaced."""
+    edit_manifest(repository, "alpha", "1.0.0", description="By a name in no encoding.")
+    commit_all(repository, "0xff", "2025-03-01T10:00:00+00:00", author="Ann \udcff")
+    events = chain(derive_module.derive(repository).records)
+    assert events[-1].type == "MetadataUpdated"
+    assert events[-1].author == git(repository, "log", "-1", "--format=%an").strip()
+    assert events[-1].author.encode("utf-8")
+
+
+def test_a_registry_in_a_folder_named_not_in_utf8(tmp_path: Path) -> None:
+    """The registry's own path in the repository is read as Git's paths are: they match."""
+    top = tmp_path / "top"
+    root = top / "registry\udcff"
+    root.mkdir(parents=True)
+    (root / "registry.yaml").write_text("name: odd folder\n")
+    add_version(root, "alpha", "1.0.0")
+    commit_all(top, "alpha")
+    events = chain(derive_module.derive(root).records)
+    assert [(e.type, e.model) for e in events][:1] == [("ModelRegistered", "alpha")]

@@ -98,6 +98,24 @@ def _utc(timestamp: str) -> str:
     return utc(timestamp)
 
 
+def _require_utf8(sha: str, path: str, start: int) -> None:
+    """A path under the registry (from `start`) that Git holds in bytes that are not UTF-8
+    (read as lone surrogates) names no model the log can write: refused, as validation refuses
+    any name that is not ASCII. The registry's own folder may be named so."""
+    try:
+        path[start:].encode("utf-8")
+    except UnicodeEncodeError:
+        from registry.infra.git import GitError
+
+        shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise GitError(
+            f"commit {sha} has the path {shown}, which is not UTF-8: the event log cannot name "
+            "it (nor tell it from another such name); a registry's history must not hold it "
+            "(validation refuses names that are not ASCII); rewrite that commit with an ASCII "
+            "name"
+        ) from None
+
+
 def changed_fields(
     before: dict[str, Any] | None, after: dict[str, Any] | None
 ) -> tuple[dict[str, Any], list[str]]:
@@ -170,6 +188,8 @@ class Derivation:
         alias_files: dict[str, git.Change] = {}
         policy_changed = False
         for change in entry.changes:
+            if not change.path.isascii():
+                _require_utf8(commit.sha, change.path, len(self.prefix))
             if change.path == self.config_path:
                 policy_changed = True
                 self.state.policy = (

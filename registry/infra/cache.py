@@ -171,6 +171,8 @@ class Cache:
 
     def _write(self, write: Write) -> None:
         table, row = write
+        if not _storable(row):
+            return
         # The row without what it is found by (a value's kind and key, a path, a digest).
         self._recent[_recent_key(write)] = row[2:] if table == "entries" else row[1:]
         self._pending.append(write)
@@ -400,3 +402,16 @@ def _recent_key(write: Write) -> tuple[str, str]:
     if table == "objects":
         return (_OBJECT, row[0])
     return (row[0], row[1])
+
+
+def _storable(row: tuple[Any, ...]) -> bool:
+    """Whether SQLite can hold the row's text. A path read from the file system may hold bytes
+    that are not UTF-8 (Python keeps them as lone surrogates, which SQLite refuses): such a file
+    is just not remembered (validation refuses its name anyway)."""
+    for field in row:
+        if isinstance(field, str) and not field.isascii():
+            try:
+                field.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True

@@ -145,11 +145,27 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
+def _decode_paths(raw: bytes) -> str:
+    """Git output that holds paths. A byte that is not UTF-8 is kept as a lone surrogate, as
+    Python reads file names (os.fsdecode): two names that differ only there stay two names (with
+    "replace" both would read as U+FFFD) and each names its own file."""
+    return raw.decode("utf-8", errors="surrogateescape")
+
+
+def _printable(text: str) -> str:
+    """A commit's author or e-mail read with `_decode_paths`, as `_decode` reads it."""
+    return (
+        text
+        if text.isascii()
+        else text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    )
+
+
 def _parse_commit(header: str, root: Path) -> Commit:
     fields = header.split(_FIELD)
     if len(fields) == 5:
         sha, parents, author, email, timestamp = fields
-        return Commit(sha, tuple(parents.split()), author, email, timestamp)
+        return Commit(sha, tuple(parents.split()), _printable(author), _printable(email), timestamp)
     # The separator inside an author's name or e-mail (a crafted commit): read both alone.
     sha, parents, timestamp = fields[0], fields[1], fields[-1]
     author, email = (_commit_field(root, sha, part) for part in ("%an", "%ae"))
@@ -199,7 +215,7 @@ def log(root: Path, pathspec: str | Sequence[str] = "models", rev: str = "HEAD")
         "--",
         *pathspecs,
     )
-    return parse_log(_decode(raw), root)
+    return parse_log(_decode_paths(raw), root)
 
 
 def _change(raw: str, path: str) -> Change:
@@ -321,7 +337,7 @@ def diff_against(root: Path, rev: str, pathspec: str) -> list[Change]:
 
 
 def _diff_against(root: Path, rev: str, pathspec: str) -> list[Change]:
-    raw = _decode(
+    raw = _decode_paths(
         _git(root, "diff", "--no-renames", "--raw", "--no-abbrev", "-z", rev, "--", pathspec)
     )
     tokens = raw.split("\x00")
@@ -330,7 +346,7 @@ def _diff_against(root: Path, rev: str, pathspec: str) -> list[Change]:
         for i in range(0, len(tokens) - 1, 2)
         if tokens[i].startswith(":")
     ]
-    untracked = _decode(
+    untracked = _decode_paths(
         _git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", pathspec)
     )
     top = _toplevel(root.resolve())
@@ -348,13 +364,13 @@ def index_entries(root: Path, pathspec: str) -> list[tuple[str, str]]:
     The index says what a commit will hold: a symlink (120000) or a submodule (160000) is
     visible there even where the working tree shows something else.
     """
-    raw = _decode(_git(root, "ls-files", "-s", "-z", "--", pathspec))
+    raw = _decode_paths(_git(root, "ls-files", "-s", "-z", "--", pathspec))
     entries = []
     for record in raw.split("\x00"):
         if record:
             meta, _, path = record.partition("\t")
             entries.append((meta.split(" ")[0], path))
-    untracked = _decode(
+    untracked = _decode_paths(
         _git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", pathspec)
     )
     top = _toplevel(root.resolve())
@@ -366,7 +382,7 @@ def index_entries(root: Path, pathspec: str) -> list[tuple[str, str]]:
 
 def list_dir(root: Path, rev: str, path: str) -> list[str]:
     """Names of the entries of folder `path` at `rev` (one level)."""
-    raw = _decode(
+    raw = _decode_paths(
         _git(root, "ls-tree", "--name-only", "-z", "--full-tree", rev, "--", path.rstrip("/") + "/")
     )
     return [entry.rsplit("/", 1)[-1] for entry in raw.split("\x00") if entry]
@@ -379,7 +395,7 @@ def path_existed(root: Path, rev: str, pathspec: str) -> bool:
 
 def tracked_files(root: Path, rev: str, pathspec: str) -> set[str]:
     """Paths (from the top level) of the files committed at `rev` under `pathspec`."""
-    raw = _decode(
+    raw = _decode_paths(
         _git(root, "ls-tree", "-r", "--name-only", "-z", "--full-tree", rev, "--", pathspec)
     )
     return {path for path in raw.split("\x00") if path}

@@ -26,6 +26,7 @@ from registry.infra.git import (
     LogEntry,
     _change,
     _decode,
+    _decode_paths,
     _parse_commit,
 )
 
@@ -180,7 +181,7 @@ def history_start(root: Path, rev: str = "HEAD") -> HistoryStart | None:
     middle = lines[2:-2] if done.returncode == 0 else lines[2:-1]
     prefix = "\n".join(middle)
     return HistoryStart(
-        (root / lines[1]).resolve(), _decode(os.fsencode(prefix)), lines[0] == "true", head
+        (root / lines[1]).resolve(), _decode_paths(os.fsencode(prefix)), lines[0] == "true", head
     )
 
 
@@ -226,10 +227,10 @@ class HistoryStream:
                 continue
             # Cut at a NUL, never inside a UTF-8 sequence, so decoding by pieces reads each
             # token as decoding the whole output would.
-            text = _decode(rest + chunk[: end + 1])
+            text = _decode_paths(rest + chunk[: end + 1])
             rest = chunk[end + 1 :]
             yield parser.feed(text.split("\x00")[:-1])
-        yield parser.feed([_decode(rest)])
+        yield parser.feed([_decode_paths(rest)])
         yield parser.end()
         self.diffs.finish()
         self.commits.finish()

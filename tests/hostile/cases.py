@@ -419,6 +419,13 @@ def _extra_file(name: str) -> Callable[[Path], None]:
     return build
 
 
+def _folder_not_utf8(root: Path) -> None:
+    """A model folder named with a byte that is not UTF-8 (Python reads it as a lone surrogate,
+    which SQLite, JSON writers and the event log cannot hold as text)."""
+    _valid_tflite(root)
+    (root / "models/hostile").rename(root / "models/x\udcff")
+
+
 def _committed_link(root: Path) -> None:
     _valid_tflite(root)
     (root / "models/linked").symlink_to(root / "models/hostile")
@@ -822,6 +829,12 @@ CASES = [
         _extra_file("nmp.tf\u04cfite"),
         "security.non-ascii-name",
         "nmp.tf",
+    ),
+    Case(
+        "model folder named in bytes that are not UTF-8",
+        _folder_not_utf8,
+        "security.non-ascii-name",
+        "models/x",
     ),
     Case(
         "names colliding by case",
