@@ -3,10 +3,12 @@ exactly what the work done again from nothing gives."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -69,6 +71,31 @@ def test_a_path_not_in_utf8_is_hashed_and_not_remembered(tmp_path: Path) -> None
     settle()
     assert digest_once(tmp_path, model) == (sha256_of(model), 0, 1)
     assert digest_once(tmp_path, model) == (sha256_of(model), 0, 1)  # never remembered
+
+
+def test_stored_objects_are_read_only_whatever_the_umask(tmp_path: Path) -> None:
+    previous = os.umask(0o077)
+    try:
+        with Cache(tmp_path) as cache:
+            sha = cache.store(b"a site file")
+            assert sha is not None
+            mode = cache.object_path(sha).stat().st_mode
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(mode) == 0o444  # a web server of another user reads the linked site
+
+
+def test_a_link_at_an_objects_temporary_name_is_not_written_through(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("kept")
+    data = b"a site file"
+    sha = hashlib.sha256(data).hexdigest()
+    with Cache(tmp_path) as cache:
+        folder = cache.object_path(sha).parent
+        folder.mkdir(parents=True)
+        (folder / f".{sha}.{os.getpid()}").symlink_to(victim)
+        assert cache.store(data) is None  # the cache gives up; the build writes files itself
+    assert victim.read_text() == "kept"
 
 
 def test_stat_fast_path_and_what_invalidates_it(tmp_path: Path) -> None:

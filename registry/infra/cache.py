@@ -48,6 +48,8 @@ RACY_NS = 2_000_000_000
 LOCK_SECONDS = 30.0  # how long to wait for another run holding the index
 Write = tuple[str, tuple[Any, ...]]  # (table, row)
 _OBJECT = "\0object"  # an object's mtime among the recent writes
+# A new object's temporary file: created or emptied, never followed if it is a link.
+_NEW_OBJECT = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
 _INSERT = {
     "files": "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "entries": "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)",
@@ -87,6 +89,7 @@ class Cache:
         self._recent: dict[tuple[str, str], Any] = {}  # what this process wrote, for its reads
         self._files: dict[str, tuple[Any, ...]] | None = None
         self._object_times: dict[str, int] | None = None
+        self._folders: set[str] = set()  # folders of the object store made by this process
         self.hits = self.misses = 0
         self._signer: Signer | None = None
         if enabled:
@@ -300,8 +303,17 @@ class Cache:
         if not self.known(sha):
             try:
                 temporary = self._temporary(sha)
-                temporary.write_bytes(data)
-                self._keep(temporary, sha)
+                # Made read-only on its descriptor before it is closed: no path is looked up
+                # again until the rename (a build stores eight files a version).
+                fd = os.open(temporary, _NEW_OBJECT, 0o600)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    os.fchmod(fd, 0o444)
+                finally:
+                    os.close(fd)
+                self._settle_object(temporary, sha)
             except OSError as exc:
                 self._give_up(exc)
                 return None
@@ -317,17 +329,18 @@ class Cache:
         try:
             temporary = self._temporary(sha256)
             digest = hashlib.sha256()
-            with source.open("rb") as reading, temporary.open("wb") as writing:
+            with source.open("rb") as reading, open(temporary, "wb") as writing:
                 while data := reading.read(1 << 20):
                     digest.update(data)
                     writing.write(data)
             if digest.hexdigest() != sha256:
-                temporary.unlink()
+                os.unlink(temporary)
                 raise ModelregError(
                     f"{source} changed while the build ran (its SHA-256 is now "
                     f"{digest.hexdigest()}); run the build again"
                 )
-            self._keep(temporary, sha256)
+            os.chmod(temporary, 0o444)
+            self._settle_object(temporary, sha256)
         except OSError as exc:
             self._give_up(exc)
             return False
@@ -335,18 +348,21 @@ class Cache:
 
     def known(self, sha256: str) -> bool:
         """Whether object `sha256` is in the store and in the index (an object the index does
-        not know, after the index was lost, is stored again)."""
-        return self.has(sha256) and self._stored_mtime(sha256) is not None
+        not know, after the index was lost, is stored again). The index first: a new object
+        costs no stat."""
+        return self._stored_mtime(sha256) is not None and self.has(sha256)
 
-    def _temporary(self, sha256: str) -> Path:
-        target = self.object_path(sha256)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return target.with_name(f".{sha256}.{os.getpid()}")
+    def _temporary(self, sha256: str) -> str:
+        folder = f"{self._objects}/{sha256[:2]}"
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        return f"{folder}/.{sha256}.{os.getpid()}"
 
-    def _keep(self, temporary: Path, sha256: str) -> None:
-        temporary.chmod(0o444)
-        mtime_ns = temporary.stat().st_mtime_ns
-        temporary.replace(self.object_path(sha256))
+    def _settle_object(self, temporary: str, sha256: str) -> None:
+        """A complete, read-only temporary file becomes object `sha256`, its mtime recorded."""
+        mtime_ns = os.stat(temporary).st_mtime_ns  # after the close, which NFS may time
+        os.replace(temporary, self._object(sha256))
         self._write(("objects", (sha256, mtime_ns, self.signer.sign(sha256, mtime_ns))))
 
     def _stored_mtime(self, sha256: str) -> int | None:
