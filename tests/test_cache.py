@@ -85,17 +85,51 @@ def test_stored_objects_are_read_only_whatever_the_umask(tmp_path: Path) -> None
     assert stat.S_IMODE(mode) == 0o444  # a web server of another user reads the linked site
 
 
-def test_a_link_at_an_objects_temporary_name_is_not_written_through(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["link", "hard link", "fifo", "earlier file"])
+@pytest.mark.parametrize("how", ["store", "adopt"])
+def test_what_is_at_an_objects_temporary_name_is_never_written_through(
+    tmp_path: Path, kind: str, how: str
+) -> None:
+    """A name left by a run that died with this pid, or put there, is replaced: never opened
+    (a FIFO would hang the build, a link or a hard link would be written through)."""
     victim = tmp_path / "victim"
     victim.write_text("kept")
-    data = b"a site file"
-    sha = hashlib.sha256(data).hexdigest()
+    source = tmp_path / "model.bin"
+    source.write_bytes(b"a model file")
+    sha = hashlib.sha256(source.read_bytes()).hexdigest()
     with Cache(tmp_path) as cache:
         folder = cache.object_path(sha).parent
         folder.mkdir(parents=True)
-        (folder / f".{sha}.{os.getpid()}").symlink_to(victim)
-        assert cache.store(data) is None  # the cache gives up; the build writes files itself
-    assert victim.read_text() == "kept"
+        planted = folder / f".{sha}.{os.getpid()}"
+        if kind == "link":
+            planted.symlink_to(victim)
+        elif kind == "hard link":
+            os.link(victim, planted)
+        elif kind == "fifo":
+            os.mkfifo(planted)
+        else:
+            planted.write_bytes(b"half a mod")
+        if how == "store":
+            assert cache.store(source.read_bytes()) == sha
+        else:
+            assert cache.adopt(source, sha)
+        stored = cache.object_path(sha)
+        assert not stored.is_symlink() and stored.read_bytes() == b"a model file"
+        assert not planted.exists()
+    assert victim.read_text() == "kept" and victim.stat().st_mode & 0o200
+
+
+def test_an_object_folder_removed_during_a_run_is_made_again(tmp_path: Path) -> None:
+    with Cache(tmp_path) as cache:
+        first = cache.store(b"one")
+        assert first is not None
+        shutil.rmtree(cache.object_path(first).parent)  # the cache cleared meanwhile
+        data = next(  # bytes whose object falls in that same folder
+            str(i).encode()
+            for i in range(100_000)
+            if hashlib.sha256(str(i).encode()).hexdigest()[:2] == first[:2]
+        )
+        assert cache.store(data) is not None and cache.enabled
 
 
 def test_stat_fast_path_and_what_invalidates_it(tmp_path: Path) -> None:

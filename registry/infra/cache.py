@@ -21,13 +21,14 @@ work.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,8 @@ RACY_NS = 2_000_000_000
 LOCK_SECONDS = 30.0  # how long to wait for another run holding the index
 Write = tuple[str, tuple[Any, ...]]  # (table, row)
 _OBJECT = "\0object"  # an object's mtime among the recent writes
-# A new object's temporary file: created or emptied, never followed if it is a link.
-_NEW_OBJECT = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+# A new object's temporary file: created, never opened (O_EXCL follows no link).
+_NEW_OBJECT = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 _INSERT = {
     "files": "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "entries": "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)",
@@ -301,19 +302,10 @@ class Cache:
             return None
         sha = hashlib.sha256(data).hexdigest()
         if not self.known(sha):
+            if not self.enabled:  # the index could not be read
+                return None
             try:
-                temporary = self._temporary(sha)
-                # Made read-only on its descriptor before it is closed: no path is looked up
-                # again until the rename (a build stores eight files a version).
-                fd = os.open(temporary, _NEW_OBJECT, 0o600)
-                try:
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(fd, view) :]
-                    os.fchmod(fd, 0o444)
-                finally:
-                    os.close(fd)
-                self._settle_object(temporary, sha)
+                self._new_object(sha, lambda fd: _write_all(fd, data))
             except OSError as exc:
                 self._give_up(exc)
                 return None
@@ -326,21 +318,23 @@ class Cache:
             return False
         if self.known(sha256):
             return True
-        try:
-            temporary = self._temporary(sha256)
+        if not self.enabled:  # the index could not be read
+            return False
+
+        def copy(fd: int) -> None:
             digest = hashlib.sha256()
-            with source.open("rb") as reading, open(temporary, "wb") as writing:
+            with source.open("rb") as reading:
                 while data := reading.read(1 << 20):
                     digest.update(data)
-                    writing.write(data)
+                    _write_all(fd, data)
             if digest.hexdigest() != sha256:
-                os.unlink(temporary)
                 raise ModelregError(
                     f"{source} changed while the build ran (its SHA-256 is now "
                     f"{digest.hexdigest()}); run the build again"
                 )
-            os.chmod(temporary, 0o444)
-            self._settle_object(temporary, sha256)
+
+        try:
+            self._new_object(sha256, copy)
         except OSError as exc:
             self._give_up(exc)
             return False
@@ -352,18 +346,33 @@ class Cache:
         costs no stat."""
         return self._stored_mtime(sha256) is not None and self.has(sha256)
 
+    def _new_object(self, sha256: str, write: Callable[[int], None]) -> None:
+        """Object `sha256` from what `write` writes into a new temporary file. The file is
+        created, never opened (no link, FIFO or earlier file at its name is written through),
+        made read-only and timed on its descriptor (a build stores eight files a version: no
+        path lookups but the create and the rename), then renamed into place."""
+        temporary = self._temporary(sha256)
+        fd = _create(temporary)
+        try:
+            try:
+                write(fd)
+                os.fchmod(fd, 0o444)
+                mtime_ns = os.fstat(fd).st_mtime_ns
+            finally:
+                os.close(fd)
+            os.replace(temporary, self._object(sha256))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+        self._write(("objects", (sha256, mtime_ns, self.signer.sign(sha256, mtime_ns))))
+
     def _temporary(self, sha256: str) -> str:
         folder = f"{self._objects}/{sha256[:2]}"
         if folder not in self._folders:
             os.makedirs(folder, exist_ok=True)
             self._folders.add(folder)
         return f"{folder}/.{sha256}.{os.getpid()}"
-
-    def _settle_object(self, temporary: str, sha256: str) -> None:
-        """A complete, read-only temporary file becomes object `sha256`, its mtime recorded."""
-        mtime_ns = os.stat(temporary).st_mtime_ns  # after the close, which NFS may time
-        os.replace(temporary, self._object(sha256))
-        self._write(("objects", (sha256, mtime_ns, self.signer.sign(sha256, mtime_ns))))
 
     def _stored_mtime(self, sha256: str) -> int | None:
         recent = self._recent.get((_OBJECT, sha256))
@@ -418,6 +427,25 @@ def _recent_key(write: Write) -> tuple[str, str]:
     if table == "objects":
         return (_OBJECT, row[0])
     return (row[0], row[1])
+
+
+def _create(temporary: str) -> int:
+    """A new file at `temporary`, open for writing. What is at that name (left by a run that
+    died with this pid, or put there) is removed, never reused; a folder removed since this run
+    made it (a cache being cleared) is made again."""
+    try:
+        return os.open(temporary, _NEW_OBJECT, 0o600)
+    except FileExistsError:
+        os.unlink(temporary)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(temporary), exist_ok=True)
+    return os.open(temporary, _NEW_OBJECT, 0o600)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _storable(row: tuple[Any, ...]) -> bool:
