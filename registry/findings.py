@@ -22,6 +22,20 @@ class Position:
     column: int
 
 
+def printable(text: str) -> str:
+    """`text`, each byte of a file name that is not UTF-8 (Python reads it as a lone surrogate,
+    which no UTF-8 output can write) shown as `\\xNN`: two such names stay two in every report."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a surrogate no file name gives
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+        return raw.decode("utf-8", "backslashreplace")
+    return text
+
+
 @dataclass(frozen=True)
 class Finding:
     severity: Severity
@@ -30,6 +44,13 @@ class Finding:
     file: str
     line: int | None = None
     column: int | None = None
+
+    def __post_init__(self) -> None:
+        # Every report (text, JSON, GitHub) writes what a finding holds.
+        for name in ("message", "file"):
+            value = getattr(self, name)
+            if not value.isascii():
+                object.__setattr__(self, name, printable(value))
 
     @classmethod
     def at(

@@ -8,6 +8,7 @@ error (a bug: the traceback is shown), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 import traceback
@@ -77,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on a usage error
+    for stream in (sys.stdout, sys.stderr):
+        # A file name's bytes that are not UTF-8 never make a message fail to print.
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     console.configure(args.quiet, args.log_format)
     try:
         result: int = VERBS[args.verb].run(args)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from registry.cli.common import add_root_argument, add_run_arguments, resolve_root, run_options
 from registry.errors import UsageError, environment_errors
+from registry.findings import printable
 
 HELP = "validate the registry, or the given manifests, version folders or model folders"
 
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             root, versions, args.base, args.changed_since, run_options(args), chunks=False
         )
     render = {"text": reporters.to_text, "json": reporters.to_json, "github": reporters.to_github}
-    sys.stdout.write(render[args.format](report, args.strict))
+    sys.stdout.write(printable(render[args.format](report, args.strict)))
     summary = args.summary
     if summary is None and args.format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         summary = Path(os.environ["GITHUB_STEP_SUMMARY"])
@@ -76,5 +77,5 @@ def run(args: argparse.Namespace) -> int:
             environment_errors(f"cannot write the summary to {summary}"),
             summary.open("a", encoding="utf-8") as handle,
         ):
-            handle.write(reporters.github_summary(report, args.strict))
+            handle.write(printable(reporters.github_summary(report, args.strict)))
     return 0 if report.ok(args.strict) else 1

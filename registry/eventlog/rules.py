@@ -105,14 +105,14 @@ def _require_utf8(sha: str, path: str, start: int) -> None:
     try:
         path[start:].encode("utf-8")
     except UnicodeEncodeError:
+        from registry.findings import printable
         from registry.infra.git import GitError
 
-        shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         raise GitError(
-            f"commit {sha} has the path {shown}, which is not UTF-8: the event log cannot name "
-            "it (nor tell it from another such name); a registry's history must not hold it "
-            "(validation refuses names that are not ASCII); rewrite that commit with an ASCII "
-            "name"
+            f"commit {sha} has the path {printable(path)}, which is not UTF-8: the event log "
+            "cannot name it (nor tell it from another such name); a registry's history must not "
+            "hold it (validation refuses names that are not ASCII): rewrite that commit with an "
+            "ASCII name, then publish once without --previous-log (docs/event-log.md)"
         ) from None
 
 

@@ -43,7 +43,7 @@ def cache_root(override: Path | None = None) -> Path:
 def repository_folder(root: Path, override: Path | None = None) -> Path:
     """The cache folder of the registry at `root`: one per checkout, named after its path."""
     resolved = root.resolve()
-    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(os.fsencode(resolved)).hexdigest()[:16]
     return cache_root(override) / f"{resolved.name[:40] or 'root'}-{digest}"
 
 
@@ -53,13 +53,12 @@ def _work_tree(root: Path) -> Path:
         found = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "--show-toplevel"],
             capture_output=True,
-            text=True,
             check=False,
             timeout=30,
         )
     except (OSError, subprocess.TimeoutExpired):
         return root.resolve()
-    top = found.stdout.strip()
+    top = os.fsdecode(found.stdout.rstrip(b"\n"))  # the folder's bytes, UTF-8 or not
     return Path(top).resolve() if found.returncode == 0 and top else root.resolve()
 
 

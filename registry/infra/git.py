@@ -254,7 +254,9 @@ def parse_log(text: str, root: Path) -> list[LogEntry]:
 
 def read_blobs(root: Path, names: Sequence[str]) -> dict[str, bytes | None]:
     """Many objects through one `git cat-file --batch` run; None for a missing one."""
-    raw = _git_input(root, "\n".join(names).encode() + b"\n", "cat-file", "--batch")
+    # Names are `rev:path`: a path keeps the bytes it was read with (_decode_paths).
+    asked = "\n".join(names).encode("utf-8", "surrogateescape") + b"\n"
+    raw = _git_input(root, asked, "cat-file", "--batch")
     found: dict[str, bytes | None] = {}
     position = 0
     for name in names:

@@ -323,7 +323,8 @@ class BlobStream:
         if self.unsent:
             assert self.process.stdin is not None
             try:
-                self.process.stdin.write(("\n".join(self.unsent) + "\n").encode())
+                asked = "\n".join(self.unsent) + "\n"
+                self.process.stdin.write(asked.encode("utf-8", "surrogateescape"))
                 self.process.stdin.flush()
             except BrokenPipeError:
                 self.process.finish()  # git ended: its complaint

@@ -26,7 +26,8 @@ class Shard:
         return cls(int(index), int(count))
 
     def holds(self, version_id: str) -> bool:
-        number = int.from_bytes(hashlib.sha256(version_id.encode()).digest()[:8], "big")
+        named = version_id.encode("utf-8", "surrogateescape")  # a folder's bytes, UTF-8 or not
+        number = int.from_bytes(hashlib.sha256(named).digest()[:8], "big")
         return number % self.count == self.index - 1
 
 

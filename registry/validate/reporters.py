@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from registry import __version__
-from registry.findings import Finding, Severity
+from registry.findings import Finding, Severity, printable
 from registry.infra.text import markdown_code, one_line
 from registry.validate.result import ValidationReport
 
@@ -82,7 +82,21 @@ def to_json_data(report: ValidationReport, strict: bool) -> dict[str, Any]:
 
 
 def to_json(report: ValidationReport, strict: bool) -> str:
-    return json.dumps(to_json_data(report, strict), indent=2, sort_keys=True) + "\n"
+    return (
+        json.dumps(_printable_data(to_json_data(report, strict)), indent=2, sort_keys=True) + "\n"
+    )
+
+
+def _printable_data(value: Any) -> Any:
+    """Every text of the report as `printable` writes it: a version folder's name may hold
+    bytes that are not UTF-8, which JSON readers would all read as one U+FFFD."""
+    if isinstance(value, str):
+        return value if value.isascii() else printable(value)
+    if isinstance(value, dict):
+        return {_printable_data(k): _printable_data(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable_data(item) for item in value]
+    return value
 
 
 def _escape_data(text: str) -> str:
