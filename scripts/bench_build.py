@@ -78,14 +78,36 @@ def modelreg(*args: str) -> list[str]:
     return [sys.executable, "-m", "registry", "--quiet", *args]
 
 
-def cold_build(root: Path, scratch: Path, prefix: list[str] | None = None) -> Run:
-    """A build into a new folder with a new, empty cache folder."""
+def cold_build(
+    root: Path, scratch: Path, prefix: list[str] | None = None, out: Path | None = None
+) -> Run:
+    """A build into a new folder (or `out`) with a new, empty cache folder."""
     cache = Path(tempfile.mkdtemp(dir=scratch, prefix="cache-"))
-    out = Path(tempfile.mkdtemp(dir=scratch, prefix="site-")) / "site"
+    out = out or Path(tempfile.mkdtemp(dir=scratch, prefix="site-")) / "site"
     command = modelreg("build", "--out", str(out), "--cache-dir", str(cache))
     if prefix:  # e.g. `python -m cProfile -o FILE`: the same command under a profiler
         command = [sys.executable, *prefix, *command[1:]]
     return measure(command, root)
+
+
+def files_floor(site: Path, scratch: Path, count: int) -> float:
+    """CPU ms a version to write bare (open, write, close, in one new folder of the same file
+    system) files of the sizes of the built site's model and version files: what writing them
+    costs before anything modelreg does. On ext4 a file made minutes after many were deleted
+    costs several times more (docs/performance.md, "Cold build"), and this shows it."""
+    sizes = [
+        path.stat().st_size
+        for folder in (site / "v1" / "models", site / "models")
+        for path in folder.rglob("*")
+        if path.is_file()
+    ]
+    contents = {size: os.urandom(size) for size in set(sizes)}
+    target = Path(tempfile.mkdtemp(dir=scratch, prefix="floor-"))
+    started = time.process_time()
+    for index, size in enumerate(sizes):
+        with (target / str(index)).open("wb") as handle:
+            handle.write(contents[size])
+    return (time.process_time() - started) / count * 1000
 
 
 def per_version(build: float, validate: float, count: int) -> float:
@@ -93,15 +115,15 @@ def per_version(build: float, validate: float, count: int) -> float:
     return (build - validate) / count * 1000
 
 
-def report(count: int, validate: Run, build: Run) -> tuple[float, float]:
+def report(count: int, validate: Run, build: Run, floor: float) -> tuple[float, float]:
     """One row of the table; (extra wall, extra CPU) in ms per version."""
     wall = per_version(build.wall, validate.wall, count)
     cpu = per_version(build.cpu, validate.cpu, count)
     met = "yes" if max(wall, cpu) <= TARGET_MS else "no"  # both, on a shared machine
     print(
         f"{count:8d} {validate.wall:8.1f} {build.wall:8.1f} {wall:8.2f}"
-        f" {validate.cpu:8.1f} {build.cpu:8.1f} {cpu:8.2f} {TARGET_MS:6.1f} {met:>4}"
-        f" {build.peak:8.0f}"
+        f" {validate.cpu:8.1f} {build.cpu:8.1f} {cpu:8.2f} {floor:8.2f} {TARGET_MS:6.1f}"
+        f" {met:>4} {build.peak:8.0f}"
     )
     return wall, cpu
 
@@ -119,9 +141,12 @@ def main() -> int:
     args = parser.parse_args()
     print(
         f"{'versions':>8} {'valid. s':>8} {'build s':>8} {'+ms/v':>8} {'valid. c':>8}"
-        f" {'build c':>8} {'+cpu/v':>8} {'target':>6} {'met':>4} {'peak MiB':>8}"
+        f" {'build c':>8} {'+cpu/v':>8} {'files/v':>8} {'target':>6} {'met':>4} {'peak MiB':>8}"
     )
-    print(f"{'':8} (s: wall seconds, c: CPU seconds; +: (build - validate) per version)")
+    print(
+        f"{'':8} (s: wall seconds, c: CPU seconds; +: (build - validate) per version, ms;"
+        " files/v: the site's files written bare, CPU ms per version)"
+    )
     for count in args.versions:
         with tempfile.TemporaryDirectory() as folder:
             scratch = Path(folder)
@@ -131,7 +156,9 @@ def main() -> int:
             extras = []
             for _ in range(args.repeat):
                 validate = measure(modelreg("validate", "--no-cache"), root)
-                extras.append(report(count, validate, cold_build(root, scratch)))
+                site = Path(tempfile.mkdtemp(dir=scratch, prefix="site-")) / "site"
+                build = cold_build(root, scratch, out=site)
+                extras.append(report(count, validate, build, files_floor(site, scratch, count)))
             if len(extras) > 1:
                 spread("wall", [wall for wall, _ in extras])
                 spread("CPU", [cpu for _, cpu in extras])
