@@ -23,8 +23,10 @@ class Position:
 
 
 def printable(text: str) -> str:
-    """`text`, each byte of a file name that is not UTF-8 (Python reads it as a lone surrogate,
-    which no UTF-8 output can write) shown as `\\xNN`: two such names stay two in every report."""
+    """`text` as a report writes it: each byte of a file name that is not UTF-8 (Python reads it
+    as a lone surrogate, which no UTF-8 output can write) shown as `\\xNN`. Only where a report
+    is written: findings keep the name itself, so that two folders are never one finding (a
+    folder named `x\\xff` in ASCII, refused for its backslash, reads the same)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -44,13 +46,6 @@ class Finding:
     file: str
     line: int | None = None
     column: int | None = None
-
-    def __post_init__(self) -> None:
-        # Every report (text, JSON, GitHub) writes what a finding holds.
-        for name in ("message", "file"):
-            value = getattr(self, name)
-            if not value.isascii():
-                object.__setattr__(self, name, printable(value))
 
     @classmethod
     def at(

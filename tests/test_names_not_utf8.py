@@ -85,3 +85,18 @@ def test_a_registry_in_a_folder_named_not_in_utf8(tmp_path: Path, inside: bool) 
     code, _, err = run("build", "--root", root, "--out", tmp_path / "site")
     assert code == 0, err
     assert (tmp_path / "site/v1/models/alpha/1.0.0/index.json").is_file()
+
+
+def test_a_name_not_in_utf8_and_its_ascii_look_alike_stay_two(registry: Path) -> None:
+    """`x\\xff` written in ASCII (refused for its backslash) reads like the byte 0xff in a report;
+    the findings of the two folders are never merged into one, nor given to each other."""
+    twin = registry / "models" / "x\\xff"
+    shutil.copytree(registry / "models" / BAD[0], twin)
+    commit_all(registry, "the look-alike")
+    for folder in (registry / "models" / BAD[0], twin):
+        model = next(p for p in (folder / "1.0.0").iterdir() if p.suffix == ".tflite")
+        model.write_bytes(model.read_bytes() + b"\0")
+    code, report = validate_json(registry, "--base", "HEAD")
+    assert code == 1
+    changed = [f["file"] for f in report["findings"] if f["code"] == "history.file-changed"]
+    assert len(changed) == 2, changed

@@ -58,7 +58,8 @@ def _work_tree(root: Path) -> Path:
         )
     except (OSError, subprocess.TimeoutExpired):
         return root.resolve()
-    top = os.fsdecode(found.stdout.rstrip(b"\n"))  # the folder's bytes, UTF-8 or not
+    # The folder's bytes, UTF-8 or not, without git's one line break (a name may end in more).
+    top = os.fsdecode(found.stdout.removesuffix(b"\n"))
     return Path(top).resolve() if found.returncode == 0 and top else root.resolve()
 
 

@@ -152,7 +152,7 @@ def _decode_paths(raw: bytes) -> str:
     return raw.decode("utf-8", errors="surrogateescape")
 
 
-def _printable(text: str) -> str:
+def _replaced(text: str) -> str:
     """A commit's author or e-mail read with `_decode_paths`, as `_decode` reads it."""
     return (
         text
@@ -165,7 +165,7 @@ def _parse_commit(header: str, root: Path) -> Commit:
     fields = header.split(_FIELD)
     if len(fields) == 5:
         sha, parents, author, email, timestamp = fields
-        return Commit(sha, tuple(parents.split()), _printable(author), _printable(email), timestamp)
+        return Commit(sha, tuple(parents.split()), _replaced(author), _replaced(email), timestamp)
     # The separator inside an author's name or e-mail (a crafted commit): read both alone.
     sha, parents, timestamp = fields[0], fields[1], fields[-1]
     author, email = (_commit_field(root, sha, part) for part in ("%an", "%ae"))

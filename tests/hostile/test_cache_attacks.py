@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from registry.infra.cache import INDEX_NAME, Cache
@@ -20,7 +21,8 @@ from registry.validate.resultcache import KIND, version_key
 from registry.validate.run import config_context
 from tests.factories.attacks import evil_archive
 from tests.factories.manifests import dump_manifest
-from tests.helpers import PROJECT, commit_all, error_codes, run, validate_json
+from tests.factories.registries import add_version
+from tests.helpers import PROJECT, commit_all, error_codes, git, run, validate_json
 
 EXAMPLE = PROJECT / "models/tiny-convnet/0.1.0"
 
@@ -94,6 +96,22 @@ def test_a_cache_committed_in_the_repository_is_never_read(tmp_path: Path) -> No
     assert code == 1 and "security.torchscript-op" in out
     assert "inside the repository" in err
     assert (planted / INDEX_NAME).read_bytes() == before  # not even opened for writing
+
+
+@pytest.mark.parametrize("top", ["top\n", "top\n\n", "top ", "top\udcff"])
+def test_a_cache_in_the_repository_beside_the_registry_is_refused(tmp_path: Path, top: str) -> None:
+    """The repository's top folder is read from git byte for byte: a name ending in line breaks
+    or spaces, or not in UTF-8, must not make a cache beside the registry look outside it."""
+    repository = tmp_path / top
+    root = repository / "registry"
+    root.mkdir(parents=True)
+    (root / "registry.yaml").write_text("name: beside\n")
+    add_version(root, "alpha", "1.0.0")
+    git(repository, "init", "-q", "-b", "main")
+    commit_all(repository, "alpha")
+    code, _, err = run("validate", "--root", root, "--cache-dir", repository / "cache")
+    assert code == 0 and "inside the repository" in err, err
+    assert not (repository / "cache").exists() or not any((repository / "cache").iterdir())
 
 
 def test_a_cache_copied_from_another_machine_is_not_trusted(tmp_path: Path) -> None:
