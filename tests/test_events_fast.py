@@ -586,10 +586,12 @@ def test_derive_reads_as_with_the_full_loader(
     assert kinds[-1] in ("VersionRemoved", "AliasRemoved")
 
 
-def test_derive_at_the_top_of_a_larger_repository(tmp_path: Path) -> None:
-    """The registry sits in a folder of the repository (paths carry a prefix)."""
+@pytest.mark.parametrize("folder", ["registry", "registry\udcff"], ids=["ascii", "not-utf8"])
+def test_derive_at_the_top_of_a_larger_repository(tmp_path: Path, folder: str) -> None:
+    """The registry sits in a folder of the repository (paths carry a prefix), whose name is
+    read as Git's paths are, in bytes that need not be UTF-8: they match."""
     outer = tmp_path / "outer"
-    root = outer / "registry"
+    root = outer / folder
     root.mkdir(parents=True)
     (root / "registry.yaml").write_text("name: nested\n")
     add_version(root, "alpha", "1.0.0")
@@ -597,8 +599,9 @@ def test_derive_at_the_top_of_a_larger_repository(tmp_path: Path) -> None:
     edit_manifest(root, "alpha", "1.0.0", tags=["x"])
     commit_all(outer, "edit", "2025-01-02T10:00:00+00:00")
     git(outer, "log", "--oneline")
-    kinds = [e.type for e in chain(derive_module.derive(root).records)]
-    assert kinds == ["ModelRegistered", "MetadataUpdated"]
+    events = chain(derive_module.derive(root).records)
+    assert [e.type for e in events] == ["ModelRegistered", "MetadataUpdated"]
+    assert [(e.type, e.model) for e in events][:1] == [("ModelRegistered", "alpha")]
 
 
 def test_a_submodule_where_a_manifest_was_is_an_unreadable_manifest(repository: Path) -> None:
@@ -714,15 +717,3 @@ def test_an_author_not_in_utf8_reads_as_before(repository: Path) -> None:
     assert events[-1].type == "MetadataUpdated"
     assert events[-1].author == git(repository, "log", "-1", "--format=%an").strip()
     assert events[-1].author.encode("utf-8")
-
-
-def test_a_registry_in_a_folder_named_not_in_utf8(tmp_path: Path) -> None:
-    """The registry's own path in the repository is read as Git's paths are: they match."""
-    top = tmp_path / "top"
-    root = top / "registry\udcff"
-    root.mkdir(parents=True)
-    (root / "registry.yaml").write_text("name: odd folder\n")
-    add_version(root, "alpha", "1.0.0")
-    commit_all(top, "alpha")
-    events = chain(derive_module.derive(root).records)
-    assert [(e.type, e.model) for e in events][:1] == [("ModelRegistered", "alpha")]
