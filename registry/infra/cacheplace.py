@@ -63,10 +63,29 @@ def _work_tree(root: Path) -> Path:
     return Path(top).resolve() if found.returncode == 0 and top else root.resolve()
 
 
+def _enclosing_trees(root: Path) -> set[Path]:
+    """The folders above `root` (itself included) that hold a `.git`, up to the first that is a
+    repository of its own: a linked worktree or a submodule has a `.git` file, and the work
+    tree holding it is what a pull request writes too. Read from the file system, so neither
+    the environment (GIT_DIR, GIT_CEILING_DIRECTORIES) nor a git that refuses the folder
+    (dubious ownership) can hide one."""
+    found = set()
+    for folder in (root, *root.parents):
+        marker = folder / ".git"
+        if os.path.lexists(marker):
+            found.add(folder)
+            if marker.is_dir() and not marker.is_symlink():
+                break
+    return found
+
+
 def check_location(folder: Path, root: Path) -> None:
     """Refuse a cache folder that the repository holds: a pull request could write it."""
-    resolved = folder.resolve()
-    for tree in {root.resolve(), _work_tree(root)}:
+    try:
+        resolved, top = folder.resolve(), root.resolve()
+    except RuntimeError as exc:  # a loop of links (Python 3.11 raises it, not OSError)
+        raise CacheUnavailable(f"{folder} cannot be resolved: {exc}") from None
+    for tree in {top, _work_tree(root), *_enclosing_trees(top)}:
         if resolved == tree or resolved.is_relative_to(tree):
             raise CacheUnavailable(
                 f"{folder} is inside the repository ({tree}), where a pull request could write "

@@ -114,6 +114,62 @@ def test_a_cache_in_the_repository_beside_the_registry_is_refused(tmp_path: Path
     assert not (repository / "cache").exists() or not any((repository / "cache").iterdir())
 
 
+def _nested(tmp_path: Path) -> tuple[Path, Path]:
+    """A repository with the registry in a sub-folder: (repository, registry)."""
+    repository = tmp_path / "repository"
+    root = repository / "registry"
+    root.mkdir(parents=True)
+    (root / "registry.yaml").write_text("name: nested\n")
+    add_version(root, "alpha", "1.0.0")
+    git(repository, "init", "-q", "-b", "main")
+    commit_all(repository, "alpha")
+    return repository, root
+
+
+@pytest.mark.parametrize("how", ["GIT_DIR", "GIT_CEILING_DIRECTORIES", "worktree", "submodule"])
+def test_what_git_is_told_or_how_it_is_checked_out_hides_no_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The repository around the registry is found on disk too: git's answer alone changes with
+    the environment, and a linked worktree or a submodule sits in another work tree."""
+    repository, root = _nested(tmp_path)
+    if how == "GIT_DIR":
+        monkeypatch.setenv("GIT_DIR", str(repository / ".git"))
+    elif how == "GIT_CEILING_DIRECTORIES":
+        monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(repository))
+    elif how == "worktree":
+        git(repository, "worktree", "add", "-q", str(repository / "linked"))
+        root = repository / "linked" / "registry"
+    else:
+        outer = tmp_path / "outer"
+        outer.mkdir()
+        git(outer, "init", "-q", "-b", "main")
+        git(
+            outer,
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            str(repository),
+            "sub",
+        )
+        commit_all(outer, "the registry as a submodule")
+        repository, root = outer, outer / "sub" / "registry"
+    cache = repository / "cache"
+    _, _, err = run("validate", "--root", root, "--cache-dir", cache)
+    assert "inside the repository" in err, err
+    assert not (cache / KEY_NAME).exists()
+
+
+def test_a_loop_of_links_as_the_cache_folder_is_not_a_crash(tmp_path: Path) -> None:
+    _, root = _nested(tmp_path)
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    code, _, err = run("validate", "--root", root, "--cache-dir", tmp_path / "a")
+    assert code == 0 and "internal error" not in err, err
+
+
 def test_a_cache_copied_from_another_machine_is_not_trusted(tmp_path: Path) -> None:
     root = tmp_path / "registry"
     _registry(root)
