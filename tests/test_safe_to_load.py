@@ -334,6 +334,73 @@ def test_onnx_strict_shape_inference_only_warns(tmp_path: Path) -> None:
     assert [code for code, _ in info.coded_warnings()] == ["format.shape-inference"]
 
 
+def _weighted_model(path: Path, case: str) -> Path:
+    """A model whose weights (2048 x 64) are over the size inference first sees without data,
+    and an output declared right or wrong for what inference can tell of it."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2048])
+    weights = numpy_helper.from_array(np.ones((2048, 64), np.float32), "W")
+    as_floats = helper.make_tensor("W", TensorProto.FLOAT, [2048, 64], [1.0] * (2048 * 64))
+    shape = numpy_helper.from_array(np.array([4, 16], np.int64), "S")
+    rank_1025 = numpy_helper.from_array(np.ones(1025, np.int64), "B")
+    matmul = [helper.make_node("MatMul", ["x", "W"], ["y"])]
+    reshape = [
+        helper.make_node("MatMul", ["x", "W"], ["m"]),
+        helper.make_node("Reshape", ["m", "S"], ["y"]),
+    ]
+    fill = [helper.make_node("ConstantOfShape", ["B"], ["y"])]
+    nodes, inputs, initializers, out = {
+        # The Reshape's small shape is read: [4, 16], not what is declared.
+        "reshape-read": (reshape, [x], [weights, shape], [8, 8]),
+        "reshape-right": (reshape, [x], [weights, shape], [4, 16]),
+        "weights-in-float-data": (matmul, [x], [as_floats], [1, 65]),
+        # Inference reads a value over the size: without it, it would fail, with it it passes.
+        "large-value-read-right": (fill, [], [rank_1025], [1] * 1025),
+        "large-value-read-wrong": (fill, [], [rank_1025], [1] * 1024),
+    }[case]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        inputs,
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, out)],
+        initializers,
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("case", "warns"),
+    [
+        ("reshape-read", True),
+        ("reshape-right", False),
+        ("weights-in-float-data", True),
+        ("large-value-read-right", False),
+        ("large-value-read-wrong", True),
+    ],
+)
+def test_onnx_inference_without_the_weights_warns_as_the_whole_file(
+    tmp_path: Path, case: str, warns: bool
+) -> None:
+    """Inference first runs on the model without its weights (the file's cost twice over, for
+    a large one); what it warns must be what onnx's strict inference of the whole file says."""
+    import onnx
+    from onnx import shape_inference
+
+    path = _weighted_model(tmp_path / f"{case}.onnx", case)
+    try:
+        shape_inference.infer_shapes(onnx.load(path), check_type=True, strict_mode=True)
+        whole_file: list[str] = []
+    except Exception as exc:  # noqa: BLE001 - onnx's inference errors arrive in many types
+        whole_file = [str(exc).splitlines()[0]]
+    warnings = list(OnnxHandler().inspect(path).warnings)
+    assert bool(warnings) is warns is bool(whole_file)
+    assert all(w in m for w, m in zip(whole_file, warnings, strict=True))
+
+
 def test_an_onnx_file_over_2_gib_gets_a_message_that_says_what_to_do(tmp_path: Path) -> None:
     path = tmp_path / "huge.onnx"
     with path.open("wb") as handle:

@@ -41,6 +41,18 @@ MAX_PROTOBUF = (2 << 30) - 1  # protobuf's limit on one serialized message
 # Nodes local functions may expand into: this many per stored node, and this many more.
 MAX_EXPANDED_FACTOR = 100
 MAX_EXPANDED_EXTRA = 10_000
+# Tensors over this many elements reach shape inference first without their data (weights, not
+# the shapes, axes, pads or scales whose values it reads); the checker reads them all.
+MAX_INFERENCE_VALUES = 1024
+_TENSOR_DATA_FIELDS = (
+    "raw_data",
+    "float_data",
+    "int32_data",
+    "string_data",
+    "int64_data",
+    "double_data",
+    "uint64_data",
+)
 _STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.training", "ai.onnx.preview.training"}
 _QUANT_OPS = {
     "QuantizeLinear",
@@ -258,22 +270,6 @@ def _check(data: bytes, folder: Path | None) -> None:
         ) from None
 
 
-def _check_and_infer(data: bytes, folder: Path | None) -> tuple[str, ...]:
-    """_check, then _shape_inference's warnings. A valid model takes one C++ parse: the
-    checker's full check is the same check followed by the same strict inference
-    (ShapeInferenceOptions{check_type, strict, no data_prop}) on what it parsed. Whatever it
-    raises, the two run apart, so which of them failed is told exactly as before."""
-    from onnx.onnx_cpp2py_export import checker
-
-    try:
-        with _working_directory(folder):
-            checker.check_model(data, True, False, False)  # full check, opset check, ONNX domains
-    except Exception:  # noqa: BLE001 - told apart below
-        _check(data, folder)
-        return _shape_inference(data)
-    return ()
-
-
 @contextlib.contextmanager
 def _working_directory(folder: Path | None) -> Iterator[None]:
     """Given bytes, the checker resolves external data against the working directory (given a
@@ -292,9 +288,9 @@ def _working_directory(folder: Path | None) -> Iterator[None]:
 
 
 def _shape_inference(data: bytes) -> tuple[str, ...]:
-    """Strict shape inference of the file's bytes. onnx's C++ inference is called directly:
-    onnx.shape_inference.infer_shapes would parse its result back into Python (the weights once
-    more), and only whether it fails matters here."""
+    """Strict shape inference of a serialized model, only to warn. onnx's C++ inference is
+    called directly: onnx.shape_inference.infer_shapes would parse its result back into Python
+    (the weights once more), and only whether it fails matters here."""
     from onnx.onnx_cpp2py_export import shape_inference
 
     try:
@@ -305,6 +301,21 @@ def _shape_inference(data: bytes) -> tuple[str, ...]:
             "the model passed onnx.checker, check that your runtime loads it",
         )
     return ()
+
+
+def _without_weights(model: onnx.ModelProto, tensors: list[Any]) -> bytes:
+    """The model serialized with no data in its tensors over MAX_INFERENCE_VALUES elements,
+    which are dropped from `model` (`tensors`: every TensorProto in it). Inference reads the
+    values of small tensors only (a Reshape's shape, a Slice's starts, a Resize's scales);
+    serialising the weights for it and parsing them again in C++ doubled what a large model
+    costs. A model whose inference fails without them is inferred again whole, so the warning
+    is the one the file itself gives."""
+    for tensor in tensors:
+        if _numel(tensor.dims) > MAX_INFERENCE_VALUES:
+            for field in _TENSOR_DATA_FIELDS:
+                tensor.ClearField(field)
+    serialized: bytes = model.SerializeToString()
+    return serialized
 
 
 def _read_model(source: Path) -> bytes:
@@ -335,7 +346,9 @@ class OnnxHandler:
     name = "onnx"
     title = "ONNX model"
     suffixes = (".onnx",)
-    version = "2"  # 2: every tensor's external data, unknown fields, checker without inference
+    # 2: every tensor's external data, unknown fields, checker without inference;
+    # 3: inference without the weights
+    version = "3"
     preload = ("onnx", "onnx.checker", "numpy")
 
     def configure(self, limits: SandboxLimits) -> None:
@@ -358,7 +371,7 @@ class OnnxHandler:
     def inspect_opened(self, source: Path, folder: Path) -> ModelInfo:
         """The model read from `source` (in the sandbox, the file the validating process opened
         and hashed, as /proc/self/fd/N), its external data from `folder`. The file is read once:
-        the Python parse, onnx.checker and shape inference all take these bytes."""
+        the Python parse and onnx.checker take these bytes, shape inference the parsed model."""
         import onnx
 
         data = _read_model(source)
@@ -379,7 +392,7 @@ class OnnxHandler:
         _check_expansion(model)
         # Before the checker touches any external file, every reference must be safe.
         external_files = external.check_external_data(tensors, folder)
-        warnings = _check_and_infer(data, folder if external_files else None)
+        _check(data, folder if external_files else None)
         # The model is parsed and passed the checker: describing it reads typed messages, so
         # only their depth can fail it; any other exception there is a bug, not the file's.
         try:
@@ -388,6 +401,8 @@ class OnnxHandler:
             raise FormatError(
                 "format.invalid", f"unreadable model structure ({type(exc).__name__}: {exc})"
             ) from None
+        # Last: it drops the weights from `model`.
+        warnings = _shape_inference(_without_weights(model, tensors)) and _shape_inference(data)
         return dataclasses.replace(described, external_files=external_files, warnings=warnings)
 
     def _describe(self, model: onnx.ModelProto) -> ModelInfo:
