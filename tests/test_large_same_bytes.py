@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
+from registry.formats import formats_named
 from registry.infra.hashing import hash_descriptor_chunked, hash_file_chunked
 from registry.sandbox import Inspector
 from registry.validate.integrity import OpenedFile
@@ -110,3 +112,37 @@ def test_a_warmed_zygote_serves_the_run_and_exits_with_it() -> None:
         assert inspector.inspect("onnx", REAL_MODELS / "nmp.onnx").operators
         assert inspector._process is zygote
     assert zygote.returncode == 0
+
+
+def _loaded(pid: int, library: str, seconds: float = 60.0) -> bool:
+    """Whether the process maps `library` (a shared object of its name) within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if library in Path(f"/proc/{pid}/maps").read_text():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_zygote_warmed_for_a_format_loads_its_libraries_before_the_first_file() -> None:
+    """The run names the formats it will ask for: their libraries load while it gets ready,
+    those of the others do not (torch takes seconds)."""
+    with Inspector() as inspector:
+        inspector.warm(["onnx"])
+        zygote = inspector._process
+        assert zygote is not None
+        assert _loaded(zygote.pid, "onnx_cpp2py_export")
+        assert "libtorch" not in Path(f"/proc/{zygote.pid}/maps").read_text()
+        assert inspector.inspect("onnx", REAL_MODELS / "nmp.onnx").operators
+
+
+def test_the_formats_a_run_will_ask_for_are_named_by_its_files(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "model.ONNX").write_bytes(b"")
+    (tmp_path / "a" / "manifest.yaml").write_text("")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "model.tflite").write_bytes(b"")
+    folders = [tmp_path / "a", tmp_path / "gone", tmp_path / "b"]
+    assert formats_named(folders) == {"onnx", "tflite"}
+    assert formats_named([tmp_path / "a"]) == {"onnx"}
+    assert formats_named([]) == set()

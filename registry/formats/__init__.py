@@ -5,7 +5,9 @@ A plugin implements registry.formats.base.FormatHandler with what registry.forma
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterable
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -22,6 +24,7 @@ __all__ = [
     "article",
     "describe_content",
     "detect",
+    "formats_named",
     "handlers",
     "inspect_file",
     "read_head",
@@ -58,6 +61,24 @@ def handlers() -> dict[str, FormatHandler]:
             "no format handlers are registered; install modelreg itself (pip install -e .) so that "
             f"its `{ENTRY_POINT_GROUP}` entry points exist"
         )
+    return found
+
+
+def formats_named(folders: Iterable[Path]) -> set[str]:
+    """The formats whose suffixes name a file in `folders` (their own entries): those a run
+    inspecting those folders will ask the sandbox for, in all likelihood. Only a guess, to load
+    libraries ahead: the manifest and the file's own bytes decide each format."""
+    by_suffix = {s.lower(): h.name for h in handlers().values() for s in h.suffixes}
+    found: set[str] = set()
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            found |= {
+                by_suffix[path.suffix.lower()]
+                for path in folder.iterdir()
+                if path.suffix.lower() in by_suffix
+            }
+        if len(found) == len(set(by_suffix.values())):
+            break
     return found
 
 

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 from registry.errors import FormatError
@@ -52,13 +53,14 @@ class Inspector:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def warm(self) -> None:
-        """Start the zygote now, for a run that will inspect: its start-up (Python and the
-        handlers' libraries) then overlaps what the caller does before the first file."""
+    def warm(self, formats: Iterable[str] = ()) -> None:
+        """Start the zygote now, for a run that will inspect: its start-up (Python, and the
+        libraries of the handlers named in `formats`) then overlaps what the caller does before
+        the first file."""
         with self._lock:
-            self._start()
+            self._start(sorted(set(formats)))
 
-    def _start(self) -> subprocess.Popen[str]:
+    def _start(self, preload: list[str] | None = None) -> subprocess.Popen[str]:
         if self._process is None or self._process.poll() is not None:
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
@@ -71,6 +73,7 @@ class Inspector:
                         json.dumps(self.limits.to_json()),
                         json.dumps(sys.path),
                         str(theirs.fileno()),
+                        json.dumps(preload or []),
                     ],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,

@@ -1,8 +1,9 @@
 """The sandbox's zygote: a clean process that forks one limited child per inspection.
 
 Started by registry.sandbox.Inspector with a minimal environment. It loads the installed format
-handlers and hands them the registry's limits (`configure`); before the first request for a
-format it imports what that handler declares (`preload`), once. For each request (one JSON line
+handlers and hands them the registry's limits (`configure`); it imports what each handler
+declares (`preload`) once: at start for the formats named by its fourth argument (those the run
+will ask for), else before the first request for that format. For each request (one JSON line
 on stdin: id, format, path, opened) it forks a child that drops the network, sets its resource
 limits, inspects the file and writes the result to a pipe. The zygote enforces the wall-clock
 timeout, turns a crash or a signal into data, and writes one JSON line per request to stdout.
@@ -200,6 +201,8 @@ def main() -> NoReturn:
     sys.path[:] = json.loads(sys.argv[2])
     descriptors = socket.socket(fileno=int(sys.argv[3])) if len(sys.argv) > 3 else None
     _start_handlers(limits)
+    for format_name in json.loads(sys.argv[4]) if len(sys.argv) > 4 else ():
+        _preload(format_name)  # formats the run will ask for, while it gets ready to
     for line in sys.stdin:
         request = json.loads(line)
         reply = inspect_one(request, limits, descriptors)

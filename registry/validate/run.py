@@ -10,6 +10,7 @@ from pathlib import Path
 
 from registry.errors import ModelregError
 from registry.findings import Finding
+from registry.formats import formats_named
 from registry.infra import git
 from registry.infra.cache import Cache
 from registry.infra.cachekey import key_of
@@ -83,35 +84,38 @@ def validate_registry(
     if options.shard is not None:
         selected = [v for v in selected if options.shard.holds(v.id)]
     cache = Cache(root, options.cache, cache_dir=options.cache_dir)
+    inspector = Inspector(config.limits.sandbox)
+    if not cache.enabled and selected and in_process(options.jobs, len(selected)):
+        # Every file will be inspected here (no cached result spares it): the sandbox and its
+        # libraries start now, beside what this process reads before the first file.
+        inspector.warm(formats_named(v.path for v in selected))
     # Downloads are kept in the cache (outside the repository), else for this run only.
     scratch = None if cache.enabled else tempfile.TemporaryDirectory(prefix="modelreg-remote-")
-    run = RunContext(
-        root,
-        config,
-        Inspector(config.limits.sandbox),
-        ManifestIndex(root, config.limits.yaml_max_bytes),
-        _published(root, base),
-        frozenset(changed_signatures(root, resolve_base(root, base))) if base else frozenset(),
-        cache,
-        config_context(root, config),
-        Path(scratch.name) if scratch is not None else cache.folder / "remote",
-        chunks=chunks,
-    )
-    first_shard = options.shard is None or options.shard.index == 1
-    since_rev = resolve_base(root, since) if since is not None else None
-    aliased = alias_models(root, selected, since_rev) if first_shard else []
-    alias_files = load_alias_files(root, aliased, config.limits.yaml_max_bytes)
-    selected = selected + alias_targets(root, alias_files, selected)
     scope: list[Finding] = []
     try:
-        if not cache.enabled and selected and in_process(options.jobs, len(selected)):
-            run.inspector.warm()  # every file will be inspected here: no cached result spares it
+        run = RunContext(
+            root,
+            config,
+            inspector,
+            ManifestIndex(root, config.limits.yaml_max_bytes),
+            _published(root, base),
+            frozenset(changed_signatures(root, resolve_base(root, base))) if base else frozenset(),
+            cache,
+            config_context(root, config) if cache.enabled else "",  # only keys need it
+            Path(scratch.name) if scratch is not None else cache.folder / "remote",
+            chunks=chunks,
+        )
+        first_shard = options.shard is None or options.shard.index == 1
+        since_rev = resolve_base(root, since) if since is not None else None
+        aliased = alias_models(root, selected, since_rev) if first_shard else []
+        alias_files = load_alias_files(root, aliased, config.limits.yaml_max_bytes)
+        selected = selected + alias_targets(root, alias_files, selected)
         with Progress("validating", len(selected), "versions") as progress:
             results = validate_all(run, selected, options.jobs, progress)
         scope += alias_findings(run, results, alias_files, base or since)
         scope += semver_findings(run, results)  # inspects baselines: before the sandbox goes
     finally:
-        run.inspector.dispose()
+        inspector.dispose()
         cache.close()
         if scratch is not None:
             scratch.cleanup()

@@ -63,9 +63,13 @@ def validate_version(version: VersionDir, run: RunContext) -> VersionResult:
     manifest, findings = load_manifest(version.manifest, display, max_bytes)
     if manifest is None:
         return VersionResult(version, None, None, tuple(findings))
-    findings = check_semantics(manifest, version, display) + check_licenses(manifest, display)
+
+    def manifest_checks() -> list[Finding]:
+        return check_semantics(manifest, version, display) + check_licenses(manifest, display)
+
     digests: dict[str, ChunkedDigest] = {}
     if manifest.artifact.url is not None and manifest.artifact.path is None:
+        findings = manifest_checks()
         artifact, externals, found = check_remote(manifest, display, run.remote_files())
         for relative, checked in externals.items():
             digests[relative] = checked.digest
@@ -84,8 +88,9 @@ def validate_version(version: VersionDir, run: RunContext) -> VersionResult:
             )
             findings += found
     else:
-        model_info, found = _check_local_files(manifest, version, display, run, digests)
-        findings += found
+        model_info, findings = _check_local_files(
+            manifest, version, display, run, digests, manifest_checks
+        )
     findings += _stray_files(manifest, version)
     reports, found = load_reports(version.path, version.relative, max_bytes)
     findings += found + check_lineage(manifest, reports, run.manifests, display)
@@ -118,17 +123,21 @@ def _check_local_files(
     display: str,
     run: RunContext,
     digests: dict[str, ChunkedDigest],
+    manifest_checks: Callable[[], list[Finding]],
 ) -> tuple[ModelInfo | None, list[Finding]]:
-    """Integrity and format of the files in the version folder, each opened once: hashed and
-    inspected through that descriptor, then checked unchanged (registry.validate.integrity).
-    Without the cache the sandbox inspects while this process hashes (one core each); with it,
-    the inspection waits for the digest, its cache key."""
+    """`manifest_checks`' findings, then the integrity and format of the files in the version
+    folder, each opened once: hashed and inspected through that descriptor, then checked
+    unchanged (registry.validate.integrity). Without the cache the sandbox inspects while this
+    process runs `manifest_checks` and hashes (one core each); with it, the inspection waits
+    for the digest, its cache key."""
     with OpenedFiles(version.path, chunks=run.chunks or run.cache.enabled) as files:
         started = (
             None if run.cache.enabled else _start_format(manifest, version, display, run, files)
         )
+        first = manifest_checks()
         digester = run.cache.digest if run.cache.enabled else None
         artifact, findings = check_integrity(manifest, display, digester, digests, files)
+        findings = first + findings
         inspected: FormatResult = started() if started is not None else (None, [])
         if artifact is None:
             inspected = (None, [])  # unreadable or a Git LFS pointer: nothing to inspect
