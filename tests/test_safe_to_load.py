@@ -352,6 +352,9 @@ def _weighted_model(path: Path, case: str) -> Path:
         helper.make_node("Reshape", ["m", "S"], ["y"]),
     ]
     fill = [helper.make_node("ConstantOfShape", ["B"], ["y"])]
+    # Most bytes in tensors inference may read (768 KB beside the 512 KB of weights): checked
+    # and inferred from the file's own bytes.
+    small = [numpy_helper.from_array(np.ones((1, 1024), np.float32), f"s{i}") for i in range(192)]
     nodes, inputs, initializers, out = {
         # The Reshape's small shape is read: [4, 16], not what is declared.
         "reshape-read": (reshape, [x], [weights, shape], [8, 8]),
@@ -360,6 +363,8 @@ def _weighted_model(path: Path, case: str) -> Path:
         # Inference reads a value over the size: without it, it would fail, with it it passes.
         "large-value-read-right": (fill, [], [rank_1025], [1] * 1025),
         "large-value-read-wrong": (fill, [], [rank_1025], [1] * 1024),
+        "mostly-small-tensors-right": (matmul, [x], [weights, *small], [1, 64]),
+        "mostly-small-tensors-wrong": (matmul, [x], [weights, *small], [1, 63]),
     }[case]
     graph = helper.make_graph(
         nodes,
@@ -380,6 +385,8 @@ def _weighted_model(path: Path, case: str) -> Path:
         ("weights-in-float-data", True),
         ("large-value-read-right", False),
         ("large-value-read-wrong", True),
+        ("mostly-small-tensors-right", False),
+        ("mostly-small-tensors-wrong", True),
     ],
 )
 def test_onnx_inference_without_the_weights_warns_as_the_whole_file(

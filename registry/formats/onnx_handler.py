@@ -41,18 +41,22 @@ MAX_PROTOBUF = (2 << 30) - 1  # protobuf's limit on one serialized message
 # Nodes local functions may expand into: this many per stored node, and this many more.
 MAX_EXPANDED_FACTOR = 100
 MAX_EXPANDED_EXTRA = 10_000
-# Tensors over this many elements reach shape inference first without their data (weights, not
+# Tensors over this many elements may reach shape inference without their data (weights, not
 # the shapes, axes, pads or scales whose values it reads); the checker reads them all.
 MAX_INFERENCE_VALUES = 1024
-_TENSOR_DATA_FIELDS = (
-    "raw_data",
-    "float_data",
-    "int32_data",
-    "string_data",
-    "int64_data",
-    "double_data",
-    "uint64_data",
-)
+# Bytes at least of one value in each typed field (packed fixed-size, or one varint byte).
+_TYPED_BYTES = {
+    "float_data": 4,
+    "int32_data": 1,
+    "string_data": 1,
+    "int64_data": 1,
+    "double_data": 8,
+    "uint64_data": 1,
+}
+_TENSOR_DATA_FIELDS = ("raw_data", *_TYPED_BYTES)
+# Bits of one element in raw_data, by TensorProto.DataType (strings are never raw).
+_BITS = {1: 32, 2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 64, 9: 8, 10: 16, 11: 64, 12: 32, 13: 64}
+_BITS |= {14: 64, 15: 128, 16: 16, 17: 8, 18: 8, 19: 8, 20: 8, 21: 4, 22: 4, 23: 4}
 _STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.training", "ai.onnx.preview.training"}
 _QUANT_OPS = {
     "QuantizeLinear",
@@ -303,19 +307,53 @@ def _shape_inference(data: bytes) -> tuple[str, ...]:
     return ()
 
 
-def _without_weights(model: onnx.ModelProto, tensors: list[Any]) -> bytes:
-    """The model serialized with no data in its tensors over MAX_INFERENCE_VALUES elements,
-    which are dropped from `model` (`tensors`: every TensorProto in it). Inference reads the
-    values of small tensors only (a Reshape's shape, a Slice's starts, a Resize's scales);
-    serialising the weights for it and parsing them again in C++ doubled what a large model
-    costs. A model whose inference fails without them is inferred again whole, so the warning
-    is the one the file itself gives."""
+def _check_and_infer(
+    model: onnx.ModelProto, tensors: list[Any], data: bytes, folder: Path | None
+) -> tuple[str, ...]:
+    """_check, then strict inference's warnings. Inference reads the values of small tensors
+    only (a Reshape's shape, a Slice's starts, a Resize's scales), so for a model whose weights
+    are at least half its bytes, the checker checks the file's bytes alone and inference runs
+    on the model without the data of its tensors over MAX_INFERENCE_VALUES elements (dropped
+    from `model`): serialising the weights for it and parsing them again in C++ doubled what a
+    large model costs. Whenever that fails, inference runs on the whole file, so a warning is
+    always the one the file itself gives. Any other model takes one C++ parse: the checker's
+    full check is the same check followed by the same strict inference
+    (ShapeInferenceOptions{check_type, strict, no data_prop}) on what it parsed; whatever it
+    raises, the two run apart, so which of them failed is told exactly as before."""
+    from onnx.onnx_cpp2py_export import checker
+
+    large = [t for t in tensors if _numel(t.dims) > MAX_INFERENCE_VALUES]
+    if 2 * sum(_held_bytes(t) for t in large) >= len(data):
+        _check(data, folder)
+        try:
+            weightless = _without_data(model, large)
+        except Exception:  # noqa: BLE001 - protobuf's EncodeError, or out of memory
+            return _shape_inference(data)
+        return _shape_inference(weightless) and _shape_inference(data)
+    try:
+        with _working_directory(folder):
+            checker.check_model(data, True, False, False)  # full check, opset check, ONNX domains
+    except Exception:  # noqa: BLE001 - told apart below
+        _check(data, folder)
+        return _shape_inference(data)
+    return ()
+
+
+def _without_data(model: onnx.ModelProto, tensors: list[Any]) -> bytes:
+    """`model` serialized with no data in `tensors` (dropped from it)."""
     for tensor in tensors:
-        if _numel(tensor.dims) > MAX_INFERENCE_VALUES:
-            for field in _TENSOR_DATA_FIELDS:
-                tensor.ClearField(field)
+        for field in _TENSOR_DATA_FIELDS:
+            tensor.ClearField(field)
     serialized: bytes = model.SerializeToString()
     return serialized
+
+
+def _held_bytes(tensor: Any) -> int:
+    """No more than the bytes `tensor`'s data takes in the file, as onnx.checker lets it
+    through: raw_data no shorter than its shape and type need, typed values of a byte at least."""
+    if tensor.HasField("raw_data"):
+        return _numel(tensor.dims) * _BITS.get(tensor.data_type, 0) // 8
+    return sum(len(getattr(tensor, field)) * size for field, size in _TYPED_BYTES.items())
 
 
 def _read_model(source: Path) -> bytes:
@@ -371,7 +409,8 @@ class OnnxHandler:
     def inspect_opened(self, source: Path, folder: Path) -> ModelInfo:
         """The model read from `source` (in the sandbox, the file the validating process opened
         and hashed, as /proc/self/fd/N), its external data from `folder`. The file is read once:
-        the Python parse and onnx.checker take these bytes, shape inference the parsed model."""
+        the Python parse, onnx.checker and shape inference take these bytes (inference, for a
+        model made mostly of weights, the parsed model without them)."""
         import onnx
 
         data = _read_model(source)
@@ -392,7 +431,8 @@ class OnnxHandler:
         _check_expansion(model)
         # Before the checker touches any external file, every reference must be safe.
         external_files = external.check_external_data(tensors, folder)
-        _check(data, folder if external_files else None)
+        # The gate; it may drop the weights' data from `model`, which describing it never reads.
+        warnings = _check_and_infer(model, tensors, data, folder if external_files else None)
         # The model is parsed and passed the checker: describing it reads typed messages, so
         # only their depth can fail it; any other exception there is a bug, not the file's.
         try:
@@ -401,8 +441,6 @@ class OnnxHandler:
             raise FormatError(
                 "format.invalid", f"unreadable model structure ({type(exc).__name__}: {exc})"
             ) from None
-        # Last: it drops the weights from `model`.
-        warnings = _shape_inference(_without_weights(model, tensors)) and _shape_inference(data)
         return dataclasses.replace(described, external_files=external_files, warnings=warnings)
 
     def _describe(self, model: onnx.ModelProto) -> ModelInfo:
