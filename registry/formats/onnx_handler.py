@@ -385,7 +385,7 @@ class OnnxHandler:
     title = "ONNX model"
     suffixes = (".onnx",)
     # 2: every tensor's external data, unknown fields, checker without inference;
-    # 3: inference without the weights
+    # 3: inference without the weights of a model made mostly of them
     version = "3"
     preload = ("onnx", "onnx.checker", "numpy")
 

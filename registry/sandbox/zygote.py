@@ -202,7 +202,7 @@ def main() -> NoReturn:
     descriptors = socket.socket(fileno=int(sys.argv[3])) if len(sys.argv) > 3 else None
     _start_handlers(limits)
     for format_name in json.loads(sys.argv[4]) if len(sys.argv) > 4 else ():
-        _preload(format_name)  # formats the run will ask for, while it gets ready to
+        _preload(format_name)  # what the run will ask for, loaded while it gets ready
     for line in sys.stdin:
         request = json.loads(line)
         reply = inspect_one(request, limits, descriptors)
