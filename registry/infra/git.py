@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.errors import ModelregError
+from registry.infra.background import in_background
 
 # Separators that cannot occur in the fields they separate.
 _RECORD = "\x1e"
@@ -338,19 +339,32 @@ def diff_against(root: Path, rev: str, pathspec: str) -> list[Change]:
     return list(_remembered(key, lambda: _diff_against(root, rev, pathspec)))
 
 
-def _diff_against(root: Path, rev: str, pathspec: str) -> list[Change]:
-    raw = _decode_paths(
-        _git(root, "diff", "--no-renames", "--raw", "--no-abbrev", "-z", rev, "--", pathspec)
-    )
+def diff_between(root: Path, old: str, new: str, pathspec: str) -> list[Change]:
+    """Changes from commit `old` to commit `new`: Git compares the two trees, never the work
+    tree (no file is looked at)."""
+    key = ("diff-between", str(root), old, new, pathspec)
+    return list(_remembered(key, lambda: _raw_diff(root, old, new, "--", pathspec)))
+
+
+def _raw_diff(root: Path, *args: str) -> list[Change]:
+    raw = _decode_paths(_git(root, "diff", "--no-renames", "--raw", "--no-abbrev", "-z", *args))
     tokens = raw.split("\x00")
-    changes = [
+    return [
         _change(tokens[i], tokens[i + 1])
         for i in range(0, len(tokens) - 1, 2)
         if tokens[i].startswith(":")
     ]
-    untracked = _decode_paths(
-        _git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", pathspec)
+
+
+def _diff_against(root: Path, rev: str, pathspec: str) -> list[Change]:
+    # Both walk the work tree (the diff stats every tracked file, the listing reads every folder
+    # for untracked ones: 0.5 and 1.5 s at 100,000 versions): two git processes at once.
+    listed = in_background(
+        lambda: _git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", pathspec),
+        "modelreg-untracked",
     )
+    changes = _raw_diff(root, rev, "--", pathspec)
+    untracked = _decode_paths(listed())
     top = _toplevel(root.resolve())
     changes += [
         Change("A", path, new_mode="120000" if top and (top / path).is_symlink() else "100644")

@@ -79,11 +79,18 @@ def within_one_edit(a: str, b: str) -> bool:
     return True
 
 
-def changed_folders(root: Path, base: str) -> list[_Folder]:
-    """Version folders with changes between `base` and the working tree (untracked files too)."""
+def changed_folders(root: Path, base: str, until: str | None = None) -> list[_Folder]:
+    """Version folders with changes between `base` and the working tree (untracked files too),
+    or between commits `base` and `until`."""
     prefix = git.models_prefix(root)
+    pathspec = f"{prefix}models"
+    changes = (
+        git.diff_against(root, base, pathspec)
+        if until is None
+        else git.diff_between(root, base, until, pathspec)
+    )
     folders: dict[tuple[str, str], _Folder] = {}
-    for change in git.diff_against(root, base, f"{prefix}models"):
+    for change in changes:
         parts = change.path[len(prefix) :].split("/", 3)
         if len(parts) == 4 and parts[0] == "models":
             folder = folders.setdefault((parts[1], parts[2]), _Folder(parts[1], parts[2]))

@@ -148,10 +148,16 @@ def _governance_findings(
     reviewed = [m for m in checked if m.review is not None]
     under_review: set[str] = set()
     if reviewed and git.head(run.root) is not None:  # changed since the base, or not committed
-        for ref in {base or "HEAD", "HEAD"}:
-            under_review |= {
-                f.relative for f in changed_folders(run.root, resolve_base(run.root, ref))
-            }
+        since = resolve_base(run.root, base or "HEAD")
+        under_review = {f.relative for f in changed_folders(run.root, since)}
+        if base is not None:
+            # And what changed since HEAD: the same folders as those changed from the base to
+            # HEAD (a file that differs between HEAD and the work tree differs from the base in
+            # one of them; one changed from the base to HEAD still differs from it in the work
+            # tree, or differs from HEAD there). Git reads those from two trees, without a
+            # second look at every file of the work tree (a second at 100,000 versions).
+            head = resolve_base(run.root, "HEAD")
+            under_review |= {f.relative for f in changed_folders(run.root, since, head)}
     return (
         tier_findings(checked, tiers, run.config.governance.retiered)
         + review_date_findings(run.root, reviewed, under_review)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import threading
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from registry.findings import Finding, error, warning
 from registry.formats import HEAD_SIZE, LFS_POINTER_PREFIX, ModelInfo
 from registry.governance.policy import decide
+from registry.infra.background import in_background
 from registry.infra.hashing import ChunkedDigest
 from registry.load.layout import VersionDir, referenced_manifest
 from registry.load.manifest import Manifest, load_manifest
@@ -186,39 +186,16 @@ def _start_format(
     if head.startswith(LFS_POINTER_PREFIX):
         return None
     target = version.path / relative
-    return _in_background(
+    return in_background(
         lambda: check_format(
             manifest,
             target,
             display,
             lambda name, path: run.inspect(name, path, "", version.path, opened.fd),
             head,
-        )
+        ),
+        "modelreg-format",
     )
-
-
-def _in_background(work: Callable[[], FormatResult]) -> Callable[[], FormatResult]:
-    """Run `work` on a daemon thread (an interrupted run does not wait for it); what returns
-    its result, or raises what it raised."""
-    outcome: list[FormatResult] = []
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            outcome.append(work())
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the waiting thread
-            failure.append(exc)
-
-    thread = threading.Thread(target=run, name="modelreg-format", daemon=True)
-    thread.start()
-
-    def wait() -> FormatResult:
-        thread.join()
-        if failure:
-            raise failure[0]
-        return outcome[0]
-
-    return wait
 
 
 def _stray_files(manifest: Manifest, version: VersionDir) -> list[Finding]:

@@ -148,3 +148,22 @@ def test_a_review_dated_after_its_commit_is_refused(tmp_path: Path) -> None:
     )
     code, errors, _ = _validate(root, "--base", "HEAD", "--changed-since", "HEAD")
     assert ("governance.review-date", "models/det/1.1.0/manifest.yaml") in errors
+
+
+def test_a_version_committed_on_the_branch_is_under_review_until_the_base_holds_it(
+    tmp_path: Path,
+) -> None:
+    """Changed since --base (here committed on the pull request's branch, the work tree clean):
+    its review is compared with today. Once the base holds it, with the date of its commit."""
+    root = tmp_path / "registry"
+    root.mkdir()
+    (root / "registry.yaml").write_text("name: dates\n")
+    add_version(root, "det", "1.0.0", risk_tier="tier-2", governance={"review": REVIEW})
+    base = commit_all(root, "published", "2025-01-01T10:00:00+00:00")
+    later = {**REVIEW, "approved_at": "2025-06-01"}  # after the branch's commit, before today
+    add_version(root, "det", "1.1.0", risk_tier="tier-2", governance={"review": later})
+    commit_all(root, "a new version, reviewed since", "2025-01-01T11:00:00+00:00")
+    code, errors, _ = _validate(root, "--base", base, "--changed-since", base)
+    assert (code, errors) == (0, [])
+    code, errors, _ = _validate(root, "--base", "HEAD")
+    assert ("governance.review-date", "models/det/1.1.0/manifest.yaml") in errors
