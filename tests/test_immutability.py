@@ -182,3 +182,14 @@ def test_unknown_base_is_a_clear_error(published: Path) -> None:
     code, _, err = run("validate", "--root", published, "--base", "origin/nowhere")
     assert code == 1
     assert "cannot find the base revision 'origin/nowhere'" in err and "fetch-depth: 0" in err
+
+
+def test_changed_since_validates_versions_not_committed_yet(published: Path) -> None:
+    """Untracked files count as changes (git lists them apart from its diff, at once)."""
+    edit_manifest(published, "beta-net", "1.0.0", tags=["pitch"])  # edited, not committed
+    add_version(published, "alpha", "2.0.0")  # untracked
+    code, out, _ = run(
+        "validate", "--root", published, "--changed-since", "main", "--format", "json"
+    )
+    assert code == 0
+    assert [v["id"] for v in json.loads(out)["versions"]] == ["alpha@2.0.0", "beta-net@1.0.0"]
