@@ -193,3 +193,24 @@ def test_changed_since_validates_versions_not_committed_yet(published: Path) -> 
     )
     assert code == 0
     assert [v["id"] for v in json.loads(out)["versions"]] == ["alpha@2.0.0", "beta-net@1.0.0"]
+
+
+@pytest.mark.parametrize("folder", [":(top)r", "r*", ":(exclude)r"])
+def test_a_registry_in_a_folder_named_like_pathspec_magic(tmp_path: Path, folder: str) -> None:
+    """Git reads `:(top)r/models` as the top's r/models, `r*/models` as a glob: every path
+    modelreg gives Git is literal, so the registry's own changes are the ones seen."""
+    repository = tmp_path / "repository"
+    root = repository / folder
+    root.mkdir(parents=True)
+    add_version(root, "alpha", "1.0.0")
+    (repository / "r").mkdir()  # what the magic would name instead
+    add_version(repository / "r", "alpha", "1.0.0")
+    commit_all(repository, "published", "2025-01-01T10:00:00+00:00")
+    git(repository, "checkout", "-q", "-b", "pull-request")
+    edit_manifest(root, "alpha", "1.0.0", framework={"name": "tensorflow", "version": "2.99"})
+    add_version(root, "alpha", "2.0.0")
+    commit_all(repository, "pr work", "2025-01-05T10:00:00+00:00")
+    code, report = check(root, "--changed-since", "main")
+    assert code == 1
+    assert [v["id"] for v in report["versions"]] == ["alpha@1.0.0", "alpha@2.0.0"]
+    assert codes(report) == [("history.immutable-field", "models/alpha/1.0.0/manifest.yaml")]

@@ -47,7 +47,7 @@ class Unchanged:
 def _git(root: Path, *args: str) -> bytes | None:
     try:
         done = subprocess.run(
-            ["git", "--no-optional-locks", *args],
+            ["git", "--no-optional-locks", "--literal-pathspecs", *args],
             cwd=root,
             capture_output=True,
             check=False,

@@ -123,7 +123,11 @@ def _git(root: Path, *args: str, istream: Any = None) -> bytes:
         raise GitError(f"{root} is not inside a Git repository")
     try:
         output: bytes = repo.git.execute(
-            ["git", *args], stdout_as_string=False, with_extended_output=False, istream=istream
+            # Every path is a path: a folder named `:(top)x` or `x*` must not be read as magic.
+            ["git", "--literal-pathspecs", *args],
+            stdout_as_string=False,
+            with_extended_output=False,
+            istream=istream,
         )
     except git.GitCommandError as exc:
         detail = exc.stderr.strip() if isinstance(exc.stderr, str) else str(exc)
@@ -363,7 +367,12 @@ def _diff_against(root: Path, rev: str, pathspec: str) -> list[Change]:
         lambda: _git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", pathspec),
         "modelreg-untracked",
     )
-    changes = _raw_diff(root, rev, "--", pathspec)
+    try:
+        changes = _raw_diff(root, rev, "--", pathspec)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            listed()  # no git left running behind the error
+        raise
     untracked = _decode_paths(listed())
     top = _toplevel(root.resolve())
     changes += [
