@@ -80,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
             ) from exc
         with server:
             build_site(root, site, base_url=base, allow_invalid=args.allow_invalid)
-            print(f"serving a preview of {root} at {base} (Ctrl-C to stop)", flush=True)
-            try:
+            try:  # from the line on: a signal as soon as it is read stops the preview too
+                print(f"serving a preview of {root} at {base} (Ctrl-C to stop)", flush=True)
                 server.serve_forever()
             except KeyboardInterrupt:
                 print("stopped")
