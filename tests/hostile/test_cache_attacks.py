@@ -102,21 +102,15 @@ def test_a_cache_committed_in_the_repository_is_never_read(tmp_path: Path) -> No
 def test_a_cache_in_the_repository_beside_the_registry_is_refused(tmp_path: Path, top: str) -> None:
     """The repository's top folder is read from git byte for byte: a name ending in line breaks
     or spaces, or not in UTF-8, must not make a cache beside the registry look outside it."""
-    repository = tmp_path / top
-    root = repository / "registry"
-    root.mkdir(parents=True)
-    (root / "registry.yaml").write_text("name: beside\n")
-    add_version(root, "alpha", "1.0.0")
-    git(repository, "init", "-q", "-b", "main")
-    commit_all(repository, "alpha")
+    repository, root = _nested(tmp_path, top)
     code, _, err = run("validate", "--root", root, "--cache-dir", repository / "cache")
     assert code == 0 and "inside the repository" in err, err
     assert not (repository / "cache").exists() or not any((repository / "cache").iterdir())
 
 
-def _nested(tmp_path: Path) -> tuple[Path, Path]:
-    """A repository with the registry in a sub-folder: (repository, registry)."""
-    repository = tmp_path / "repository"
+def _nested(tmp_path: Path, name: str = "repository") -> tuple[Path, Path]:
+    """A repository (folder `name`) with the registry in a sub-folder: (repository, registry)."""
+    repository = tmp_path / name
     root = repository / "registry"
     root.mkdir(parents=True)
     (root / "registry.yaml").write_text("name: nested\n")
