@@ -12,7 +12,9 @@ import json
 import os
 import pickle
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -564,3 +566,107 @@ def test_add_refuses_a_file_named_for_another_format(tmp_path: Path) -> None:
     code, _, err = run("add", source, "--root", root, "--name", "iris", "--version", "1.0.0")
     assert code == 1 and "path.suffix-mismatch" in err and "an ONNX model" in err
     assert not (root / "models/iris").exists()
+
+
+def _refused_by_the_checker(path: Path) -> Path:
+    """A model every earlier check lets through and onnx.checker refuses (no such operator)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("NoSuchOperator", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def _over_the_element_limit(path: Path) -> Path:
+    """A tensor that declares 2**42 elements and holds none: refused before the checker's turn."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    huge = TensorProto(name="H", data_type=TensorProto.FLOAT, dims=[1 << 21, 1 << 21])
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["H"], ["y"])],
+        "g",
+        [],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1 << 21, 1 << 21])],
+        [huge],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def _with_external_data(path: Path) -> Path:
+    import onnx
+
+    model = onnx.load(_weighted_model(path.with_name("inside.onnx"), "reshape-right"))
+    onnx.save(model, path, save_as_external_data=True, location="weights.bin", size_threshold=0)
+    return path
+
+
+def _not_protobuf(path: Path) -> Path:
+    path.write_bytes(b"\x08\x07" + b"\xff" * 64)
+    return path
+
+
+_BESIDE_CASES: dict[str, Callable[[Path], Path]] = {
+    "example": lambda p: PROJECT / "models/iris-mlp/1.0.0/model.onnx",
+    "silero-vad": lambda p: REAL_MODELS / "silero_vad.onnx",
+    "nmp": lambda p: REAL_MODELS / "nmp.onnx",
+    "logreg-iris": lambda p: REAL_MODELS / "logreg_iris.onnx",
+    "mul-1": lambda p: REAL_MODELS / "mul_1.onnx",
+    "reshape-read": lambda p: _weighted_model(p, "reshape-read"),
+    "mostly-small-tensors-wrong": lambda p: _weighted_model(p, "mostly-small-tensors-wrong"),
+    "large-value-read-wrong": lambda p: _weighted_model(p, "large-value-read-wrong"),
+    "refused-by-the-checker": _refused_by_the_checker,
+    "over-the-element-limit": _over_the_element_limit,
+    "external-data": _with_external_data,
+    "not-protobuf": _not_protobuf,
+}
+
+
+def _outcome(path: Path) -> dict[str, Any]:
+    try:
+        return OnnxHandler().inspect(path).to_json()
+    except FormatError as exc:
+        return {"code": exc.code, "message": exc.message}
+
+
+@pytest.mark.parametrize("case", sorted(_BESIDE_CASES))
+def test_onnx_checked_beside_the_parse_gives_what_checked_in_turn_gives(
+    tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checker's parse runs in a child beside the Python parse (a large file's time): the
+    result, warnings and refusals included, is the one the checker run in its turn gives, and
+    the checker runs in the parent only when the child could not say it passed."""
+    from registry.formats import onnx_handler
+
+    path = _BESIDE_CASES[case](tmp_path / "model.onnx")
+    in_turn = _outcome(path)
+    calls = tmp_path / "checker-calls"
+    real_check = onnx_handler._check
+
+    def recorded(data: bytes, folder: Path | None) -> None:
+        with calls.open("a") as log:
+            log.write(f"{os.getpid()}\n")
+        real_check(data, folder)
+
+    monkeypatch.setattr(onnx_handler, "_check", recorded)
+    monkeypatch.setattr(onnx_handler, "CHECK_BESIDE_BYTES", 0)  # every file, not only large ones
+    assert _outcome(path) == in_turn
+    pids = calls.read_text().split() if calls.exists() else []
+    here = str(os.getpid())
+    beside = len(pids) - pids.count(here)
+    refused = in_turn.get("message", "")
+    if refused.startswith("onnx.checker") or case == "external-data":
+        # Refused there, or blind there to the data beside the model: checked again here.
+        assert pids.count(here) == 1
+        assert beside == 1 or case == "external-data"  # that child is stopped, maybe first
+    elif refused:
+        assert here not in pids and beside <= 1  # refused before the checker's turn
+    else:
+        assert pids == [pids[0]] and pids[0] != here  # passed beside: not parsed again here

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from registry.errors import FormatError
 from registry.formats import onnx_external as external
 from registry.formats.base import ModelInfo
+from registry.formats.beside import Beside, beside
 from registry.tensors import Dim, TensorSpec
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ MAX_EXPANDED_EXTRA = 10_000
 # Tensors over this many elements may reach shape inference without their data (weights, not
 # the shapes, axes, pads or scales whose values it reads); the checker reads them all.
 MAX_INFERENCE_VALUES = 1024
+# From this size on, onnx.checker's own parse of the bytes runs in a child beside the Python parse.
+CHECK_BESIDE_BYTES = 16 << 20
 # Bytes at least of one value in each typed field (packed fixed-size, or one varint byte).
 _TYPED_BYTES = {
     "float_data": 4,
@@ -308,7 +311,11 @@ def _shape_inference(data: bytes) -> tuple[str, ...]:
 
 
 def _check_and_infer(
-    model: onnx.ModelProto, tensors: list[Any], data: bytes, folder: Path | None
+    model: onnx.ModelProto,
+    tensors: list[Any],
+    data: bytes,
+    folder: Path | None,
+    checked: Beside | None = None,
 ) -> tuple[str, ...]:
     """_check, then strict inference's warnings. Inference reads the values of small tensors
     only (a Reshape's shape, a Slice's starts, a Resize's scales), so for a model whose weights
@@ -319,17 +326,22 @@ def _check_and_infer(
     always the one the file itself gives. Any other model takes one C++ parse: the checker's
     full check is the same check followed by the same strict inference
     (ShapeInferenceOptions{check_type, strict, no data_prop}) on what it parsed; whatever it
-    raises, the two run apart, so which of them failed is told exactly as before."""
+    raises, the two run apart, so which of them failed is told exactly as before. `checked`:
+    the checker run beside (registry.formats.beside); when it did not pass, it runs here."""
     from onnx.onnx_cpp2py_export import checker
 
+    passed = checked is not None and checked.passed()
     large = [t for t in tensors if _numel(t.dims) > MAX_INFERENCE_VALUES]
     if 2 * sum(_held_bytes(t) for t in large) >= len(data):
-        _check(data, folder)
+        if not passed:
+            _check(data, folder)
         try:
             weightless = _without_data(model, large)
         except Exception:  # noqa: BLE001 - protobuf's EncodeError, or out of memory
             return _shape_inference(data)
         return _shape_inference(weightless) and _shape_inference(data)
+    if passed:  # the full check's second half
+        return _shape_inference(data)
     try:
         with _working_directory(folder):
             checker.check_model(data, True, False, False)  # full check, opset check, ONNX domains
@@ -410,10 +422,24 @@ class OnnxHandler:
         """The model read from `source` (in the sandbox, the file the validating process opened
         and hashed, as /proc/self/fd/N), its external data from `folder`. The file is read once:
         the Python parse, onnx.checker and shape inference take these bytes (inference, for a
-        model made mostly of weights, the parsed model without them)."""
+        model made mostly of weights, the parsed model without them). From CHECK_BESIDE_BYTES
+        on, the checker's parse of them starts at once in a child, beside the Python parse, the
+        two cores each taking one; its answer is asked for where the checker always ran."""
+        data = _read_model(source)
+        if len(data) < CHECK_BESIDE_BYTES:
+            return self._inspect(data, folder, None)
+        import onnx.checker  # noqa: F401 - loaded once here, not in the child
+
+        # Given bytes, the checker looks for external data from the working directory: the
+        # child's is the sandbox's empty folder, where a file named (never opened, only looked
+        # for: onnx refuses absolute and `..` locations before) is not found. Its answer counts
+        # only for a model without external data, checked here in the model's folder.
+        with beside(functools.partial(_check, data, None)) as checked:
+            return self._inspect(data, folder, checked)
+
+    def _inspect(self, data: bytes, folder: Path, checked: Beside | None) -> ModelInfo:
         import onnx
 
-        data = _read_model(source)
         try:
             model = onnx.load_model_from_string(data)
         except Exception as exc:  # noqa: BLE001 - protobuf raises many unrelated types
@@ -432,7 +458,11 @@ class OnnxHandler:
         # Before the checker touches any external file, every reference must be safe.
         external_files = external.check_external_data(tensors, folder)
         # The gate; it may drop the weights' data from `model`, which describing it never reads.
-        warnings = _check_and_infer(model, tensors, data, folder if external_files else None)
+        if external_files and checked is not None:
+            checked.stop()  # its checker found none of the files in its empty folder
+            checked = None
+        used = folder if external_files else None
+        warnings = _check_and_infer(model, tensors, data, used, checked)
         # The model is parsed and passed the checker: describing it reads typed messages, so
         # only their depth can fail it; any other exception there is a bug, not the file's.
         try:
