@@ -11,8 +11,14 @@ import pytest
 
 from registry.formats import formats_named
 from registry.infra.hashing import hash_descriptor_chunked, hash_file_chunked
-from registry.sandbox import Inspector
+from registry.infra.runoptions import RunOptions
+from registry.load.layout import all_versions
+from registry.sandbox import Inspector, SandboxLimits
+from registry.validate.early import early_sandbox
 from registry.validate.integrity import OpenedFile
+from registry.validate.run import validate_registry
+from tests.factories.registries import add_version, new_registry
+from tests.helpers import run
 
 REAL_MODELS = Path(__file__).resolve().parents[2] / "shared" / "real-models"
 
@@ -146,3 +152,65 @@ def test_the_formats_a_run_will_ask_for_are_named_by_its_files(tmp_path: Path) -
     assert formats_named(folders) == {"onnx", "tflite"}
     assert formats_named([tmp_path / "a"]) == {"onnx"}
     assert formats_named([]) == set()
+
+
+def test_a_sandbox_started_before_the_configuration_serves_only_a_run_with_its_limits(
+    tmp_path: Path,
+) -> None:
+    """`validate --no-cache` starts the sandbox before it reads registry.yaml (validate.early),
+    with the default limits: the run inspects with it when those are the registry's, and with a
+    sandbox of its own limits otherwise."""
+    root = new_registry(tmp_path / "r")
+    add_version(root, "m", "1.0.0")
+    options = RunOptions(cache=False)
+    early = early_sandbox(root, None, options)
+    assert early is not None and early._process is not None  # started, its limits the defaults
+    assert validate_registry(root, options=options, started=early).ok(strict=False)
+    assert early._next == 1  # the file was inspected by it
+    assert early._process is None  # and it is gone with the run
+
+    # Limits no file can be read within: a run that used them would fail.
+    unusable = Inspector(SandboxLimits(memory_mb=1))
+    unusable.warm(["tflite"])
+    assert validate_registry(root, options=options, started=unusable).ok(strict=False)
+    assert unusable._next == 0 and unusable._process is None  # not used, and stopped
+
+
+def test_a_sandbox_starts_early_only_for_a_run_that_inspects_every_file_itself(
+    tmp_path: Path,
+) -> None:
+    root = new_registry(tmp_path / "r")
+    for version in ("1.0.0", "2.0.0"):
+        add_version(root, "m", version)
+    one = [v for v in all_versions(root) if v.version == "1.0.0"]
+    assert early_sandbox(root, None, RunOptions(cache=True)) is None  # the cache may spare it
+    assert early_sandbox(root, None, RunOptions(cache=False, jobs=2)) is None  # workers' own
+    assert early_sandbox(tmp_path / "not-a-registry", None, RunOptions(cache=False)) is None
+    for versions, jobs in ((None, 1), (one, 2)):
+        started = early_sandbox(root, versions, RunOptions(cache=False, jobs=jobs))
+        assert started is not None
+        started.dispose()
+
+
+def _zygotes_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except (FileNotFoundError, NotADirectoryError, ProcessLookupError):
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == pid and b"registry.sandbox.zygote" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_run_stopped_by_its_configuration_stops_the_sandbox_it_started(tmp_path: Path) -> None:
+    root = new_registry(tmp_path / "r", "name: tests\nlimits:\n  sandbox:\n    memory_mb: 1\n")
+    add_version(root, "m", "1.0.0")
+    code, _, err = run("validate", "--no-cache", "--root", root)
+    assert code == 1 and "registry.yaml:4:5" in err and "memory_mb" in err
+    assert _zygotes_of(os.getpid()) == []

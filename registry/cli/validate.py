@@ -51,22 +51,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from registry.infra import git
     from registry.load.layout import versions_for_paths
-    from registry.validate import reporters
-    from registry.validate.history import changed_versions
-    from registry.validate.run import validate_registry
+    from registry.validate.early import early_sandbox
 
     if args.paths and args.changed_since:
         raise UsageError("give PATHs or --changed-since, not both")
     root = resolve_root(args, args.paths)
     versions = versions_for_paths(root, args.paths) if args.paths else None
-    with git.snapshot():  # the checks ask Git the same questions: each is read once
-        if args.changed_since:
-            versions = changed_versions(root, args.changed_since)
-        report = validate_registry(
-            root, versions, args.base, args.changed_since, run_options(args), chunks=False
-        )
+    options = run_options(args)
+    # Started before validation's modules load (validate.early); not for --changed-since, whose
+    # versions come from Git.
+    started = None if args.changed_since else early_sandbox(root, versions, options)
+    try:
+        from registry.infra import git
+        from registry.validate import reporters
+        from registry.validate.history import changed_versions
+        from registry.validate.run import validate_registry
+
+        with git.snapshot():  # the checks ask Git the same questions: each is read once
+            if args.changed_since:
+                versions = changed_versions(root, args.changed_since)
+            report = validate_registry(
+                root,
+                versions,
+                args.base,
+                args.changed_since,
+                options,
+                chunks=False,
+                started=started,
+            )
+    finally:
+        if started is not None:
+            started.dispose()  # when validation stopped before it could
     render = {"text": reporters.to_text, "json": reporters.to_json, "github": reporters.to_github}
     sys.stdout.write(printable(render[args.format](report, args.strict)))
     summary = args.summary

@@ -13,6 +13,7 @@ from registry.infra.parallel import at_worker_exit, forked_map
 from registry.load.layout import VersionDir
 from registry.sandbox import Inspector
 from registry.validate.context import TRANSIENT, RunContext
+from registry.validate.early import in_process
 from registry.validate.remote import UNVERIFIED
 from registry.validate.result import VersionResult
 from registry.validate.resultcache import KIND, from_json, still_valid, version_key
@@ -20,12 +21,6 @@ from registry.validate.version import validate_one
 
 # Results that depend on the moment (a loaded machine, the network): never kept.
 _MOMENTARY = TRANSIENT | {UNVERIFIED}
-
-
-def in_process(jobs: int, versions: int) -> bool:
-    """Whether `validate_all` validates here rather than in forked workers (each with its own
-    sandbox)."""
-    return jobs <= 1 or versions < 2
 
 
 def validate_all(

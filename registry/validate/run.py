@@ -31,9 +31,10 @@ from registry.validate.aliases import (
     alias_targets,
     load_alias_files,
 )
-from registry.validate.batch import in_process, validate_all
+from registry.validate.batch import validate_all
 from registry.validate.context import RunContext
 from registry.validate.docs import check_docs
+from registry.validate.early import inspects_here
 from registry.validate.history import (
     changed_folders,
     changed_signatures,
@@ -68,6 +69,7 @@ def validate_registry(
     since: str | None = None,
     options: RunOptions | None = None,
     chunks: bool = True,
+    started: Inspector | None = None,
 ) -> ValidationReport:
     """Validate `versions` (default: every version under models/) of the registry at `root`.
 
@@ -76,6 +78,8 @@ def validate_registry(
     look at the changed paths only. The cost follows the versions given: nothing here lists the
     whole registry unless asked to. `options`: the cache, parallel jobs, a shard. `chunks` off:
     no file's chunk digests unless the cache keeps them (for a run that builds nothing).
+    `started`: a sandbox started before the configuration was read (validate.early), used if
+    its limits are the registry's and disposed of here either way.
     """
     options = options or RunOptions()
     config = load_config(root)
@@ -84,8 +88,11 @@ def validate_registry(
     if options.shard is not None:
         selected = [v for v in selected if options.shard.holds(v.id)]
     cache = Cache(root, options.cache, cache_dir=options.cache_dir)
-    inspector = Inspector(config.limits.sandbox)
-    if not cache.enabled and selected and in_process(options.jobs, len(selected)):
+    if started is not None and started.limits != config.limits.sandbox:
+        started.dispose()
+        started = None
+    inspector = started or Inspector(config.limits.sandbox)
+    if inspects_here(cache.enabled, selected, options.jobs):
         # Every file will be inspected here (no cached result spares it): the sandbox and its
         # libraries start now, beside what this process reads before the first file.
         inspector.warm(formats_named(v.path for v in selected))
