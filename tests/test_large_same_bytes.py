@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -172,8 +173,10 @@ def test_a_sandbox_started_before_the_configuration_serves_only_a_run_with_its_l
     # Limits no file can be read within: a run that used them would fail.
     unusable = Inspector(SandboxLimits(memory_mb=1))
     unusable.warm(["tflite"])
+    zygote = unusable._process
     assert validate_registry(root, options=options, started=unusable).ok(strict=False)
     assert unusable._next == 0 and unusable._process is None  # not used, and stopped
+    assert zygote is not None and zygote.returncode == -signal.SIGKILL  # at once, not awaited
 
 
 def test_a_sandbox_starts_early_only_for_a_run_that_inspects_every_file_itself(
@@ -209,8 +212,22 @@ def _zygotes_of(pid: int) -> list[int]:
 
 
 def test_a_run_stopped_by_its_configuration_stops_the_sandbox_it_started(tmp_path: Path) -> None:
-    root = new_registry(tmp_path / "r", "name: tests\nlimits:\n  sandbox:\n    memory_mb: 1\n")
+    root = new_registry(tmp_path / "r", "name: tests\nbase_url: [\n")
     add_version(root, "m", "1.0.0")
+    started = early_sandbox(root, None, RunOptions(cache=False))
+    assert started is not None  # the command line starts one, as here
+    started.discard()
     code, _, err = run("validate", "--no-cache", "--root", root)
-    assert code == 1 and "registry.yaml:4:5" in err and "memory_mb" in err
+    assert code == 1 and "registry.yaml" in err
     assert _zygotes_of(os.getpid()) == []
+
+
+def test_a_registry_that_sets_sandbox_limits_starts_its_sandbox_once_they_are_read(
+    tmp_path: Path,
+) -> None:
+    """Most likely not the defaults: a sandbox started before them would be thrown away."""
+    root = new_registry(tmp_path / "r", "name: tests\nlimits:\n  sandbox:\n    cpu_seconds: 60\n")
+    add_version(root, "m", "1.0.0")
+    assert early_sandbox(root, None, RunOptions(cache=False)) is None
+    code, out, _ = run("validate", "--no-cache", "--root", root)
+    assert code == 0, out

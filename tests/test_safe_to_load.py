@@ -410,6 +410,26 @@ def test_onnx_inference_without_the_weights_warns_as_the_whole_file(
     assert all(w in m for w, m in zip(whole_file, warnings, strict=True))
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        PROJECT / "models/iris-mlp/1.0.0/model.onnx",
+        REAL_MODELS / "silero_vad.onnx",
+        REAL_MODELS / "nmp.tflite",
+        REAL_MODELS / "silero_vad.jit",
+    ],
+    ids=lambda path: path.name,
+)
+def test_a_model_is_read_within_the_smallest_memory_limit_a_registry_may_set(path: Path) -> None:
+    """limits.sandbox.memory_mb may be as low as 256: the readers allocate for the file they
+    read (the ONNX reader once asked for a 2 GiB buffer, whatever the file's size)."""
+    from registry.sandbox import Inspector, SandboxLimits
+
+    fmt = {".onnx": "onnx", ".tflite": "tflite", ".jit": "torchscript"}[path.suffix]
+    with Inspector(SandboxLimits(memory_mb=256)) as inspector:
+        assert inspector.inspect(fmt, path).outputs
+
+
 def test_an_onnx_file_over_2_gib_gets_a_message_that_says_what_to_do(tmp_path: Path) -> None:
     path = tmp_path / "huge.onnx"
     with path.open("wb") as handle:

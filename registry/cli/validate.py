@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             )
     finally:
         if started is not None:
-            started.dispose()  # when validation stopped before it could
+            started.discard()  # validation stopped before it used it (else: done already)
     render = {"text": reporters.to_text, "json": reporters.to_json, "github": reporters.to_github}
     sys.stdout.write(printable(render[args.format](report, args.strict)))
     summary = args.summary

@@ -5,10 +5,11 @@ a limit reached, no answer) and the caller runs the check itself, in its own pro
 point where it always did: it then gives exactly the result, message, crash or limit it always
 gave, and the caller's own checks keep their order, since it asks the child only there.
 
-The child holds no more than the process's remaining budget: half the data segment left to it
-(RLIMIT_DATA) and the CPU time left to it (RLIMIT_CPU); it dies with its parent
-(PR_SET_PDEATHSIG), so a parent killed for its wall-clock time leaves nothing running, and keeps
-only the descriptor it answers on.
+The child gets half of what its parent has left of the memory (RLIMIT_DATA) and CPU time
+(RLIMIT_CPU) limits, which are each process's own: the parent keeps its own budget whole, so that
+its result is the one it always gave, and the two together use at most one and a half times
+what was left. The child dies with its parent (PR_SET_PDEATHSIG), so a parent killed for its
+wall-clock time leaves nothing running, and keeps only the descriptor it answers on.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class Beside:
 def beside(check: Callable[[], None]) -> Iterator[Beside]:
     """`check` (which raises to refuse) running in a forked child for the block's length; where
     no process can be started (a limit on processes or descriptors), one that never passes."""
-    cpu_left = _cpu_left()
+    cpu_half = _half_the_cpu_left()
     parent = os.getpid()
     answers = answer = -1
     try:
@@ -74,7 +75,7 @@ def beside(check: Callable[[], None]) -> Iterator[Beside]:
         return
     if pid == 0:  # pragma: no cover - the child's lines run in another process
         os.close(answers)
-        _run_child(check, answer, parent, cpu_left)
+        _run_child(check, answer, parent, cpu_half)
     os.close(answer)
     running = Beside(pid, answers)
     try:
@@ -83,15 +84,15 @@ def beside(check: Callable[[], None]) -> Iterator[Beside]:
         running.stop()
 
 
-def _run_child(check: Callable[[], None], answer: int, parent: int, cpu_left: int | None) -> None:
+def _run_child(check: Callable[[], None], answer: int, parent: int, cpu: int | None) -> None:
     """Never returns: the check, its answer if it passed, then exit."""
     try:
         _die_with(parent)
         os.closerange(3, answer)
         os.closerange(answer + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         _half_of_the_memory_left()
-        if cpu_left is not None:
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu_left, cpu_left))
+        if cpu is not None:
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
         check()
         os.write(answer, _PASSED)
     except BaseException:  # noqa: BLE001, S110 - every failure is the parent's to see again
@@ -108,8 +109,7 @@ def _die_with(parent: int) -> None:
 
 
 def _half_of_the_memory_left() -> None:
-    """RLIMIT_DATA to what the data segment holds now and half of what it may still grow by, so
-    that the parent and the child together stay within the parent's limit."""
+    """RLIMIT_DATA to what the data segment holds now and half of what it may still grow by."""
     limit, _ = resource.getrlimit(resource.RLIMIT_DATA)
     if limit == resource.RLIM_INFINITY:
         return
@@ -127,14 +127,14 @@ def _data_segment() -> int:
     return 0
 
 
-def _cpu_left() -> int | None:
-    """Whole seconds of CPU time this process may still use (RLIMIT_CPU counts each process's
-    own time: a forked child starts from zero), None when unlimited."""
+def _half_the_cpu_left() -> int | None:
+    """Half the whole seconds of CPU time this process may still use (RLIMIT_CPU counts each
+    process's own time: a forked child starts from zero), None when unlimited."""
     limit, _ = resource.getrlimit(resource.RLIMIT_CPU)
     if limit == resource.RLIM_INFINITY:
         return None
     used = resource.getrusage(resource.RUSAGE_SELF)
-    return max(1, limit - int(used.ru_utime + used.ru_stime))
+    return max(1, (limit - int(used.ru_utime + used.ru_stime)) // 2)
 
 
 def _read_to_end(fd: int) -> bytes:

@@ -381,7 +381,7 @@ def _read_model(source: Path) -> bytes:
                 "file: save the weights as external data (onnx.save_model(..., "
                 "save_as_external_data=True)) and list those files in artifact.external_data",
             )
-        data = handle.read(MAX_PROTOBUF + 1)
+        data = handle.read(size + 1)  # not a 2 GiB buffer: the memory limit counts it
     if len(data) != size:
         raise FormatError("format.invalid", "the file changed size while it was read")
     return data
@@ -430,10 +430,10 @@ class OnnxHandler:
             return self._inspect(data, folder, None)
         import onnx.checker  # noqa: F401 - loaded once here, not in the child
 
-        # Given bytes, the checker looks for external data from the working directory: the
-        # child's is the sandbox's empty folder, where a file named (never opened, only looked
-        # for: onnx refuses absolute and `..` locations before) is not found. Its answer counts
-        # only for a model without external data, checked here in the model's folder.
+        # Given bytes, the checker looks for external data files from the working directory:
+        # the child's is the sandbox's empty folder, where it finds none (onnx refuses absolute
+        # and `..` locations before it looks, and it only looks: a stat, no open). Its answer
+        # counts only for a model without external data, checked here in the model's folder.
         with beside(functools.partial(_check, data, None)) as checked:
             return self._inspect(data, folder, checked)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -143,6 +144,15 @@ class Inspector:
         self.close()
         self._scratch.cleanup()
 
+    def discard(self) -> None:
+        """Stop the zygote at once, whatever it is doing (loading libraries for a run that will
+        not use it), and remove its scratch folder."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        self.dispose()
+
     def close(self) -> None:
         process, self._process = self._process, None
         descriptors, self._descriptors = self._descriptors, None
@@ -157,7 +167,7 @@ class Inspector:
             try:
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, 9)
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         # A reader thread still blocked on a killed zygote's stdout sees its end of file.
         process.stdout.close()

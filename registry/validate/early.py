@@ -8,13 +8,17 @@ before those, the two overlap. This module imports only the sandbox, the handler
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from registry.errors import ModelregError
 from registry.formats import formats_named
 from registry.infra.runoptions import RunOptions
-from registry.load.layout import VersionDir, all_versions
+from registry.load.layout import CONFIG_NAME, VersionDir, all_versions
 from registry.sandbox import Inspector, SandboxLimits
+
+_CONFIG_READ = 1 << 20  # bytes of registry.yaml looked at; a larger one is refused anyway
 
 
 def in_process(jobs: int, versions: int) -> bool:
@@ -35,6 +39,8 @@ def early_sandbox(
     this process will inspect them, else None. Its limits are the defaults: the registry's
     configuration is not read yet, and validate_registry uses it only if they are its own.
     A registry that cannot be listed gets none: validation reports that in its own order."""
+    if _names_sandbox_limits(root):
+        return None  # most likely not the defaults: started after the configuration is read
     try:
         selected = all_versions(root) if versions is None else versions
     except ModelregError:
@@ -46,3 +52,18 @@ def early_sandbox(
     inspector = Inspector(SandboxLimits())
     inspector.warm(formats_named(v.path for v in selected))
     return inspector
+
+
+def _names_sandbox_limits(root: Path) -> bool:
+    """Whether registry.yaml mentions the sandbox (its limits), read as bytes, not parsed: only
+    a guess (the run checks the limits it gets), which spares starting a sandbox for nothing."""
+    try:  # not blocking on a FIFO, not reading a device: the loader reports those
+        fd = os.open(root / CONFIG_NAME, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode) and b"sandbox" in os.read(fd, _CONFIG_READ)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)

@@ -89,7 +89,7 @@ def validate_registry(
         selected = [v for v in selected if options.shard.holds(v.id)]
     cache = Cache(root, options.cache, cache_dir=options.cache_dir)
     if started is not None and started.limits != config.limits.sandbox:
-        started.dispose()
+        started.discard()
         started = None
     inspector = started or Inspector(config.limits.sandbox)
     if inspects_here(cache.enabled, selected, options.jobs):
