@@ -12,13 +12,15 @@ import contextlib
 import datetime as dt
 import os
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from registry.errors import ModelregError
 from registry.infra.background import in_background
+
+_T = TypeVar("_T")
 
 # Separators that cannot occur in the fields they separate.
 _RECORD = "\x1e"
@@ -360,27 +362,36 @@ def _raw_diff(root: Path, *args: str) -> list[Change]:
     ]
 
 
-def _diff_against(root: Path, rev: str, pathspec: str) -> list[Change]:
-    # Both walk the work tree (the diff stats every tracked file, the listing reads every folder
-    # for untracked ones: 0.5 and 1.5 s at 100,000 versions): two git processes at once.
+def _with_untracked(
+    root: Path, pathspec: str, listing: Callable[[], _T]
+) -> tuple[_T, list[tuple[str, str]]]:
+    """`listing()` and the untracked files under `pathspec` as (mode, path), a symlink 120000.
+    Both walk the work tree (a diff stats every tracked file, the untracked listing reads every
+    folder: 0.5 and 1.5 s at 100,000 versions), so they run as two git processes at once."""
     listed = in_background(
         lambda: _git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", pathspec),
         "modelreg-untracked",
     )
     try:
-        changes = _raw_diff(root, rev, "--", pathspec)
+        first = listing()
     except BaseException:
         with contextlib.suppress(Exception):
             listed()  # no git left running behind the error
         raise
     untracked = _decode_paths(listed())
     top = _toplevel(root.resolve())
-    changes += [
-        Change("A", path, new_mode="120000" if top and (top / path).is_symlink() else "100644")
+    return first, [
+        ("120000" if top is not None and (top / path).is_symlink() else "100644", path)
         for path in untracked.split("\x00")
         if path
     ]
-    return changes
+
+
+def _diff_against(root: Path, rev: str, pathspec: str) -> list[Change]:
+    changes, untracked = _with_untracked(
+        root, pathspec, lambda: _raw_diff(root, rev, "--", pathspec)
+    )
+    return changes + [Change("A", path, new_mode=mode) for mode, path in untracked]
 
 
 def index_entries(root: Path, pathspec: str) -> list[tuple[str, str]]:
@@ -389,20 +400,15 @@ def index_entries(root: Path, pathspec: str) -> list[tuple[str, str]]:
     The index says what a commit will hold: a symlink (120000) or a submodule (160000) is
     visible there even where the working tree shows something else.
     """
-    raw = _decode_paths(_git(root, "ls-files", "-s", "-z", "--", pathspec))
+    raw, untracked = _with_untracked(
+        root, pathspec, lambda: _decode_paths(_git(root, "ls-files", "-s", "-z", "--", pathspec))
+    )
     entries = []
     for record in raw.split("\x00"):
         if record:
             meta, _, path = record.partition("\t")
             entries.append((meta.split(" ")[0], path))
-    untracked = _decode_paths(
-        _git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", pathspec)
-    )
-    top = _toplevel(root.resolve())
-    for path in untracked.split("\x00"):
-        if path and top is not None:
-            entries.append(("120000" if (top / path).is_symlink() else "100644", path))
-    return entries
+    return entries + untracked
 
 
 def list_dir(root: Path, rev: str, path: str) -> list[str]:
