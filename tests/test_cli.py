@@ -257,3 +257,37 @@ def test_make_demo_ends_with_how_to_preview_with_serve() -> None:
     assert "http.server" not in closing
     readme = (PROJECT / "README.md").read_text()
     assert "make demo" in readme and "modelreg serve" in readme.split("make test")[0]
+
+
+def test_sigterm_stops_a_run_as_ctrl_c_does_and_leaves_no_folder(tmp_path: Path) -> None:
+    """kill, systemd, `docker stop` and a cancelled CI job send SIGTERM: the run stops as on
+    Ctrl-C (exit 130), and its sandbox's folder is removed, not left behind."""
+    import signal
+    import time
+
+    from tests.factories.registries import add_version, new_registry
+
+    root = new_registry(tmp_path / "r")
+    add_version(root, "m", "1.0.0", model=VALID_REAL_MODELS["silero_vad.jit"])  # loads torch
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "registry", "validate", "--no-cache", "--root", str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT), "TMPDIR": str(scratch)},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(scratch.glob("modelreg-zygote-*")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert list(scratch.glob("modelreg-zygote-*"))  # the run is under way
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130, err
+    assert "modelreg: interrupted" in err and "Traceback" not in err
+    assert list(scratch.iterdir()) == []

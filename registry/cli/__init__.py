@@ -8,12 +8,15 @@ error (a bug: the traceback is shown), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
-from types import ModuleType
+from collections.abc import Iterator, Sequence
+from types import FrameType, ModuleType
 
 from registry import __version__
 from registry.cli import add as add_verb
@@ -84,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream.reconfigure(errors="backslashreplace")
     console.configure(args.quiet, args.log_format)
     try:
-        result: int = VERBS[args.verb].run(args)
+        with _terminate_as_interrupt():
+            result: int = VERBS[args.verb].run(args)
         return result
     except UsageError as exc:
         parser.print_usage(sys.stderr)
@@ -107,6 +111,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except Exception:  # noqa: BLE001 - a bug: show the traceback, exit 3
         return _internal_error()
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (kill, systemd, docker stop, a cancelled CI job) stops a verb as Ctrl-C does: the
+    default action ends the process at once, leaving its temporary folders (the sandbox's, the
+    downloads', the preview's) behind; an exception unwinds the blocks that remove them."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (and receives the signal)
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _internal_error() -> int:

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
-import signal
 import tempfile
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 
 from registry.cli.common import add_root_argument, resolve_root
 from registry.errors import ModelregError
@@ -34,25 +29,6 @@ def _port(text: str) -> int:
     return int(text)
 
 
-@contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (kill, systemd, docker stop) stops the preview as Ctrl-C does: the default action
-    ends the process at once, leaving the temporary folder behind; an exception unwinds the
-    `with` blocks that close the port and remove it."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set handlers (and receives the signal)
-        return
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run(args: argparse.Namespace) -> int:
     import http.server  # here, not at the top: every verb's start-up would pay for it
 
@@ -65,10 +41,7 @@ def run(args: argparse.Namespace) -> int:
             log("serve.request", format % args, detail=True)
 
     root = resolve_root(args)
-    with (
-        _terminate_as_interrupt(),
-        tempfile.TemporaryDirectory(prefix="modelreg-preview-") as scratch,
-    ):
+    with tempfile.TemporaryDirectory(prefix="modelreg-preview-") as scratch:
         site = Path(scratch) / "site"
         base = f"http://127.0.0.1:{args.port}/"
         handler = functools.partial(_Handler, directory=str(site))

@@ -1,8 +1,9 @@
 """Work spread over forked processes (--jobs), results in order, and Ctrl-C that stops it all.
 
-The workers ignore SIGINT (the terminal sends it to the whole process group): the parent alone
-handles it, cancels what is queued and terminates the workers, instead of every worker printing
-its own traceback while the pool waits for them.
+The workers ignore SIGINT (the terminal sends it to the whole process group) and keep SIGTERM's
+default action (the parent's handler turns it into Ctrl-C): the parent alone handles both,
+cancels what is queued and terminates the workers, instead of every worker printing its own
+traceback while the pool waits for them.
 
 `forked_map` is how a stage hands its workers what it has built (a validation run, a catalog):
 by the fork, never pickled, through the one module-level slot below, which each worker then
@@ -24,9 +25,13 @@ Result = TypeVar("Result")
 State = TypeVar("State")
 
 
+_STOPPING = {signal.SIGINT, signal.SIGTERM}  # Ctrl-C, and the parent's SIGTERM as one
+
+
 def _start(initializer: Callable[[], None]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked since the fork
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # how the parent stops a worker
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)  # blocked since the fork
     initializer()
 
 
@@ -47,9 +52,9 @@ def ordered_map(
         workers, mp_context=fork, initializer=_start, initargs=(initializer,)
     )
     try:
-        # The workers start here: SIGINT stays blocked until each ignores it, and reaches the
-        # parent once they are all started.
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        # The workers start here: SIGINT and SIGTERM stay blocked until each has set its own
+        # actions, and reach the parent once they are all started.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
         try:
             results = pool.map(function, items, chunksize=chunksize)
         finally:
