@@ -259,9 +259,13 @@ def test_make_demo_ends_with_how_to_preview_with_serve() -> None:
     assert "make demo" in readme and "modelreg serve" in readme.split("make test")[0]
 
 
-def test_sigterm_stops_a_run_as_ctrl_c_does_and_leaves_no_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ignored", [False, True], ids=["sigterm", "sigterm-ignored"])
+def test_sigterm_stops_a_run_as_ctrl_c_does_and_leaves_no_folder(
+    tmp_path: Path, ignored: bool
+) -> None:
     """kill, systemd, `docker stop` and a cancelled CI job send SIGTERM: the run stops as on
-    Ctrl-C (exit 130), and its sandbox's folder is removed, not left behind."""
+    Ctrl-C (exit 130), and its sandbox's folder is removed, not left behind. Started with
+    SIGTERM ignored (`nohup`-like wrappers), it stays ignored, as Python leaves SIGINT."""
     import signal
     import time
 
@@ -277,6 +281,7 @@ def test_sigterm_stops_a_run_as_ctrl_c_does_and_leaves_no_folder(tmp_path: Path)
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(PROJECT), "TMPDIR": str(scratch)},
+        preexec_fn=(lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN)) if ignored else None,
     )
     try:
         deadline = time.monotonic() + 60
@@ -288,6 +293,6 @@ def test_sigterm_stops_a_run_as_ctrl_c_does_and_leaves_no_folder(tmp_path: Path)
     finally:
         process.kill()
         process.wait()
-    assert process.returncode == 130, err
-    assert "modelreg: interrupted" in err and "Traceback" not in err
+    assert process.returncode == (0 if ignored else 130), err
+    assert ("modelreg: interrupted" in err) is not ignored and "Traceback" not in err
     assert list(scratch.iterdir()) == []

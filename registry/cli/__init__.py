@@ -122,7 +122,8 @@ def _terminate_as_interrupt() -> Iterator[None]:
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    if threading.current_thread() is not threading.main_thread():
+    ignored = signal.getsignal(signal.SIGTERM) is signal.SIG_IGN  # by whoever started us
+    if ignored or threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may set handlers (and receives the signal)
         return
     previous = signal.signal(signal.SIGTERM, interrupt)
