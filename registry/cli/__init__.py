@@ -124,7 +124,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
     ignored = signal.getsignal(signal.SIGTERM) is signal.SIG_IGN  # by whoever started us
     if ignored or threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set handlers (and receives the signal)
+        yield  # left ignored as asked; and only the main thread may set handlers
         return
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:

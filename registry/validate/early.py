@@ -14,7 +14,7 @@ from pathlib import Path
 
 from registry.errors import ModelregError
 from registry.formats import formats_named
-from registry.infra.runoptions import RunOptions
+from registry.infra.runoptions import RunOptions, Shard
 from registry.load.layout import CONFIG_NAME, VersionDir, all_versions
 from registry.sandbox import Inspector, SandboxLimits
 
@@ -32,6 +32,14 @@ def inspects_here(cache: bool, selected: list[VersionDir], jobs: int) -> bool:
     return not cache and bool(selected) and in_process(jobs, len(selected))
 
 
+def selected_versions(
+    root: Path, versions: list[VersionDir] | None, shard: Shard | None
+) -> list[VersionDir]:
+    """`versions` (None: every version of the registry at `root`), those of `shard` only."""
+    selected = all_versions(root) if versions is None else versions
+    return selected if shard is None else [v for v in selected if shard.holds(v.id)]
+
+
 def early_sandbox(
     root: Path, versions: list[VersionDir] | None, options: RunOptions
 ) -> Inspector | None:
@@ -42,11 +50,9 @@ def early_sandbox(
     if _names_sandbox_limits(root):
         return None  # most likely not the defaults: started after the configuration is read
     try:
-        selected = all_versions(root) if versions is None else versions
+        selected = selected_versions(root, versions, options.shard)
     except ModelregError:
         return None
-    if options.shard is not None:
-        selected = [v for v in selected if options.shard.holds(v.id)]
     if not inspects_here(options.cache, selected, options.jobs):
         return None
     inspector = Inspector(SandboxLimits())

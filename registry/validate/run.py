@@ -20,7 +20,6 @@ from registry.load.config import RegistryConfig, load_config
 from registry.load.layout import (
     MODELS_DIR,
     VersionDir,
-    all_versions,
     layout_findings,
     require_models,
 )
@@ -34,7 +33,7 @@ from registry.validate.aliases import (
 from registry.validate.batch import validate_all
 from registry.validate.context import RunContext
 from registry.validate.docs import check_docs
-from registry.validate.early import inspects_here
+from registry.validate.early import inspects_here, selected_versions
 from registry.validate.history import (
     changed_folders,
     changed_signatures,
@@ -84,9 +83,7 @@ def validate_registry(
     options = options or RunOptions()
     config = load_config(root)
     require_models(root)
-    selected = all_versions(root) if versions is None else versions
-    if options.shard is not None:
-        selected = [v for v in selected if options.shard.holds(v.id)]
+    selected = selected_versions(root, versions, options.shard)
     cache = Cache(root, options.cache, cache_dir=options.cache_dir)
     if started is not None and started.limits != config.limits.sandbox:
         started.discard()
