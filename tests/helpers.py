@@ -152,6 +152,24 @@ def left_nothing(target: Path) -> bool:
     return not target.exists() or list(target.iterdir()) == []
 
 
+def process_running(pid: int) -> bool:
+    """`pid` is a process that runs (not gone, not a zombie waiting for its parent to reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def processes_in(folder: Path) -> list[int]:
+    """The processes whose working folder is `folder` or under it (a sandbox's, for one)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and str((entry / "cwd").readlink()).startswith(str(folder)):
+                found.append(int(entry.name))
+    return found
+
+
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     """A static file server that keeps the test output clean."""
 

@@ -15,7 +15,15 @@ from registry import cli
 from registry.infra.schemafiles import validator
 from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
 from tests.factories.registries import write_version
-from tests.helpers import PROJECT, REAL_MODELS, run, sha256_of, validate_json
+from tests.helpers import (
+    PROJECT,
+    REAL_MODELS,
+    process_running,
+    processes_in,
+    run,
+    sha256_of,
+    validate_json,
+)
 
 
 def _two_versions(root: Path) -> None:
@@ -296,3 +304,48 @@ def test_sigterm_stops_a_run_as_ctrl_c_does_and_leaves_no_folder(
     assert process.returncode == (0 if ignored else 130), err
     assert ("modelreg: interrupted" in err) is not ignored and "Traceback" not in err
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
+def test_stopped_with_jobs_the_workers_sandboxes_end_with_the_run(
+    tmp_path: Path, stop: str
+) -> None:
+    """With --jobs, each worker has its own sandbox. Stopped (SIGTERM, or Ctrl-C: the terminal
+    sends SIGINT to the whole process group), the run ends with its workers, and nothing of
+    theirs is left: no folder, no zygote still running (each was started in a session of its
+    own, so the group's signal did not reach it)."""
+    import signal
+    import time
+
+    from tests.factories.registries import add_version, new_registry
+
+    root = new_registry(tmp_path / "r")
+    for name in ("a", "b"):  # torch takes seconds to load in each worker's zygote
+        add_version(root, name, "1.0.0", model=VALID_REAL_MODELS["silero_vad.jit"])
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    command = ["validate", "--no-cache", "--jobs", "2", "--root", str(root)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "registry", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT), "TMPDIR": str(scratch)},
+        start_new_session=True,  # a process group of its own, as a terminal's job
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(processes_in(scratch)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        zygotes = processes_in(scratch)
+        assert len(zygotes) >= 2  # both workers are inspecting, each with its zygote
+        os.killpg(process.pid, getattr(signal, stop))
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130, err
+    assert "modelreg: interrupted" in err and "Traceback" not in err
+    assert list(scratch.iterdir()) == []
+    time.sleep(0.2)  # a SIGKILL is delivered at once; the kernel may take a moment to reap
+    assert not [pid for pid in zygotes if process_running(pid)]

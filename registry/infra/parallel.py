@@ -1,9 +1,10 @@
 """Work spread over forked processes (--jobs), results in order, and Ctrl-C that stops it all.
 
-The workers ignore SIGINT (the terminal sends it to the whole process group) and keep SIGTERM's
-default action (the parent's handler turns it into Ctrl-C): the parent alone handles both,
-cancels what is queued and terminates the workers, instead of every worker printing its own
-traceback while the pool waits for them.
+The workers ignore SIGINT (the terminal sends it to the whole process group); the parent alone
+handles it and SIGTERM (its handler turns that into Ctrl-C), cancels what is queued and stops the
+workers with SIGTERM, instead of every worker printing its own traceback while the pool waits for
+them. A worker stopped so first stops what must not outlive it (at_worker_stop: its sandbox's
+processes and folder), then ends of the signal; the parent waits for its workers to end.
 
 `forked_map` is how a stage hands its workers what it has built (a validation run, a catalog):
 by the fork, never pickled, through the one module-level slot below, which each worker then
@@ -12,12 +13,16 @@ makes its own (its own sandbox, its own cache connection) before its first item.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import multiprocessing.util
+import os
 import signal
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from types import FrameType
 from typing import Any, TypeVar
 
 Item = TypeVar("Item")
@@ -26,13 +31,27 @@ State = TypeVar("State")
 
 
 _STOPPING = {signal.SIGINT, signal.SIGTERM}  # Ctrl-C, and the parent's SIGTERM as one
+_ENDING_SECONDS = 5.0  # for the stopped workers to end, before they are killed
+_AT_STOP: list[Callable[[], object]] = []  # in a worker: what at_worker_stop registered
 
 
 def _start(initializer: Callable[[], None]) -> None:
+    _AT_STOP.clear()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # how the parent stops a worker
+    signal.signal(signal.SIGTERM, _stopped)  # how the parent stops a worker
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)  # blocked since the fork
     initializer()
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    """A worker's SIGTERM: what must not outlive it is stopped (latest first), then it ends of
+    the signal, as the default action would have ended it (no exception: the pool's loop would
+    catch it and wait for the next item)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for stop in reversed(_AT_STOP):
+        with contextlib.suppress(Exception):  # the others still run; the worker ends anyway
+            stop()
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def ordered_map(
@@ -67,8 +86,20 @@ def ordered_map(
         for process in workers_now:
             process.terminate()  # a worker may be in the middle of a long inspection
         pool.shutdown(wait=False, cancel_futures=True)
+        _wait_for(workers_now)
         raise
     pool.shutdown()
+
+
+def _wait_for(workers: list[Any]) -> None:
+    """The stopped workers ended (their sandboxes with them), so that nothing of the run is
+    left once modelreg exits; one still running after _ENDING_SECONDS is killed."""
+    deadline = time.monotonic() + _ENDING_SECONDS
+    for process in workers:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 # What the forked workers of the running forked_map inherit: (function, state, for_worker); in a
@@ -106,6 +137,13 @@ def at_worker_exit(close: Callable[[], object]) -> None:
     """Call `close` when this worker process ends. Workers end with os._exit: multiprocessing's
     finalizers are what still runs (later registrations run first)."""
     multiprocessing.util.Finalize(None, close, exitpriority=10)
+
+
+def at_worker_stop(stop: Callable[[], object]) -> None:
+    """Call `stop` if the pool stops this worker (Ctrl-C or SIGTERM in the parent, or an error
+    there), from the signal's handler: it must not wait for anything the interrupted code may
+    hold (a lock, a child process's exit), as killing a sandbox and removing its folder."""
+    _AT_STOP.append(stop)
 
 
 def _start_forked() -> None:

@@ -153,6 +153,18 @@ class Inspector:
                 os.killpg(process.pid, signal.SIGKILL)
         self.dispose()
 
+    def kill(self) -> None:
+        """Kill the zygote and its children and remove the scratch folder, waiting for nothing:
+        for a process about to end, from a signal handler (the code it interrupted may hold
+        Popen's locks, so no poll or wait: a returncode not set yet means a pid not reaped yet,
+        still naming the zygote's process group)."""
+        process = self._process
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            self._scratch.cleanup()
+
     def close(self) -> None:
         process, self._process = self._process, None
         descriptors, self._descriptors = self._descriptors, None

@@ -9,7 +9,7 @@ from typing import Any
 
 from registry.infra.cache import Write
 from registry.infra.console import Progress, log
-from registry.infra.parallel import at_worker_exit, forked_map
+from registry.infra.parallel import at_worker_exit, at_worker_stop, forked_map
 from registry.load.layout import VersionDir
 from registry.sandbox import Inspector
 from registry.validate.context import TRANSIENT, RunContext
@@ -75,6 +75,7 @@ def _for_worker(run: RunContext) -> RunContext:
     inspector = Inspector(run.config.limits.sandbox)
     at_worker_exit(inspector.dispose)
     at_worker_exit(own.close)  # finalizers run in reverse: the cache closes, then the sandbox
+    at_worker_stop(inspector.kill)  # stopped by the pool: nothing of the sandbox is left
     return dataclasses.replace(run, inspector=inspector, cache=own)
 
 

@@ -1,0 +1,64 @@
+"""registry.infra.parallel: workers stopped by their pool stop what they registered first, and the
+parent returns only once they ended (real forked processes)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from registry.infra import parallel
+from tests.helpers import process_running
+
+
+def _register(folder: Path) -> Path:
+    """In a worker: a stop that leaves a mark named after the worker's pid."""
+    parallel.at_worker_stop(lambda: (folder / str(os.getpid())).write_text("stopped"))
+    return folder
+
+
+def _slow(folder: Path, item: int) -> int:
+    (folder / f"started-{os.getpid()}").touch()
+    if item > 0:
+        time.sleep(60)  # a long inspection, under way when the parent stops
+    return os.getpid()
+
+
+def _hangs(folder: Path) -> Path:
+    parallel.at_worker_stop(lambda: time.sleep(60))  # breaks at_worker_stop's contract
+    return folder
+
+
+def _stopped_after_first(folder: Path, for_worker: Callable[[Path], Path]) -> list[int]:
+    pids: list[int] = []
+    with pytest.raises(KeyboardInterrupt):
+        for pid in parallel.forked_map(_slow, [0, 1, 2], 2, folder, for_worker):
+            pids.append(pid)
+            deadline = time.monotonic() + 30
+            while len(list(folder.glob("started-*"))) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            raise KeyboardInterrupt  # as Ctrl-C in the parent
+    return pids
+
+
+def test_stopped_workers_run_their_stops_and_end_before_the_parent_goes_on(tmp_path: Path) -> None:
+    _stopped_after_first(tmp_path, _register)
+    workers = [int(p.name.split("-")[1]) for p in tmp_path.glob("started-*")]
+    assert len(workers) == 2
+    for pid in workers:
+        assert (tmp_path / str(pid)).read_text() == "stopped"
+        assert not process_running(pid)
+
+
+def test_a_worker_whose_stop_hangs_is_killed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "_ENDING_SECONDS", 0.5)
+    start = time.monotonic()
+    _stopped_after_first(tmp_path, _hangs)
+    assert time.monotonic() - start < 20  # not the stop's 60 s
+    for started in tmp_path.glob("started-*"):
+        assert not process_running(int(started.name.split("-")[1]))
