@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -341,11 +342,16 @@ def test_stopped_with_jobs_the_workers_sandboxes_end_with_the_run(
         assert len(zygotes) >= 2  # both workers are inspecting, each with its zygote
         os.killpg(process.pid, getattr(signal, stop))
         _, err = process.communicate(timeout=60)
+        time.sleep(0.2)  # a SIGKILL is delivered at once; the kernel may take a moment to reap
+        running = [pid for pid in zygotes if process_running(pid)]
     finally:
-        process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # a failed test leaves no worker either
+        for pid in processes_in(scratch):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         process.wait()
     assert process.returncode == 130, err
     assert "modelreg: interrupted" in err and "Traceback" not in err
     assert list(scratch.iterdir()) == []
-    time.sleep(0.2)  # a SIGKILL is delivered at once; the kernel may take a moment to reap
-    assert not [pid for pid in zygotes if process_running(pid)]
+    assert running == []
