@@ -17,6 +17,7 @@ from registry.load.layout import REPORTS_DIR
 from registry.sandbox import Inspector
 from registry.signing.bundle import CLAIMS_FILE, SIGNATURE_FILE
 from registry.validate.lineage import ManifestIndex
+from registry.validate.published import Published
 from registry.validate.remote import RemoteFiles
 from registry.validate.resultcache import folder_state
 from registry.versions import MANIFEST_NAME
@@ -36,7 +37,7 @@ class RunContext:
     config: RegistryConfig
     inspector: Inspector
     manifests: ManifestIndex
-    published: frozenset[str]  # models/<name>/<version> folders already published
+    published: Published  # `relative in published`: that version folder is published
     new_signatures: frozenset[str] = frozenset()  # folders whose model.sig changed since --base
     cache: Cache = dataclasses.field(default_factory=lambda: Cache(Path(), enabled=False))
     context: str = ""  # the configuration, for cache keys

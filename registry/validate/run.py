@@ -8,7 +8,6 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
-from registry.errors import ModelregError
 from registry.findings import Finding
 from registry.formats import formats_named
 from registry.infra import git
@@ -41,24 +40,11 @@ from registry.validate.history import (
     resolve_base,
 )
 from registry.validate.lineage import ManifestIndex
+from registry.validate.published import Published
 from registry.validate.repository import changed_findings, repository_findings
 from registry.validate.result import ValidationReport, VersionResult
 from registry.validate.semver import semver_findings
 from registry.validate.tiers import report_date_findings, review_date_findings, tier_findings
-from registry.versions import MANIFEST_NAME
-
-
-def _published(root: Path, base: str | None) -> frozenset[str]:
-    """Version folders published at `base` (default: committed at HEAD); none outside Git."""
-    if not git.is_repository(root):
-        return frozenset()
-    prefix = git.models_prefix(root)
-    try:
-        files = git.tracked_files(root, resolve_base(root, base or "HEAD"), f"{prefix}models")
-    except ModelregError:
-        return frozenset()  # no commit yet
-    suffix = "/" + MANIFEST_NAME
-    return frozenset(f[len(prefix) : -len(suffix)] for f in files if f.endswith(suffix))
 
 
 def validate_registry(
@@ -102,7 +88,7 @@ def validate_registry(
             config,
             inspector,
             ManifestIndex(root, config.limits.yaml_max_bytes),
-            _published(root, base),
+            Published(root, base, {v.name for v in selected}),
             frozenset(changed_signatures(root, resolve_base(root, base))) if base else frozenset(),
             cache,
             config_context(root, config) if cache.enabled else "",  # only keys need it
