@@ -184,6 +184,18 @@ def test_unknown_base_is_a_clear_error(published: Path) -> None:
     assert "cannot find the base revision 'origin/nowhere'" in err and "fetch-depth: 0" in err
 
 
+@pytest.mark.parametrize("base", [":/published", "main^{tree}", "main:models"])
+def test_a_base_is_any_revision_naming_a_commit(published: Path, base: str) -> None:
+    """`:/<text>` (the newest commit whose message matches) names main's commit; a tree does
+    not name a commit, and says so."""
+    edit_manifest(published, "alpha", "1.0.0", framework={"name": "tensorflow", "version": "2.99"})
+    code, out, err = run("validate", "--root", published, "--base", base, "--format", "json")
+    if base.startswith(":/"):
+        assert code == 1 and codes(json.loads(out)) == codes(check(published)[1]) != []
+    else:
+        assert code == 1 and f"cannot find the base revision {base!r}" in err
+
+
 def test_changed_since_validates_versions_not_committed_yet(published: Path) -> None:
     """Untracked files count as changes (git lists them apart from its diff, at once)."""
     edit_manifest(published, "beta-net", "1.0.0", tags=["pitch"])  # edited, not committed

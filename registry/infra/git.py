@@ -329,14 +329,15 @@ def is_shallow(root: Path) -> bool:
 
 def resolve(root: Path, rev: str) -> str:
     """The commit `rev` names; a GitError with git's message when it names none."""
-    return str(
-        _remembered(
-            ("resolve", str(root), rev),
-            lambda: _decode(
-                _git(root, "rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}")
-            ).strip(),
-        )
-    )
+    return str(_remembered(("resolve", str(root), rev), lambda: _commit_of(root, rev)))
+
+
+def _commit_of(root: Path, rev: str) -> str:
+    """`rev`'s object, then the commit it peels to (a tag's): `^{commit}` appended to `rev`
+    itself would be read as part of the text of a `:/<text>` search."""
+    named = _decode(_git(root, "rev-parse", "--verify", "--end-of-options", rev)).strip()
+    peeled = _git(root, "rev-parse", "--verify", "--end-of-options", f"{named}^{{commit}}")
+    return _decode(peeled).strip()
 
 
 def diff_against(root: Path, rev: str, pathspec: str) -> list[Change]:
