@@ -39,8 +39,10 @@ def _start(initializer: Callable[[], None]) -> None:
     _AT_STOP.clear()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stopped)  # how the parent stops a worker
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)  # blocked since the fork
-    initializer()
+    try:
+        initializer()  # signals still blocked (since the fork): what it registers is in place
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
 
 
 def _stopped(signum: int, frame: FrameType | None) -> None:
