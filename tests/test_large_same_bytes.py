@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -220,6 +221,23 @@ def test_a_run_stopped_by_its_configuration_stops_the_sandbox_it_started(tmp_pat
     code, _, err = run("validate", "--no-cache", "--root", root)
     assert code == 1 and "registry.yaml" in err
     assert _zygotes_of(os.getpid()) == []
+
+
+def test_killed_while_it_closes_the_sandbox_ends_at_once() -> None:
+    """A worker stopped by its pool kills its sandbox from a signal handler (Inspector.kill),
+    which may come while close() waits for the zygote to end: that zygote is killed too, not
+    left to load its libraries and read the end of its input."""
+    inspector = Inspector()
+    inspector.warm(["torchscript"])  # seconds of torch loading before it reads its input
+    zygote = inspector._process  # white-box: its exit status says who ended it
+    assert zygote is not None
+    closing = threading.Thread(target=inspector.close)
+    closing.start()
+    while getattr(inspector, "_closing", None) is None and closing.is_alive():
+        time.sleep(0.001)
+    inspector.kill()
+    closing.join(30)
+    assert zygote.returncode == -signal.SIGKILL  # 0 before: it ended of the end of its input
 
 
 def test_a_registry_that_sets_sandbox_limits_starts_its_sandbox_once_they_are_read(

@@ -4,6 +4,7 @@ parent returns only once they ended (real forked processes)."""
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,18 @@ from tests.helpers import process_running
 def _register(folder: Path) -> Path:
     """In a worker: a stop that leaves a mark named after the worker's pid."""
     parallel.at_worker_stop(lambda: (folder / str(os.getpid())).write_text("stopped"))
+    return folder
+
+
+def _register_stopped_twice(folder: Path) -> Path:
+    """In a worker: a stop during which a second SIGTERM comes (the group's, then the parent's;
+    the pool's own once a first worker ended), as it often does."""
+
+    def stop() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        (folder / str(os.getpid())).write_text("stopped")
+
+    parallel.at_worker_stop(stop)
     return folder
 
 
@@ -49,6 +62,14 @@ def test_stopped_workers_run_their_stops_and_end_before_the_parent_goes_on(tmp_p
     workers = [int(p.name.split("-")[1]) for p in tmp_path.glob("started-*")]
     assert len(workers) == 2
     for pid in workers:
+        assert (tmp_path / str(pid)).read_text() == "stopped"
+        assert not process_running(pid)
+
+
+def test_a_second_sigterm_does_not_cut_the_stops_short(tmp_path: Path) -> None:
+    _stopped_after_first(tmp_path, _register_stopped_twice)
+    for started in tmp_path.glob("started-*"):
+        pid = int(started.name.split("-")[1])
         assert (tmp_path / str(pid)).read_text() == "stopped"
         assert not process_running(pid)
 

@@ -48,11 +48,14 @@ def _start(initializer: Callable[[], None]) -> None:
 def _stopped(signum: int, frame: FrameType | None) -> None:
     """A worker's SIGTERM: what must not outlive it is stopped (latest first), then it ends of
     the signal, as the default action would have ended it (no exception: the pool's loop would
-    catch it and wait for the next item)."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    catch it and wait for the next item). A second SIGTERM is ignored meanwhile: one comes
+    often (the group's, then the parent's; the pool's own when a first worker ended), and with
+    the default action it would end the worker half-way through its stops."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for stop in reversed(_AT_STOP):
         with contextlib.suppress(Exception):  # the others still run; the worker ends anyway
             stop()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)
 
 

@@ -43,6 +43,7 @@ class Inspector:
     def __init__(self, limits: SandboxLimits | None = None) -> None:
         self.limits = limits or SandboxLimits()
         self._process: subprocess.Popen[str] | None = None
+        self._closing: subprocess.Popen[str] | None = None  # while close() waits for it
         self._descriptors: socket.socket | None = None  # our end of the zygote's fd socket
         self._scratch = tempfile.TemporaryDirectory(prefix="modelreg-zygote-")
         self._next = 0
@@ -158,20 +159,29 @@ class Inspector:
         for a process about to end, from a signal handler (the code it interrupted may hold
         Popen's locks, so no poll or wait: a returncode not set yet means a pid not reaped yet,
         still naming the zygote's process group)."""
-        process = self._process
-        if process is not None and process.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
+        for process in (self._process, self._closing):
+            if process is not None and process.returncode is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
         with contextlib.suppress(OSError):
             self._scratch.cleanup()
 
     def close(self) -> None:
-        process, self._process = self._process, None
+        # Named by _closing until it has ended (set first): kill() still finds it meanwhile.
+        process = self._closing = self._process
+        self._process = None
         descriptors, self._descriptors = self._descriptors, None
         if descriptors is not None:
             descriptors.close()
-        if process is None:
-            return
+        try:
+            if process is not None:
+                self._end(process)
+        finally:
+            self._closing = None
+
+    def _end(self, process: subprocess.Popen[str]) -> None:
+        """Close the zygote's input and wait for it to end (once its current child answered),
+        killing it after 5 s."""
         assert process.stdin is not None and process.stdout is not None
         with contextlib.suppress(OSError):  # a zygote that died leaves a broken pipe
             process.stdin.close()
