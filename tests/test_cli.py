@@ -333,6 +333,9 @@ def test_stopped_with_jobs_the_workers_sandboxes_end_with_the_run(
         text=True,
         env={**os.environ, "PYTHONPATH": str(PROJECT), "TMPDIR": str(scratch)},
         start_new_session=True,  # a process group of its own, as a terminal's job
+        # and Ctrl-C's default action, as a terminal's job has it: a test run in the background
+        # of a non-interactive shell (`make test &`) inherits SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 60
