@@ -148,11 +148,8 @@ class Inspector:
     def discard(self) -> None:
         """Stop the zygote at once, whatever it is doing (loading libraries for a run that will
         not use it), and remove its scratch folder."""
-        process = self._process
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-        self.dispose()
+        self.kill()
+        self.dispose()  # reaps the killed zygote
 
     def kill(self) -> None:
         """Kill the zygote and its children and remove the scratch folder, waiting for nothing:
