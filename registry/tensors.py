@@ -51,7 +51,7 @@ def format_shape(shape: tuple[Dim, ...] | list[Dim] | None) -> str:
     return "[" + ", ".join("null" if d is None else str(d) for d in shape) + "]"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TensorSpec:
     """One input or output: name, dtype, and shape (None when the rank is unknown)."""
 

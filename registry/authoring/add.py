@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class AddRequest:
     """What the person adding a version says; the rest comes from the file."""
 
@@ -41,7 +41,7 @@ class AddRequest:
     card: CardImport | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Added:
     folder: Path
     manifest: Path

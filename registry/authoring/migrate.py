@@ -30,7 +30,7 @@ _ADDED_IN = {"1.1": ("quantization_profile",), "1.2": ("model_card",)}
 _DATASET_FIELDS_1_2 = ("role", "description")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MigrationResult:
     path: Path
     changed: bool

@@ -49,7 +49,7 @@ _MAPPED_KEYS = frozenset(
 _BASE_LINE = re.compile(r"\*\*Base model:\*\*\s*`?(?P<ref>[^`\s]+@[^`\s]+)`?")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CardImport:
     """What a model card gave the manifest, and what it said that has no manifest field."""
 

@@ -30,7 +30,7 @@ _FRAMEWORKS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NewVersion:
     name: str
     version: str
@@ -235,7 +235,7 @@ def render(new: NewVersion) -> str:
     return "\n".join(lines) + "\n"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Todo:
     """A field `modelreg add` left for a person: where it is and what to write."""
 

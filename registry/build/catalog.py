@@ -24,14 +24,14 @@ from registry.validate.result import ValidationReport, VersionResult
 from registry.versions import is_prerelease, sort_key
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CommitRef:
     sha: str
     author: str
     timestamp: str  # RFC 3339 UTC
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VersionDates:
     """The commits that first published a version and last changed it."""
 
@@ -39,7 +39,7 @@ class VersionDates:
     updated: CommitRef | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PublishedVersion:
     manifest: Manifest
     model_info: ModelInfo | None
@@ -73,7 +73,7 @@ class PublishedVersion:
         return "blocked" if self.blocked else self.manifest.status
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModelEntry:
     name: str
     versions: tuple[PublishedVersion, ...]  # in SemVer order, oldest first

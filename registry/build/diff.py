@@ -41,7 +41,7 @@ ASPECTS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Side:
     """What a diff reads of one version record (and nothing else of it)."""
 

@@ -37,7 +37,7 @@ _READ_PATHS = ("models", "docs")
 _SETTINGS = ("registry.yaml", "mkdocs.yml")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unchanged:
     versions: int
     excluded: tuple[str, ...]

@@ -37,7 +37,7 @@ class CorruptChunk(ChunkError):
     """The server keeps sending a chunk that does not verify: resuming would not help."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChunkPlan:
     sha256: str
     size: int

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resolved:
     id: str
     record: dict[str, Any]
@@ -16,7 +16,7 @@ class Resolved:
     alias: str | None = None  # asked for as name@alias: a pinned log must agree (signature.py)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fetched:
     id: str
     files: tuple[Path, ...]
@@ -25,7 +25,7 @@ class Fetched:
     claims: bool = False  # the signature also covers the record's claims (name, publisher)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SignaturePolicy:
     """How fetch treats signatures: a signed version is always verified unless `skip`."""
 
@@ -36,7 +36,7 @@ class SignaturePolicy:
     log_head: str | None = None  # SEQ:HASH of the registry's log the consumer pins
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FetchOptions:
     allow_deprecated: bool = False
     max_size: int | None = None  # bytes one version's files may total

@@ -15,7 +15,7 @@ from registry.eventlog.chain import Event
 ALIAS_EVENTS = ("AliasAssigned", "AliasMoved", "AliasRemoved")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AliasAt:
     """What an alias named at a moment: `version` (None: nothing) and the event that set it."""
 

@@ -54,7 +54,7 @@ def canonical(data: Any) -> bytes:
     return _CANONICAL.encode(data).encode("utf-8")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """What happened, before it is numbered and chained."""
 
@@ -67,7 +67,7 @@ class Record:
     payload: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     seq: int
     type: str
@@ -221,7 +221,7 @@ def collection_paused() -> Iterator[None]:
             gc.enable()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChainProblem:
     seq: int  # the first event that is wrong (1-based); count + 1 for a missing tail
     reason: str

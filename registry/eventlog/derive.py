@@ -29,7 +29,7 @@ class ShallowHistory(ModelregError):
     """The clone lacks history, so the event log would be incomplete."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DerivedHistory:
     records: tuple[Record, ...]
     partial: bool  # derived from a shallow clone

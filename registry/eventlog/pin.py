@@ -21,7 +21,7 @@ _PIN = re.compile(r"([1-9][0-9]{0,15}):([0-9a-f]{64})")
 PUBLISHING = ("ModelRegistered", "ModelVersioned")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LogPin:
     seq: int
     hash: str

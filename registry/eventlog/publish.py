@@ -24,7 +24,7 @@ class LogRewritten(ModelregError):
     """The new log does not extend the published one: history was rewritten."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventLog:
     events: tuple[Event, ...]
     partial: bool  # from a shallow clone, or a registry folder outside Git

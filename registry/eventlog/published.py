@@ -17,7 +17,7 @@ class LogUnavailable(ModelregError):
     """The published log cannot be read or is not shaped like one."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PublishedLog:
     events: list[dict[str, Any]]
     index: dict[str, Any]  # events.json

@@ -22,7 +22,7 @@ from registry.load.yamlsafe import load_yaml_file
 UNUSABLE = frozenset({"deprecated", "blocked"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VersionState:
     # A VersionStatus for a valid manifest; kept a str because Git history holds manifests as
     # committed, unvalidated, and both readings must report the same string for them.
@@ -30,7 +30,7 @@ class VersionState:
     fields: Mapping[str, Any] | None  # the manifest as data; None when it cannot be read
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RegistryState:
     versions: Mapping[tuple[str, str], VersionState]
     # model -> the aliases that hold (registry.load.aliases); models without any are absent

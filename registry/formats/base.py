@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # registry.sandbox imports this module: its types only, not a
     from registry.sandbox.limits import SandboxLimits
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModelInfo:
     """What a model file says about itself, extracted without running it."""
 

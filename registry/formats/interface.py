@@ -28,7 +28,7 @@ def _largest(bumps: Sequence[Bump]) -> Bump:
     return max(bumps, key=_rank, default="patch")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InterfaceChange:
     """One difference between two interfaces, and the smallest release it is allowed in."""
 

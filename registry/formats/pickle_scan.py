@@ -17,7 +17,7 @@ class PickleScanError(Exception):
     """The pickle cannot be read; never treat such a pickle as clean."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Global:
     module: str
     name: str
@@ -27,13 +27,13 @@ class Global:
         return f"{self.module}.{self.name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Call:
     callable: Any
     args: Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Storage:
     """A tensor storage a TorchScript pickle points to: ('storage', type, key, location, numel)."""
 

@@ -331,7 +331,7 @@ class TfliteHandler:
         return signatures
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Graph:
     name: str
     inputs: tuple[TensorSpec, ...]

@@ -90,7 +90,7 @@ class Allowlist:
             )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CodeFile:
     entry: str  # the archive entry, for messages
     module: str  # its qualified name: code/__torch__/a/b.py holds module __torch__.a.b
@@ -103,7 +103,7 @@ class _Class:
     members: dict[str, ast.expr | None]  # fields (their annotation) and methods (None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CodeSummary:
     operators: frozenset[str]  # every operator the code names, e.g. aten::conv2d
     implied: frozenset[str]  # operators the code implies by syntax and built-in calls

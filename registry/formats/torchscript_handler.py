@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from registry.sandbox.limits import SandboxLimits
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ArchiveLimits:
     max_entries: int = 10_000  # real archives hold one entry per tensor: hundreds
     max_total_size: int = 64 << 30

@@ -41,7 +41,7 @@ _SENTINEL = 0xFFFFFFFF
 _COPY = 1 << 20
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     name: str
     method: int

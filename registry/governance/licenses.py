@@ -56,7 +56,7 @@ _WHAT_CLAUSE_MEANS: dict[Clause, str] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Terms:
     """What one license asks of works made from what it covers."""
 
@@ -224,7 +224,7 @@ def expression_conflicts(model_license: str, dataset_license: str) -> tuple[Clau
     return tuple(clause for clause in CLAUSES if clause in kept)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LicenseConflict:
     """A dataset the model learned from whose license's clauses the model's license breaks."""
 

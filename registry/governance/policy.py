@@ -31,7 +31,7 @@ ReviewStatus = Literal["approved", "missing", "outdated"]
 VersionStatus = ManifestStatus | Literal["blocked"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     """allow: nothing in the policy stands in the way; review: the policy requires a human
     review (`review_status` says whether it is recorded); block: the version must not be used."""
@@ -73,7 +73,7 @@ class Decision:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Blocking:
     """Why a version is blocked: a drift measurement over its blocking tier's threshold."""
 

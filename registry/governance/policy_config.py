@@ -16,7 +16,7 @@ DriftAction = Literal["monitor", "review", "block"]
 ACTIONS: tuple[DriftAction, ...] = ("monitor", "review", "block")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TierPolicy:
     drift_threshold: float
     action: DriftAction
@@ -39,7 +39,7 @@ DEFAULT_TIERS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GovernancePolicy:
     tiers: Mapping[str, TierPolicy] = field(default_factory=lambda: dict(DEFAULT_TIERS))
     maintainers: tuple[str, ...] = ()  # owners of everything else in the repository

@@ -32,7 +32,7 @@ class RemoteError(Exception):
     """Why a remote file could not be verified; the message says what to do."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Downloaded:
     path: Path
     sha256: str

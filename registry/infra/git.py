@@ -59,7 +59,7 @@ def _remembered(key: tuple[str, ...], read: Any) -> Any:
     return _SNAPSHOT[key]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     status: str  # A, M, D or T
     path: str
@@ -69,7 +69,7 @@ class Change:
     new_blob: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Commit:
     sha: str
     parents: tuple[str, ...]
@@ -82,7 +82,7 @@ class Commit:
         return dt.datetime.fromisoformat(self.timestamp)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LogEntry:
     commit: Commit
     changes: tuple[Change, ...]

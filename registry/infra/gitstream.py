@@ -135,7 +135,7 @@ class _Process:
                     stream.close()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HistoryStart:
     """Where history is read from: the top level, the registry's prefix in Git paths (see
     `models_prefix`), whether the clone is shallow, and the commit `rev` names (None: no commit)."""

@@ -20,13 +20,13 @@ READ_SIZE = 1 << 20
 Progress = Callable[[int], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileDigest:
     sha256: str
     size: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChunkedDigest(FileDigest):
     chunks: tuple[str, ...]  # SHA-256 of each CHUNK_SIZE chunk, in order (empty: not asked for)
 

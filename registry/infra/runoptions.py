@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Shard:
     """Part `index` of `count` (from 1): a version belongs to the part its id's SHA-256 picks,
     so the parts are disjoint, their union is the whole registry, and adding a version moves
@@ -31,7 +31,7 @@ class Shard:
         return number % self.count == self.index - 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunOptions:
     cache: bool = True  # off: --no-cache
     cache_dir: Path | None = None  # --cache-dir: the cache root (default: the user's cache folder)

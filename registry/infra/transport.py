@@ -44,7 +44,7 @@ class FetchError(ModelregError):
     """A model could not be fetched, or what arrived is not what the registry published."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Limits:
     timeout: float = 60.0  # seconds to connect, and to wait for any byte
     min_rate: int = 1024  # bytes per second, averaged over every `timeout` seconds

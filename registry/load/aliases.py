@@ -19,7 +19,7 @@ SCHEMA = "aliases.json"
 RESERVED = frozenset({"latest"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AliasFile:
     """A valid aliases.yaml: alias -> version, with where each alias is written."""
 

@@ -20,7 +20,7 @@ DEFAULT_ARTIFACT_URL = "{base_url}artifacts/sha256/{sha256}"
 MAX_PEM = 1 << 20  # a few CA certificates
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SiteBudget:
     """limits.site: what a site serving its own model files may hold (GitHub Pages' limits)."""
 
@@ -28,14 +28,14 @@ class SiteBudget:
     max_file_mb: int = 100
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Limits:
     yaml_max_bytes: int = DEFAULT_MAX_BYTES
     sandbox: SandboxLimits = field(default_factory=SandboxLimits)
     site: SiteBudget = field(default_factory=SiteBudget)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RegistryConfig:
     name: str = "Model registry"
     description: str = ""

@@ -29,7 +29,7 @@ from registry.tensors import TensorSpec
 from registry.versions import LATEST_SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileRef:
     path: str
     sha256: str
@@ -37,7 +37,7 @@ class FileRef:
     url: str | None = None  # external data of an artifact named by URL
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Artifact:
     sha256: str
     size: int
@@ -46,7 +46,7 @@ class Artifact:
     external_data: tuple[FileRef, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Manifest:
     """A manifest that passed its JSON Schema. `data` keeps every field as written."""
 

@@ -51,7 +51,7 @@ class _Flat:
         return {name: value for name, value in values if value is not None}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Publisher(_Flat):
     name: str
     email: str | None = None
@@ -59,7 +59,7 @@ class Publisher(_Flat):
     identity: str | None = None  # the email or URI a signing certificate must name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dataset(_Flat):
     """A dataset lineage.datasets declares (what metrics and evaluations may name)."""
 
@@ -76,13 +76,13 @@ class Dataset(_Flat):
         return self.role in LEARNED_FROM
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TrainingCode(_Flat):
     repository: str
     commit: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Lineage:
     base_model: str | None = None  # `name@version` of this registry
     datasets: tuple[Dataset, ...] = ()
@@ -110,7 +110,7 @@ class Lineage:
         return frozenset(d.name for d in self.datasets)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Metric(_Flat):
     name: str
     value: int | float  # as written: an int stays an int (the SBOMs print it)
@@ -118,14 +118,14 @@ class Metric(_Flat):
     split: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Deprecation(_Flat):
     reason: str
     effective_at: str  # RFC 3339 date or date-time, as written (semantics checks it)
     redirect_to: str | None = None  # `name@version` to use instead
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Review(_Flat):
     """governance.review: the human review a risk tier may require."""
 
@@ -134,7 +134,7 @@ class Review(_Flat):
     ticket: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dependency(_Flat):
     name: str
     version: str
@@ -142,19 +142,19 @@ class Dependency(_Flat):
     purl: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Author(_Flat):
     name: str
     email: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QuantizationProfile(_Flat):
     method: str
     calibration_dataset_hash: str  # sha256:<hex>
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Framework(_Flat):
     name: str
     version: str | None = None
@@ -166,7 +166,7 @@ class Framework(_Flat):
 Hyperparameter = str | int | float | bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Training:
     """model_card.training: how the model was trained."""
 
@@ -188,7 +188,7 @@ class Training:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Energy(_Flat):
     """model_card.energy, in kWh."""
 
@@ -197,13 +197,13 @@ class Energy(_Flat):
     inference_kwh: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EthicalConsideration(_Flat):
     name: str
     mitigation: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FairnessAssessment(_Flat):
     group_at_risk: str
     benefits: str | None = None
@@ -211,7 +211,7 @@ class FairnessAssessment(_Flat):
     mitigation: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModelCard:
     """model_card (schema 1.2): the sections a reader needs beyond the interface."""
 

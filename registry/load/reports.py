@@ -24,7 +24,7 @@ SUMMARY_KEYS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Report:
     path: str  # relative to the version folder: reports/<file>
     kind: ReportKind

@@ -26,7 +26,7 @@ CREDENTIALS_ADVICE = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class S3Store:
     """An S3-compatible bucket; `public_base_url` is where consumers download its keys from
     (the bucket's own URL or a CDN in front of it), without a trailing `/`."""

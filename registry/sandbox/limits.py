@@ -11,7 +11,7 @@ from typing import Any
 _CLONE_NEWNET = 0x40000000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SandboxLimits:
     memory_mb: int = 4096  # data segment of the inspecting process (heap; not mapped files)
     cpu_seconds: int = 120

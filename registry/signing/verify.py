@@ -29,7 +29,7 @@ from registry.signing.bundle import (
 from registry.times import FORMAT
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SignatureResult:
     present: bool
     verified: bool = False

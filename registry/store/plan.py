@@ -24,7 +24,7 @@ class StoreConflict(StoreError):
     """A key of the store holds other bytes than the record declares (store.conflict)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoreFile:
     """A file a published record points at: where it is in the repository and what it is."""
 
@@ -34,7 +34,7 @@ class StoreFile:
     source: str  # its name for people: models/<name>/<version>/<file>
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RemoteObject:
     """What the store says of a key: its size and, when it says, its content's SHA-256."""
 
@@ -42,7 +42,7 @@ class RemoteObject:
     sha256: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Plan:
     upload: tuple[StoreFile, ...]  # keys the listing did not show: HEAD, then PUT
     present: tuple[StoreFile, ...]  # keys the listing showed with the record's size

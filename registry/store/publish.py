@@ -31,7 +31,7 @@ UPLOAD_THREADS = 8  # connections at once: parts of one large file, or small fil
 Advance = Callable[[int], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PublishResult:
     location: str
     uploaded: tuple[StoreFile, ...]
@@ -44,7 +44,7 @@ class PublishResult:
         return sum(f.size for f in self.uploaded)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Outcome:
     file: StoreFile
     uploaded: bool = False

@@ -29,7 +29,7 @@ KNOWN_FILES = frozenset({MANIFEST_NAME, SIGNATURE_FILE, CLAIMS_FILE})
 KNOWN_DIRS = frozenset({REPORTS_DIR})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunContext:
     """What every version's validation in one run shares."""
 

@@ -22,7 +22,7 @@ from registry.load.manifest import Manifest
 from registry.load.pathrules import open_problem, path_problem
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckedFile:
     """A file that exists, is a regular file inside the version folder, and was hashed."""
 
@@ -201,7 +201,7 @@ def _read(
     return head, hash_descriptor_chunked(opened.fd, chunks=files.chunks)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LfsPointer:
     oid: str  # SHA-256 of the content, hex
     size: int

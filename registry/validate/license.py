@@ -109,7 +109,7 @@ def _names(key: str, aliases: tuple[str, ...]) -> Iterator[str]:
     yield re.sub(r"-(only|or-later)$", "", key)  # GPL-3 means either: both are suggested
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class _Names:
     exact: dict[str, list[str]]  # canonical name -> the ids it names
     latest: dict[str, dict[tuple[int, ...], str]]  # name without version -> version -> canon

@@ -17,7 +17,7 @@ from registry.validate.repository import name_problem
 UNVERIFIED = "integrity.unverified-remote"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RemoteFiles:
     """Where and how a run downloads: the staging root and the hosts registry.yaml allows."""
 

@@ -19,7 +19,7 @@ from registry.load.yamlsafe import LoadedYaml
 from registry.signing.verify import SignatureResult
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VersionResult:
     version: VersionDir
     manifest: Manifest | None
@@ -72,7 +72,7 @@ class VersionResult:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ValidationReport:
     results: tuple[VersionResult, ...]
     findings: tuple[Finding, ...]  # of the registry as a whole (references between versions)

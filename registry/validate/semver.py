@@ -34,7 +34,7 @@ from registry.validate.result import VersionResult
 from registry.versions import core, is_prerelease, is_semver, sort_key
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Declared:
     """What a manifest declares of a version's interface."""
 

@@ -35,7 +35,7 @@ NIST_AI_RMF = "NIST AI RMF 1.0"
 TOOL = f"modelreg-{__version__}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SbomFacts:
     """What the three SBOMs say, each value only where the record establishes it."""
 

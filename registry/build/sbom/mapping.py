@@ -39,7 +39,7 @@ _IDENTITY = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     field: str  # a manifest field (dotted, `[]` for list items, `*` for any key) or `record:...`
     spdx2: str

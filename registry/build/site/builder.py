@@ -41,7 +41,7 @@ class BuildRefused(ModelregError):
     """The registry has versions with validation errors; nothing was published."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BuildResult:
     out: Path
     versions: int

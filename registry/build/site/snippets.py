@@ -17,7 +17,7 @@ from typing import Any
 from registry.infra.urlnames import url_file_name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snippet:
     key: str  # the block's id on the page: use-<key>
     title: str
@@ -26,7 +26,7 @@ class Snippet:
     note: str = ""  # shown beside the code (what to know before running it)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DownloadFile:
     """One file of a version as the snippets download it."""
 

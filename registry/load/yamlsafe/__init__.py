@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoadedYaml:
     """A YAML mapping as plain data, with where each key or item sits in the file."""
 

@@ -32,7 +32,7 @@ _YAML11_READINGS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScalarProblem:
     code: str
     message: str
