@@ -114,6 +114,9 @@ class Catalog:
         default_factory=dict, repr=False
     )
     lineage: LineageGraph = field(default_factory=lambda: LineageGraph.of({}), repr=False)
+    # A writer's share of the catalog (registry.build.site.modelwriters): the versions of other
+    # models that its versions name as their base model, found by `find` like its own.
+    references: Mapping[str, PublishedVersion] = field(default_factory=dict, repr=False)
 
     def events_of(self, model: str, version: str | None = None) -> tuple[Event, ...]:
         return self.by_subject.get((model, version), ())
@@ -123,7 +126,7 @@ class Catalog:
             yield from model.versions
 
     def find(self, reference: str) -> PublishedVersion | None:
-        return self._by_id.get(reference)
+        return self._by_id.get(reference) or self.references.get(reference)
 
     def aliases_of(self, version: PublishedVersion) -> list[str]:
         """The aliases naming `version`, by name."""

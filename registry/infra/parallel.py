@@ -6,23 +6,28 @@ workers with SIGTERM, instead of every worker printing its own traceback while t
 them. A worker stopped so first stops what must not outlive it (at_worker_stop: its sandbox's
 processes and folder), then ends of the signal; the parent waits for its workers to end.
 
-`forked_map` is how a stage hands its workers what it has built (a validation run, a catalog):
-by the fork, never pickled, through the one module-level slot below, which each worker then
-makes its own (its own sandbox, its own cache connection) before its first item.
+`forked_map` is how a stage hands its workers what it has built (a validation run): by the
+fork, never pickled, through the one module-level slot below, which each worker then makes its
+own (its own sandbox, its own cache connection) before its first item. `started_map` is for a
+stage whose state is large and whose items can carry what each needs (the writing of a large
+catalog): its workers are fresh interpreters that hold nothing of this process's memory, since a
+forked worker ends up with a copy of each inherited page that either process writes into.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import multiprocessing
+import multiprocessing.reduction
 import multiprocessing.util
 import os
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from types import FrameType
+from types import FrameType, MappingProxyType
 from typing import Any, TypeVar
 
 Item = TypeVar("Item")
@@ -66,14 +71,18 @@ def ordered_map(
     initializer: Callable[[], None],
     chunksize: int = 1,
     meanwhile: Callable[[], None] | None = None,
+    context: multiprocessing.context.BaseContext | None = None,
 ) -> Iterator[Result]:
-    """`function` over `items` on at most `jobs` forked workers (they inherit the parent's
-    state; `initializer` runs first in each), yielding the results in the order of `items`;
-    `meanwhile` is work of the parent's own, done while the workers start on theirs."""
-    fork = multiprocessing.get_context("fork")
+    """`function` over `items` on at most `jobs` workers, forked unless `context` says otherwise
+    (forked, they inherit the parent's state; `initializer` runs first in each), yielding the
+    results in the order of `items`; `meanwhile` is work of the parent's own, done while the
+    workers start on theirs."""
     workers = max(1, min(jobs, len(items)))
     pool = ProcessPoolExecutor(
-        workers, mp_context=fork, initializer=_start, initargs=(initializer,)
+        workers,
+        mp_context=context or multiprocessing.get_context("fork"),
+        initializer=_start,
+        initargs=(initializer,),
     )
     try:
         # The workers start here: SIGINT and SIGTERM stay blocked until each has set its own
@@ -136,6 +145,52 @@ def forked_map(
     finally:
         gc.unfreeze()
         _FORKED = previous
+
+
+def _read_only(proxy: MappingProxyType[Any, Any]) -> tuple[Any, ...]:
+    return _read_only_again, (proxy.copy(),)
+
+
+def _read_only_again(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(mapping)
+
+
+# What a started worker is sent holds read-only mappings (a manifest's fields, an event's payload),
+# which pickle cannot take as they are: sent as the mapping they show, made read-only again.
+multiprocessing.reduction.ForkingPickler.register(MappingProxyType, _read_only)
+
+# In a started worker: (function, its state once setup made it).
+_STARTED: tuple[Callable[[Any, Any], Any], Any] | None = None
+
+
+def started_map(
+    function: Callable[[State, Any], Result],  # given each item as its pickle makes it again
+    items: Sequence[object],
+    jobs: int,
+    setup: Callable[[Any], State],
+    given: Any,
+    meanwhile: Callable[[], None] | None = None,
+) -> Iterator[Result]:
+    """`function(state, item)` over `items` on at most `jobs` started workers, in the order of
+    `items`. Each worker is a fresh interpreter (multiprocessing's spawn: it imports what it
+    needs), so it holds nothing of this process; `setup(given)` makes its state. `given`, the
+    items and the results cross between processes pickled (an item when the pool sends it)."""
+    start = functools.partial(_start_started, function, setup, given)
+    spawn = multiprocessing.get_context("spawn")
+    yield from ordered_map(_call_started, items, jobs, start, 1, meanwhile, spawn)
+
+
+def _start_started(
+    function: Callable[[Any, Any], Any], setup: Callable[[Any], Any], given: Any
+) -> None:
+    global _STARTED
+    _STARTED = (function, setup(given))
+
+
+def _call_started(item: Any) -> Any:
+    assert _STARTED is not None, "a started worker runs its setup before its first item"
+    function, state = _STARTED
+    return function(state, item)
 
 
 def at_worker_exit(close: Callable[[], object]) -> None:

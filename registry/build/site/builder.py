@@ -9,7 +9,6 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from registry.build import paths
 from registry.build.budget import check_site_budget
@@ -20,16 +19,16 @@ from registry.build.site.atomic import remove_leftovers, staging
 from registry.build.site.docs import build_docs
 from registry.build.site.guard import check_output
 from registry.build.site.modelpages import write_model
+from registry.build.site.modelwriters import write_models_in_parallel
 from registry.build.site.registrypages import page_context, write_registry_pages
 from registry.build.site.spare import claim, one_build_at_a_time, record, spare_path, usable
 from registry.build.site.stats import prometheus_text, stats_document
-from registry.build.site.writer import Entry, SiteWriter
+from registry.build.site.writer import SiteWriter
 from registry.errors import ModelregError
 from registry.eventlog.publish import check_extends, registry_log
 from registry.findings import Severity
-from registry.infra.cache import Cache, Write
+from registry.infra.cache import Cache
 from registry.infra.console import Progress
-from registry.infra.parallel import at_worker_exit, forked_map
 from registry.infra.runoptions import RunOptions
 from registry.load.config import load_config, normalized_base_url
 from registry.store.publish import PublishResult
@@ -97,65 +96,11 @@ def write_site(out: SiteWriter, catalog: Catalog, root: Path, jobs: int = 1) -> 
                 write_model(out, catalog, model, context)
                 progress.update()
         else:
-            _write_models_in_parallel(out, catalog, context, jobs, progress)
+            write_models_in_parallel(out, catalog, context, jobs, progress)
     for model in catalog.models:  # only models that have or had an alias
         if model.aliases or catalog.alias_history(model):
             out.json(paths.model_aliases(model.name), aliases_document(catalog, model))
     return has_docs
-
-
-# What each forked writer works with: the catalog is built once, in the parent.
-_Shared = tuple[SiteWriter, Catalog, dict[str, Any]]
-
-
-# Models go out in blocks of this many, neighbours in the catalog (and in memory) together.
-_BLOCK = 4
-
-
-def _write_models_in_parallel(
-    out: SiteWriter, catalog: Catalog, context: dict[str, Any], jobs: int, progress: Progress
-) -> None:
-    """The models on `jobs` processes: this one writes every jobs-th block of models while
-    jobs - 1 forked writers write the others. A forked writer copies each page of the catalog
-    it touches (reference counts write into the objects): one writer fewer is one copy fewer
-    of its share of the catalog."""
-    out.cache.close()  # each process opens its own connection
-    count = len(catalog.models)
-    here = [i for i in range(count) if i // _BLOCK % jobs == 0]
-    forked = [i for i in range(count) if i // _BLOCK % jobs != 0]
-
-    def write_here() -> None:
-        for index in here:
-            write_model(out, catalog, catalog.models[index], context)
-            progress.update()
-
-    if not forked:
-        write_here()
-        return
-    shared = (out, catalog, context)
-    writers = forked_map(
-        _write_model_at, forked, jobs - 1, shared, _for_writer, _BLOCK, meanwhile=write_here
-    )
-    for writes, produced in writers:
-        out.cache.apply(writes)
-        out.produced.update(produced)
-        progress.update()
-
-
-def _for_writer(shared: _Shared) -> _Shared:
-    """In a forked worker: a writer whose cache writes go back to the parent."""
-    out, catalog, context = shared
-    cache = out.cache.worker()
-    at_worker_exit(cache.close)
-    return SiteWriter(out.root, cache, out.previous), catalog, context
-
-
-def _write_model_at(shared: _Shared, index: int) -> tuple[list[Write], dict[str, Entry]]:
-    """In a worker: one model's files; what it wrote goes back to the parent."""
-    out, catalog, context = shared
-    write_model(out, catalog, catalog.models[index], context)
-    produced, out.produced = out.produced, {}
-    return out.cache.drain(), produced
 
 
 def build_site(
