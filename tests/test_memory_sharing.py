@@ -7,6 +7,7 @@ import gc
 import json
 import os
 import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,8 @@ import pytest
 
 from registry.eventlog import publish
 from registry.eventlog.chain import chain, event_hash
-from registry.eventlog.derive import DerivedHistory, derive
-from registry.eventlog.publish import registry_log
+from registry.eventlog.derive import DerivedHistory, ShallowHistory, derive
+from registry.eventlog.publish import derive_ahead, registry_log
 from registry.infra.cache import Cache
 from registry.infra.interned import interned
 from registry.infra.parallel import forked_map
@@ -253,3 +254,32 @@ def test_a_malformed_cached_log_is_derived_again(tmp_path: Path, entry: str) -> 
     assert rewritten is not None and json.loads(rewritten)["events"] == [
         e.to_json() for e in first.events
     ]
+
+
+def test_the_log_derived_ahead_is_the_log_a_build_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build derives the log into the cache before it validates (while its process is small:
+    the forked child that derives it holds a copy of its parent); registry_log then reads it
+    from there, forking nothing, and gives the events derived without a cache."""
+    root = _registry(tmp_path / "registry")
+    alone = registry_log(root, False)
+    with Cache(root, True) as cache:
+        derive_ahead(root, False, cache)
+        derive_ahead(root, False, cache)  # found: not derived again
+        monkeypatch.setattr(publish, "forked_map", None)  # a call would fail
+        ahead = registry_log(root, False, cache)
+    assert [e.to_json() for e in ahead.events] == [e.to_json() for e in alone.events]
+    assert any(e.type == "ModelVersioned" for e in ahead.events)
+
+
+def test_a_log_that_cannot_be_derived_ahead_is_reported_where_it_was(tmp_path: Path) -> None:
+    """A shallow clone: nothing is stored ahead, and registry_log refuses it as before."""
+    root = _registry(tmp_path / "registry")
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{root}", str(clone)], check=True)
+    with Cache(clone, True) as cache:
+        derive_ahead(clone, False, cache)
+        assert not cache.holds("events", publish._key(clone, False) or "")
+        with pytest.raises(ShallowHistory):
+            registry_log(clone, False, cache)

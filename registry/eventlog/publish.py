@@ -45,18 +45,13 @@ def registry_log(
     A build holds the log to its end, beside every validation result: what deriving and
     decoding it hold meanwhile (every event again, as Git's records and as decoded JSON) would
     set the process's size for the rest of the build (memory a Python process frees stays in
-    its heap, and each forked writer inherits it). So the log is derived in a forked child,
-    which hands over each event's JSON text, and decoded one event at a time."""
+    its heap). So the log is derived in a forked child, which hands over the text of its cache
+    entry, one string (as many small ones, freed, they stayed in the heap too), and the events
+    are decoded from it one at a time."""
     if not git.is_repository(root):
         return EventLog((), True)
-    head = git.head(root)
-    key = None
-    if cache is not None and head is not None:
-        # A shallow clone's log is refused unless allowed: the permission is part of the key.
-        shallow = git.is_shallow(root)
-        key = key_of(
-            "events", head.sha, git.models_prefix(root), shallow, shallow and allow_shallow
-        )
+    key = _key(root, allow_shallow) if cache is not None else None
+    if cache is not None and key is not None:
         found = cache.get_text("events", key)
         if found is not None:
             try:
@@ -64,23 +59,53 @@ def registry_log(
                 return _kept(events, partial, manifests or {})
             except (ValueError, RecursionError):
                 pass  # an entry no log wrote: derived again, and written over
-    ((texts, partial),) = forked_map(_derived, [allow_shallow], 1, root, _as_is)
+    ((entry,),) = forked_map(_derived, [allow_shallow], 1, root, _as_is)
     if cache is not None and key is not None:
-        cache.put_text("events", key, _entry(texts, partial))
-        cache.flush()  # saved now, the entry's text leaves memory
-    return _kept((json.loads(text) for text in texts), partial, manifests or {})
+        cache.put_text("events", key, entry)
+        cache.flush()  # saved now, the entry's text leaves memory with the events decoded
+    events, partial = _stored(entry)
+    return _kept(events, partial, manifests or {})
+
+
+def derive_ahead(root: Path, allow_shallow: bool, cache: Cache) -> None:
+    """The log derived into `cache` now, if it is not there, for registry_log to find: a build
+    calls this before it validates, while its process is small, since the forked child that
+    derives the log holds a copy of its parent's pages beside what it derives (at 100,000
+    versions: the validation results, 1.1 GB, and 0.8 GB of records). A log that cannot be
+    derived is left to registry_log, which reports it where the build always did."""
+    if not cache.enabled or not git.is_repository(root):
+        return
+    try:
+        key = _key(root, allow_shallow)
+        if key is None or cache.holds("events", key):
+            return
+        ((entry,),) = forked_map(_derived, [allow_shallow], 1, root, _as_is)
+    except ModelregError:
+        return
+    cache.put_text("events", key, entry)
+    cache.flush()
+
+
+def _key(root: Path, allow_shallow: bool) -> str | None:
+    """The cache key of the log of the commit checked out; None before the first commit."""
+    head = git.head(root)
+    if head is None:
+        return None
+    # A shallow clone's log is refused unless allowed: the permission is part of the key.
+    shallow = git.is_shallow(root)
+    return key_of("events", head.sha, git.models_prefix(root), shallow, shallow and allow_shallow)
 
 
 def _as_is(root: Path) -> Path:
     return root
 
 
-def _derived(root: Path, allow_shallow: bool) -> tuple[list[str], bool]:
-    """In the forked child: the events derived from Git, each as the JSON text the cache entry
-    holds, and whether the history is partial."""
+def _derived(root: Path, allow_shallow: bool) -> tuple[str]:
+    """In the forked child: the log's cache entry, the events derived from Git and whether
+    the history is partial."""
     history = derive(root, allow_shallow=allow_shallow)
     texts = [json.dumps(e.to_json(), separators=(",", ":")) for e in chain(history.records)]
-    return texts, history.partial
+    return (_entry(texts, history.partial),)
 
 
 def _entry(texts: list[str], partial: bool) -> str:

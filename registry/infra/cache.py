@@ -254,6 +254,16 @@ class Cache:
         text = self.get_text(kind, key)
         return None if text is None else json.loads(text)
 
+    def holds(self, kind: str, key: str) -> bool:
+        """Whether an entry is there (not read, nor its MAC checked: get_text does both)."""
+        db = self._connect()
+        if db is None:
+            return False
+        if (kind, key) in self._recent:
+            return True
+        query = "SELECT 1 FROM entries WHERE kind = ? AND key = ?"
+        return db.execute(query, (kind, key)).fetchone() is not None
+
     def get_text(self, kind: str, key: str) -> str | None:
         """The JSON text of an entry, MAC checked (a large one can then be decoded piece by
         piece)."""

@@ -25,7 +25,7 @@ from registry.build.site.spare import claim, one_build_at_a_time, record, spare_
 from registry.build.site.stats import prometheus_text, stats_document
 from registry.build.site.writer import SiteWriter
 from registry.errors import ModelregError
-from registry.eventlog.publish import check_extends, registry_log
+from registry.eventlog.publish import check_extends, derive_ahead, registry_log
 from registry.findings import Severity
 from registry.infra.cache import Cache
 from registry.infra.console import Progress
@@ -121,6 +121,8 @@ def build_site(
     if base_url is not None:
         config = dataclasses.replace(config, base_url=normalized_base_url(base_url))
     check_output(root, out)
+    with Cache(root, options.cache, cache_dir=options.cache_dir) as cache:
+        derive_ahead(root, allow_shallow, cache)  # while this process is small (see there)
     report = validate_registry(root, options=dataclasses.replace(options, shard=None))
     admit(report, allow_invalid)
     cache = Cache(root, options.cache, cache_dir=options.cache_dir)
