@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from registry.build.site import spare as spare_module
 from registry.build.site.spare import claim, spare_path
 from registry.infra import cache as cache_module
 from registry.infra.cache import RACY_NS, Cache
@@ -264,6 +265,35 @@ def test_an_interrupted_update_of_the_spare_is_not_reused(registry: Path, tmp_pa
     assert built(registry, site) == expected
     assert built(registry, site) == expected
     assert not (site / "half-written.tmp").exists() and not (spare / "half-written.tmp").exists()
+
+
+def test_the_record_of_a_tree_is_kept_in_parts(
+    registry: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large site's record is saved in parts (spare.PART files each): read back whole, and a
+    record with a part missing is not trusted (the spare is removed, the next build writes a
+    fresh tree)."""
+    monkeypatch.setattr(spare_module, "PART", 7)
+    site = tmp_path / "site"
+    built(registry, site)
+    built(registry, site)  # the first site is the spare now
+    spare = spare_path(site)
+    held = {p.relative_to(spare).as_posix() for p in spare.rglob("*") if p.is_file()}
+    cache = Cache(registry)
+    key = spare_module.tree_id(spare)
+    entry = cache.get(spare_module.KIND, key)
+    assert entry is not None and entry["parts"] > 3
+    files = spare_module.claim(cache, spare)
+    assert files is not None and len(files) > 7 * 3
+    assert set(files) == {relative for relative in held if not relative.startswith("docs/")}
+    spare_module.record(cache, spare, files)
+    with sqlite3.connect(cache_index(registry)) as db:
+        db.execute(
+            "DELETE FROM entries WHERE kind = ? AND key = ?", (spare_module.PART_KIND, f"{key}:1")
+        )
+    assert spare_module.claim(cache, spare) is None
+    cache.close()
+    assert not spare.exists()
 
 
 def test_files_added_to_a_published_site_do_not_come_back(registry: Path, tmp_path: Path) -> None:

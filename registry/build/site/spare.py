@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from registry.build.site.writer import Entry
 from registry.infra.cache import Cache
 from registry.infra.console import log
 
 KIND = "tree"
+PART_KIND = "tree-files"
+# Files a part of a tree's record holds. The record of a 100,000-version site names about 900,000
+# files: as one cache entry, its JSON text and the encoder's pieces of it were the build's
+# largest allocation, at its very end (about 500 MB).
+PART = 10_000
 
 
 def spare_path(out: Path) -> Path:
@@ -43,10 +50,25 @@ def claim(cache: Cache, spare: Path) -> dict[str, Entry] | None:
         return None  # not ours
     cache.put(KIND, key, {"changing": True})
     cache.flush()  # on disk before the first change
-    if "files" not in found:
+    files = _recorded(cache, key, found)
+    if files is None:
         shutil.rmtree(spare)
+    return files
+
+
+def _recorded(cache: Cache, key: str, found: dict[str, Any]) -> dict[str, Entry] | None:
+    """The files `record` wrote for tree `key`; None when the record is not whole (a build
+    stopped while changing the tree, a part missing)."""
+    if "parts" not in found:
         return None
-    return {relative: (sha, size, inode) for relative, (sha, size, inode) in found["files"].items()}
+    files: dict[str, Entry] = {}
+    for number in range(found["parts"]):
+        part = cache.get(PART_KIND, f"{key}:{number}")
+        if part is None:
+            return None
+        for relative, (sha, size, inode) in part.items():
+            files[relative] = (sha, size, inode)
+    return files if len(files) == found["count"] else None
 
 
 def usable(cache: Cache, spare: Path) -> bool:
@@ -55,7 +77,16 @@ def usable(cache: Cache, spare: Path) -> bool:
 
 
 def record(cache: Cache, tree: Path, files: dict[str, Entry]) -> None:
-    cache.put(KIND, tree_id(tree), {"files": files})
+    """What `tree` holds, in parts of PART files, then the entry that names them (a build
+    stopped before it leaves the tree marked as being changed)."""
+    key = tree_id(tree)
+    remaining = iter(files.items())
+    parts = 0
+    while part := dict(itertools.islice(remaining, PART)):
+        cache.put(PART_KIND, f"{key}:{parts}", part)
+        cache.flush()  # saved, its text leaves memory
+        parts += 1
+    cache.put(KIND, key, {"parts": parts, "count": len(files)})
     cache.flush()
 
 
