@@ -116,6 +116,7 @@ def validate_registry(
     if base is not None and first_shard:
         scope += check_history(root, base)
     scope += _governance_findings(run, results, base or since)
+    run.manifests.cache.clear()  # a build keeps the results; not this run's second copy
     unique = list({(f.code, f.file, f.line): f for f in scope}.values())  # a link: disk and Git
     return _attach(results, unique)
 
@@ -126,13 +127,18 @@ def _governance_findings(
     """Across versions: tiers that fall (every version of each checked model is read), and
     reviews dated after their commit (today for manifests under review)."""
     checked = [r.manifest for r in results if r.manifest is not None]
+    # The manifests of this run's versions, as validated; the others read from their files.
+    held = {r.version.id: r.manifest.data for r in results if r.manifest is not None}
     tiers: dict[str, dict[str, str]] = {}
     for name in sorted({m.model_name for m in checked}):
         model_folder = run.root / MODELS_DIR / name
         if not model_folder.is_dir():
             continue  # a model_name that is not its folder's: manifest.name-folder-mismatch
         for folder in sorted(model_folder.iterdir()):
-            data = run.manifests.data(f"{name}@{folder.name}") if folder.is_dir() else None
+            reference = f"{name}@{folder.name}"
+            data = None
+            if folder.is_dir():
+                data = held[reference] if reference in held else run.manifests.data(reference)
             if data is not None and isinstance(data.get("risk_tier"), str):
                 tiers.setdefault(name, {})[folder.name] = data["risk_tier"]
     reviewed = [m for m in checked if m.review is not None]
