@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from registry.infra import parallel
-from tests.helpers import process_running
+from tests.helpers import PROJECT, process_running
 
 
 def _register(folder: Path) -> Path:
@@ -83,3 +85,40 @@ def test_a_worker_whose_stop_hangs_is_killed(
     assert time.monotonic() - start < 20  # not the stop's 60 s
     for started in tmp_path.glob("started-*"):
         assert not process_running(int(started.name.split("-")[1]))
+
+
+def _twice(state: None, item: int) -> int:
+    return item * 2
+
+
+def _keep(given: bytes) -> None:
+    return None
+
+
+def test_started_workers_get_what_they_are_given_and_their_items() -> None:
+    given = b"x" * (1 << 20)
+    assert list(parallel.started_map(_twice, [1, 2, 3], 2, _keep, given)) == [2, 4, 6]
+
+
+def test_a_started_worker_that_cannot_start_breaks_the_pool_at_once(tmp_path: Path) -> None:
+    """A worker that cannot load what it starts with (here a function of the parent's `-c`
+    script, which a new interpreter does not have; after a reinstall, a function renamed on
+    disk) ends before reading it. What it starts with goes through a file, not through spawn's
+    pipe: with a large start-up payload in the pipe, the parent stayed blocked in its write for
+    good, with SIGINT and SIGTERM blocked."""
+    script = (
+        "from concurrent.futures.process import BrokenProcessPool\n"
+        "from registry.infra import parallel\n"
+        "from tests.test_parallel import _twice\n"
+        "def setup(given):\n"
+        "    return None\n"
+        "if __name__ == '__main__':\n"
+        "    try:\n"
+        "        list(parallel.started_map(_twice, [1, 2], 1, setup, b'x' * (1 << 20)))\n"
+        "    except BrokenProcessPool:\n"
+        "        print('broken')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.strip() == "broken", done.stderr

@@ -6,7 +6,9 @@ byte: with base models in other blocks, aliases, events of several commits, and 
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from registry.build.site.modelwriters import CodeChanged, _Setup, _Share, _write
 from registry.build.site.spare import spare_path
 from registry.load.config import RegistryConfig
 from tests.factories.registries import add_version, edit_manifest, new_registry
-from tests.helpers import commit_all, run, tree_digest
+from tests.helpers import PROJECT, commit_all, run, tree_digest
 
 MODELS = 12  # blocks of 4 by name: m00-m03 and m08-m11 written here, m04-m07 by a writer
 PER_BUILD = {"v1/stats.json", "metrics.prom"}  # the build's duration
@@ -83,3 +85,28 @@ def test_a_writer_that_would_run_other_code_refuses(tmp_path: Path) -> None:
     with pytest.raises(CodeChanged, match="installed again while this build ran"):
         _write_block(state, _Share((), {}, {}, {}))
     assert not any(tmp_path.iterdir())
+
+
+def test_a_script_that_calls_main_unguarded_fails_at_once(registry: Path, tmp_path: Path) -> None:
+    """A started writer imports the script that started modelreg again. One that calls main()
+    at its top level would start a second build there, which waited for the first one's lock
+    for good; the writer refuses with what to change, and the build publishes nothing."""
+    out = tmp_path / "site"
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import sys\n"
+        "from registry.cli import main\n"
+        f"sys.exit(main(['build', '--root', {str(registry)!r}, '--out', {str(out)!r},"
+        " '--jobs', '2', '--force']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+    )
+    assert done.returncode == 1, done.stderr
+    assert '`if __name__ == "__main__":`' in done.stderr
+    assert "a writer process ended before it had written its models" in done.stderr
+    assert not out.exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import multiprocessing
 import os
 import signal
 import sys
@@ -79,6 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        # A started worker (build --jobs) imports the script that started modelreg again; one
+        # that calls main() unguarded would start a second build there, which would wait for
+        # the first one's lock for good.
+        raise SystemExit(
+            "modelreg: a worker process imported the script that calls registry.cli.main() "
+            "again, and the script called it again: call main() under "
+            '`if __name__ == "__main__":`, as a script that starts processes must.'
+        )
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on a usage error
     for stream in (sys.stdout, sys.stderr):

@@ -23,10 +23,13 @@ import multiprocessing
 import multiprocessing.reduction
 import multiprocessing.util
 import os
+import pickle
 import signal
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from types import FrameType, MappingProxyType
 from typing import Any, TypeVar
 
@@ -174,16 +177,29 @@ def started_map(
     """`function(state, item)` over `items` on at most `jobs` started workers, in the order of
     `items`. Each worker is a fresh interpreter (multiprocessing's spawn: it imports what it
     needs), so it holds nothing of this process; `setup(given)` makes its state. `given`, the
-    items and the results cross between processes pickled (an item when the pool sends it)."""
-    start = functools.partial(_start_started, function, setup, given)
-    spawn = multiprocessing.get_context("spawn")
-    yield from ordered_map(_call_started, items, jobs, start, 1, meanwhile, spawn)
+    items and the results cross between processes pickled (an item when the pool sends it).
+    A worker that ends before its results (killed, or unable to import them) raises
+    BrokenProcessPool here.
+
+    `given` goes through a file of a private folder, not with the worker's start: spawn writes
+    what a worker starts with into a pipe in one blocking call, and a worker that died before
+    reading more than the pipe holds would leave this process blocked there for good, with
+    SIGINT and SIGTERM blocked too (see ordered_map)."""
+    with tempfile.TemporaryDirectory(prefix="modelreg-workers-") as folder:
+        path = Path(folder) / "given.pickle"
+        with path.open("wb") as handle:
+            multiprocessing.reduction.dump(given, handle)
+        start = functools.partial(_start_started, function, setup, path)
+        spawn = multiprocessing.get_context("spawn")
+        yield from ordered_map(_call_started, items, jobs, start, 1, meanwhile, spawn)
 
 
 def _start_started(
-    function: Callable[[Any, Any], Any], setup: Callable[[Any], Any], given: Any
+    function: Callable[[Any, Any], Any], setup: Callable[[Any], Any], path: Path
 ) -> None:
     global _STARTED
+    with path.open("rb") as handle:
+        given = pickle.load(handle)
     _STARTED = (function, setup(given))
 
 

@@ -38,6 +38,8 @@ class _Flat:
     dataclass's own field names: a required one is read as data[name], an optional one as
     data.get(name); `to_json` leaves out what the manifest left out."""
 
+    __slots__ = ()  # the slotted dataclasses below would otherwise still carry a __dict__
+
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Self:
         values = {

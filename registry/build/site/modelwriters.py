@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,16 +144,34 @@ def write_models_in_parallel(
     setup = _Setup(out.root, out.cache.enabled, out.cache.folder, shared, context, code_digest())
     writing = _Writing(catalog, out.previous)
     items = [_Block(writing, block) for block in elsewhere]
-    for writes, produced, written in started_map(
-        _write_block, items, jobs - 1, _writer, setup, meanwhile=write_here
-    ):
-        out.cache.apply(writes)
-        out.produced.update(produced)
-        progress.update(written)
+    try:
+        for writes, produced, written in started_map(
+            _write_block, items, jobs - 1, _writer, setup, meanwhile=write_here
+        ):
+            out.cache.apply(writes)
+            out.produced.update(produced)
+            progress.update(written)
+    except BrokenProcessPool:
+        if code_digest.__wrapped__() != setup.code:  # read from disk again: not the cached one
+            raise CodeChanged(_CODE_CHANGED) from None
+        raise WriterEnded(
+            "a writer process ended before it had written its models (killed, or out of "
+            "memory?). Nothing was published; see the messages above, and run the build again."
+        ) from None
 
 
 class CodeChanged(ModelregError):
     """modelreg's code on disk is not the code the build started with."""
+
+
+class WriterEnded(ModelregError):
+    """A writer process ended before it returned what it wrote."""
+
+
+_CODE_CHANGED = (
+    "modelreg was installed again while this build ran: its writers would not run the build's "
+    "code. Nothing was published; run the build again."
+)
 
 
 def _writer(setup: _Setup) -> tuple[SiteWriter, _Setup, bool]:
@@ -169,10 +188,7 @@ def _write_block(
     """In a writer: one block's files; what it wrote goes back to the parent."""
     out, setup, same_code = state
     if not same_code:
-        raise CodeChanged(
-            "modelreg was installed again while this build ran: its writers would not run the "
-            "build's code. Nothing was published; run the build again."
-        )
+        raise CodeChanged(_CODE_CHANGED)
     out.previous = share.previous
     catalog = dataclasses.replace(
         setup.catalog, models=share.models, by_subject=share.events, references=share.references
