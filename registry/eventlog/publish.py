@@ -59,10 +59,7 @@ def registry_log(
                 return _kept(events, partial, manifests or {})
             except (ValueError, RecursionError):
                 pass  # an entry no log wrote: derived again, and written over
-    ((entry,),) = forked_map(_derived, [allow_shallow], 1, root, _as_is)
-    if cache is not None and key is not None:
-        cache.put_text("events", key, entry)
-        cache.flush()  # saved now, the entry's text leaves memory with the events decoded
+    entry = _derive(root, allow_shallow, cache if key is not None else None, key or "")
     events, partial = _stored(entry)
     return _kept(events, partial, manifests or {})
 
@@ -79,11 +76,19 @@ def derive_ahead(root: Path, allow_shallow: bool, cache: Cache) -> None:
         key = _key(root, allow_shallow)
         if key is None or cache.holds("events", key):
             return
-        ((entry,),) = forked_map(_derived, [allow_shallow], 1, root, _as_is)
+        _derive(root, allow_shallow, cache, key)
     except ModelregError:
         return
-    cache.put_text("events", key, entry)
-    cache.flush()
+
+
+def _derive(root: Path, allow_shallow: bool, cache: Cache | None, key: str) -> str:
+    """The log's cache entry, derived in a forked child and saved under `key` (with a cache):
+    saved now, its text leaves memory with the events decoded."""
+    ((entry,),) = forked_map(_derived, [allow_shallow], 1, root, _as_is)
+    if cache is not None:
+        cache.put_text("events", key, entry)
+        cache.flush()
+    return entry
 
 
 def _key(root: Path, allow_shallow: bool) -> str | None:

@@ -91,6 +91,7 @@ class _Writing:
         catalog = self.catalog
         models = tuple(catalog.models[i] for i in indexes)
         events = {s: catalog.by_subject[s] for m in models for s in self.subjects.get(m.name, ())}
+        names = {model.name for model in models}
         references: dict[str, PublishedVersion] = {}
         previous: dict[str, Entry] = {}
         for model in models:
@@ -98,7 +99,7 @@ class _Writing:
             for version in model.versions:
                 base = version.manifest.base_model
                 found = catalog.find(base) if base else None
-                if found is not None and found.name not in {m.name for m in models}:
+                if found is not None and found.name not in names:
                     references[found.id] = found
                 art = version.manifest.artifact
                 for sha in [art.sha256, *(e.sha256 for e in art.external_data)]:
