@@ -287,10 +287,11 @@ def test_the_record_of_a_tree_is_kept_in_parts(
     assert files is not None and len(files) > 7 * 3
     assert set(files) == {relative for relative in held if not relative.startswith("docs/")}
     spare_module.record(cache, spare, files)
+    entry = cache.get(spare_module.KIND, key)
+    assert entry is not None
     with sqlite3.connect(cache_index(registry)) as db:
-        db.execute(
-            "DELETE FROM entries WHERE kind = ? AND key = ?", (spare_module.PART_KIND, f"{key}:1")
-        )
+        part = f"{key}:{entry['record']}:1"
+        db.execute("DELETE FROM entries WHERE kind = ? AND key = ?", (spare_module.PART_KIND, part))
     assert spare_module.claim(cache, spare) is None
     cache.close()
     assert not spare.exists()

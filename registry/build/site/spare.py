@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import itertools
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,11 +60,11 @@ def claim(cache: Cache, spare: Path) -> dict[str, Entry] | None:
 def _recorded(cache: Cache, key: str, found: dict[str, Any]) -> dict[str, Entry] | None:
     """The files `record` wrote for tree `key`; None when the record is not whole (a build
     stopped while changing the tree, a part missing)."""
-    if "parts" not in found:
+    if "parts" not in found or "record" not in found:
         return None
     files: dict[str, Entry] = {}
     for number in range(found["parts"]):
-        part = cache.get(PART_KIND, f"{key}:{number}")
+        part = cache.get(PART_KIND, f"{key}:{found['record']}:{number}")
         if part is None:
             return None
         for relative, (sha, size, inode) in part.items():
@@ -80,13 +81,16 @@ def record(cache: Cache, tree: Path, files: dict[str, Entry]) -> None:
     """What `tree` holds, in parts of PART files, then the entry that names them (a build
     stopped before it leaves the tree marked as being changed)."""
     key = tree_id(tree)
+    # Parts are named after this record: never read with another one's (an older record of a
+    # folder that got the same inode, a write stopped half-way).
+    name = secrets.token_hex(8)
     remaining = iter(files.items())
     parts = 0
     while part := dict(itertools.islice(remaining, PART)):
-        cache.put(PART_KIND, f"{key}:{parts}", part)
+        cache.put(PART_KIND, f"{key}:{name}:{parts}", part)
         cache.flush()  # saved, its text leaves memory
         parts += 1
-    cache.put(KIND, key, {"parts": parts, "count": len(files)})
+    cache.put(KIND, key, {"record": name, "parts": parts, "count": len(files)})
     cache.flush()
 
 
