@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from registry.infra import git as git_module
+from registry.validate.history import changed_folders
 from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
 from tests.factories.registries import add_version, edit_manifest, write_version
 from tests.helpers import commit_all, git, run
@@ -196,15 +198,42 @@ def test_a_base_is_any_revision_naming_a_commit(published: Path, base: str) -> N
         assert code == 1 and f"cannot find the base revision {base!r}" in err
 
 
-def test_changed_since_validates_versions_not_committed_yet(published: Path) -> None:
-    """Untracked files count as changes (git lists them apart from its diff, at once)."""
+@pytest.mark.parametrize("cache", [[], ["--no-cache"]])
+def test_changed_since_validates_versions_not_committed_yet(
+    published: Path, cache: list[str]
+) -> None:
+    """Untracked files count as changes (git lists them apart from its diff, at once). Without
+    the cache, the sandbox starts for the tracked change before the untracked files are listed:
+    the untracked version, of another format, is inspected too."""
     edit_manifest(published, "beta-net", "1.0.0", tags=["pitch"])  # edited, not committed
-    add_version(published, "alpha", "2.0.0")  # untracked
+    add_version(published, "alpha", "2.0.0", model=OTHER)  # untracked, TFLite
     code, out, _ = run(
-        "validate", "--root", published, "--changed-since", "main", "--format", "json"
+        "validate", "--root", published, "--changed-since", "main", "--format", "json", *cache
     )
     assert code == 0
-    assert [v["id"] for v in json.loads(out)["versions"]] == ["alpha@2.0.0", "beta-net@1.0.0"]
+    report = json.loads(out)
+    assert [v["id"] for v in report["versions"]] == ["alpha@2.0.0", "beta-net@1.0.0"]
+    assert report["findings"] == []
+
+
+def test_the_untracked_listing_started_ahead_is_the_one_diffed(tmp_path: Path) -> None:
+    """`validate --changed-since` starts listing untracked files before its modules load; the
+    diff must take that listing, not walk the working tree a second time (a registry in a
+    folder of its repository: the paths Git is given start with the folder)."""
+    repository = tmp_path / "repository"
+    root = repository / "registry"
+    root.mkdir(parents=True)
+    add_version(root, "alpha", "1.0.0")
+    commit_all(repository, "published", "2025-01-01T10:00:00+00:00")
+    add_version(root, "alpha", "2.0.0")  # untracked
+    with git_module.snapshot():
+        git_module.list_untracked_ahead(root)
+        started = set(git_module._SNAPSHOT or {})  # the answers on their way
+        folders = changed_folders(root, "main")
+        read = set(git_module._SNAPSHOT or {})
+    assert started == {("untracked", str(root), "registry/models")}
+    assert {key for key in read - started if key[0] == "untracked"} == set()
+    assert [f.relative for f in folders] == ["models/alpha/2.0.0"]
 
 
 @pytest.mark.parametrize("folder", [":(top)r", "r*", ":(exclude)r"])

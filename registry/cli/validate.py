@@ -51,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from registry.infra import git
     from registry.load.layout import versions_for_paths
     from registry.validate.early import early_sandbox
 
@@ -59,17 +60,20 @@ def run(args: argparse.Namespace) -> int:
     root = resolve_root(args, args.paths)
     versions = versions_for_paths(root, args.paths) if args.paths else None
     options = run_options(args)
-    # Started before validation's modules load (validate.early); not for --changed-since, whose
-    # versions come from Git.
+    # Started before validation's modules load (validate.early); for --changed-since, as soon as
+    # Git has named the changed tracked files, while it still lists the untracked ones.
     started = None if args.changed_since else early_sandbox(root, versions, options)
     try:
-        from registry.infra import git
-        from registry.validate import reporters
-        from registry.validate.history import changed_versions
-        from registry.validate.run import validate_registry
-
         with git.snapshot():  # the checks ask Git the same questions: each is read once
             if args.changed_since:
+                git.list_untracked_ahead(root)
+            from registry.validate import reporters
+            from registry.validate.history import changed_tracked_versions, changed_versions
+            from registry.validate.run import validate_registry
+
+            if args.changed_since:
+                tracked = changed_tracked_versions(root, args.changed_since)
+                started = early_sandbox(root, tracked, options)
                 versions = changed_versions(root, args.changed_since)
             report = validate_registry(
                 root,

@@ -89,6 +89,10 @@ def changed_folders(root: Path, base: str, until: str | None = None) -> list[_Fo
         if until is None
         else git.diff_between(root, base, until, pathspec)
     )
+    return _by_folder(changes, prefix)
+
+
+def _by_folder(changes: Iterable[git.Change], prefix: str) -> list[_Folder]:
     folders: dict[tuple[str, str], _Folder] = {}
     for change in changes:
         parts = change.path[len(prefix) :].split("/", 3)
@@ -297,9 +301,22 @@ def changed_versions(root: Path, ref: str) -> list[VersionDir]:
     base = resolve_base(root, ref)
     if policy_changed(root, base):
         return all_versions(root)
+    return _existing(root, changed_folders(root, base))
+
+
+def changed_tracked_versions(root: Path, ref: str) -> list[VersionDir]:
+    """The version folders whose tracked files changed since `ref`: most often every one
+    changed_versions will name, known before Git has listed the untracked files (a walk of
+    every folder of the working tree), so that the sandbox can start for them meanwhile."""
+    base = resolve_base(root, ref)
+    prefix = git.models_prefix(root)
+    return _existing(root, _by_folder(git.diff_tracked(root, base, f"{prefix}models"), prefix))
+
+
+def _existing(root: Path, folders: Iterable[_Folder]) -> list[VersionDir]:
     return [
         VersionDir(root, f.name, f.version)
-        for f in changed_folders(root, base)
+        for f in folders
         if (root / f.relative).is_dir() and not (root / f.relative).is_symlink()
     ]
 
