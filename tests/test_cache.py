@@ -287,6 +287,8 @@ def test_the_record_of_a_tree_is_kept_in_parts(
     assert files is not None and len(files) > 7 * 3
     assert set(files) == {relative for relative in held if not relative.startswith("docs/")}
     spare_module.record(cache, spare, files)
+    assert spare_module.claim(cache, spare) == files  # each file's digest, size and inode
+    spare_module.record(cache, spare, files)
     entry = cache.get(spare_module.KIND, key)
     assert entry is not None
     with sqlite3.connect(cache_index(registry)) as db:
@@ -295,6 +297,28 @@ def test_the_record_of_a_tree_is_kept_in_parts(
     assert spare_module.claim(cache, spare) is None
     cache.close()
     assert not spare.exists()
+
+
+def test_a_record_this_code_did_not_write_is_not_trusted(registry: Path, tmp_path: Path) -> None:
+    """A part whose file has no digest (a record of another version's format): the spare is
+    removed, not read as far as it goes."""
+    site = tmp_path / "site"
+    expected = built(registry, site)
+    built(registry, site)
+    spare = spare_path(site)
+    cache = Cache(registry)
+    key = spare_module.tree_id(spare)
+    entry = cache.get(spare_module.KIND, key)
+    assert entry is not None
+    part = f"{key}:{entry['record']}:0"
+    files = cache.get(spare_module.PART_KIND, part)
+    assert files
+    relative, (sha, size, inode) = next((r, e) for r, e in files.items() if e[0])  # an object
+    cache.put(spare_module.PART_KIND, part, {**files, relative: [sha[:40], size, inode]})
+    assert spare_module.claim(cache, spare) is None
+    cache.close()
+    assert not spare.exists()
+    assert built(registry, site) == expected
 
 
 def test_files_added_to_a_published_site_do_not_come_back(registry: Path, tmp_path: Path) -> None:

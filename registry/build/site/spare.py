@@ -14,11 +14,12 @@ import fcntl
 import itertools
 import secrets
 import shutil
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from registry.build.site.writer import Entry
+from registry.build.site.writer import Entry, entry, unpacked
 from registry.infra.cache import Cache
 from registry.infra.console import log
 
@@ -67,8 +68,11 @@ def _recorded(cache: Cache, key: str, found: dict[str, Any]) -> dict[str, Entry]
         part = cache.get(PART_KIND, f"{key}:{found['record']}:{number}")
         if part is None:
             return None
-        for relative, (sha, size, inode) in part.items():
-            files[relative] = (sha, size, inode)
+        try:
+            for relative, (sha, size, inode) in part.items():
+                files[relative] = entry(sha, size, inode)
+        except (ValueError, TypeError, struct.error):
+            return None  # not a record this code wrote
     return files if len(files) == found["count"] else None
 
 
@@ -86,7 +90,7 @@ def record(cache: Cache, tree: Path, files: dict[str, Entry]) -> None:
     name = secrets.token_hex(8)
     remaining = iter(files.items())
     parts = 0
-    while part := dict(itertools.islice(remaining, PART)):
+    while part := {relative: unpacked(e) for relative, e in itertools.islice(remaining, PART)}:
         cache.put(PART_KIND, f"{key}:{name}:{parts}", part)
         cache.flush()  # saved, its text leaves memory
         parts += 1
