@@ -305,3 +305,22 @@ def test_external_data_rules(
     code, report = validate_json(tmp_path)
     assert error_codes(report) == expected, report["findings"]
     assert code == (1 if expected else 0)
+
+
+def test_a_size_written_as_a_float_is_refused(tmp_path: Path) -> None:
+    """JSON Schema's `integer` admits 204448.0: such a manifest validated, and the build then
+    stopped on it (exit 3: its record of the files it writes packs sizes as integers). An
+    integer field takes an integer as written, and says where."""
+    folder = _nmp(tmp_path)
+    manifest = folder / "manifest.yaml"
+    lines = manifest.read_text().splitlines(keepends=True)
+    number, line = next((n, t) for n, t in enumerate(lines, 1) if t.strip().startswith("size:"))
+    size = int(line.split(":")[1])
+    lines[number - 1] = line.replace(str(size), f"{size}.0")
+    manifest.write_text("".join(lines))
+    code, report = validate_json(tmp_path)
+    errors = [f for f in report["findings"] if f["severity"] == "error"]
+    assert code == 1 and [(f["code"], f["line"]) for f in errors] == [("schema.type", number)]
+    assert f"artifact.size: {float(size)!r} is not an integer" in errors[0]["message"]
+    code, _, err = run("build", "--root", tmp_path, "--out", tmp_path / "site")
+    assert code == 1 and "is not an integer" in err and "Traceback" not in err

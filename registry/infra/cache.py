@@ -400,9 +400,9 @@ class Cache:
             self._object_times = {
                 bytes.fromhex(sha): mtime
                 for sha, mtime, mac in rows
-                if self.signer.valid(mac, sha, mtime) and _is_digest(sha)
+                if self.signer.valid(mac, sha, mtime) and is_digest(sha)
             }
-        return self._object_times.get(bytes.fromhex(sha256)) if _is_digest(sha256) else None
+        return self._object_times.get(bytes.fromhex(sha256)) if is_digest(sha256) else None
 
     def intact(self, sha256: str, mtime_ns: int) -> bool:
         """Whether an object (or a link to it) with this mtime is as it was stored."""
@@ -434,7 +434,7 @@ class Cache:
         return found.st_ino
 
 
-def _is_digest(sha256: object) -> bool:
+def is_digest(sha256: object) -> bool:
     """Whether `sha256` is a SHA-256 in lowercase hex (what objects are named by)."""
     return isinstance(sha256, str) and _DIGEST.fullmatch(sha256) is not None
 

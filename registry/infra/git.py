@@ -401,7 +401,9 @@ def list_untracked_ahead(root: Path) -> None:
     """Within a snapshot, start listing the untracked files under models/ now, for the checks of
     what changed. The listing reads every folder of the working tree (1.5 s at 100,000 versions,
     the longest step of a pull request's validation): started before validation's modules load
-    and while Git diffs, it runs on the other core. Nothing outside a repository."""
+    and while Git diffs, it runs on the other core. Nothing outside a repository. A run that
+    stops before it asks (a base that does not resolve) leaves the listing to end by itself: it
+    only reads, and its output pipe closes when this process ends."""
     if _SNAPSHOT is not None and is_repository(root):
         _untracked(root, f"{models_prefix(root)}models")
 

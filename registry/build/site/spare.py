@@ -64,15 +64,15 @@ def _recorded(cache: Cache, key: str, found: dict[str, Any]) -> dict[str, Entry]
     if "parts" not in found or "record" not in found:
         return None
     files: dict[str, Entry] = {}
-    for number in range(found["parts"]):
-        part = cache.get(PART_KIND, f"{key}:{found['record']}:{number}")
-        if part is None:
-            return None
-        try:
+    try:
+        for number in range(found["parts"]):
+            part = cache.get(PART_KIND, f"{key}:{found['record']}:{number}")
+            if part is None:
+                return None
             for relative, (sha, size, inode) in part.items():
                 files[relative] = entry(sha, size, inode)
-        except (ValueError, TypeError, struct.error):
-            return None  # not a record this code wrote
+    except (AttributeError, ValueError, TypeError, struct.error):
+        return None  # not a record this code wrote
     return files if len(files) == found["count"] else None
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.build.paths import DOCS as DOCS_DIR
-from registry.infra.cache import Cache
+from registry.infra.cache import Cache, is_digest
 from registry.infra.cachekey import key_of
 
 # A file of a site tree: the SHA-256 of an object (32 bytes), then its size and inode, packed
@@ -119,6 +119,8 @@ class SiteWriter:
 
     def _link(self, relative: str, sha: str, size: int) -> bool:
         """Object `sha` at `relative`: left alone when the tree has it already."""
+        if not is_digest(sha):
+            return False  # not an object's name (the caller writes the file itself)
         target = self._target(relative)
         known = self.previous.get(relative)
         if known and known[:32] == bytes.fromhex(sha):
