@@ -307,20 +307,19 @@ def test_external_data_rules(
     assert code == (1 if expected else 0)
 
 
-def test_a_size_written_as_a_float_is_refused(tmp_path: Path) -> None:
-    """JSON Schema's `integer` admits 204448.0: such a manifest validated, and the build then
-    stopped on it (exit 3: its record of the files it writes packs sizes as integers). An
-    integer field takes an integer as written, and says where."""
+def test_a_size_written_as_a_float_builds(tmp_path: Path) -> None:
+    """JSON Schema's `integer` admits 204448.0, and the file-size check compares values: such a
+    manifest validates (its published record says 204448.0, so changing it later is a change of
+    the field), and the build must not stop on it (its record of the files it writes packs sizes
+    as integers)."""
     folder = _nmp(tmp_path)
     manifest = folder / "manifest.yaml"
     lines = manifest.read_text().splitlines(keepends=True)
-    number, line = next((n, t) for n, t in enumerate(lines, 1) if t.strip().startswith("size:"))
+    number, line = next((n, t) for n, t in enumerate(lines) if t.strip().startswith("size:"))
     size = int(line.split(":")[1])
-    lines[number - 1] = line.replace(str(size), f"{size}.0")
+    lines[number] = line.replace(str(size), f"{size}.0")
     manifest.write_text("".join(lines))
-    code, report = validate_json(tmp_path)
-    errors = [f for f in report["findings"] if f["severity"] == "error"]
-    assert code == 1 and [(f["code"], f["line"]) for f in errors] == [("schema.type", number)]
-    assert f"artifact.size: {float(size)!r} is not an integer" in errors[0]["message"]
-    code, _, err = run("build", "--root", tmp_path, "--out", tmp_path / "site")
-    assert code == 1 and "is not an integer" in err and "Traceback" not in err
+    assert validate_json(tmp_path)[0] == 0
+    for _ in range(2):  # the second one from the cache, into the spare tree
+        code, _, err = run("build", "--root", tmp_path, "--out", tmp_path / "site", "--force")
+        assert code == 0, err

@@ -73,18 +73,7 @@ def _ecma_pattern(
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-def _written_integer(checker: Any, instance: Any) -> bool:
-    return isinstance(instance, int) and not isinstance(instance, bool)
-
-
-# JSON Schema's `integer` admits 204448.0. A size or a dimension written so would be published as
-# written (a typed reader of index.json takes it for a float) and refused by what packs it
-# (the build's record of its files): an integer field takes an integer as written.
-_Validator = validators.extend(
-    Draft202012Validator,
-    {"pattern": _ecma_pattern},
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _written_integer),
-)
+_Validator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
 
 
 @functools.cache

@@ -73,14 +73,6 @@ def _schema_error_to_finding(
             file,
             position,
         )
-    if kind == "type" and exc.validator_value == "integer" and isinstance(exc.instance, float):
-        return error(
-            "schema.type",
-            f"{where}: {exc.instance!r} is not an integer; write it without a decimal point or "
-            "exponent",
-            file,
-            position,
-        )
     if kind == "const" and path == ("schema_version",):
         return error("schema.const", f"{where} must be {exc.validator_value!r}", file, position)
     field = next((p for p in reversed(path) if isinstance(p, str)), "")

@@ -45,7 +45,9 @@ def entry(sha: str, size: int, inode: int) -> Entry:
     digest = bytes.fromhex(sha)
     if len(digest) != 32:
         raise ValueError(f"not a SHA-256: {sha!r}")
-    return digest + _SIZE_AND_INODE.pack(size, inode)
+    # int(): a manifest may write a size as 204448.0 (JSON Schema's integer admits it, and the
+    # file-size check compares values), which struct refuses.
+    return digest + _SIZE_AND_INODE.pack(int(size), inode)
 
 
 def unpacked(found: Entry) -> tuple[str, int, int]:
