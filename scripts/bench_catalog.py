@@ -311,15 +311,19 @@ def small_site(out: Path) -> Path:
 
 
 # Installed before the page's own scripts: the times (from navigation start) at which the first
-# cards catalog.js rendered and the search box appeared, taken in the page when the DOM changed,
-# as the floor is timed in the page (Playwright's polling and round trips would add to them).
+# cards catalog.js rendered and the search box appeared with the answer for every model (the
+# list no longer aria-busy: the engine in its worker has answered), taken in the page when the
+# DOM changed, as the floor is timed in the page (Playwright's polling and round trips would add
+# to them).
 WATCH = """(() => {
   const marks = window.__catalogTimes = {};
   const watcher = new MutationObserver(() => {
     if (marks.first === undefined && document.querySelector('__FIRST_CARDS__')) {
       marks.first = performance.now();
     }
-    if (marks.ready === undefined && document.querySelector('#filters:not([hidden])')) {
+    if (marks.ready === undefined &&
+        document.querySelector('#filters:not([hidden])') &&
+        document.querySelector('#models:not([aria-busy])')) {
       marks.ready = performance.now();
     }
     if (marks.ready !== undefined && marks.first !== undefined) { watcher.disconnect(); }
@@ -371,7 +375,7 @@ def measure(browser: Any, base: str, floor: list[str], repeat: int) -> dict[str,
         context.add_init_script(WATCH)
         page = context.new_page()
         page.goto(base + "index.html", wait_until="commit")
-        page.wait_for_selector("#filters:not([hidden])", timeout=120_000)
+        page.wait_for_function("() => window.__catalogTimes.ready !== undefined", timeout=120_000)
         marks = page.evaluate("() => window.__catalogTimes")
         figures["first"].append(float(marks["first"]))
         figures["ready"].append(float(marks["ready"]))

@@ -102,13 +102,20 @@ def _open(browser: Any, url: str) -> Any:
     return page
 
 
+def _settled(page: Any) -> None:
+    """Until the catalog has answered the last change (its list is aria-busy meanwhile)."""
+    page.wait_for_selector("#models:not([aria-busy])", state="attached", timeout=60_000)
+
+
 def _names(page: Any) -> list[str]:
+    _settled(page)
     return page.eval_on_selector_all(  # type: ignore[no-any-return]
         "#models li[data-name]", "items => items.filter(i => !i.hidden).map(i => i.dataset.name)"
     )
 
 
 def _count(page: Any) -> str:
+    _settled(page)
     return page.text_content("#count") or ""
 
 

@@ -3,11 +3,611 @@
 // steps through it). Data comes from v1/search.json (every model in a few hundred bytes),
 // else from the index pages (v1/index.json and v1/index/<n>.json); from file:// (where fetch
 // is refused) the same document as search.json, embedded in the page, is used instead.
-// Built for 100,000 models: search.json is parsed as it arrives (the first cards show after
-// its first chunk), each model's search text is made once, and only the first PAGE cards of
-// the results are in the DOM ("Show more" adds the next ones).
+//
+// Built for 100,000 models. The models are read, held and searched off the page, by engines
+// in Web Workers (this same file, started by the page): the page never parses the data and
+// stays responsive while it arrives. search.json is read by one worker, which cuts its bytes
+// between two models and hands the batches in turn to two others, so that both cores decode
+// and parse it; each searches its share and the page merges their answers. The first cards
+// show after the first batch; each model's search text is made once, after the data is read
+// (or when a search needs it first); only the first PAGE cards of the results are in the DOM
+// ("Show more" adds the next ones). What cannot be read that way (no search.json, a document
+// of another shape, a cut the bytes got wrong) is read by one worker the careful way; where
+// no worker can run (file://, a browser or policy refusing it), the same engine runs in the
+// page.
 (function () {
   "use strict";
+
+  var PAGE = 60;  // cards in the DOM at first, and added by each "Show more"
+  var BATCH = 1 << 20;  // bytes (or characters) of search.json parsed at once after the first
+  var SHARDS = 3;  // workers sharing search.json: one reads it, two parse it (two cores)
+  var DEFAULT_SORT = "name";
+
+  function later() {
+    return new Promise(function (resolve) { setTimeout(resolve, 0); });
+  }
+
+  // Models in the order a sort key asks for (the name breaks ties: the published order).
+  function compareBy(key) {
+    return function (x, y) {
+      var order = 0;
+      if (key === "updated") {  // the latest first; unknown times last
+        var s = x.updated || "";
+        var t = y.updated || "";
+        order = t < s ? -1 : t > s ? 1 : 0;
+      } else if (key === "size") {  // the smallest first; unknown sizes last
+        var p = typeof x.size === "number" ? x.size : Infinity;
+        var q = typeof y.size === "number" ? y.size : Infinity;
+        order = p === q ? 0 : p < q ? -1 : 1;
+      }
+      return order || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0);
+    };
+  }
+
+  // An engine: its models, each once with its search text and filter values, and the answer
+  // to a state ({q, sort, filters}). No DOM: it runs in a worker or in the page alike.
+  function Engine(fields) {
+    // Every model once: {model, text (what the search looks in), ids (of its value of each
+    // filter's field: a number, or a list for a list field), mask}. The filters work on the
+    // numbers: 100,000 models times eight fields.
+    var entries;
+    var dictionary;  // per field: value -> number
+    var vocabulary;  // per field: number -> value
+    var orders;  // sort key -> entries in that order, made once
+    var last;  // the last state answered: its key, results and counts
+    var indexed;  // how many entries have their search text
+
+    function reset() {
+      entries = [];
+      dictionary = fields.map(function () { return new Map(); });
+      vocabulary = fields.map(function () { return []; });
+      orders = Object.create(null);
+      last = { key: null };
+      indexed = 0;
+    }
+    reset();
+
+    function add(models) {
+      for (var i = 0; i < models.length; i += 1) {
+        entries.push({ model: models[i], text: null, ids: idsOf(models[i]), mask: 0 });
+      }
+    }
+
+    // The search texts of the entries up to `end`. They are made after the models are read, a
+    // share at a time while nothing else runs (`indexing`), or at once when a search needs
+    // them: reading the data, which the page waits for, does not wait for them.
+    function index(end) {
+      end = Math.min(end, entries.length);
+      if (indexed >= end) { return; }
+      var share = entries.slice(indexed, end);
+      var texts = haystacks(share.map(function (entry) { return entry.model; }));
+      for (var i = 0; i < share.length; i += 1) { share[i].text = texts[i]; }
+      indexed = end;
+    }
+
+    function indexing(pause) {
+      function step() {
+        if (indexed >= entries.length) { return undefined; }
+        index(indexed + 4096);
+        return pause().then(step);
+      }
+      return pause().then(step);  // after what is already asked
+    }
+
+    function haystack(model) {
+      var tags = model.tags || [];
+      var versions = model.versions || [];
+      return model.name + " " + model.intended_use + " " + model.summary + " " +
+        model.publisher + " " + model.framework + " " + model.format + " " + model.license +
+        (tags.length ? " " + tags.join(" ") : "") +
+        (versions.length ? " " + versions.join(" ") : "");
+    }
+
+    // The search texts of a batch, lower-cased in one call (a call per model cost more than
+    // the rest of the text's making); per model if a text holds the separator itself.
+    function haystacks(models) {
+      var texts = models.map(haystack);
+      var lowered = texts.join("\u0000").toLowerCase().split("\u0000");
+      if (lowered.length === texts.length) { return lowered; }
+      return texts.map(function (text) { return text.toLowerCase(); });
+    }
+
+    function present(v) { return v !== null && v !== undefined && v !== ""; }
+
+    function idOf(f, value) {
+      var id = dictionary[f].get(value);
+      if (id === undefined) {
+        id = vocabulary[f].length;
+        dictionary[f].set(value, id);
+        vocabulary[f].push(value);
+      }
+      return id;
+    }
+
+    function idsOf(model) {
+      var ids = new Array(fields.length);
+      for (var f = 0; f < fields.length; f += 1) {
+        var value = model[fields[f]];
+        if (Array.isArray(value)) {
+          ids[f] = [];
+          for (var i = 0; i < value.length; i += 1) {
+            if (present(value[i])) { ids[f].push(idOf(f, value[i])); }
+          }
+        } else {
+          ids[f] = present(value) ? idOf(f, value) : -1;
+        }
+      }
+      return ids;
+    }
+
+    function byModels(compare) {
+      return function (a, b) { return compare(a.model, b.model); };
+    }
+
+    // The entries sorted by `key`, once per key (the published order is already by name).
+    function orderOf(key) {
+      if (!orders[key]) {
+        var sorted = entries.slice();
+        var byName = byModels(compareBy(DEFAULT_SORT));
+        var inOrder = key === DEFAULT_SORT && sorted.every(function (entry, i) {
+          return i === 0 || byName(sorted[i - 1], entry) <= 0;
+        });
+        orders[key] = inOrder ? sorted : sorted.sort(byModels(compareBy(key)));
+      }
+      return orders[key];
+    }
+
+    // Which tests `entry` fails, one bit each: 1 the search words, 2 << i the filter of
+    // fields[i]. It is shown when it fails none, counted under a filter's values when it fails
+    // no other.
+    function maskOf(entry, words, wanted) {
+      var mask = 0;
+      for (var w = 0; w < words.length; w += 1) {
+        if (entry.text.indexOf(words[w]) === -1) { mask = 1; break; }
+      }
+      for (var f = 0; f < fields.length; f += 1) {
+        var want = wanted[f];
+        if (want === NOTHING) { continue; }
+        var has = entry.ids[f];
+        if (typeof has === "number" ? has !== want : has.indexOf(want) === -1) { mask |= 2 << f; }
+      }
+      return mask;
+    }
+
+    function wordsOf(state) { return state.q.toLowerCase().split(/\s+/).filter(Boolean); }
+
+    // Per field, the number of the value asked for; NOTHING when none is; UNKNOWN for a value
+    // no model has (a shared link may name one), which nothing matches.
+    var NOTHING = -2;
+    var UNKNOWN = -3;
+    function wantedOf(state) {
+      return fields.map(function (field, f) {
+        var value = state.filters[field];
+        if (!value) { return NOTHING; }
+        var id = dictionary[f].get(value);
+        return id === undefined ? UNKNOWN : id;
+      });
+    }
+
+    // While the data arrives: the first models `state` asks for among those read (by name, the
+    // published order, they are already the final first ones).
+    function preview(state) {
+      var words = wordsOf(state);
+      if (words.length) { index(entries.length); }
+      var wanted = wantedOf(state);
+      var found = entries.filter(function (entry) {
+        return maskOf(entry, words, wanted) === 0;
+      }).map(function (entry) { return entry.model; });
+      if (state.sort !== DEFAULT_SORT) { found.sort(compareBy(state.sort)); }
+      return found.slice(0, PAGE);
+    }
+
+    // The filters' counts: for each field, of the entries that fail no other test.
+    function countValues() {
+      var counts = vocabulary.map(function (values) { return new Int32Array(values.length); });
+      var any = new Int32Array(fields.length);
+      for (var i = 0; i < entries.length; i += 1) {
+        var mask = entries[i].mask;
+        if (mask & 1) { continue; }  // the search words fail it: no filter counts it
+        var ids = entries[i].ids;
+        for (var f = 0; f < fields.length; f += 1) {
+          if ((mask & ~(2 << f)) !== 0) { continue; }
+          any[f] += 1;
+          var has = ids[f];
+          if (typeof has === "number") {
+            if (has >= 0) { counts[f][has] += 1; }
+          } else {
+            for (var k = 0; k < has.length; k += 1) { counts[f][has[k]] += 1; }
+          }
+        }
+      }
+      return { counts: counts, any: any };
+    }
+
+    // The answer to `state`: its first `to` results (the models), how many there are of how
+    // many, and each filter's counts (per field, by the number of each value of `values`). The
+    // last state's results are kept, so that "Show more" does not search again.
+    function query(state, to) {
+      var key = JSON.stringify([state.q, state.sort, fields.map(function (field) {
+        return state.filters[field] || "";
+      })]);
+      if (last.key !== key) {
+        var words = wordsOf(state);
+        if (words.length) { index(entries.length); }
+        var wanted = wantedOf(state);
+        for (var i = 0; i < entries.length; i += 1) {
+          entries[i].mask = maskOf(entries[i], words, wanted);
+        }
+        var tally = countValues();
+        last = {
+          key: key,
+          results: orderOf(state.sort).filter(function (entry) { return entry.mask === 0; }),
+          counts: tally.counts,
+          any: tally.any
+        };
+      }
+      return {
+        models: last.results.slice(0, to).map(function (entry) { return entry.model; }),
+        matched: last.results.length,
+        total: entries.length,
+        counts: last.counts,
+        any: last.any
+      };
+    }
+
+    function values() { return vocabulary; }
+
+    return {
+      add: add, reset: reset, indexing: indexing, preview: preview, query: query, values: values
+    };
+  }
+
+  // The careful way, into one engine: search.json as its text arrives, split between two
+  // models; without it the index pages; from file:// (where fetch is refused), or if neither
+  // can be read, the copy of search.json embedded in the page. A source that fails half-way
+  // is dropped whole before the next is read. `pause` runs between two batches (in the page,
+  // a task boundary to paint); `first` is called after each batch until it returns true.
+  function readCarefully(engine, sources, pause, first) {
+    var read = 0;
+    function add(models) {
+      engine.add(models);
+      read += models.length;
+      if (first && first()) { first = null; }
+    }
+
+    function getJSON(url) {
+      return fetch(url).then(function (response) {
+        if (!response.ok) { throw new Error(url + ": HTTP " + response.status); }
+        return response.json();
+      });
+    }
+
+    // search.json's models, handed to `batch` as its text arrives: the document is split
+    // between two models of its "models" array, so each batch is ordinary JSON. Without a
+    // readable stream, the whole document at once.
+    function streamModels(url, batch) {
+      return fetch(url).then(function (response) {
+        if (!response.ok) { throw new Error(url + ": HTTP " + response.status); }
+        if (!response.body || !response.body.getReader || typeof TextDecoder === "undefined") {
+          return response.json().then(function (doc) { batch(doc.models); });
+        }
+        var reader = response.body.getReader();
+        var decoder = new TextDecoder();
+        var splitter = modelSplitter(batch);
+        function pump() {
+          return reader.read().then(function (step) {
+            if (step.done) { splitter.end(decoder.decode()); return; }
+            var before = read;
+            splitter.push(decoder.decode(step.value, { stream: true }));
+            return read === before ? pump() : pause().then(pump);
+          });
+        }
+        return pump();
+      });
+    }
+
+    // Cuts the models array's text after a model: at the last '},{"' of what has arrived, or at
+    // its closing ']' at the end. A cut inside a string or inside a model leaves text that is
+    // not JSON (the prefix is read the same way as in the whole document), so JSON.parse itself
+    // checks every cut; a refused cut is tried at the previous candidate.
+    function modelSplitter(batch) {
+      var head = "";  // the text before the models array, until its start is found
+      var text = null;  // the array's text not handed on yet (null: not found yet)
+      var handed = 0;  // models handed on
+
+      function cut(pattern, offset, tries) {
+        var at = text.lastIndexOf(pattern);
+        while (at !== -1 && tries > 0) {
+          var models = parse(text.slice(0, at + offset));
+          if (models) {
+            text = text.slice(at + offset);
+            handed += models.length;
+            batch(models);
+            return true;
+          }
+          at = at > 0 ? text.lastIndexOf(pattern, at - 1) : -1;
+          tries -= 1;
+        }
+        return false;
+      }
+
+      function push(chunk) {
+        if (text === null) {
+          head += chunk;
+          var start = head.search(/"models"\s*:\s*\[/);
+          if (start === -1) { return; }
+          text = head.slice(head.indexOf("[", start) + 1);
+          head = null;
+        } else {
+          text += chunk;
+        }
+        // the first models at once (the first cards), then in batches of BATCH characters
+        if (handed < PAGE || text.length >= BATCH) { cut('},{"', 1, 4); }
+      }
+
+      function end(chunk) {
+        if (text === null) {  // no models array where expected: read the document whole
+          batch(JSON.parse(head + chunk).models || []);
+          return;
+        }
+        text += chunk;
+        if (!cut("]", 0, 8)) { throw new Error("search.json: no end to its models"); }
+      }
+
+      return { push: push, end: end };
+    }
+
+    // v1/index.json, then every page it links to (v1/index/<n>.json), each link relative to
+    // the document that holds it; each page's models handed to `batch` as it arrives.
+    function indexPages(url, batch) {
+      var seen = Object.create(null);  // keys come from the registry
+      function page(address) {
+        seen[address] = true;
+        return getJSON(address).then(function (doc) {
+          batch(doc.models || []);
+          var next = (doc.links && doc.links.next) || (doc.pages && doc.pages.next);
+          next = next && new URL(next, address).href;
+          return next && !seen[next] ? page(next) : undefined;
+        });
+      }
+      return page(new URL(url, location.href).href);
+    }
+
+    // An entry of the index pages in the shape of search.json's. The index carries the latest
+    // version's flags only and no size: those come from the page's own copy of search.json
+    // when it lists the model (the page and the index come from the same build).
+    function fromIndex(entry, known) {
+      var model = {
+        name: entry.name, latest: entry.latest, versions: entry.versions || [],
+        format: entry.format, framework: entry.framework, license: entry.license,
+        tags: entry.tags || [], risk_tier: entry.risk_tier, status: entry.status,
+        decision: entry.decision, flags: entry.flags || [], signed: entry.signed,
+        publisher: entry.publisher, intended_use: entry.intended_use,
+        summary: entry.description || "", updated: entry.updated_at || null, size: null
+      };
+      if (known) {
+        model.flags = model.flags.concat((known.flags || []).filter(function (flag) {
+          return model.flags.indexOf(flag) === -1;
+        })).sort();
+        model.size = typeof known.size === "number" ? known.size : null;
+        if (known.updated && (!model.updated || known.updated > model.updated)) {
+          model.updated = known.updated;
+        }
+      }
+      return model;
+    }
+
+    var models = !sources.search ? Promise.reject(new Error("no search.json")) :
+      streamModels(sources.search, add);
+    return models
+      .catch(function () {
+        if (!sources.pages) { throw new Error("no index pages"); }
+        engine.reset();
+        var known = Object.create(null);  // keys come from the registry
+        sources.embedded.forEach(function (model) { known[model.name] = model; });
+        return indexPages(sources.pages, function (models) {
+          add(models.map(function (entry) { return fromIndex(entry, known[entry.name]); }));
+        });
+      })
+      .catch(function () {
+        engine.reset();
+        add(sources.embedded);
+      });
+  }
+
+  // Shared, the reading worker's part: search.json's bytes cut between two models (at a
+  // '},{"'), the first batch parsed here (the first cards) and the others sent, as bytes, to
+  // the other workers in turn (`peers`: their ports). A cut the bytes suggest may fall inside
+  // a string that ends in '},{': JSON.parse then refuses the batch before it (its last string
+  // is not closed), and the whole shared read is given up (the page reads carefully instead).
+  // Resolves with whether it went through (the others report on their own batches); rejects,
+  // marked `unread`, if search.json cannot be fetched at all.
+  function readShared(engine, url, peers, first) {
+    var decoder = new TextDecoder();
+    var turn = 0;
+    var parsed = true;
+
+    function own(bytes) {
+      var models = parse(decoder.decode(bytes));
+      if (!models) { parsed = false; return; }
+      engine.add(models);
+      if (first && first()) { first = null; }
+    }
+    function hand(bytes) {
+      turn += 1;
+      if (turn === 1 || !peers.length) { own(bytes); return; }
+      peers[(turn - 2) % peers.length].postMessage({ batch: bytes }, [bytes.buffer]);
+    }
+
+    function unreadable(why) {
+      var error = new Error(url + ": " + why);
+      error.unread = true;  // the careful reading would not read it either
+      throw error;
+    }
+    return fetch(url).catch(unreadable).then(function (response) {
+      if (!response.ok) { unreadable("HTTP " + response.status); }
+      if (!response.body || !response.body.getReader) { return false; }
+      var reader = response.body.getReader();
+      var parts = [];  // the bytes not handed on yet, as they arrived (joined once a batch)
+      var size = 0;
+      var start = -1;  // where the models array's text starts, once found
+      function held() {
+        var bytes = parts.length === 1 ? parts[0] : joined(parts, size);
+        parts = [bytes];
+        return bytes;
+      }
+      function keep(bytes) {
+        parts = [bytes];
+        size = bytes.length;
+      }
+      function pump() {
+        return reader.read().then(function (step) {
+          if (!parsed) { reader.cancel(); return false; }  // given up: no need for the rest
+          if (step.done) { return finish(size ? held() : null); }
+          parts.push(step.value);
+          size += step.value.length;
+          if (start < 0) {
+            start = arrayStart(held());
+            if (start === -2) { reader.cancel(); return false; }
+            if (start === -1) { return pump(); }
+            keep(held().subarray(start));
+          }
+          if (turn > 0 && size < BATCH) { return pump(); }
+          var bytes = held();
+          var at = lastCut(bytes);
+          if (at > 0) {
+            hand(bytes.slice(0, at));
+            keep(bytes.subarray(at));
+          }
+          return pump();
+        });
+      }
+      // The last batch: the text up to the array's closing ']' (the candidates from the end
+      // tried in turn: JSON.parse checks each).
+      function finish(bytes) {
+        if (start < 0 || !bytes) { return false; }
+        var text = decoder.decode(bytes);
+        var at = text.lastIndexOf("]");
+        for (var tries = 0; at !== -1 && tries < 8; tries += 1) {
+          if (parse(text.slice(0, at))) {
+            hand(new TextEncoder().encode(text.slice(0, at)));
+            return parsed;
+          }
+          at = at > 0 ? text.lastIndexOf("]", at - 1) : -1;
+        }
+        return false;
+      }
+      return pump();
+    });
+  }
+
+  // Where the models array's text starts in the first bytes of search.json ('[' excluded); -1
+  // if they do not say yet, -2 if it is not in the first 4 kB of ASCII (read carefully then).
+  function arrayStart(bytes) {
+    var head = new TextDecoder().decode(bytes.subarray(0, Math.min(bytes.length, 4096)));
+    var found = /^[\x00-\x7f]*?"models"\s*:\s*\[/.exec(head);
+    if (found) { return found[0].length; }
+    return bytes.length >= 4096 ? -2 : -1;
+  }
+
+  // The end of the last '}' followed by ',{"' in `bytes` (a cut between two models), or -1.
+  function lastCut(bytes) {
+    var at = bytes.length - 4;
+    while (at >= 0) {
+      at = bytes.lastIndexOf(125, at);  // '}'
+      if (at === -1) { return -1; }
+      if (bytes[at + 1] === 44 && bytes[at + 2] === 123 && bytes[at + 3] === 34) { return at + 1; }
+      at -= 1;
+    }
+    return -1;
+  }
+
+  function joined(parts, size) {
+    var all = new Uint8Array(size);
+    var at = 0;
+    parts.forEach(function (part) {
+      all.set(part, at);
+      at += part.length;
+    });
+    return all;
+  }
+
+  // A batch's models (its text, with or without the comma that followed the cut before it),
+  // or null if it is not a list of models.
+  function parse(text) {
+    if (text.charCodeAt(0) === 44) { text = text.slice(1); }
+    try {
+      return JSON.parse("[" + text + "]");
+    } catch (notACut) {
+      return null;
+    }
+  }
+
+  // In a worker (this file, started by the page): an engine behind messages. The page sends
+  // one of {op: "careful", fields, sources, state}, {op: "lead", fields, url, state} with the
+  // ports of the other workers, or {op: "follow", fields, state} with the port of the reading
+  // one; then {op: "query", state, to}. Each is answered {id, result}; the first models come
+  // early as {preview}. Only the last of the queries waiting is searched (the page shows only the
+  // answer to its last question): the others are answered {id, result: null}, so that fast
+  // typing does not queue a search per keystroke.
+  if (typeof document === "undefined") {
+    var engine = null;
+    var waiting = null;  // the last query not answered yet
+    var answer = function (id, result) { self.postMessage({ id: id, result: result }); };
+    var answerLast = function () {
+      var message = waiting;
+      waiting = null;
+      answer(message.id, engine.query(message.state, message.to));
+    };
+    self.onmessage = function (event) {
+      var message = event.data;
+      if (message.op === "query") {
+        if (!engine) { return; }
+        if (waiting) {
+          answer(waiting.id, null);
+        } else {
+          setTimeout(answerLast, 0);  // after the messages already queued
+        }
+        waiting = message;
+        return;
+      }
+      engine = Engine(message.fields);
+      var first = function () {
+        var models = engine.preview(message.state);
+        if (models.length) { self.postMessage({ preview: models }); }
+        return models.length > 0;
+      };
+      var loaded = function (ok) {
+        answer(message.id, ok ? {
+          values: engine.values(), first: engine.query(message.state, PAGE)
+        } : { failed: true });
+        if (ok) { engine.indexing(later); }
+      };
+      if (message.op === "careful") {
+        readCarefully(engine, message.sources, function () { return Promise.resolve(); }, first)
+          .then(function () { loaded(true); });
+      } else if (message.op === "lead") {
+        var ended = function () {  // the others answer once told: nothing more comes
+          event.ports.forEach(function (port) { port.postMessage({ end: true }); });
+        };
+        readShared(engine, message.url, event.ports, first).then(function (parsed) {
+          ended();
+          loaded(parsed);
+        }, function (error) {
+          ended();
+          answer(message.id, { failed: true, unread: Boolean(error.unread) });
+        });
+      } else if (message.op === "follow") {
+        var parsed = true;
+        event.ports[0].onmessage = function (batch) {
+          if (batch.data.end) { loaded(parsed); return; }
+          var models = parsed && parse(new TextDecoder().decode(batch.data.batch));
+          if (models) { engine.add(models); } else { parsed = false; }
+        };
+      }
+    };
+    return;
+  }
 
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
@@ -23,6 +623,7 @@
 
   var list = document.getElementById("models");
   if (!list) { return; }
+  var script = document.currentScript && document.currentScript.src;  // the workers' code
   var form = document.getElementById("filters");
   var search = document.getElementById("search");
   var sort = document.getElementById("sort");
@@ -33,25 +634,21 @@
   var fields = selects.map(function (select) { return select.dataset.field; });
   var embedded = JSON.parse(document.getElementById("catalog-data").textContent);
   var root = list.dataset.index.replace(/v1\/search\.json$/, "");  // the site's, from this page
-  var DEFAULT_SORT = "name";
-  var PAGE = 60;  // cards in the DOM at first, and added by each "Show more"
-  var BATCH = 1 << 20;  // characters of search.json parsed at once once the first cards show
+  var online = location.protocol !== "file:";  // from file://, fetch is refused
+  var sources = {  // absolute: the workers' own address is static/catalog.js
+    search: online ? new URL(list.dataset.index, location.href).href : null,
+    pages: online ? new URL(list.dataset.pages, location.href).href : null,
+    embedded: embedded.models
+  };
   // The titles of registry/build/site/html.py's FLAG_TITLES, as the server-rendered cards say.
   var FLAG_TITLES = {
     "drift": "the latest drift report is over the risk tier's threshold (monitored)",
     "evaluation-failed": "the latest evaluation did not pass"
   };
 
-  // Every model once: {model, name, text (what the search looks in), ids (of its value of
-  // each filter's field: a number, or a list for a list field), mask, card (made when first
-  // shown)}. The filters work on the numbers: 100,000 models times eight fields.
-  var entries = [];
-  var dictionary;  // per field: value -> number
-  var vocabulary;  // per field: number -> value
-  var orders = Object.create(null);  // sort key -> entries in that order, made once
-  var results = [];  // the entries the state asks for, in its order
-  var limit = PAGE;  // how many of them are in the DOM
-  var complete = false;
+  var cards = Object.create(null);  // model name -> its card, made once (keys from the registry)
+  var limit = PAGE;  // how many results are in the DOM
+  var shown = false;  // cards rendered by this script (not the server's)
 
   var more = document.createElement("button");
   more.type = "button";
@@ -59,221 +656,104 @@
   more.hidden = true;
   list.parentNode.insertBefore(more, list.nextSibling);
 
-  function later() {
-    return new Promise(function (resolve) { setTimeout(resolve, 0); });
-  }
+  // The engines, from the page's side: `load(state, preview)` resolves with each one's values
+  // per field and its answer to `state` ({values, answers}; null if they could not read the
+  // data: the page then tries the next way), and `query(state, to)` with each one's answer
+  // (null for a question a later one replaced).
 
-  function getJSON(url) {
-    return fetch(url).then(function (response) {
-      if (!response.ok) { throw new Error(url + ": HTTP " + response.status); }
-      return response.json();
-    });
-  }
-
-  // search.json's models, handed to `batch` as its text arrives: the document is split
-  // between two models of its "models" array (a scan that knows strings and nesting), so
-  // each batch is ordinary JSON. Without a readable stream, the whole document at once.
-  function streamModels(url, batch) {
-    return fetch(url).then(function (response) {
-      if (!response.ok) { throw new Error(url + ": HTTP " + response.status); }
-      if (!response.body || !response.body.getReader || !window.TextDecoder) {
-        return response.json().then(function (doc) { batch(doc.models); });
-      }
-      var reader = response.body.getReader();
-      var decoder = new TextDecoder();
-      var splitter = modelSplitter(batch);
-      function pump() {
-        return reader.read().then(function (step) {
-          if (step.done) { splitter.end(decoder.decode()); return; }
-          var before = entries.length;
-          splitter.push(decoder.decode(step.value, { stream: true }));
-          // after a batch, a task of its own for the next read: the browser paints between
-          return entries.length === before ? pump() : later().then(pump);
+  // One engine in the page, read carefully.
+  function inPage() {
+    var engine = Engine(fields);
+    return {
+      load: function (state, preview) {
+        return readCarefully(engine, sources, later, function () {
+          var models = engine.preview(state);
+          if (models.length) { preview(models); }
+          return models.length > 0;
+        }).then(function () {
+          engine.indexing(later);
+          return { values: [engine.values()], answers: [engine.query(state, PAGE)] };
         });
-      }
-      return pump();
-    });
+      },
+      query: function (state, to) { return Promise.resolve([engine.query(state, to)]); },
+      stop: function () {}
+    };
   }
 
-  // Cuts the models array's text after a model: at the last '},{"' of what has arrived, or at
-  // its closing ']' at the end. A cut inside a string or inside a model leaves text that is
-  // not JSON (the prefix is read the same way as in the whole document), so JSON.parse itself
-  // checks every cut; a refused cut is tried at the previous candidate.
-  function modelSplitter(batch) {
-    var head = "";  // the text before the models array, until its start is found
-    var text = null;  // the array's text not handed on yet (null: not found yet)
-    var handed = 0;  // models handed on
-
-    function parse(part) {
-      if (part.charCodeAt(0) === 44) { part = part.slice(1); }  // the comma after a cut
-      try {
-        return JSON.parse("[" + part + "]");
-      } catch (notACut) {
-        return null;
-      }
+  // Engines in workers: `shared` of them reading search.json together, or one reading
+  // carefully. A worker that fails (it could not start, or stopped) rejects what is pending.
+  function inWorkers(shared) {
+    var workers = [];
+    var pending = Object.create(null);
+    var next = 0;
+    var preview = null;
+    function failed() {
+      workers.forEach(function (worker) { worker.terminate(); });
+      Object.keys(pending).forEach(function (id) { pending[id].reject(new Error("worker")); });
+      pending = Object.create(null);
     }
-
-    function cut(pattern, offset, tries) {
-      var at = text.lastIndexOf(pattern);
-      while (at !== -1 && tries > 0) {
-        var models = parse(text.slice(0, at + offset));
-        if (models) {
-          text = text.slice(at + offset);
-          handed += models.length;
-          batch(models);
-          return true;
-        }
-        at = at > 0 ? text.lastIndexOf(pattern, at - 1) : -1;
-        tries -= 1;
-      }
-      return false;
-    }
-
-    function push(chunk) {
-      if (text === null) {
-        head += chunk;
-        var start = head.search(/"models"\s*:\s*\[/);
-        if (start === -1) { return; }
-        text = head.slice(head.indexOf("[", start) + 1);
-        head = null;
-      } else {
-        text += chunk;
-      }
-      // the first models at once (the first cards), then in batches of BATCH characters
-      if (handed < PAGE || text.length >= BATCH) { cut('},{"', 1, 4); }
-    }
-
-    function end(chunk) {
-      if (text === null) {  // no models array where expected: read the document whole
-        batch(JSON.parse(head + chunk).models || []);
+    function received(event) {
+      var message = event.data;
+      if (message.preview) {
+        if (preview) { preview(message.preview); }
         return;
       }
-      text += chunk;
-      if (!cut("]", 0, 8)) { throw new Error("search.json: no end to its models"); }
+      var waiting = pending[message.id];
+      delete pending[message.id];
+      if (waiting) { waiting.resolve(message.result); }
     }
-
-    return { push: push, end: end };
-  }
-
-  // v1/index.json, then every page it links to (v1/index/<n>.json), each link relative to
-  // the document that holds it; each page's models handed to `batch` as it arrives.
-  function indexPages(url, batch) {
-    var seen = Object.create(null);  // keys come from the registry
-    function page(address) {
-      seen[address] = true;
-      return getJSON(address).then(function (doc) {
-        batch(doc.models || []);
-        var next = (doc.links && doc.links.next) || (doc.pages && doc.pages.next);
-        next = next && new URL(next, address).href;
-        return next && !seen[next] ? page(next) : undefined;
+    function send(worker, message, ports) {
+      message.id = next;
+      next += 1;
+      return new Promise(function (resolve, reject) {
+        pending[message.id] = { resolve: resolve, reject: reject };
+        worker.postMessage(message, ports || []);
       });
     }
-    return page(new URL(url, location.href).href);
-  }
-
-  // An entry of the index pages in the shape of search.json's. The index carries the latest
-  // version's flags only and no size: those come from the page's own copy of search.json
-  // when it lists the model (the page and the index come from the same build).
-  function fromIndex(entry, known) {
-    var model = {
-      name: entry.name, latest: entry.latest, versions: entry.versions || [],
-      format: entry.format, framework: entry.framework, license: entry.license,
-      tags: entry.tags || [], risk_tier: entry.risk_tier, status: entry.status,
-      decision: entry.decision, flags: entry.flags || [], signed: entry.signed,
-      publisher: entry.publisher, intended_use: entry.intended_use,
-      summary: entry.description || "", updated: entry.updated_at || null, size: null
-    };
-    if (known) {
-      model.flags = model.flags.concat((known.flags || []).filter(function (flag) {
-        return model.flags.indexOf(flag) === -1;
-      })).sort();
-      model.size = typeof known.size === "number" ? known.size : null;
-      if (known.updated && (!model.updated || known.updated > model.updated)) {
-        model.updated = known.updated;
-      }
+    for (var i = 0; i < (shared || 1); i += 1) {
+      var worker = new Worker(script);
+      worker.onerror = failed;
+      worker.onmessageerror = failed;
+      worker.onmessage = received;
+      workers.push(worker);
     }
-    return model;
-  }
-
-  // search.json; without it the index pages; from file:// (where fetch is refused), or if
-  // neither can be read, the copy of search.json embedded in the page. A source that fails
-  // half-way is dropped whole before the next is read.
-  function load() {
-    if (location.protocol === "file:") {
-      add(embedded.models);
-      return Promise.resolve();
+    function loaded(results) {
+      return {
+        values: results.map(function (result) { return result.values; }),
+        answers: results.map(function (result) { return result.first; })
+      };
     }
-    return streamModels(list.dataset.index, add)
-      .catch(function () {
-        reset();
-        var known = Object.create(null);  // keys come from the registry
-        embedded.models.forEach(function (model) { known[model.name] = model; });
-        return indexPages(list.dataset.pages, function (models) {
-          add(models.map(function (entry) { return fromIndex(entry, known[entry.name]); }));
-        });
-      })
-      .catch(function () {
-        reset();
-        add(embedded.models);
-      });
-  }
-
-  function reset() {
-    entries = [];
-    dictionary = fields.map(function () { return Object.create(null); });  // registry's keys
-    vocabulary = fields.map(function () { return []; });
-  }
-  reset();
-
-  // A batch of models: their search text and filter values made once; the first cards shown
-  // while the rest arrives.
-  function add(models) {
-    for (var i = 0; i < models.length; i += 1) {
-      var model = models[i];
-      entries.push({
-        model: model, name: model.name, text: haystack(model), ids: idsOf(model), mask: 0,
-        card: null
-      });
+    function all(results) {
+      return results.some(function (result) { return !result || result.failed; }) ? null :
+        results;
     }
-    if (!complete && list.dataset.shown === undefined) { preview(); }
-  }
-
-  function haystack(model) {
-    var tags = model.tags || [];
-    var versions = model.versions || [];
-    return (model.name + " " + model.intended_use + " " + model.summary + " " +
-      model.publisher + " " + model.framework + " " + model.format + " " + model.license +
-      (tags.length ? " " + tags.join(" ") : "") +
-      (versions.length ? " " + versions.join(" ") : "")).toLowerCase();
-  }
-
-  function present(v) { return v !== null && v !== undefined && v !== ""; }
-
-  function idOf(f, value) {
-    var id = dictionary[f][value];
-    if (id === undefined) {
-      id = vocabulary[f].length;
-      dictionary[f][value] = id;
-      vocabulary[f].push(value);
-    }
-    return id;
-  }
-
-  function idsOf(model) {
-    var ids = new Array(fields.length);
-    for (var f = 0; f < fields.length; f += 1) {
-      var value = model[fields[f]];
-      if (Array.isArray(value)) {
-        ids[f] = [];
-        for (var i = 0; i < value.length; i += 1) {
-          if (present(value[i])) { ids[f].push(idOf(f, value[i])); }
+    return {
+      load: function (state, onPreview) {
+        preview = onPreview;
+        if (!shared) {
+          return send(workers[0], { op: "careful", fields: fields, sources: sources, state: state })
+            .then(function (result) { return all([result]) && loaded([result]); });
         }
-      } else {
-        ids[f] = present(value) ? idOf(f, value) : -1;
-      }
-    }
-    return ids;
+        var channels = workers.slice(1).map(function () { return new MessageChannel(); });
+        var lead = send(workers[0], { op: "lead", fields: fields, url: sources.search,
+          state: state }, channels.map(function (channel) { return channel.port1; }));
+        var followers = workers.slice(1).map(function (worker, k) {
+          return send(worker, { op: "follow", fields: fields, state: state }, [channels[k].port2]);
+        });
+        return Promise.all([lead].concat(followers)).then(function (results) {
+          unread = Boolean(results[0] && results[0].unread);
+          return all(results) && loaded(results);
+        });
+      },
+      query: function (state, to) {
+        return Promise.all(workers.map(function (worker) {
+          return send(worker, { op: "query", state: state, to: to });
+        }));
+      },
+      stop: failed
+    };
   }
+  var unread = false;  // search.json could not be read (not: its shared reading failed)
 
   // The state: {q, sort, filters: {field: value}}, read from and written to the query string
   // (?q=…&format=…&flag=…&sort=…; each select's data-param names its parameter).
@@ -332,97 +812,6 @@
     if (sort.value !== state.sort) { sort.value = DEFAULT_SORT; }
   }
 
-  function compareBy(key) {
-    return function (a, b) {
-      var x = a.model;
-      var y = b.model;
-      var order = 0;
-      if (key === "updated") {  // the latest first; unknown times last
-        var s = x.updated || "";
-        var t = y.updated || "";
-        order = t < s ? -1 : t > s ? 1 : 0;
-      } else if (key === "size") {  // the smallest first; unknown sizes last
-        var p = typeof x.size === "number" ? x.size : Infinity;
-        var q = typeof y.size === "number" ? y.size : Infinity;
-        order = p === q ? 0 : p < q ? -1 : 1;
-      }
-      return order || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-    };
-  }
-
-  // The entries sorted by `key`, once per key (the published order is already by name).
-  function orderOf(key) {
-    if (!orders[key]) {
-      var sorted = entries.slice();
-      var byName = compareBy(DEFAULT_SORT);
-      var inOrder = key === DEFAULT_SORT && sorted.every(function (entry, i) {
-        return i === 0 || byName(sorted[i - 1], entry) <= 0;
-      });
-      orders[key] = inOrder ? sorted : sorted.sort(compareBy(key));
-    }
-    return orders[key];
-  }
-
-  // Which tests `entry` fails, one bit each: 1 the search words, 2 << i the filter of
-  // fields[i]. It is shown when it fails none, counted under a filter's values when it fails
-  // no other.
-  function maskOf(entry, words, wanted) {
-    var mask = 0;
-    for (var w = 0; w < words.length; w += 1) {
-      if (entry.text.indexOf(words[w]) === -1) { mask = 1; break; }
-    }
-    for (var f = 0; f < fields.length; f += 1) {
-      var want = wanted[f];
-      if (want === NOTHING) { continue; }
-      var has = entry.ids[f];
-      if (typeof has === "number" ? has !== want : has.indexOf(want) === -1) { mask |= 2 << f; }
-    }
-    return mask;
-  }
-
-  function wordsOf(state) { return state.q.toLowerCase().split(/\s+/).filter(Boolean); }
-
-  // Per field, the number of the value asked for; NOTHING when none is; UNKNOWN for a value
-  // no model has (a shared link may name one), which nothing matches.
-  var NOTHING = -2;
-  var UNKNOWN = -3;
-  function wantedOf(state) {
-    return fields.map(function (field, f) {
-      var value = state.filters[field];
-      if (!value) { return NOTHING; }
-      var id = dictionary[f][value];
-      return id === undefined ? UNKNOWN : id;
-    });
-  }
-
-  // The filters' counts: for each field, of the entries that fail no other test.
-  function countOptions() {
-    var counts = vocabulary.map(function (values) { return new Int32Array(values.length); });
-    var any = new Int32Array(fields.length);
-    for (var i = 0; i < entries.length; i += 1) {
-      var mask = entries[i].mask;
-      if (mask & 1) { continue; }  // the search words fail it: no filter counts it
-      var ids = entries[i].ids;
-      for (var f = 0; f < fields.length; f += 1) {
-        if ((mask & ~(2 << f)) !== 0) { continue; }
-        any[f] += 1;
-        var has = ids[f];
-        if (typeof has === "number") {
-          if (has >= 0) { counts[f][has] += 1; }
-        } else {
-          for (var k = 0; k < has.length; k += 1) { counts[f][has[k]] += 1; }
-        }
-      }
-    }
-    selects.forEach(function (select, f) {
-      Array.prototype.forEach.call(select.options, function (o) {
-        var id = dictionary[f][o.value];
-        var n = !o.value ? any[f] : id === undefined ? 0 : counts[f][id];
-        o.textContent = (o.value || "any") + " (" + n + ")";
-      });
-    });
-  }
-
   // A card as the home page's template renders one (registry/build/site/templates/index.html),
   // built node by node (no HTML parsing of the registry's text).
   function element(tag, className, text) {
@@ -477,9 +866,7 @@
     return nodes;
   }
 
-  function cardOf(entry) {
-    if (entry.card) { return entry.card; }
-    var model = entry.model;
+  function cardOf(model) {
     var card = element("li", "card");
     card.dataset.name = model.name;
     var title = element("h2");
@@ -507,62 +894,138 @@
       muted.appendChild(document.createTextNode(" · " + bytes(model.size)));
     }
     card.appendChild(muted);
-    entry.card = card;
     return card;
   }
 
-  // The first `limit` results in the list, and the others behind "Show more".
-  function render() {
+  // The first results in the list (cards made once and kept), the others behind "Show more".
+  function render(models, matched) {
     var fragment = document.createDocumentFragment();
-    var shown = Math.min(limit, results.length);
-    for (var i = 0; i < shown; i += 1) { fragment.appendChild(cardOf(results[i])); }
+    models.forEach(function (model) {
+      if (!cards[model.name]) { cards[model.name] = cardOf(model); }
+      fragment.appendChild(cards[model.name]);
+    });
     while (list.firstChild) { list.removeChild(list.firstChild); }
     list.appendChild(fragment);
-    list.dataset.shown = String(shown);
-    var rest = results.length - shown;
+    list.dataset.shown = String(models.length);
+    shown = true;
+    var rest = matched - models.length;
     more.hidden = rest <= 0;
     more.textContent = "Show " + Math.min(rest, PAGE) + " more (" + rest + " not shown)";
   }
 
-  // While the data arrives: the first cards the state asks for, from what has arrived (by
-  // name, the published order, they are already the final ones).
-  function preview() {
-    var state = readState(location.search);
-    var words = wordsOf(state);
-    var wanted = wantedOf(state);
-    results = entries.filter(function (entry) { return maskOf(entry, words, wanted) === 0; });
-    if (state.sort !== DEFAULT_SORT) { results.sort(compareBy(state.sort)); }
-    if (results.length) { render(); }
+  // While the data arrives: the first cards the state asks for, from what has arrived.
+  function preview(models) {
+    if (!shown) { render(models, models.length); }
   }
 
-  function apply(state) {
-    var words = wordsOf(state);
-    var wanted = wantedOf(state);
-    for (var i = 0; i < entries.length; i += 1) {
-      entries[i].mask = maskOf(entries[i], words, wanted);
-    }
-    countOptions();
-    results = orderOf(state.sort).filter(function (entry) { return entry.mask === 0; });
-    limit = PAGE;
-    render();
-    count.textContent = results.length + " of " + entries.length +
-      (results.length > limit ? " (first " + limit + " shown)" : "");
-    empty.hidden = results.length !== 0;
-    clear.disabled = queryOf(state) === "";
-  }
-
-  function setup() {
-    complete = true;
-    selects.forEach(function (select, f) {  // one option per value, sorted, added at once
+  // The engines' values, per field: the options (added once each, sorted), and each engine's
+  // numbering of them, to read its counts.
+  var numbering = [];  // per engine, per field: number -> value
+  function learn(values) {
+    numbering = values;
+    selects.forEach(function (select, f) {
+      var have = new Set();  // a page set up before (a worker failed) has some
+      Array.prototype.forEach.call(select.options, function (o) { have.add(o.value); });
+      var fresh = new Set();
+      values.forEach(function (engine) {
+        engine[f].forEach(function (value) { if (!have.has(value)) { fresh.add(value); } });
+      });
       var fragment = document.createDocumentFragment();
-      vocabulary[f].slice().sort().forEach(function (value) {
+      Array.from(fresh).sort().forEach(function (value) {
         var added = element("option", "", value);
         added.value = value;
         fragment.appendChild(added);
       });
       select.appendChild(fragment);
     });
+  }
 
+  // The engines' answers as one: their results merged in the state's order, the counts added.
+  function merged(answers, state) {
+    var order = compareBy(state.sort);
+    var models = [];
+    var at = answers.map(function () { return 0; });
+    while (models.length < limit) {
+      var best = -1;
+      for (var e = 0; e < answers.length; e += 1) {
+        var candidate = answers[e].models[at[e]];
+        if (candidate && (best === -1 || order(candidate, answers[best].models[at[best]]) < 0)) {
+          best = e;
+        }
+      }
+      if (best === -1) { break; }
+      models.push(answers[best].models[at[best]]);
+      at[best] += 1;
+    }
+    var counts = fields.map(function () { return new Map(); });
+    var any = fields.map(function () { return 0; });
+    answers.forEach(function (answer, e) {
+      fields.forEach(function (field, f) {
+        any[f] += answer.any[f];
+        numbering[e][f].forEach(function (value, id) {
+          counts[f].set(value, (counts[f].get(value) || 0) + answer.counts[f][id]);
+        });
+      });
+    });
+    return {
+      models: models,
+      matched: answers.reduce(function (n, answer) { return n + answer.matched; }, 0),
+      total: answers.reduce(function (n, answer) { return n + answer.total; }, 0),
+      counts: counts,
+      any: any
+    };
+  }
+
+  function countOptions(answer) {
+    selects.forEach(function (select, f) {
+      Array.prototype.forEach.call(select.options, function (o) {
+        var n = !o.value ? answer.any[f] : answer.counts[f].get(o.value) || 0;
+        o.textContent = (o.value || "any") + " (" + n + ")";
+      });
+    });
+  }
+
+  function counted(answer) {
+    count.textContent = answer.matched + " of " + answer.total +
+      (answer.matched > limit ? " (first " + limit + " shown)" : "");
+  }
+
+  // An answer is shown only if no later question was asked (typing fast asks many); the
+  // list is aria-busy while one is awaited.
+  var asked = 0;
+  function ask(state, then) {
+    asked += 1;
+    var mine = asked;
+    list.setAttribute("aria-busy", "true");
+    engines.query(state, limit).then(function (answers) {
+      if (mine !== asked) { return; }
+      if (answers.some(function (answer) { return !answer; })) { return; }  // replaced
+      then(merged(answers, state));
+      list.removeAttribute("aria-busy");
+    }, fallback);
+  }
+
+  function display(answer) {
+    countOptions(answer);
+    render(answer.models, answer.matched);
+    counted(answer);
+    empty.hidden = answer.matched !== 0;
+  }
+
+  // The page for `state`: from the engines' `answers` if they came with the data, else asked.
+  function apply(state, answers) {
+    limit = PAGE;
+    clear.disabled = queryOf(state) === "";
+    if (!answers) {
+      ask(state, display);
+      return;
+    }
+    asked += 1;  // an answer still awaited is not shown
+    display(merged(answers, state));
+    list.removeAttribute("aria-busy");
+  }
+
+  function listen() {
     // Typing in the search box is one step of the history (replaced as it grows); every other
     // change is a step of its own, so the back button undoes them one by one.
     var typing = false;
@@ -598,29 +1061,68 @@
     more.addEventListener("click", function () {
       var first = limit;
       limit += PAGE;
-      render();
-      count.textContent = results.length + " of " + entries.length +
-        (results.length > limit ? " (first " + limit + " shown)" : "");
-      var next = list.children[first];  // the keyboard goes on where the new cards start
-      if (next) { next.querySelector("a").focus(); }
+      ask(currentState(), function (answer) {
+        render(answer.models, answer.matched);
+        counted(answer);
+        var next = list.children[first];  // the keyboard goes on where the new cards start
+        if (next) { next.querySelector("a").focus(); }
+      });
     });
     // Enter in the search box submits the form, which the CSP (form-action 'none') refuses.
     form.addEventListener("submit", function (event) { event.preventDefault(); });
     window.addEventListener("popstate", function () {
       typing = false;
-      var state = readState(location.search);
-      show(state);
+      show(readState(location.search));
       apply(currentState());
     });
-
-    show(readState(location.search));
-    apply(currentState());
-    list.removeAttribute("aria-busy");
-    form.hidden = false;
-    var capped = document.getElementById("more-models");  // for readers without scripts
-    if (capped) { capped.hidden = true; }
   }
 
-  list.setAttribute("aria-busy", "true");
-  load().then(setup);
+  // The ways to read the data, in turn until one does: search.json shared by workers, then
+  // one worker reading carefully (from the index pages if search.json could not be read at
+  // all), then the page itself. Once set up, a way that fails later is replaced the same way
+  // and the state shown is asked again.
+  var ways = [];
+  if (sources.search && script && typeof Worker !== "undefined") {
+    ways.push(function () { return inWorkers(SHARDS); });
+    ways.push(function () {
+      if (unread) { sources.search = null; }
+      return inWorkers(0);
+    });
+  }
+  ways.push(inPage);
+  var engines = null;
+  var listening = false;
+  function start() {
+    var way = ways.shift();
+    try {
+      engines = way();
+    } catch (refused) {  // a policy or the browser refused a worker
+      start();
+      return;
+    }
+    list.setAttribute("aria-busy", "true");
+    var asking = readState(location.search);
+    engines.load(asking, preview).then(function (loaded) {
+      if (!loaded) { fallback(); return; }
+      learn(loaded.values);
+      if (!listening) {
+        listening = true;
+        listen();
+        show(readState(location.search));
+      }
+      var state = currentState();
+      apply(state, queryOf(state) === queryOf(asking) ? loaded.answers : null);
+      form.hidden = false;
+      var capped = document.getElementById("more-models");  // for readers without scripts
+      if (capped) { capped.hidden = true; }
+    }, fallback);
+  }
+  var given = null;  // the engines given up (every question pending fails with them)
+  function fallback() {
+    if (!ways.length || given === engines) { return; }
+    given = engines;
+    engines.stop();
+    start();
+  }
+  start();
 })();
