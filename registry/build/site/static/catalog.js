@@ -364,10 +364,12 @@
       function page(address) {
         seen[address] = true;
         return getJSON(address).then(function (doc) {
-          batch(doc.models || []);
           var next = (doc.links && doc.links.next) || (doc.pages && doc.pages.next);
           next = next && new URL(next, address).href;
-          return next && !seen[next] ? page(next) : undefined;
+          // the next page asked for first: it arrives while this one's models are taken in
+          var following = next && !seen[next] ? page(next) : undefined;
+          batch(doc.models || []);
+          return following;
         });
       }
       return page(new URL(url, location.href).href);
