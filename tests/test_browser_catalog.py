@@ -5,6 +5,7 @@ publishers, the state in the URL (reload, back button, clear), and where the dat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import urllib.parse
@@ -284,6 +285,75 @@ def test_a_cut_inside_a_string_is_refused_and_the_data_read_again(
     data = [url for url in watched.requests if "/v1/" in url]
     # shared reading gave up at the cut JSON.parse refused; one worker read it the careful way
     assert data == [served_misleading + "v1/search.json"] * 2
+    assert watched.errors == []
+
+
+@contextlib.contextmanager
+def served_variant(built: Path, name: str, search: str) -> Iterator[str]:
+    """A copy of the site whose v1/search.json is `search`, served until the block ends."""
+    copy = built.parent / name
+    shutil.copytree(built, copy)
+    (copy / "v1/search.json").write_text(search, encoding="utf-8")
+    serving = serve_site(copy)
+    try:
+        yield next(serving)
+    finally:
+        serving.close()
+
+
+def _search_text(built: Path) -> str:
+    return (built / "v1/search.json").read_text(encoding="utf-8")
+
+
+def _fake(built: Path) -> str:
+    """A model that is not in the registry, as search.json's text."""
+    doc = json.loads(_search_text(built))
+    fake = {**doc["models"][0], "name": "fake-model", "intended_use": "planted by an attacker"}
+    return json.dumps(fake, sort_keys=True, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("where", ["nested before", "a second key"])
+def test_models_that_are_not_the_documents_own_are_not_shown(
+    built: Path, watched: Watched, where: str
+) -> None:
+    """A reader taking the first '"models":[' it meets would list a fake model that JSON.parse
+    does not give as the document's "models" (an empty list here); the page reads the index
+    pages instead, which list the registry's four."""
+    fake = _fake(built)
+    if where == "nested before":
+        text = '{"api_version":"1","count":0,"decoy":{"models":[' + fake + ']},"models":[]}'
+    else:
+        text = '{"models":[' + fake + '],"api_version":"1","count":0,"models":[]}'
+    assert json.loads(text)["models"] == []
+    with served_variant(built, "decoy-" + where.replace(" ", "-"), text) as served:
+        watched.open(served + "index.html")
+        assert watched.visible() == BY_NAME
+        watched.page.fill("#search", "planted")
+        assert watched.visible() == []
+        data = [url for url in watched.requests if "/v1/" in url]
+        assert data[-2:] == [served + "v1/index.json", served + "v1/index/2.json"]
+    assert watched.errors == []
+
+
+def test_a_damaged_search_document_still_lists_and_searches(built: Path, watched: Watched) -> None:
+    """Wrong types (a list written as a string, a time as a number), a flag named after an
+    object's property, a byte-order mark and a repeated model: the page neither stops nor
+    reads through the prototype chain."""
+    doc = json.loads(_search_text(built))
+    delta = next(m for m in doc["models"] if m["name"] == "delta-iris")
+    delta.update(versions="0.3.0", tags="vision", updated=20250101, flags=["constructor"])
+    doc["models"].append(dict(doc["models"][0]))  # alpha-audio twice
+    text = "\ufeff" + json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    with served_variant(built, "damaged", text) as served:
+        watched.open(served + "index.html")
+        assert watched.visible() == ["alpha-audio", "alpha-audio", *BY_NAME[1:]]
+        assert watched.count() == "5 of 5"
+        watched.page.fill("#search", "iris")
+        assert watched.visible() == ["delta-iris"]
+        title = watched.page.get_attribute("li[data-name=delta-iris] .flag", "title")
+        assert title == "constructor, in one of its versions"
+        data = [url for url in watched.requests if "/v1/" in url]
+        assert data == [served + "v1/search.json"]  # read once, shared: the BOM is skipped
     assert watched.errors == []
 
 

@@ -44,6 +44,28 @@
     };
   }
 
+  // A model as the engines and the cards read it: its lists lists of strings, its time and
+  // size of their types or null; no model without a name. search.json is the build's, but a
+  // page must not stop on one edited by hand or damaged.
+  var LISTS = ["versions", "tags", "flags"];
+  function sane(model) {
+    if (!model || typeof model !== "object" || typeof model.name !== "string") { return null; }
+    for (var k = 0; k < LISTS.length; k += 1) {
+      var list = model[LISTS[k]];
+      var strings = Array.isArray(list);
+      for (var i = 0; strings && i < list.length; i += 1) {
+        strings = typeof list[i] === "string";
+      }
+      if (!strings) {
+        model[LISTS[k]] = Array.isArray(list) ?
+          list.filter(function (v) { return typeof v === "string"; }) : [];
+      }
+    }
+    if (typeof model.updated !== "string") { model.updated = null; }
+    if (typeof model.size !== "number") { model.size = null; }
+    return model;
+  }
+
   // An engine: its models, each once with its search text and filter values, and the answer
   // to a state ({q, sort, filters}). No DOM: it runs in a worker or in the page alike.
   function Engine(fields) {
@@ -69,7 +91,8 @@
 
     function add(models) {
       for (var i = 0; i < models.length; i += 1) {
-        entries.push({ model: models[i], text: null, ids: idsOf(models[i]), mask: 0 });
+        var model = sane(models[i]);
+        if (model) { entries.push({ model: model, text: null, ids: idsOf(model), mask: 0 }); }
       }
     }
 
@@ -115,6 +138,7 @@
     function present(v) { return v !== null && v !== undefined && v !== ""; }
 
     function idOf(f, value) {
+      value = String(value);  // as an option's value will say it
       var id = dictionary[f].get(value);
       if (id === undefined) {
         id = vocabulary[f].length;
@@ -312,6 +336,7 @@
     // checks every cut; a refused cut is tried at the previous candidate.
     function modelSplitter(batch) {
       var head = "";  // the text before the models array, until its start is found
+      var before = null;  // the text before the array's '[', once found
       var text = null;  // the array's text not handed on yet (null: not found yet)
       var handed = 0;  // models handed on
 
@@ -336,7 +361,8 @@
           head += chunk;
           var start = head.search(/"models"\s*:\s*\[/);
           if (start === -1) { return; }
-          text = head.slice(head.indexOf("[", start) + 1);
+          before = head.slice(0, head.indexOf("[", start));
+          text = head.slice(before.length + 1);
           head = null;
         } else {
           text += chunk;
@@ -351,7 +377,9 @@
           return;
         }
         text += chunk;
-        if (!cut("]", 0, 8)) { throw new Error("search.json: no end to its models"); }
+        if (!cut("]", 0, 8) || !isTheModels(before, text.slice(1))) {
+          throw new Error("search.json: no end to its models, or not the document's own");
+        }
       }
 
       return { push: push, end: end };
@@ -453,6 +481,11 @@
       var parts = [];  // the bytes not handed on yet, as they arrived (joined once a batch)
       var size = 0;
       var start = -1;  // where the models array's text starts, once found
+      var before = "";  // the text before its '['
+      // A cut is tried once `want` bytes are held (the first one at once), and only in the
+      // bytes not searched yet: a model of many MB costs a few searches, not one a chunk.
+      var want = 0;
+      var searched = 0;
       function held() {
         var bytes = parts.length === 1 ? parts[0] : joined(parts, size);
         parts = [bytes];
@@ -472,14 +505,20 @@
             start = arrayStart(held());
             if (start === -2) { reader.cancel(); return false; }
             if (start === -1) { return pump(); }
+            before = decoder.decode(held().subarray(0, start - 1));
             keep(held().subarray(start));
           }
-          if (turn > 0 && size < BATCH) { return pump(); }
+          if (size < want) { return pump(); }
           var bytes = held();
-          var at = lastCut(bytes);
+          var at = lastCut(bytes, searched);
           if (at > 0) {
             hand(bytes.slice(0, at));
             keep(bytes.subarray(at));
+            want = BATCH;
+            searched = 0;
+          } else {
+            want = Math.max(BATCH, 2 * size);
+            searched = Math.max(0, size - 3);
           }
           return pump();
         });
@@ -492,6 +531,7 @@
         var at = text.lastIndexOf("]");
         for (var tries = 0; at !== -1 && tries < 8; tries += 1) {
           if (parse(text.slice(0, at))) {
+            if (!isTheModels(before, text.slice(at + 1))) { return false; }
             hand(new TextEncoder().encode(text.slice(0, at)));
             return parsed;
           }
@@ -503,21 +543,36 @@
     });
   }
 
+  // Whether the array a reader took for the models is the document's own "models": the text
+  // around it, with a marker in its place, parsed as JSON (a "models" nested deeper, a second
+  // "models" key after it, or text that is not JSON around it gives another value).
+  var MARKER = "\u0000the models";
+  function isTheModels(before, after) {
+    try {
+      var doc = JSON.parse(before + JSON.stringify(MARKER) + after);
+      return doc !== null && typeof doc === "object" && doc.models === MARKER;
+    } catch (notJSON) {
+      return false;
+    }
+  }
+
   // Where the models array's text starts in the first bytes of search.json ('[' excluded); -1
   // if they do not say yet, -2 if it is not in the first 4 kB of ASCII (read carefully then).
   function arrayStart(bytes) {
-    var head = new TextDecoder().decode(bytes.subarray(0, Math.min(bytes.length, 4096)));
+    var mark = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;  // a BOM
+    var head = new TextDecoder().decode(bytes.subarray(mark, Math.min(bytes.length, 4096)));
     var found = /^[\x00-\x7f]*?"models"\s*:\s*\[/.exec(head);
-    if (found) { return found[0].length; }
+    if (found) { return mark + found[0].length; }
     return bytes.length >= 4096 ? -2 : -1;
   }
 
-  // The end of the last '}' followed by ',{"' in `bytes` (a cut between two models), or -1.
-  function lastCut(bytes) {
+  // The end of the last '}' followed by ',{"' in `bytes` from `from` on (a cut between two
+  // models), or -1.
+  function lastCut(bytes, from) {
     var at = bytes.length - 4;
-    while (at >= 0) {
+    while (at >= from) {
       at = bytes.lastIndexOf(125, at);  // '}'
-      if (at === -1) { return -1; }
+      if (at < from) { return -1; }
       if (bytes[at + 1] === 44 && bytes[at + 2] === 123 && bytes[at + 3] === 34) { return at + 1; }
       at -= 1;
     }
@@ -559,7 +614,11 @@
     var answerLast = function () {
       var message = waiting;
       waiting = null;
-      answer(message.id, engine.query(message.state, message.to));
+      try {
+        answer(message.id, engine.query(message.state, message.to));
+      } catch (error) {
+        answer(message.id, { failed: true });
+      }
     };
     self.onmessage = function (event) {
       var message = event.data;
@@ -579,15 +638,22 @@
         if (models.length) { self.postMessage({ preview: models }); }
         return models.length > 0;
       };
+      // Every way out answers: the page waits for each worker's answer.
       var loaded = function (ok) {
-        answer(message.id, ok ? {
-          values: engine.values(), first: engine.query(message.state, PAGE)
-        } : { failed: true });
+        var result = { failed: true };
+        try {
+          if (ok) {
+            result = { values: engine.values(), first: engine.query(message.state, PAGE) };
+          }
+        } catch (error) {
+          ok = false;
+        }
+        answer(message.id, result);
         if (ok) { engine.indexing(later); }
       };
       if (message.op === "careful") {
         readCarefully(engine, message.sources, function () { return Promise.resolve(); }, first)
-          .then(function () { loaded(true); });
+          .then(function () { loaded(true); }, function () { loaded(false); });
       } else if (message.op === "lead") {
         var ended = function () {  // the others answer once told: nothing more comes
           event.ports.forEach(function (port) { port.postMessage({ end: true }); });
@@ -597,14 +663,18 @@
           loaded(parsed);
         }, function (error) {
           ended();
-          answer(message.id, { failed: true, unread: Boolean(error.unread) });
+          answer(message.id, { failed: true, unread: Boolean(error && error.unread) });
         });
       } else if (message.op === "follow") {
         var parsed = true;
         event.ports[0].onmessage = function (batch) {
           if (batch.data.end) { loaded(parsed); return; }
-          var models = parsed && parse(new TextDecoder().decode(batch.data.batch));
-          if (models) { engine.add(models); } else { parsed = false; }
+          try {
+            var models = parsed && parse(new TextDecoder().decode(batch.data.batch));
+            if (models) { engine.add(models); } else { parsed = false; }
+          } catch (error) {
+            parsed = false;
+          }
         };
       }
     };
@@ -673,11 +743,14 @@
           if (models.length) { preview(models); }
           return models.length > 0;
         }).then(function () {
+          var answers = [engine.query(state, PAGE)];
           engine.indexing(later);
-          return { values: [engine.values()], answers: [engine.query(state, PAGE)] };
+          return { values: [engine.values()], answers: answers };
         });
       },
-      query: function (state, to) { return Promise.resolve([engine.query(state, to)]); },
+      query: function (state, to) {
+        return new Promise(function (resolve) { resolve([engine.query(state, to)]); });
+      },
       stop: function () {}
     };
   }
@@ -689,7 +762,9 @@
     var pending = Object.create(null);
     var next = 0;
     var preview = null;
+    var dead = false;
     function failed() {
+      dead = true;
       workers.forEach(function (worker) { worker.terminate(); });
       Object.keys(pending).forEach(function (id) { pending[id].reject(new Error("worker")); });
       pending = Object.create(null);
@@ -708,6 +783,10 @@
       message.id = next;
       next += 1;
       return new Promise(function (resolve, reject) {
+        if (dead) {
+          reject(new Error("worker"));
+          return;
+        }
         pending[message.id] = { resolve: resolve, reject: reject };
         worker.postMessage(message, ports || []);
       });
@@ -852,7 +931,8 @@
     }
     (model.flags || []).forEach(function (flag) {
       var node = element("span", "badge flag flag-" + flag);
-      node.title = (FLAG_TITLES[flag] || flag) + ", in one of its versions";
+      var known = Object.prototype.hasOwnProperty.call(FLAG_TITLES, flag);
+      node.title = (known ? FLAG_TITLES[flag] : flag) + ", in one of its versions";
       var mark = element("span", "", "⚑");
       mark.setAttribute("aria-hidden", "true");
       node.appendChild(mark);
@@ -902,9 +982,15 @@
   // The first results in the list (cards made once and kept), the others behind "Show more".
   function render(models, matched) {
     var fragment = document.createDocumentFragment();
+    var placed = new Set();  // names are unique in a registry; a damaged search.json may repeat one
     models.forEach(function (model) {
-      if (!cards[model.name]) { cards[model.name] = cardOf(model); }
-      fragment.appendChild(cards[model.name]);
+      var card = cards[model.name];
+      if (!card || placed.has(model.name)) {
+        card = cardOf(model);
+        if (!cards[model.name]) { cards[model.name] = card; }
+      }
+      placed.add(model.name);
+      fragment.appendChild(card);
     });
     while (list.firstChild) { list.removeChild(list.firstChild); }
     list.appendChild(fragment);
@@ -998,13 +1084,18 @@
   function ask(state, then) {
     asked += 1;
     var mine = asked;
+    var from = engines;
     list.setAttribute("aria-busy", "true");
-    engines.query(state, limit).then(function (answers) {
+    if (loading) { return; }  // the state shown is asked once the data is read
+    from.query(state, limit).then(function (answers) {
       if (mine !== asked) { return; }
       if (answers.some(function (answer) { return !answer; })) { return; }  // replaced
+      if (answers.some(function (answer) { return answer.failed; })) {
+        throw new Error("engine");
+      }
       then(merged(answers, state));
       list.removeAttribute("aria-busy");
-    }, fallback);
+    }).catch(function () { fallback(from); });
   }
 
   function display(answer) {
@@ -1093,6 +1184,7 @@
   }
   ways.push(inPage);
   var engines = null;
+  var loading = true;  // the data is being read (questions wait for it)
   var listening = false;
   function start() {
     var way = ways.shift();
@@ -1102,10 +1194,14 @@
       start();
       return;
     }
+    var from = engines;
+    loading = true;
+    numbering = [];
     list.setAttribute("aria-busy", "true");
     var asking = readState(location.search);
-    engines.load(asking, preview).then(function (loaded) {
-      if (!loaded) { fallback(); return; }
+    from.load(asking, preview).then(function (loaded) {
+      if (!loaded) { throw new Error("unread"); }
+      loading = false;
       learn(loaded.values);
       if (!listening) {
         listening = true;
@@ -1117,12 +1213,12 @@
       form.hidden = false;
       var capped = document.getElementById("more-models");  // for readers without scripts
       if (capped) { capped.hidden = true; }
-    }, fallback);
+    }).catch(function () { fallback(from); });
   }
-  var given = null;  // the engines given up (every question pending fails with them)
-  function fallback() {
-    if (!ways.length || given === engines) { return; }
-    given = engines;
+  // The next way, once, when the engines in use fail (a failure of engines already replaced,
+  // from a question they left pending, changes nothing).
+  function fallback(from) {
+    if (from !== engines || !ways.length) { return; }
     engines.stop();
     start();
   }
