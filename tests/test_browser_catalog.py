@@ -277,6 +277,8 @@ def served_misleading(built: Path) -> Iterator[str]:
 def test_a_cut_inside_a_string_is_refused_and_the_data_read_again(
     served_misleading: str, watched: Watched
 ) -> None:
+    # the ~3 kB document arrives in one read from a loopback server: the first cut tried is
+    # the last '},{"', the one inside gamma-nmp's string
     watched.open(served_misleading + "index.html")
     assert watched.visible() == BY_NAME
     assert watched.count() == "4 of 4"
@@ -294,11 +296,7 @@ def served_variant(built: Path, name: str, search: str) -> Iterator[str]:
     copy = built.parent / name
     shutil.copytree(built, copy)
     (copy / "v1/search.json").write_text(search, encoding="utf-8")
-    serving = serve_site(copy)
-    try:
-        yield next(serving)
-    finally:
-        serving.close()
+    yield from serve_site(copy)
 
 
 def _search_text(built: Path) -> str:
@@ -306,9 +304,10 @@ def _search_text(built: Path) -> str:
 
 
 def _fake(built: Path) -> str:
-    """A model that is not in the registry, as search.json's text."""
+    """alpha-audio as the registry does not have it, as search.json's text."""
     doc = json.loads(_search_text(built))
-    fake = {**doc["models"][0], "name": "fake-model", "intended_use": "planted by an attacker"}
+    fake = {**doc["models"][0], "intended_use": "planted by an attacker"}
+    assert fake["name"] == "alpha-audio"
     return json.dumps(fake, sort_keys=True, separators=(",", ":"))
 
 
@@ -316,9 +315,10 @@ def _fake(built: Path) -> str:
 def test_models_that_are_not_the_documents_own_are_not_shown(
     built: Path, watched: Watched, where: str
 ) -> None:
-    """A reader taking the first '"models":[' it meets would list a fake model that JSON.parse
-    does not give as the document's "models" (an empty list here); the page reads the index
-    pages instead, which list the registry's four."""
+    """A reader taking the first '"models":[' it meets would list a fake alpha-audio that
+    JSON.parse does not give as the document's "models" (an empty list here); the page reads
+    the index pages instead, which list the registry's four. Cards shown while the data arrived
+    (the fake among them) are replaced, never kept for later."""
     fake = _fake(built)
     if where == "nested before":
         text = '{"api_version":"1","count":0,"decoy":{"models":[' + fake + ']},"models":[]}'
@@ -328,6 +328,9 @@ def test_models_that_are_not_the_documents_own_are_not_shown(
     with served_variant(built, "decoy-" + where.replace(" ", "-"), text) as served:
         watched.open(served + "index.html")
         assert watched.visible() == BY_NAME
+        card = watched.page.text_content("li[data-name=alpha-audio]") or ""
+        real = json.loads(_search_text(built))["models"][0]["intended_use"]
+        assert "planted" not in card and real in card, card
         watched.page.fill("#search", "planted")
         assert watched.visible() == []
         data = [url for url in watched.requests if "/v1/" in url]

@@ -95,10 +95,13 @@ def _matching(models: list[dict[str, Any]], query: str, **filters: str) -> list[
 def _open(browser: Any, url: str) -> Any:
     page = browser.new_page()
     errors: list[str] = []
+    requests: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("request", lambda request: requests.append(request.url))
     page.goto(url)
     page.wait_for_selector("#filters:not([hidden])", timeout=60_000)
     page.errors = errors
+    page.data = lambda: [u.rsplit("/v1/", 1)[1] for u in requests if "/v1/" in u]
     return page
 
 
@@ -133,6 +136,8 @@ def test_the_first_page_is_the_first_models_by_name(
     assert options == [f"any ({MODELS})"] + [
         f"{f} ({sum(m['format'] == f for m in models)})" for f in sorted(formats)
     ]
+    # read once, cut between the three workers (the tricky strings do not fool the cuts)
+    assert page.data() == ["search.json"] and len(page.workers) == 3
     page.click("button.more")  # the next page of cards, the keyboard on its first
     assert _names(page) == names[: 2 * PAGE]
     assert page.evaluate("() => document.activeElement.textContent") == names[PAGE]

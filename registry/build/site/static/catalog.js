@@ -7,9 +7,11 @@
 // Built for 100,000 models. The models are read, held and searched off the page, by engines
 // in Web Workers (this same file, started by the page): the page never parses the data and
 // stays responsive while it arrives. search.json is read by one worker, which cuts its bytes
-// between two models and hands the batches in turn to two others, so that both cores decode
-// and parse it; each searches its share and the page merges their answers. The first cards
-// show after the first batch; each model's search text is made once, after the data is read
+// between two models, parses the first batch itself (the first cards) and hands the others in
+// turn to two workers, so that both cores decode and parse it; each searches its share and the
+// page merges their answers. Cards shown while the data arrives come before the end of the
+// document is checked: a document refused at its end replaces them with what is read instead.
+// Each model's search text is made once, after the data is read
 // (or when a search needs it first); only the first PAGE cards of the results are in the DOM
 // ("Show more" adds the next ones). What cannot be read that way (no search.json, a document
 // of another shape, a cut the bytes got wrong) is read by one worker the careful way; where
@@ -20,7 +22,7 @@
 
   var PAGE = 60;  // cards in the DOM at first, and added by each "Show more"
   var BATCH = 1 << 20;  // bytes (or characters) of search.json parsed at once after the first
-  var SHARDS = 3;  // workers sharing search.json: one reads it, two parse it (two cores)
+  var SHARDS = 3;  // workers sharing search.json: one reads and cuts it, two parse it
   var DEFAULT_SORT = "name";
 
   function later() {
@@ -291,12 +293,17 @@
   // can be read, the copy of search.json embedded in the page. A source that fails half-way
   // is dropped whole before the next is read. `pause` runs between two batches (in the page,
   // a task boundary to paint); `first` is called after each batch until it returns true.
-  function readCarefully(engine, sources, pause, first) {
+  function readCarefully(engine, sources, pause, preview) {
     var read = 0;
+    var first = preview;  // until it showed some: again after a source is dropped
     function add(models) {
       engine.add(models);
       read += models.length;
       if (first && first()) { first = null; }
+    }
+    function drop() {
+      engine.reset();
+      first = preview;
     }
 
     function getJSON(url) {
@@ -339,6 +346,7 @@
       var before = null;  // the text before the array's '[', once found
       var text = null;  // the array's text not handed on yet (null: not found yet)
       var handed = 0;  // models handed on
+      var want = 0;  // characters held before a cut is tried (doubled while none is found)
 
       function cut(pattern, offset, tries) {
         var at = text.lastIndexOf(pattern);
@@ -367,8 +375,14 @@
         } else {
           text += chunk;
         }
-        // the first models at once (the first cards), then in batches of BATCH characters
-        if (handed < PAGE || text.length >= BATCH) { cut('},{"', 1, 4); }
+        // the first models at once (the first cards), then in batches of BATCH characters; a
+        // model of many MB costs a few tries, not one a chunk
+        if (text.length < want) { return; }
+        if (cut('},{"', 1, 4)) {
+          want = handed < PAGE ? 0 : BATCH;
+        } else {
+          want = Math.max(handed < PAGE ? 0 : BATCH, 2 * text.length);
+        }
       }
 
       function end(chunk) {
@@ -432,7 +446,7 @@
     return models
       .catch(function () {
         if (!sources.pages) { throw new Error("no index pages"); }
-        engine.reset();
+        drop();
         var known = Object.create(null);  // keys come from the registry
         sources.embedded.forEach(function (model) { known[model.name] = model; });
         return indexPages(sources.pages, function (models) {
@@ -440,7 +454,7 @@
         });
       })
       .catch(function () {
-        engine.reset();
+        drop();
         add(sources.embedded);
       });
   }
@@ -517,25 +531,24 @@
             want = BATCH;
             searched = 0;
           } else {
-            want = Math.max(BATCH, 2 * size);
+            want = Math.max(turn > 0 ? BATCH : 0, 2 * size);
             searched = Math.max(0, size - 3);
           }
           return pump();
         });
       }
-      // The last batch: the text up to the array's closing ']' (the candidates from the end
-      // tried in turn: JSON.parse checks each).
+      // The last batch: the bytes up to the array's closing ']', the candidates from the end
+      // tried in turn: the one after which the text completes the document (isTheModels); the
+      // batch itself is checked by the worker that parses it.
       function finish(bytes) {
         if (start < 0 || !bytes) { return false; }
-        var text = decoder.decode(bytes);
-        var at = text.lastIndexOf("]");
-        for (var tries = 0; at !== -1 && tries < 8; tries += 1) {
-          if (parse(text.slice(0, at))) {
-            if (!isTheModels(before, text.slice(at + 1))) { return false; }
-            hand(new TextEncoder().encode(text.slice(0, at)));
+        var at = bytes.lastIndexOf(93);  // ']'
+        for (var tries = 0; at !== -1 && tries < 64; tries += 1) {
+          if (isTheModels(before, decoder.decode(bytes.subarray(at + 1)))) {
+            hand(bytes.slice(0, at));
             return parsed;
           }
-          at = at > 0 ? text.lastIndexOf("]", at - 1) : -1;
+          at = at > 0 ? bytes.lastIndexOf(93, at - 1) : -1;
         }
         return false;
       }
@@ -720,7 +733,6 @@
 
   var cards = Object.create(null);  // model name -> its card, made once (keys from the registry)
   var limit = PAGE;  // how many results are in the DOM
-  var shown = false;  // cards rendered by this script (not the server's)
 
   var more = document.createElement("button");
   more.type = "button";
@@ -791,12 +803,17 @@
         worker.postMessage(message, ports || []);
       });
     }
-    for (var i = 0; i < (shared || 1); i += 1) {
-      var worker = new Worker(script);
-      worker.onerror = failed;
-      worker.onmessageerror = failed;
-      worker.onmessage = received;
-      workers.push(worker);
+    try {
+      for (var i = 0; i < (shared || 1); i += 1) {
+        var worker = new Worker(script);
+        worker.onerror = failed;
+        worker.onmessageerror = failed;
+        worker.onmessage = received;
+        workers.push(worker);
+      }
+    } catch (refused) {  // none left running
+      failed();
+      throw refused;
     }
     function loaded(results) {
       return {
@@ -980,14 +997,15 @@
   }
 
   // The first results in the list (cards made once and kept), the others behind "Show more".
-  function render(models, matched) {
+  // Cards of a preview are not kept: they come from data not checked whole yet.
+  function render(models, matched, preview) {
     var fragment = document.createDocumentFragment();
     var placed = new Set();  // names are unique in a registry; a damaged search.json may repeat one
     models.forEach(function (model) {
-      var card = cards[model.name];
+      var card = preview ? null : cards[model.name];
       if (!card || placed.has(model.name)) {
         card = cardOf(model);
-        if (!cards[model.name]) { cards[model.name] = card; }
+        if (!preview && !cards[model.name]) { cards[model.name] = card; }
       }
       placed.add(model.name);
       fragment.appendChild(card);
@@ -995,15 +1013,15 @@
     while (list.firstChild) { list.removeChild(list.firstChild); }
     list.appendChild(fragment);
     list.dataset.shown = String(models.length);
-    shown = true;
     var rest = matched - models.length;
     more.hidden = rest <= 0;
     more.textContent = "Show " + Math.min(rest, PAGE) + " more (" + rest + " not shown)";
   }
 
-  // While the data arrives: the first cards the state asks for, from what has arrived.
+  // While the data arrives: the first cards the state asks for, from what has arrived (each
+  // preview replaces the one before: a source dropped half-way is followed by the next).
   function preview(models) {
-    if (!shown) { render(models, models.length); }
+    if (!listening) { render(models, models.length, true); }
   }
 
   // The engines' values, per field: the options (added once each, sorted), and each engine's
