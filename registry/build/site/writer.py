@@ -67,11 +67,11 @@ class Bundle:
         self.complete = True
 
     def add(self, relative: str, sha: str) -> None:
-        found = self.writer.produced.get(relative)
-        if not sha or not found or unpacked(found)[0] != sha:
+        digest, size, _ = unpacked(self.writer.produced.get(relative, _WRITTEN))
+        if not sha or digest != sha:
             self.complete = False  # not in the object store: cannot be linked next time
             return
-        self.entries.append((relative, sha, unpacked(found)[1]))
+        self.entries.append((relative, sha, size))
 
 
 def dumps(data: Any) -> str:
