@@ -49,7 +49,7 @@ def test_bench_prints_every_measurement() -> None:
         "24 in 1 commit(s): peak memory",
         "24 in 3 commit(s): one-version pull request",
         "catalog 300 models (search.json): first cards",
-        "catalog 300 models (search.json): search box",
+        "catalog 300 models (search.json): every model read",
         "catalog 300 models (index pages): search",
     ):
         row = next(line for line in lines if line.startswith(target))
