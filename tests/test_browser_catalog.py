@@ -258,20 +258,30 @@ def test_the_data_comes_from_search_json(served: str, watched: Watched) -> None:
     assert watched.errors == []
 
 
+@contextlib.contextmanager
+def served_variant(built: Path, name: str, search: str) -> Iterator[str]:
+    """A copy of the site whose v1/search.json is `search`, served until the block ends."""
+    copy = built.parent / name
+    shutil.copytree(built, copy)
+    (copy / "v1/search.json").write_text(search, encoding="utf-8")
+    yield from serve_site(copy)
+
+
+def _search_text(built: Path) -> str:
+    return (built / "v1/search.json").read_text(encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def served_misleading(built: Path) -> Iterator[str]:
     """The same site with gamma-nmp's (the last model's) intended use ending in '},{': the
     bytes '},{"' of a cut between two models, inside a string."""
-    copy = built.parent / "misleading"
-    shutil.copytree(built, copy)
-    search = copy / "v1/search.json"
-    doc = json.loads(search.read_text())
+    doc = json.loads(_search_text(built))
     gamma = next(m for m in doc["models"] if m["name"] == "gamma-nmp")
     gamma["intended_use"] += " },{"
     text = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     assert text.count('},{"') == 4  # three cuts between the four models, one inside a string
-    search.write_text(text)
-    yield from serve_site(copy)
+    with served_variant(built, "misleading", text) as served:
+        yield served
 
 
 def test_a_cut_inside_a_string_is_refused_and_the_data_read_again(
@@ -288,19 +298,6 @@ def test_a_cut_inside_a_string_is_refused_and_the_data_read_again(
     # shared reading gave up at the cut JSON.parse refused; one worker read it the careful way
     assert data == [served_misleading + "v1/search.json"] * 2
     assert watched.errors == []
-
-
-@contextlib.contextmanager
-def served_variant(built: Path, name: str, search: str) -> Iterator[str]:
-    """A copy of the site whose v1/search.json is `search`, served until the block ends."""
-    copy = built.parent / name
-    shutil.copytree(built, copy)
-    (copy / "v1/search.json").write_text(search, encoding="utf-8")
-    yield from serve_site(copy)
-
-
-def _search_text(built: Path) -> str:
-    return (built / "v1/search.json").read_text(encoding="utf-8")
 
 
 def _fake(built: Path) -> str:

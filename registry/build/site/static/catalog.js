@@ -11,9 +11,9 @@
 // turn to two workers, so that both cores decode and parse it; each searches its share and the
 // page merges their answers. Cards shown while the data arrives come before the end of the
 // document is checked: a document refused at its end replaces them with what is read instead.
-// Each model's search text is made once, after the data is read
-// (or when a search needs it first); only the first PAGE cards of the results are in the DOM
-// ("Show more" adds the next ones). What cannot be read that way (no search.json, a document
+// Each model's search text is made once, after the data is read (or when a search needs it
+// first); only the first PAGE cards of the results are in the DOM ("Show more" adds the next
+// ones). What cannot be read that way (no search.json, a document
 // of another shape, a cut the bytes got wrong) is read by one worker the careful way; where
 // no worker can run (file://, a browser or policy refusing it), the same engine runs in the
 // page.
@@ -110,13 +110,13 @@
       indexed = end;
     }
 
-    function indexing(pause) {
+    function indexing() {
       function step() {
         if (indexed >= entries.length) { return undefined; }
         index(indexed + 4096);
-        return pause().then(step);
+        return later().then(step);
       }
-      return pause().then(step);  // after what is already asked
+      return later().then(step);  // after what is already asked
     }
 
     function haystack(model) {
@@ -281,10 +281,24 @@
       };
     }
 
-    function values() { return vocabulary; }
+    // Once the data is read: the values of each field, as numbered, and the answer to `state`;
+    // the search texts are made after.
+    function ready(state) {
+      var first = query(state, PAGE);
+      indexing();
+      return { values: vocabulary, first: first };
+    }
 
-    return {
-      add: add, reset: reset, indexing: indexing, preview: preview, query: query, values: values
+    return { add: add, reset: reset, preview: preview, query: query, ready: ready };
+  }
+
+  // Called after each batch until it returns true: the first models `state` asks for among
+  // those read, to `show`, once there are some.
+  function previewing(engine, state, show) {
+    return function () {
+      var models = engine.preview(state);
+      if (models.length) { show(models); }
+      return models.length > 0;
     };
   }
 
@@ -292,7 +306,8 @@
   // models; without it the index pages; from file:// (where fetch is refused), or if neither
   // can be read, the copy of search.json embedded in the page. A source that fails half-way
   // is dropped whole before the next is read. `pause` runs between two batches (in the page,
-  // a task boundary to paint); `first` is called after each batch until it returns true.
+  // a task boundary to paint); `preview` (a `previewing`) after each batch until it showed
+  // some, and again after a source is dropped.
   function readCarefully(engine, sources, pause, preview) {
     var read = 0;
     var first = preview;  // until it showed some: again after a source is dropped
@@ -646,23 +661,18 @@
         return;
       }
       engine = Engine(message.fields);
-      var first = function () {
-        var models = engine.preview(message.state);
-        if (models.length) { self.postMessage({ preview: models }); }
-        return models.length > 0;
-      };
+      var first = previewing(engine, message.state, function (models) {
+        self.postMessage({ preview: models });
+      });
       // Every way out answers: the page waits for each worker's answer.
       var loaded = function (ok) {
         var result = { failed: true };
         try {
-          if (ok) {
-            result = { values: engine.values(), first: engine.query(message.state, PAGE) };
-          }
+          if (ok) { result = engine.ready(message.state); }
         } catch (error) {
-          ok = false;
+          result = { failed: true };
         }
         answer(message.id, result);
-        if (ok) { engine.indexing(later); }
       };
       if (message.op === "careful") {
         readCarefully(engine, message.sources, function () { return Promise.resolve(); }, first)
@@ -745,20 +755,21 @@
   // data: the page then tries the next way), and `query(state, to)` with each one's answer
   // (null for a question a later one replaced).
 
+  // What the engines said once they read the data, as `load` resolves with it.
+  function together(results) {
+    return {
+      values: results.map(function (result) { return result.values; }),
+      answers: results.map(function (result) { return result.first; })
+    };
+  }
+
   // One engine in the page, read carefully.
   function inPage() {
     var engine = Engine(fields);
     return {
       load: function (state, preview) {
-        return readCarefully(engine, sources, later, function () {
-          var models = engine.preview(state);
-          if (models.length) { preview(models); }
-          return models.length > 0;
-        }).then(function () {
-          var answers = [engine.query(state, PAGE)];
-          engine.indexing(later);
-          return { values: [engine.values()], answers: answers };
-        });
+        return readCarefully(engine, sources, later, previewing(engine, state, preview))
+          .then(function () { return together([engine.ready(state)]); });
       },
       query: function (state, to) {
         return new Promise(function (resolve) { resolve([engine.query(state, to)]); });
@@ -815,12 +826,6 @@
       failed();
       throw refused;
     }
-    function loaded(results) {
-      return {
-        values: results.map(function (result) { return result.values; }),
-        answers: results.map(function (result) { return result.first; })
-      };
-    }
     function all(results) {
       return results.some(function (result) { return !result || result.failed; }) ? null :
         results;
@@ -830,7 +835,7 @@
         preview = onPreview;
         if (!shared) {
           return send(workers[0], { op: "careful", fields: fields, sources: sources, state: state })
-            .then(function (result) { return all([result]) && loaded([result]); });
+            .then(function (result) { return all([result]) && together([result]); });
         }
         var channels = workers.slice(1).map(function () { return new MessageChannel(); });
         var lead = send(workers[0], { op: "lead", fields: fields, url: sources.search,
@@ -840,7 +845,7 @@
         });
         return Promise.all([lead].concat(followers)).then(function (results) {
           unread = Boolean(results[0] && results[0].unread);
-          return all(results) && loaded(results);
+          return all(results) && together(results);
         });
       },
       query: function (state, to) {
