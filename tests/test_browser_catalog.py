@@ -357,6 +357,26 @@ def test_a_damaged_search_document_still_lists_and_searches(built: Path, watched
     assert watched.errors == []
 
 
+def test_values_nested_deep_are_neither_held_nor_sent(built: Path, watched: Watched) -> None:
+    """A value nested 10,000 deep parses, but stops String() and the copy of a message between
+    workers: one in a field the catalog does not use (gamma-nmp's "extra"), one in a text it
+    searches (beta-keyword's summary). The page reads, sorts and searches as ever."""
+    doc = json.loads(_search_text(built))
+    by_name = {model["name"]: model for model in doc["models"]}
+    by_name["gamma-nmp"]["extra"] = "@deep@"
+    by_name["beta-keyword"]["summary"] = "@deep@"
+    deep = "[" * 10_000 + "]" * 10_000
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":")).replace('"@deep@"', deep)
+    with served_variant(built, "deep", text) as served:
+        watched.open(served + "index.html?sort=size")
+        assert watched.visible() == BY_SIZE
+        watched.page.fill("#search", "iris")
+        assert watched.visible() == ["delta-iris"]
+        data = [url for url in watched.requests if "/v1/" in url]
+        assert data == [served + "v1/search.json"]
+    assert watched.errors == []
+
+
 # Installed before the page's scripts: a browser (or a policy) that refuses every worker, and
 # one whose workers cannot start (their script is not found).
 REFUSED = "window.Worker = function () { throw new DOMException('refused', 'SecurityError'); };"

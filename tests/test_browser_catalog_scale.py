@@ -196,6 +196,18 @@ def test_without_search_json_the_index_pages_give_the_same(
     page.close()
 
 
+def test_from_a_file_url_the_embedded_first_models_say_there_are_more(
+    large: Path, browser: Any
+) -> None:
+    """From file:// the page reads only its own copy, the first 1,000 models: the note that
+    v1/index.json lists the others stays."""
+    page = _open(browser, (large / "index.html").as_uri())
+    assert _count(page) == f"1000 of 1000 (first {PAGE} shown)"
+    assert page.is_visible("#more-models")
+    assert page.errors == []
+    page.close()
+
+
 def test_a_rendered_card_says_what_the_server_rendered_one_says(small: Path, browser: Any) -> None:
     """The same cards with and without JavaScript: elements, links, classes, titles, text (the
     whitespace between elements aside)."""

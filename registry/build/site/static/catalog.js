@@ -46,26 +46,38 @@
     };
   }
 
-  // A model as the engines and the cards read it: its lists lists of strings, its time and
-  // size of their types or null; no model without a name. search.json is the build's, but a
-  // page must not stop on one edited by hand or damaged.
-  var LISTS = ["versions", "tags", "flags"];
+  // A model as the engines and the cards read it: a copy of the fields they use (no other
+  // value is held, searched or sent between workers), its lists lists of strings, its time
+  // and size of their types (a size finite and not negative) or null, its other fields no
+  // object or list; no model without a name. search.json is the build's, but a page must not
+  // stop on one edited by hand or damaged (a value nested 10,000 deep stops String() and the
+  // copy of a message).
   function sane(model) {
     if (!model || typeof model !== "object" || typeof model.name !== "string") { return null; }
-    for (var k = 0; k < LISTS.length; k += 1) {
-      var list = model[LISTS[k]];
-      var strings = Array.isArray(list);
-      for (var i = 0; strings && i < list.length; i += 1) {
-        strings = typeof list[i] === "string";
-      }
-      if (!strings) {
-        model[LISTS[k]] = Array.isArray(list) ?
-          list.filter(function (v) { return typeof v === "string"; }) : [];
+    var size = model.size;
+    return {  // one literal: every model of one shape
+      name: model.name, latest: scalar(model.latest), versions: strings(model.versions),
+      format: scalar(model.format), framework: scalar(model.framework),
+      license: scalar(model.license), tags: strings(model.tags),
+      risk_tier: scalar(model.risk_tier), status: scalar(model.status),
+      decision: scalar(model.decision), flags: strings(model.flags), signed: model.signed === true,
+      publisher: scalar(model.publisher), intended_use: scalar(model.intended_use),
+      summary: scalar(model.summary),
+      updated: typeof model.updated === "string" ? model.updated : null,
+      size: typeof size === "number" && isFinite(size) && size >= 0 ? size : null
+    };
+  }
+
+  function scalar(value) { return value !== null && typeof value === "object" ? null : value; }
+
+  function strings(list) {
+    if (!Array.isArray(list)) { return []; }
+    for (var i = 0; i < list.length; i += 1) {
+      if (typeof list[i] !== "string") {
+        return list.filter(function (v) { return typeof v === "string"; });
       }
     }
-    if (typeof model.updated !== "string") { model.updated = null; }
-    if (typeof model.size !== "number") { model.size = null; }
-    return model;
+    return list;
   }
 
   // An engine: its models, each once with its search text and filter values, and the answer
@@ -307,7 +319,8 @@
   // can be read, the copy of search.json embedded in the page. A source that fails half-way
   // is dropped whole before the next is read. `pause` runs between two batches (in the page,
   // a task boundary to paint); `preview` (a `previewing`) after each batch until it showed
-  // some, and again after a source is dropped.
+  // some, and again after a source is dropped. Resolves with whether it read every model (not:
+  // the embedded copy, when it is cut short).
   function readCarefully(engine, sources, pause, preview) {
     var read = 0;
     var first = preview;  // until it showed some: again after a source is dropped
@@ -468,9 +481,10 @@
           add(models.map(function (entry) { return fromIndex(entry, known[entry.name]); }));
         });
       })
-      .catch(function () {
+      .then(function () { return true; }, function () {
         drop();
         add(sources.embedded);
+        return !sources.capped;
       });
   }
 
@@ -638,7 +652,14 @@
   if (typeof document === "undefined") {
     var engine = null;
     var waiting = null;  // the last query not answered yet
-    var answer = function (id, result) { self.postMessage({ id: id, result: result }); };
+    // An answer that cannot be sent (a value the copy refuses) is sent as a failure.
+    var answer = function (id, result) {
+      try {
+        self.postMessage({ id: id, result: result });
+      } catch (refused) {
+        self.postMessage({ id: id, result: { failed: true } });
+      }
+    };
     var answerLast = function () {
       var message = waiting;
       waiting = null;
@@ -662,13 +683,20 @@
       }
       engine = Engine(message.fields);
       var first = previewing(engine, message.state, function (models) {
-        self.postMessage({ preview: models });
+        try {
+          self.postMessage({ preview: models });
+        } catch (refused) {
+          // no early cards: the answer will say what the data is
+        }
       });
       // Every way out answers: the page waits for each worker's answer.
-      var loaded = function (ok) {
+      var loaded = function (ok, whole) {
         var result = { failed: true };
         try {
-          if (ok) { result = engine.ready(message.state); }
+          if (ok) {
+            result = engine.ready(message.state);
+            result.whole = whole !== false;
+          }
         } catch (error) {
           result = { failed: true };
         }
@@ -676,7 +704,7 @@
       };
       if (message.op === "careful") {
         readCarefully(engine, message.sources, function () { return Promise.resolve(); }, first)
-          .then(function () { loaded(true); }, function () { loaded(false); });
+          .then(function (whole) { loaded(true, whole); }, function () { loaded(false); });
       } else if (message.op === "lead") {
         var ended = function () {  // the others answer once told: nothing more comes
           event.ports.forEach(function (port) { port.postMessage({ end: true }); });
@@ -733,7 +761,8 @@
   var sources = {  // absolute: the workers' own address is static/catalog.js
     search: online ? new URL(list.dataset.index, location.href).href : null,
     pages: online ? new URL(list.dataset.pages, location.href).href : null,
-    embedded: embedded.models
+    embedded: embedded.models,
+    capped: embedded.count > embedded.models.length  // the copy holds the first models only
   };
   // The titles of registry/build/site/html.py's FLAG_TITLES, as the server-rendered cards say.
   var FLAG_TITLES = {
@@ -758,6 +787,7 @@
   // What the engines said once they read the data, as `load` resolves with it.
   function together(results) {
     return {
+      whole: results.every(function (result) { return result.whole !== false; }),
       values: results.map(function (result) { return result.values; }),
       answers: results.map(function (result) { return result.first; })
     };
@@ -769,7 +799,11 @@
     return {
       load: function (state, preview) {
         return readCarefully(engine, sources, later, previewing(engine, state, preview))
-          .then(function () { return together([engine.ready(state)]); });
+          .then(function (whole) {
+            var result = engine.ready(state);
+            result.whole = whole;
+            return together([result]);
+          });
       },
       query: function (state, to) {
         return new Promise(function (resolve) { resolve([engine.query(state, to)]); });
@@ -1234,14 +1268,19 @@
       var state = currentState();
       apply(state, queryOf(state) === queryOf(asking) ? loaded.answers : null);
       form.hidden = false;
-      var capped = document.getElementById("more-models");  // for readers without scripts
-      if (capped) { capped.hidden = true; }
+      // "and N more models" stays if the page could read only its own copy of the first ones
+      var note = document.getElementById("more-models");
+      if (note) { note.hidden = loaded.whole; }
     }).catch(function () { fallback(from); });
   }
   // The next way, once, when the engines in use fail (a failure of engines already replaced,
   // from a question they left pending, changes nothing).
   function fallback(from) {
-    if (from !== engines || !ways.length) { return; }
+    if (from !== engines) { return; }
+    if (!ways.length) {  // nothing left to try: the page stays as it is, no longer busy
+      list.removeAttribute("aria-busy");
+      return;
+    }
     engines.stop();
     start();
   }
