@@ -46,29 +46,26 @@
     };
   }
 
-  // A model as the engines and the cards read it: a copy of the fields they use (no other
-  // value is held, searched or sent between workers), its lists lists of strings, its time
-  // and size of their types (a size finite and not negative) or null, its other fields no
-  // object or list; no model without a name. search.json is the build's, but a page must not
-  // stop on one edited by hand or damaged (a value nested 10,000 deep stops String() and the
-  // copy of a message).
+  // A model as the engines read it, mended in place: its lists lists of strings, its time and
+  // size of their types (a size finite and not negative) or null, no object or list in the
+  // other fields they read; no model without a name. search.json is the build's, but a page
+  // must not stop on one edited by hand or damaged (a value nested 10,000 deep stops String()).
+  var SCALARS = ["latest", "format", "framework", "license", "risk_tier", "status", "decision",
+    "signed", "publisher", "intended_use", "summary"];
   function sane(model) {
     if (!model || typeof model !== "object" || typeof model.name !== "string") { return null; }
+    model.versions = strings(model.versions);
+    model.tags = strings(model.tags);
+    model.flags = strings(model.flags);
+    for (var k = 0; k < SCALARS.length; k += 1) {
+      var value = model[SCALARS[k]];
+      if (value !== null && typeof value === "object") { model[SCALARS[k]] = null; }
+    }
+    if (typeof model.updated !== "string") { model.updated = null; }
     var size = model.size;
-    return {  // one literal: every model of one shape
-      name: model.name, latest: scalar(model.latest), versions: strings(model.versions),
-      format: scalar(model.format), framework: scalar(model.framework),
-      license: scalar(model.license), tags: strings(model.tags),
-      risk_tier: scalar(model.risk_tier), status: scalar(model.status),
-      decision: scalar(model.decision), flags: strings(model.flags), signed: model.signed === true,
-      publisher: scalar(model.publisher), intended_use: scalar(model.intended_use),
-      summary: scalar(model.summary),
-      updated: typeof model.updated === "string" ? model.updated : null,
-      size: typeof size === "number" && isFinite(size) && size >= 0 ? size : null
-    };
+    if (typeof size !== "number" || !isFinite(size) || size < 0) { model.size = null; }
+    return model;
   }
-
-  function scalar(value) { return value !== null && typeof value === "object" ? null : value; }
 
   function strings(list) {
     if (!Array.isArray(list)) { return []; }
@@ -78,6 +75,20 @@
       }
     }
     return list;
+  }
+
+  // What a card shows of a model, as the page is sent it: the fields it reads and no other (a
+  // field the catalog does not know is neither copied between workers nor kept by the page).
+  function shown(entry) {
+    var model = entry.model;
+    return {
+      name: model.name, latest: model.latest, versions: model.versions, format: model.format,
+      framework: model.framework, license: model.license, tags: model.tags,
+      risk_tier: model.risk_tier, status: model.status, decision: model.decision,
+      flags: model.flags, signed: model.signed, publisher: model.publisher,
+      intended_use: model.intended_use, summary: model.summary, updated: model.updated,
+      size: model.size
+    };
   }
 
   // An engine: its models, each once with its search text and filter values, and the answer
@@ -235,9 +246,9 @@
       var wanted = wantedOf(state);
       var found = entries.filter(function (entry) {
         return maskOf(entry, words, wanted) === 0;
-      }).map(function (entry) { return entry.model; });
-      if (state.sort !== DEFAULT_SORT) { found.sort(compareBy(state.sort)); }
-      return found.slice(0, PAGE);
+      });
+      if (state.sort !== DEFAULT_SORT) { found.sort(byModels(compareBy(state.sort))); }
+      return found.slice(0, PAGE).map(shown);
     }
 
     // The filters' counts: for each field, of the entries that fail no other test.
@@ -285,7 +296,7 @@
         };
       }
       return {
-        models: last.results.slice(0, to).map(function (entry) { return entry.model; }),
+        models: last.results.slice(0, to).map(shown),
         matched: last.results.length,
         total: entries.length,
         counts: last.counts,
