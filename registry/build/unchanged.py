@@ -23,11 +23,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import subprocess
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from registry.infra.background import in_background
 from registry.infra.cache import Cache
 from registry.infra.cachekey import key_of
 
@@ -113,27 +117,31 @@ def _inputs(root: Path, out: Path, options: dict[str, Any]) -> str | None:
     return key_of(KIND, commit, str(root.resolve()), str(out), sorted(options.items()), state)
 
 
-def _out_state(out: Path) -> str | None:
+def _out_state(out: Path, stop: threading.Event | None = None) -> str | None:
     """A digest of how every entry of the output folder stands (inode, size, mode, times): a
-    file edited in place, even through a hard link into the cache, changes its times."""
+    file edited in place, even through a hard link into the cache, changes its times. None
+    when it cannot be read, or when `stop` is set before the walk ends."""
     digest = hashlib.sha256()
-    pending = [(str(out), "")]
+    pending = [str(out)]
     try:
         top = out.lstat()
         digest.update(repr((top.st_dev, top.st_ino, top.st_mtime_ns, top.st_ctime_ns)).encode())
         while pending:
-            folder, prefix = pending.pop()
-            with os.scandir(folder) as entries:
-                for entry in sorted(entries, key=lambda e: e.name):
-                    found = entry.stat(follow_symlinks=False)
-                    digest.update(
-                        f"{prefix}{entry.name}\0{found.st_ino} {found.st_mode} {found.st_size} "
-                        f"{found.st_mtime_ns} {found.st_ctime_ns}\n".encode(
-                            "utf-8", "surrogateescape"
-                        )
-                    )
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append((entry.path, f"{prefix}{entry.name}/"))
+            if stop is not None and stop.is_set():
+                return None
+            folder = pending.pop()
+            lines = []
+            # Names, then lstat: cheaper here than DirEntry objects (pathlib more so).
+            for name in sorted(os.listdir(folder)):  # noqa: PTH208
+                path = f"{folder}/{name}"
+                found = os.lstat(path)
+                lines.append(
+                    f"{path}\0{found.st_ino} {found.st_mode} {found.st_size} "
+                    f"{found.st_mtime_ns} {found.st_ctime_ns}\n"
+                )
+                if stat.S_ISDIR(found.st_mode):
+                    pending.append(path)
+            digest.update("".join(lines).encode("utf-8", "surrogateescape"))
     except OSError:
         return None
     return digest.hexdigest()
@@ -155,16 +163,25 @@ class BuildRecord:
 
     def __init__(self, root: Path, out: Path, options: dict[str, Any], cache: Cache) -> None:
         self.root, self.out, self.options, self.cache = root, out, options, cache
-        self.key = self._key() if cache.enabled else None
+        self._stop = threading.Event()
+        self._walked: Callable[[], str | None] | None = None
+        self.key = None
+        if cache.enabled:
+            # The output folder is walked while Git reads the work tree: the two are system
+            # calls of two processes, on two cores (the walk alone was 0.5 s of 0.7 s at
+            # 10,000 versions).
+            self._walked = in_background(lambda: _out_state(out, self._stop), "modelreg-walk")
+            self.key = self._key()
 
     def _key(self) -> str | None:
         return _inputs(self.root, self.out, self.options)
 
     def unchanged(self) -> Unchanged | None:
-        if self.key is None:
+        recorded = None if self.key is None else self.cache.get(KIND, self.key)
+        if not isinstance(recorded, dict) or self._walked is None:
+            self._stop.set()  # a build follows: the walk would only take a core from it
             return None
-        recorded = self.cache.get(KIND, self.key)
-        if not isinstance(recorded, dict) or recorded["out"] != _out_state(self.out):
+        if recorded["out"] != self._walked():
             return None
         depends = recorded["depends"]
         if _digests(self.root, sorted(depends)) != depends:
