@@ -4,11 +4,14 @@ folder, a trust root outside Git) makes it build again."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 
+from registry.build.unchanged import _out_state
 from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
 from tests.factories.registries import write_version
 from tests.helpers import commit_all, git, run
@@ -185,3 +188,21 @@ def test_a_registry_in_a_sub_folder_is_skipped_too(tmp_path: Path) -> None:
     manifest = root / "models/iris/1.0.0/manifest.yaml"
     manifest.write_text(manifest.read_text().replace("intended_use:", "intended_use: Sub."))
     assert SKIPPED not in build(root, out)
+
+
+def test_the_walk_of_the_output_folder_sees_a_nested_file_and_stops_when_asked(
+    tmp_path: Path,
+) -> None:
+    """The walk runs beside Git's look at the work tree; a build that follows stops it."""
+    out = tmp_path / "site"
+    nested = out / "v1/models/iris/1.0.0/index.json"
+    nested.parent.mkdir(parents=True)
+    nested.write_text("{}")
+    before = _out_state(out)
+    assert before is not None and _out_state(out) == before
+    os.utime(nested, ns=(1, 1))
+    assert _out_state(out) not in (None, before)
+    stop = threading.Event()
+    stop.set()
+    assert _out_state(out, stop) is None
+    assert _out_state(tmp_path / "absent") is None
