@@ -118,6 +118,7 @@ def bench_registry(scratch: Path, versions: int) -> list[Row]:
     cold = seconds(build, root)
     unchanged = min(seconds(build, root) for _ in range(3))
     floor = bench_scale.floor(root, out)
+    checks = bench_scale.checks_floor(root, out)
     cached = min(
         seconds([*build, "--force"], root) for _ in range(2)
     )  # the second reuses the spare
@@ -136,6 +137,8 @@ def bench_registry(scratch: Path, versions: int) -> list[Row]:
         (f"build {n}: no change", f"{unchanged:.3f} s", "", ""),
         ("floor: git ls-tree -r HEAD -- models + stat", f"{floor:.3f} s", "", ""),
         checked(f"build {n}: no change / floor", unchanged / floor, "<= 3"),
+        ("floor of its checks: git status + find -printf", f"{checks:.3f} s", "", ""),
+        (f"build {n}: no change / its checks", f"{unchanged / checks:.2f} x", "", ""),
         (f"build {n}: --force, every result from the cache", f"{cached:.1f} s", "", ""),
         checked(f"build {n}: cold / --force", cold / cached, ">= 10"),
         (f"build {n}: one version changed", f"{changed:.1f} s", "", ""),

@@ -54,3 +54,5 @@ def test_bench_prints_every_measurement() -> None:
     ):
         row = next(line for line in lines if line.startswith(target))
         assert row.rstrip().endswith(("met", "MISSED")), row
+    # Beside the floor, what the no-change check itself looks at (no target).
+    assert any(line.startswith("build 12: no change / its checks") for line in lines)
