@@ -4,6 +4,7 @@ folder, a trust root outside Git) makes it build again."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import threading
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from registry.build.site.builder import BuildResult, build_site
 from registry.build.unchanged import _out_state
+from registry.infra.cache import Cache
 from tests.factories.manifests import VALID_REAL_MODELS, manifest_data
 from tests.factories.registries import write_version
 from tests.helpers import commit_all, git, run
@@ -112,6 +115,35 @@ def test_other_options_are_built(registry: Path, tmp_path: Path) -> None:
     assert SKIPPED not in build(registry, tmp_path / "other")
     assert SKIPPED not in build(registry, out, "--no-cache")
     assert SKIPPED not in build(registry, out, "--force")
+
+
+def test_a_build_that_left_versions_out_is_built_again(registry: Path, tmp_path: Path) -> None:
+    """What failed may pass later (a report dated in the future): never taken as unchanged."""
+    manifest = registry / "models/iris/1.0.0/manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("license:", "licence:"))
+    commit_all(registry, "a broken manifest")
+    out = tmp_path / "site"
+    for _ in range(2):
+        stdout = build(registry, out, "--allow-invalid")
+        assert "left out (validation errors): iris@1.0.0" in stdout
+        assert SKIPPED not in stdout
+
+
+def test_the_record_is_written_while_the_build_holds_its_turn(
+    registry: Path, tmp_path: Path
+) -> None:
+    """Else a concurrent build could swap its own site in before the record is made."""
+    held = []
+
+    def then(result: BuildResult) -> None:
+        with (Cache(registry, True).folder / "build.lock").open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                held.append(result.versions)
+
+    build_site(registry, tmp_path / "site", then=then)
+    assert held == [2]
 
 
 def test_a_replaced_or_edited_output_folder_is_built(registry: Path, tmp_path: Path) -> None:

@@ -13,7 +13,10 @@ stops, before any per-version work. Anything else, or no record, is a full build
 per version.
 
 Checks that depend on the clock only pass with time (a date in the future stops being in the
-future), so a build that succeeded before succeeds now. The record is a cache entry: it lives
+future), so a build that succeeded before succeeds now; a build that succeeded by leaving
+versions out (--allow-invalid) is not recorded, since those may pass now. The record is written
+while the build still holds its turn, so it describes this build's site and not one a
+concurrent build swapped in after it. The record is a cache entry: it lives
 outside the repository and carries the cache's HMAC, so a pull request cannot plant one.
 Not seen: files hidden from `git status` by the local index (assume-unchanged, skip-worktree),
 which only the owner of the checkout can set.
@@ -127,12 +130,12 @@ def _out_state(out: Path, stop: threading.Event | None = None) -> str | None:
         top = out.lstat()
         digest.update(repr((top.st_dev, top.st_ino, top.st_mtime_ns, top.st_ctime_ns)).encode())
         while pending:
-            if stop is not None and stop.is_set():
-                return None
             folder = pending.pop()
             lines = []
             # Names, then lstat: cheaper here than DirEntry objects (pathlib more so).
             for name in sorted(os.listdir(folder)):  # noqa: PTH208
+                if stop is not None and stop.is_set():  # in a folder too: one may be large
+                    return None
                 path = f"{folder}/{name}"
                 found = os.lstat(path)
                 lines.append(
@@ -191,8 +194,10 @@ class BuildRecord:
 
     def remember(self, result: Unchanged, read_files: list[str]) -> None:
         """After a successful build that read `read_files` beside the commit (the trust
-        roots), if its inputs did not move while it ran."""
-        if self.key is None or self._key() != self.key:
+        roots), if its inputs did not move while it ran. Not a build that left versions out
+        (--allow-invalid): what failed may pass later (a report dated in the future) and
+        must then be published, so such a registry is built each time."""
+        if self.key is None or result.excluded or self._key() != self.key:
             return
         state = _out_state(self.out)
         if state is None:

@@ -70,10 +70,15 @@ def run(args: argparse.Namespace) -> int:
             _report(out, same.versions, same.excluded, same.docs)
             print("nothing changed since the last build: the site was left as it is")
             return 0
-        from registry.build.site.builder import build_site
+        from registry.build.site.builder import BuildResult, build_site
         from registry.load.config import load_config
 
         cache.close()  # reopened to remember: a build forks, and forks must not share it
+
+        def remember(built: BuildResult) -> None:
+            trust_roots = list(load_config(root).governance.trust_roots)
+            record.remember(Unchanged(built.versions, built.excluded, built.docs), trust_roots)
+
         result = build_site(
             root,
             out,
@@ -83,9 +88,8 @@ def run(args: argparse.Namespace) -> int:
             args.allow_shallow,
             options,
             args.publish,
+            then=remember,
         )
-        trust_roots = list(load_config(root).governance.trust_roots)
-        record.remember(Unchanged(result.versions, result.excluded, result.docs), trust_roots)
     if result.published is not None:
         from registry.cli.publish import describe
 

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,7 +113,11 @@ def build_site(
     allow_shallow: bool = False,
     options: RunOptions | None = None,
     publish: bool = False,
+    then: Callable[[BuildResult], None] | None = None,
 ) -> BuildResult:
+    """Validate, then write the site and swap it in; `then` is called with the result while
+    this build still holds its turn (see one_build_at_a_time), so that what it records about
+    the output folder is this build's site, not one a concurrent build swapped in after."""
     started = time.monotonic()
     options = options or RunOptions()
     config = load_config(root)
@@ -153,7 +158,10 @@ def build_site(
                 files = writer.finish()
                 if keep is not None:
                     record(cache, staged, files)
+            count = sum(len(m.versions) for m in catalog.models)
+            result = BuildResult(out, count, catalog.excluded, has_docs, published)
+            if then is not None:
+                then(result)
     finally:
         cache.close()
-    count = sum(len(m.versions) for m in catalog.models)
-    return BuildResult(out, count, catalog.excluded, has_docs, published)
+    return result
