@@ -188,7 +188,7 @@ def test_internal_error_exits_3_with_traceback(monkeypatch: pytest.MonkeyPatch) 
     def broken(args: object) -> int:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli.VERBS["hash"], "run", broken)
+    monkeypatch.setattr(cli.verb_module("hash"), "run", broken)
     code, _, err = run("hash", REAL_MODELS / "mul_1.onnx")
     assert code == 3
     assert "Traceback" in err and "RuntimeError: boom" in err
@@ -200,7 +200,7 @@ def test_environment_errors_exit_1_other_os_errors_stay_bugs(
     def disk_full(args: object) -> int:
         raise OSError(errno.ENOSPC, "No space left on device", "/srv/site/v1/index.json")
 
-    monkeypatch.setattr(cli.VERBS["hash"], "run", disk_full)
+    monkeypatch.setattr(cli.verb_module("hash"), "run", disk_full)
     code, _, err = run("hash", REAL_MODELS / "mul_1.onnx")
     assert code == 1, err
     assert "modelreg hash: /srv/site/v1/index.json: No space left on device; free some" in err
@@ -209,7 +209,7 @@ def test_environment_errors_exit_1_other_os_errors_stay_bugs(
     def bad_descriptor(args: object) -> int:
         raise OSError(errno.EBADF, "Bad file descriptor")  # modelreg's own mistake
 
-    monkeypatch.setattr(cli.VERBS["hash"], "run", bad_descriptor)
+    monkeypatch.setattr(cli.verb_module("hash"), "run", bad_descriptor)
     code, _, err = run("hash", REAL_MODELS / "mul_1.onnx")
     assert code == 3
     assert "Traceback" in err and "internal error" in err
@@ -219,7 +219,7 @@ def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupted(args: object) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli.VERBS["hash"], "run", interrupted)
+    monkeypatch.setattr(cli.verb_module("hash"), "run", interrupted)
     assert run("hash", REAL_MODELS / "mul_1.onnx")[0] == 130
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import io
-import multiprocessing
 import os
 import signal
 import sys
@@ -20,44 +20,54 @@ from collections.abc import Iterator, Sequence
 from types import FrameType, ModuleType
 
 from registry import __version__
-from registry.cli import add as add_verb
-from registry.cli import build as build_verb
-from registry.cli import codeowners as codeowners_verb
-from registry.cli import diff as diff_verb
-from registry.cli import events as events_verb
-from registry.cli import fetch as fetch_verb
-from registry.cli import hash as hash_verb
-from registry.cli import inspect as inspect_verb
-from registry.cli import migrate as migrate_verb
-from registry.cli import publish as publish_verb
-from registry.cli import serve as serve_verb
-from registry.cli import sign as sign_verb
-from registry.cli import validate as validate_verb
-from registry.cli import verify_log as verify_log_verb
 from registry.errors import ModelregError, UsageError, environment_failure, is_environmental
 from registry.infra import console
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-VERBS: dict[str, ModuleType] = {
-    "validate": validate_verb,
-    "add": add_verb,
-    "build": build_verb,
-    "publish": publish_verb,
-    "events": events_verb,
-    "fetch": fetch_verb,
-    "diff": diff_verb,
-    "verify-log": verify_log_verb,
-    "inspect": inspect_verb,
-    "hash": hash_verb,
-    "migrate": migrate_verb,
-    "codeowners": codeowners_verb,
-    "sign": sign_verb,
-    "serve": serve_verb,
+# Each verb's module (registry.cli.<module>), imported only when it is the verb asked for, or
+# for the list of verbs: every command starts without the others' imports.
+VERBS: dict[str, str] = {
+    "validate": "validate",
+    "add": "add",
+    "build": "build",
+    "publish": "publish",
+    "events": "events",
+    "fetch": "fetch",
+    "diff": "diff",
+    "verify-log": "verify_log",
+    "inspect": "inspect",
+    "hash": "hash",
+    "migrate": "migrate",
+    "codeowners": "codeowners",
+    "sign": "sign",
+    "serve": "serve",
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def verb_module(name: str) -> ModuleType:
+    return importlib.import_module(f"registry.cli.{VERBS[name]}")
+
+
+def _verb_of(argv: Sequence[str]) -> str | None:
+    """The verb of `argv` when only the top-level options spelled in full come before it; else
+    None, and the parser knows every verb (help, a misspelled verb, an abbreviated option)."""
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg in VERBS:
+            return arg
+        if arg == "--log-format":
+            index += 2
+        elif arg == "--quiet" or arg.startswith("--log-format="):
+            index += 1
+        else:
+            return None
+    return None
+
+
+def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every verb, or of `verb` alone (the others are only named)."""
     parser = argparse.ArgumentParser(
         prog="modelreg",
         description="A static, Git-backed AI model registry.",
@@ -73,14 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="log lines as text or as JSON objects (for CI)",
     )
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    for name, module in VERBS.items():
+    for name in VERBS:
+        if verb is not None and name != verb:
+            verbs.add_parser(name)
+            continue
+        module = verb_module(name)
         sub = verbs.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if getattr(multiprocessing.current_process(), "_inheriting", False):
+    started = sys.modules.get("multiprocessing")  # imported by a started worker, if this is one
+    if started is not None and getattr(started.current_process(), "_inheriting", False):
         # A started worker (build --jobs) imports the script that started modelreg again; one
         # that calls main() unguarded would start a second build there, which would wait for
         # the first one's lock for good.
@@ -89,8 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "again, and the script called it again: call main() under "
             '`if __name__ == "__main__":`, as a script that starts processes must.'
         )
-    parser = build_parser()
-    args = parser.parse_args(argv)  # exits 2 on a usage error
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_verb_of(arguments))
+    args = parser.parse_args(arguments)  # exits 2 on a usage error
     for stream in (sys.stdout, sys.stderr):
         # A file name's bytes that are not UTF-8 never make a message fail to print.
         if isinstance(stream, io.TextIOWrapper):
@@ -98,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.configure(args.quiet, args.log_format)
     try:
         with _terminate_as_interrupt():
-            result: int = VERBS[args.verb].run(args)
+            result: int = verb_module(args.verb).run(args)
         return result
     except UsageError as exc:
         parser.print_usage(sys.stderr)
