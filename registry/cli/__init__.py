@@ -25,33 +25,34 @@ from registry.infra import console
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
-# Each verb's module (registry.cli.<module>), imported only when it is the verb asked for, or
-# for the list of verbs: every command starts without the others' imports.
-VERBS: dict[str, str] = {
-    "validate": "validate",
-    "add": "add",
-    "build": "build",
-    "publish": "publish",
-    "events": "events",
-    "fetch": "fetch",
-    "diff": "diff",
-    "verify-log": "verify_log",
-    "inspect": "inspect",
-    "hash": "hash",
-    "migrate": "migrate",
-    "codeowners": "codeowners",
-    "sign": "sign",
-    "serve": "serve",
-}
+# The verbs; each one's module (registry.cli.<verb, "-" as "_">) is imported only when it is
+# the verb asked for, or for the list of verbs: a command starts without the others' imports.
+VERBS = (
+    "validate",
+    "add",
+    "build",
+    "publish",
+    "events",
+    "fetch",
+    "diff",
+    "verify-log",
+    "inspect",
+    "hash",
+    "migrate",
+    "codeowners",
+    "sign",
+    "serve",
+)
 
 
 def verb_module(name: str) -> ModuleType:
-    return importlib.import_module(f"registry.cli.{VERBS[name]}")
+    return importlib.import_module(f"registry.cli.{name.replace('-', '_')}")
 
 
 def _verb_of(argv: Sequence[str]) -> str | None:
     """The verb of `argv` when only the top-level options spelled in full come before it; else
-    None, and the parser knows every verb (help, a misspelled verb, an abbreviated option)."""
+    None, and the parser knows every verb (help, a misspelled verb, an abbreviated option, an
+    option added later): a guess that is never wrong, only sometimes absent."""
     index = 0
     while index < len(argv):
         arg = argv[index]
