@@ -77,18 +77,13 @@
     return list;
   }
 
-  // What a card shows of a model, as the page is sent it: the fields it reads and no other (a
-  // field the catalog does not know is neither copied between workers nor kept by the page).
+  // What a card shows of a model, as the page is sent it: the fields `sane` mended and no other
+  // (a field the catalog does not know is neither copied between workers nor kept by the page).
+  var SHOWN = ["name", "versions", "tags", "flags", "updated", "size"].concat(SCALARS);
   function shown(entry) {
-    var model = entry.model;
-    return {
-      name: model.name, latest: model.latest, versions: model.versions, format: model.format,
-      framework: model.framework, license: model.license, tags: model.tags,
-      risk_tier: model.risk_tier, status: model.status, decision: model.decision,
-      flags: model.flags, signed: model.signed, publisher: model.publisher,
-      intended_use: model.intended_use, summary: model.summary, updated: model.updated,
-      size: model.size
-    };
+    var card = {};
+    for (var k = 0; k < SHOWN.length; k += 1) { card[SHOWN[k]] = entry.model[SHOWN[k]]; }
+    return card;
   }
 
   // An engine: its models, each once with its search text and filter values, and the answer
